@@ -1,0 +1,158 @@
+"""`carecli customer ...` and `carecli log`: parse, call the domain, render."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from carecli.cli.options import AtOpt, ChannelOpt, FormatOpt, LimitOpt, TagsOpt, UntagOpt
+from carecli.cli.state import STATE
+from carecli.output import Column, emit_record, emit_rows, message
+
+app = typer.Typer(no_args_is_help=True)
+
+CUSTOMER_COLUMNS = [
+    Column("id", kind="int"),
+    Column("name"),
+    Column("email"),
+    Column("phone"),
+    Column("tags", kind="tags"),
+    Column("notes"),
+    Column("created_at", "created", kind="time"),
+    Column("lost_at", "lost", kind="time"),
+    Column("lost_reason"),
+]
+LIST_COLUMNS = [
+    Column("id", kind="int"),
+    Column("name"),
+    Column("email"),
+    Column("phone"),
+    Column("tags", kind="tags"),
+    Column("open_tickets", "open", kind="int"),
+    Column("last_contact_at", "last contact", kind="time"),
+    Column("created_at", "created", kind="time"),
+    Column("lost_at", "lost", kind="time"),
+    Column("lost_reason"),
+]
+TIMELINE_COLUMNS = [
+    Column("at", kind="time"),
+    Column("ticket_id", "ticket", kind="int"),
+    Column("direction"),
+    Column("channel"),
+    Column("body", "message"),
+]
+OPEN_TICKET_COLUMNS = [
+    Column("id", kind="int"),
+    Column("status"),
+    Column("priority"),
+    Column("subject"),
+    Column("created_at", "opened", kind="time"),
+]
+
+
+def show_customer(row, fmt: str, title: str | None = None) -> None:
+    emit_record(dict(row), fmt, fields=CUSTOMER_COLUMNS, tz=STATE.settings.tz, title=title)
+
+
+@app.command("add")
+def add(
+    name: Annotated[str, typer.Argument(help="the customer's name")],
+    email: Annotated[Optional[str], typer.Option("--email", "-e", help="email address (unique)")] = None,
+    phone: Annotated[Optional[str], typer.Option("--phone", help="phone number")] = None,
+    tag: TagsOpt = None,
+    note: Annotated[Optional[str], typer.Option("--note", help="free-form notes")] = None,
+    at: AtOpt = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Add a customer."""
+    from carecli import customers, store
+
+    when = STATE.when(at)
+    with store.transaction(STATE.conn) as conn:
+        row = customers.add_customer(conn, name, at=when, email=email, phone=phone, tags=tag or [], notes=note or "")
+    message(f"added customer #{row['id']} {row['name']}")
+    show_customer(row, fmt)
+
+
+@app.command("list")
+def list_(
+    tag: Annotated[Optional[str], typer.Option("--tag", "-t", help="only customers with this tag")] = None,
+    search: Annotated[Optional[str], typer.Option("--search", "-s", help="name, email or phone contains")] = None,
+    active: Annotated[bool, typer.Option("--active", help="leave out lost customers")] = False,
+    limit: LimitOpt = 0,
+    fmt: FormatOpt = "table",
+) -> None:
+    """List customers by name."""
+    from carecli import customers
+
+    rows = customers.list_customers(STATE.conn, tag=tag, search=search, include_lost=not active, limit=limit or None)
+    emit_rows(rows, LIST_COLUMNS, fmt, tz=STATE.settings.tz, empty="no customers match")
+
+
+@app.command("show")
+def show(
+    ref: Annotated[str, typer.Argument(help="customer id, email or name")],
+    fmt: FormatOpt = "table",
+) -> None:
+    """A customer's profile, open tickets and full interaction timeline."""
+    from carecli import customers, tickets
+
+    conn = STATE.conn
+    row = customers.resolve_customer(conn, ref)
+    record = dict(row)
+    filters = tickets.TicketFilter(customer_id=row["id"])
+    record["open_tickets"] = [
+        {key: t[key] for key in ("id", "status", "priority", "subject", "created_at")}
+        for t in tickets.list_tickets(conn, STATE.settings, filters)
+    ]
+    record["timeline"] = customers.customer_timeline(conn, row["id"])
+    emit_record(record, fmt, fields=CUSTOMER_COLUMNS, tz=STATE.settings.tz, title=f"Customer #{row['id']}",
+                sections={"open_tickets": OPEN_TICKET_COLUMNS, "timeline": TIMELINE_COLUMNS})
+
+
+@app.command("edit")
+def edit(
+    ref: Annotated[str, typer.Argument(help="customer id, email or name")],
+    name: Annotated[Optional[str], typer.Option("--name", help="new name")] = None,
+    email: Annotated[Optional[str], typer.Option("--email", "-e", help="new email ('' removes it)")] = None,
+    phone: Annotated[Optional[str], typer.Option("--phone", help="new phone ('' removes it)")] = None,
+    tag: TagsOpt = None,
+    untag: UntagOpt = None,
+    note: Annotated[Optional[str], typer.Option("--note", help="replace the notes")] = None,
+    append_note: Annotated[Optional[str], typer.Option("--append-note", help="add a line to the notes")] = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Change a customer's details, tags or notes."""
+    from carecli import customers, store
+
+    with store.transaction(STATE.conn) as conn:
+        row = customers.resolve_customer(conn, ref)
+        row = customers.edit_customer(conn, row, name=name, email=email, phone=phone, add_tags=tag or [],
+                                      remove_tags=untag or [], notes=note, append_note=append_note)
+    message(f"updated customer #{row['id']} {row['name']}")
+    show_customer(row, fmt)
+
+
+def log(
+    customer: Annotated[str, typer.Argument(help="customer id, email or name")],
+    text: Annotated[str, typer.Argument(help="what was said or done")],
+    direction: Annotated[str, typer.Option("--direction", "-d", help="out (we contacted them), in (they contacted us) or note")] = "out",
+    channel: ChannelOpt = None,
+    at: AtOpt = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Log a contact that belongs to no ticket: a care call, a thank-you note, a visit."""
+    from carecli import customers, store
+    from carecli.activity import log_interaction
+
+    when = STATE.when(at)
+    settings = STATE.settings
+    with store.transaction(STATE.conn) as conn:
+        row = customers.resolve_customer(conn, customer)
+        interaction = log_interaction(conn, customer_id=row["id"], direction=direction.strip().lower(),
+                                      channel=settings.choose("channels", channel, "default_channel"),
+                                      body=text, at=when)
+    message(f"logged {interaction['direction']} contact #{interaction['id']} with {row['name']}")
+    emit_record(dict(interaction), fmt, fields=[Column(k, kind="time" if k == "at" else "text") for k in interaction.keys()],
+                tz=settings.tz)

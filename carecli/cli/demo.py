@@ -1,0 +1,63 @@
+"""`carecli demo`: build a demo database and show what carecli does with it."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from carecli.cli.options import YesOpt
+from carecli.cli.state import STATE
+from carecli.output import message
+
+
+def demo(
+    seed: Annotated[int, typer.Option("--seed", help="random seed: the same seed gives the same shop")] = 7,
+    days: Annotated[int, typer.Option("--days", min=7, max=3650, help="days of history")] = 120,
+    yes: YesOpt = False,
+) -> None:
+    """Build a demo shop's history (in its own database unless --db is given) and tour it."""
+    from carecli.config import data_dir
+    from carecli.demo import build_demo
+    from carecli.errors import InvalidInput
+    from carecli.store import connect
+
+    target = Path(STATE.db_path) if STATE.db_path else data_dir() / "demo.db"
+    if STATE.db_path and target.exists() and target.stat().st_size > 0:
+        if not yes:
+            if not sys.stdin.isatty():
+                raise InvalidInput(f"{target} already exists", "pass --yes to replace it with the demo")
+            typer.confirm(f"Replace {target} with the demo database?", abort=True)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{target}{suffix}").unlink(missing_ok=True)
+    STATE.db_path = str(target)
+    conn = connect(target)
+    counts = build_demo(conn, STATE.settings, end=STATE.now, days=days, seed=seed)
+    conn.close()
+    message(f"demo database: {target}")
+    message(f"{counts['customers']} customers, {counts['tickets']} tickets, "
+            f"{counts['interactions']} interactions over {days} days\n")
+    _tour(target)
+
+
+def _tour(target: Path) -> None:
+    """Run a few real commands against the demo and print what to try next."""
+    from carecli.cli import app
+
+    db = str(target)
+    quoted = f"'{db}'" if " " in db else db
+    steps = [
+        ("What is waiting on us", ["ticket", "list", "--limit", "10"]),
+        ("One ticket's story", ["ticket", "show", "1"]),
+    ]
+    for title, args in steps:
+        print(f"$ carecli --db {quoted} {' '.join(args)}   # {title}", flush=True)
+        app(["--db", db, *args], standalone_mode=False)
+        print(flush=True)
+    message("Try next:")
+    for line in ("customer list", "customer show 1", "ticket list --status all --format csv",
+                 "config show"):
+        message(f"  carecli --db {quoted} {line}")

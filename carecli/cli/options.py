@@ -1,0 +1,54 @@
+"""Shared option types, so every command spells --format, --at, --since the same way."""
+
+from __future__ import annotations
+
+from typing import Annotated, List, Optional
+
+import typer
+
+from carecli.output import FORMATS
+
+TIME_HELP = "e.g. 2026-03-14, '2026-03-14 09:30', now, today, yesterday, -2h, +3d, 'next monday'"
+
+
+def _complete_from(list_key: str):
+    def complete(incomplete: str) -> list[str]:
+        from carecli.cli.state import STATE
+
+        try:
+            values = STATE.settings[list_key]
+        except Exception:  # a broken config must not break the shell
+            return []
+        return [v for v in values if v.startswith(incomplete)]
+
+    return complete
+
+
+def complete_format(incomplete: str) -> list[str]:
+    return [f for f in FORMATS if f.startswith(incomplete)]
+
+
+def check_format(value: str | None) -> str | None:
+    if value is not None and value not in FORMATS:
+        raise typer.BadParameter(f"'{value}' is not one of {', '.join(FORMATS)}")
+    return value
+
+
+FormatOpt = Annotated[
+    str,
+    typer.Option("--format", "-f", help="table, csv, json or jsonl", callback=check_format,
+                 autocompletion=complete_format, show_default=False),
+]
+AtOpt = Annotated[Optional[str], typer.Option("--at", help=f"when it happened (default now); {TIME_HELP}")]
+SinceOpt = Annotated[Optional[str], typer.Option("--since", help=f"from this time on; {TIME_HELP}")]
+UntilOpt = Annotated[Optional[str], typer.Option("--until", help=f"before this time (a date means up to its end); {TIME_HELP}")]
+LimitOpt = Annotated[int, typer.Option("--limit", "-n", min=0, help="show at most N rows (0 = all)")]
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="do not ask for confirmation")]
+ChannelOpt = Annotated[Optional[str], typer.Option("--channel", "-c", help="channel (from config 'channels')",
+                                                   autocompletion=_complete_from("channels"))]
+CategoryOpt = Annotated[Optional[str], typer.Option("--category", "-k", help="category (from config 'categories')",
+                                                    autocompletion=_complete_from("categories"))]
+PriorityOpt = Annotated[Optional[str], typer.Option("--priority", "-p", help="priority (from config 'priorities')",
+                                                    autocompletion=_complete_from("priorities"))]
+TagsOpt = Annotated[Optional[List[str]], typer.Option("--tag", "-t", help="a tag (repeat for more)")]
+UntagOpt = Annotated[Optional[List[str]], typer.Option("--untag", help="remove a tag (repeat for more)")]

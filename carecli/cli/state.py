@@ -1,0 +1,72 @@
+"""Per-invocation state shared by the commands: where the database and config are, opened lazily."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+
+from carecli import config as config_module
+from carecli.output import message
+
+
+class State:
+    def __init__(self) -> None:
+        self.db_path: str | None = None
+        self.config_path: str | None = None
+        self._settings: config_module.Settings | None = None
+        self._conn: sqlite3.Connection | None = None
+        self._now: datetime | None = None
+
+    def reset(self, db_path: str | None, config_path: str | None) -> None:
+        self.__init__()
+        self.db_path, self.config_path = db_path, config_path
+
+    @property
+    def settings(self) -> config_module.Settings:
+        if self._settings is None:
+            self._settings = config_module.load(self.config_path)
+            for warning in self._settings.warnings:
+                message(f"warning: {warning}")
+        return self._settings
+
+    @property
+    def db_file(self) -> str:
+        return self.db_path or str(config_module.default_db_path())
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        if self._conn is None:
+            from carecli.store import connect
+
+            self._conn = connect(self.db_file)
+        return self._conn
+
+    @property
+    def now(self) -> datetime:
+        """One 'now' per invocation, so every record a command writes carries the same time."""
+        if self._now is None:
+            from carecli.timeparse import now_utc
+
+            self._now = now_utc()
+        return self._now
+
+    def when(self, text: str | None, *, end_of_day: bool = False, option: str = "--at") -> datetime:
+        """Parse a time the user typed (None = now); errors name the option."""
+        if text is None:
+            return self.now
+        from carecli.errors import InvalidInput
+        from carecli.timeparse import TimeParseError, parse_when
+
+        try:
+            return parse_when(text, now=self.now, tz=self.settings.tz,
+                              dayfirst=self.settings["dayfirst"], end_of_day=end_of_day)
+        except TimeParseError as exc:
+            raise InvalidInput(f"{option}: {exc}") from None
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+STATE = State()

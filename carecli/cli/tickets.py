@@ -1,0 +1,264 @@
+"""`carecli ticket ...`: parse, call the domain, render."""
+
+from __future__ import annotations
+
+from itertools import islice
+from typing import Annotated, Optional
+
+import typer
+
+from carecli.cli.options import (AtOpt, CategoryOpt, ChannelOpt, FormatOpt, LimitOpt, PriorityOpt, SinceOpt,
+                                 TagsOpt, UntagOpt, UntilOpt)
+from carecli.cli.state import STATE
+from carecli.output import Column, emit_record, emit_rows, message
+
+app = typer.Typer(no_args_is_help=True)
+
+TicketId = Annotated[int, typer.Argument(help="ticket id", min=1)]
+TextArg = Annotated[str, typer.Argument(help="the message text")]
+
+TICKET_COLUMNS = [
+    Column("id", kind="int"),
+    Column("customer_id", "customer id", kind="int"),
+    Column("customer_name", "customer"),
+    Column("customer_email", "email"),
+    Column("subject"),
+    Column("status"),
+    Column("priority"),
+    Column("channel"),
+    Column("category"),
+    Column("tags", kind="tags"),
+    Column("created_at", "opened", kind="time"),
+    Column("first_response_at", "first response", kind="time"),
+    Column("first_closed_at", "first closed", kind="time"),
+    Column("closed_at", "closed", kind="time"),
+    Column("reopen_count", "reopens", kind="int"),
+    Column("reply_count", "replies", kind="int"),
+    Column("first_response_s", "first response time", kind="duration"),
+    Column("first_resolution_s", "first resolution time", kind="duration"),
+    Column("resolution_s", "resolution time", kind="duration"),
+    Column("resolution"),
+    Column("updated_at", "updated", kind="time"),
+]
+_BY_KEY = {c.key: c for c in TICKET_COLUMNS}
+# What fits on a screen; machine formats get every column.
+LIST_TABLE_COLUMNS = [_BY_KEY[k] for k in ("id", "status", "priority", "customer_name", "subject", "channel",
+                                            "category", "created_at", "first_response_at")]
+TIMELINE_COLUMNS = [Column("at", kind="time"), Column("kind"), Column("channel"), Column("body", "message")]
+
+
+def _show(row, fmt: str) -> None:
+    emit_record(dict(row), fmt, fields=TICKET_COLUMNS, tz=STATE.settings.tz, title=f"Ticket #{row['id']}")
+
+
+def _ticket(conn, ticket_id: int):
+    from carecli.tickets import get_ticket
+
+    return get_ticket(conn, ticket_id)
+
+
+@app.command("open")
+def open_(
+    customer: Annotated[str, typer.Argument(help="customer id, email or name")],
+    subject: Annotated[str, typer.Argument(help="what it is about")],
+    channel: ChannelOpt = None,
+    category: CategoryOpt = None,
+    priority: PriorityOpt = None,
+    message_text: Annotated[Optional[str], typer.Option("--message", "-m", help="the customer's first message")] = None,
+    tag: TagsOpt = None,
+    at: AtOpt = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Open a ticket for a customer."""
+    from carecli import customers, store, tickets
+
+    when = STATE.when(at)
+    settings = STATE.settings
+    with store.transaction(STATE.conn) as conn:
+        who = customers.resolve_customer(conn, customer)
+        row = tickets.open_ticket(conn, settings, customer_id=who["id"], subject=subject, at=when, channel=channel,
+                                  category=category, priority=priority, message=message_text, tags=tag or [])
+    message(f"opened ticket #{row['id']} for {who['name']}")
+    _show(row, fmt)
+
+
+@app.command("reply")
+def reply(
+    ticket_id: TicketId,
+    text: TextArg,
+    channel: ChannelOpt = None,
+    pending: Annotated[bool, typer.Option("--pending", help="and wait for the customer (set pending)")] = False,
+    at: AtOpt = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Log our reply to the customer; the first reply sets the first response time."""
+    from carecli import store, tickets
+
+    when = STATE.when(at)
+    with store.transaction(STATE.conn) as conn:
+        row = tickets.reply(conn, STATE.settings, _ticket(conn, ticket_id), text, at=when, channel=channel)
+        if pending and row["status"] == "open":
+            row = tickets.set_pending(conn, row, at=when)
+    message(f"replied on ticket #{row['id']} ({row['status']})")
+    _show(row, fmt)
+
+
+@app.command("note")
+def note(ticket_id: TicketId, text: TextArg, at: AtOpt = None, fmt: FormatOpt = "table") -> None:
+    """Add an internal note (not sent, not a response)."""
+    from carecli import store, tickets
+
+    when = STATE.when(at)
+    with store.transaction(STATE.conn) as conn:
+        row = tickets.note(conn, STATE.settings, _ticket(conn, ticket_id), text, at=when)
+    message(f"noted on ticket #{row['id']}")
+    _show(row, fmt)
+
+
+@app.command("inbound")
+def inbound(ticket_id: TicketId, text: TextArg, channel: ChannelOpt = None, at: AtOpt = None,
+            fmt: FormatOpt = "table") -> None:
+    """The customer wrote again: log it (a pending ticket goes back to open)."""
+    from carecli import store, tickets
+
+    when = STATE.when(at)
+    with store.transaction(STATE.conn) as conn:
+        result = tickets.inbound(conn, STATE.settings, _ticket(conn, ticket_id), text, at=when, channel=channel)
+    row = result.ticket
+    message(f"logged message from {row['customer_name']} on ticket #{row['id']}"
+            + (" (back to open)" if result.resumed else ""))
+    if result.closed:
+        message(f"note: ticket #{row['id']} is closed; if it needs more work: carecli ticket reopen {row['id']}")
+    _show(row, fmt)
+
+
+@app.command("pending")
+def pending(ticket_id: TicketId, at: AtOpt = None, fmt: FormatOpt = "table") -> None:
+    """Mark a ticket as waiting on the customer."""
+    from carecli import store, tickets
+
+    when = STATE.when(at)
+    with store.transaction(STATE.conn) as conn:
+        row = tickets.set_pending(conn, _ticket(conn, ticket_id), at=when)
+    message(f"ticket #{row['id']} is pending")
+    _show(row, fmt)
+
+
+@app.command("close")
+def close(
+    ticket_id: TicketId,
+    resolution: Annotated[Optional[str], typer.Option("--resolution", "-r", help="how it was solved")] = None,
+    at: AtOpt = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Close a ticket."""
+    from carecli import store, tickets
+
+    when = STATE.when(at)
+    with store.transaction(STATE.conn) as conn:
+        row = tickets.close(conn, _ticket(conn, ticket_id), at=when, resolution=resolution)
+    message(f"closed ticket #{row['id']}")
+    _show(row, fmt)
+
+
+@app.command("reopen")
+def reopen(
+    ticket_id: TicketId,
+    reason: Annotated[Optional[str], typer.Option("--reason", help="why it is back")] = None,
+    at: AtOpt = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Reopen a closed ticket."""
+    from carecli import store, tickets
+
+    when = STATE.when(at)
+    with store.transaction(STATE.conn) as conn:
+        row = tickets.reopen(conn, _ticket(conn, ticket_id), at=when, reason=reason)
+    message(f"reopened ticket #{row['id']} (reopened {row['reopen_count']}x)")
+    _show(row, fmt)
+
+
+@app.command("edit")
+def edit(
+    ticket_id: TicketId,
+    subject: Annotated[Optional[str], typer.Option("--subject", help="new subject")] = None,
+    channel: ChannelOpt = None,
+    category: CategoryOpt = None,
+    priority: PriorityOpt = None,
+    tag: TagsOpt = None,
+    untag: UntagOpt = None,
+    at: AtOpt = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Change a ticket's subject, channel, category, priority or tags."""
+    from carecli import store, tickets
+
+    when = STATE.when(at)
+    with store.transaction(STATE.conn) as conn:
+        row = tickets.edit(conn, STATE.settings, _ticket(conn, ticket_id), at=when, subject=subject,
+                           channel=channel, category=category, priority=priority,
+                           add_tags=tag or [], remove_tags=untag or [])
+    message(f"updated ticket #{row['id']}")
+    _show(row, fmt)
+
+
+def parse_statuses(status: str) -> tuple[str, ...]:
+    from carecli.errors import InvalidInput
+    from carecli.tickets import ACTIVE, STATUSES
+
+    if status == "active":
+        return ACTIVE
+    if status == "all":
+        return STATUSES
+    chosen = tuple(s.strip() for s in status.split(",") if s.strip())
+    unknown = [s for s in chosen if s not in STATUSES]
+    if unknown or not chosen:
+        raise InvalidInput(f"unknown status '{status}'", f"use {', '.join(STATUSES)}, active or all (or a comma list)")
+    return chosen
+
+
+@app.command("list")
+def list_(
+    status: Annotated[str, typer.Option("--status", "-s", help="open, pending, closed, active (open+pending), all, or a comma list")] = "active",
+    customer: Annotated[Optional[str], typer.Option("--customer", help="customer id, email or name")] = None,
+    channel: ChannelOpt = None,
+    category: CategoryOpt = None,
+    priority: PriorityOpt = None,
+    tag: Annotated[Optional[str], typer.Option("--tag", "-t", help="only tickets with this tag")] = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    limit: LimitOpt = 100,
+    fmt: FormatOpt = "table",
+) -> None:
+    """List tickets, most urgent and oldest first (default: open and pending)."""
+    from carecli import customers, tickets
+
+    settings, conn = STATE.settings, STATE.conn
+    filters = tickets.TicketFilter(
+        statuses=parse_statuses(status.strip().lower()),
+        customer_id=customers.resolve_customer(conn, customer)["id"] if customer else None,
+        channel=settings.choose("channels", channel) if channel else None,
+        category=settings.choose("categories", category) if category else None,
+        priority=settings.choose("priorities", priority) if priority else None,
+        tag=tag,
+        since=STATE.when(since, option="--since") if since else None,
+        until=STATE.when(until, end_of_day=True, option="--until") if until else None,
+    )
+    # Fetch one more than asked, to say so when the list was cut.
+    rows = tickets.list_tickets(conn, settings, filters, limit=limit + 1 if limit else None)
+    shown = emit_rows(islice(rows, limit or None), TICKET_COLUMNS if fmt != "table" else LIST_TABLE_COLUMNS, fmt,
+                      tz=settings.tz, empty="no tickets match")
+    if limit and rows.fetchone() is not None:
+        message(f"showing the first {shown}; use --limit 0 for all")
+
+
+@app.command("show")
+def show(ticket_id: TicketId, fmt: FormatOpt = "table") -> None:
+    """A ticket's details and its full timeline."""
+    from carecli import tickets
+
+    conn = STATE.conn
+    record = dict(_ticket(conn, ticket_id))
+    record["timeline"] = tickets.ticket_timeline(conn, ticket_id)
+    emit_record(record, fmt, fields=TICKET_COLUMNS, sections={"timeline": TIMELINE_COLUMNS},
+                tz=STATE.settings.tz, title=f"Ticket #{ticket_id}")

@@ -1,0 +1,237 @@
+"""Settings: built-in defaults < config file < environment < flags, with the source of every value.
+
+Every key lives in the KEYS registry below, so `config show`, `config.example.toml` and the
+drift test all read from one place.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from carecli.errors import ConfigError
+
+ENV_PREFIX = "CARECLI_"
+
+
+@dataclass(frozen=True)
+class Key:
+    name: str  # dotted: "care.silent_after" is [care] silent_after
+    default: Any
+    kind: str  # str | bool | int | list | duration | timezone | clock | table
+    help: str
+
+
+KEYS: dict[str, Key] = {}
+
+
+def _key(name: str, default: Any, kind: str, help: str) -> None:
+    KEYS[name] = Key(name, default, kind, help)
+
+
+_key("timezone", "", "timezone", "IANA time zone used to show times and to read local dates; empty = the system's")
+_key("dayfirst", False, "bool", "read 03/04/2026 as 3 April (true) or March 4 (false)")
+_key("channels", ["email", "chat", "phone", "social", "web", "in-person"], "list",
+     "channels a ticket or interaction may come through")
+_key("categories", ["question", "technical", "billing", "delivery", "returns", "complaint", "other"], "list",
+     "ticket categories")
+_key("priorities", ["low", "normal", "high", "urgent"], "list", "ticket priorities, least urgent first")
+_key("default_channel", "email", "str", "channel used when a command is given none")
+_key("default_category", "other", "str", "category used when `ticket open` is given none")
+_key("default_priority", "normal", "str", "priority used when `ticket open` is given none")
+
+
+def data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(Path.home(), ".local", "share")
+    return Path(base) / "carecli"
+
+
+def config_dir() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(Path.home(), ".config")
+    return Path(base) / "carecli"
+
+
+def default_db_path() -> Path:
+    return data_dir() / "carecli.db"
+
+
+def default_config_path() -> Path:
+    return config_dir() / "config.toml"
+
+
+@dataclass
+class Settings:
+    values: dict[str, Any]
+    sources: dict[str, str]
+    config_path: Path
+    warnings: list[str] = field(default_factory=list)
+    _zone: Any = None
+
+    def __getitem__(self, name: str) -> Any:
+        return self.values[name]
+
+    @property
+    def tz(self):
+        """The configured time zone as a tzinfo (the system's when unset)."""
+        if self._zone is None:
+            from carecli.timeparse import get_zone
+
+            self._zone = get_zone(self.values["timezone"] or None)
+        return self._zone
+
+    def duration(self, name: str):
+        """A duration key as a timedelta, or None when the key is empty (feature off)."""
+        from carecli.timeparse import parse_duration
+
+        text = self.values[name]
+        return parse_duration(text) if text else None
+
+    def choose(self, list_key: str, value: str | None, default_key: str | None = None) -> str:
+        """Validate `value` against a configured list; an unknown value names the allowed ones."""
+        allowed = self.values[list_key]
+        if value is None and default_key:
+            value = self.values[default_key]
+        if value is not None:
+            value = value.strip().lower()
+        if value not in allowed:
+            raise ConfigError(
+                f"unknown {_singular(list_key)} '{value}'",
+                f"use one of: {', '.join(allowed)} (or add it to '{list_key}' in the config file)",
+            )
+        return value
+
+
+def _singular(list_key: str) -> str:
+    noun = list_key.rsplit(".", 1)[-1].replace("_", " ")
+    return noun[:-3] + "y" if noun.endswith("ies") else noun.rstrip("s")
+
+
+def load(config_path: str | os.PathLike | None = None, env: dict[str, str] | None = None) -> Settings:
+    """Load settings. A missing config file is fine; an unreadable or invalid one is a ConfigError."""
+    env = os.environ if env is None else env
+    path = Path(config_path) if config_path else default_config_path()
+    values = {name: key.default for name, key in KEYS.items()}
+    sources = {name: "default" for name in KEYS}
+    warnings: list[str] = []
+
+    text = _read_config_text(path, explicit=config_path is not None)
+    if text is not None:
+        for name, value in _flatten(_parse_toml(text, path)).items():
+            key = KEYS.get(name) or _table_parent(name)
+            if key is None:
+                warnings.append(f"{path}:{_line_of(text, name)}: unknown key '{name}' ignored")
+                continue
+            if key.kind == "table" and name != key.name:
+                values[key.name] = {**values[key.name], name[len(key.name) + 1:]: value}
+                sources[key.name] = str(path)
+                continue
+            values[name] = _check(key, value, f"{path}:{_line_of(text, name)}")
+            sources[name] = str(path)
+
+    for name, key in KEYS.items():
+        env_name = env_var(name)
+        if key.kind != "table" and env_name in env:
+            raw = env[env_name]
+            value: Any = [v.strip() for v in raw.split(",") if v.strip()] if key.kind == "list" else raw
+            values[name] = _check(key, value, f"environment variable {env_name}")
+            sources[name] = f"env {env_name}"
+    return Settings(values, sources, path, warnings)
+
+
+def env_var(name: str) -> str:
+    return ENV_PREFIX + name.upper().replace(".", "_").replace("-", "_")
+
+
+def _read_config_text(path: Path, explicit: bool) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        if explicit:
+            raise ConfigError(f"config file {path} does not exist", "create it or drop --config/CARECLI_CONFIG")
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}")
+
+
+def _parse_toml(text: str, path: Path) -> dict:
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"invalid TOML in {path}: {exc}", "fix that line (see config.example.toml)")
+
+
+def _flatten(table: dict, prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for name, value in table.items():
+        dotted = f"{prefix}{name}"
+        if isinstance(value, dict) and dotted not in KEYS:
+            flat.update(_flatten(value, dotted + "."))
+        else:
+            flat[dotted] = value
+    return flat
+
+
+def _table_parent(name: str) -> Key | None:
+    """Keys below a free-form table key (e.g. `sla.urgent.first_response` under `sla`)."""
+    parts = name.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        key = KEYS.get(".".join(parts[:cut]))
+        if key is not None and key.kind == "table":
+            return key
+    return None
+
+
+def _line_of(text: str, dotted: str) -> int:
+    """Best-effort line number of a key in the file, for error messages."""
+    leaf = dotted.rsplit(".", 1)[-1]
+    pattern = re.compile(rf"^\s*[\"']?{re.escape(leaf)}[\"']?\s*=")
+    for number, line in enumerate(text.splitlines(), 1):
+        if pattern.match(line):
+            return number
+    return 0
+
+
+def _check(key: Key, value: Any, where: str) -> Any:
+    """Type-check one value; the error names where it came from and what was expected."""
+    kind = key.kind
+    if kind == "bool":
+        if isinstance(value, str) and value.lower() in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+            return value.lower() in ("1", "true", "yes", "on")
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(f"{where}: '{key.name}' must be true or false, not {value!r}")
+    if kind == "int":
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{where}: '{key.name}' must be a whole number, not {value!r}") from None
+    if kind == "list":
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value) or not value:
+            raise ConfigError(f"{where}: '{key.name}' must be a non-empty list of strings, e.g. [\"a\", \"b\"]")
+        return [v.strip().lower() for v in value]
+    if not isinstance(value, str):
+        raise ConfigError(f"{where}: '{key.name}' must be a string, not {value!r}")
+    if kind == "duration" and value:
+        from carecli.timeparse import TimeParseError, parse_duration
+
+        try:
+            parse_duration(value)
+        except TimeParseError as exc:
+            raise ConfigError(f"{where}: '{key.name}': {exc}") from None
+    if kind == "timezone" and value:
+        from carecli.timeparse import TimeParseError, get_zone
+
+        try:
+            get_zone(value)
+        except TimeParseError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+    if kind == "clock" and not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+        raise ConfigError(f"{where}: '{key.name}' must be a time of day like 09:00, not {value!r}")
+    return value

@@ -1,0 +1,215 @@
+"""Customers: creating, finding by reference, editing, and their timeline."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from datetime import datetime
+from typing import Iterable
+
+from carecli import store
+from carecli.errors import Conflict, InvalidInput, NotFound
+from carecli.timeparse import to_db
+
+CUSTOMER_FIELDS = "id, name, email, phone, tags, notes, created_at, lost_at, lost_reason"
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_TAG = re.compile(r"^[\w][\w.:/-]*$")
+
+
+def normalize_tags(tags: Iterable[str]) -> str:
+    """Tags as stored: lower case, de-duplicated, comma-separated, in the order given."""
+    seen: list[str] = []
+    for tag in tags:
+        tag = tag.strip().lower().lstrip("#")
+        if not _TAG.match(tag):
+            raise InvalidInput(f"invalid tag '{tag}'", "tags are single words such as vip or wholesale (letters, digits, - _ . : /)")
+        if tag not in seen:
+            seen.append(tag)
+    return ",".join(seen)
+
+
+def merge_tags(current: str, add: Iterable[str] = (), remove: Iterable[str] = ()) -> str:
+    removed = set(normalize_tags(remove).split(",")) if remove else set()
+    kept = [t for t in current.split(",") if t and t not in removed]
+    return normalize_tags([*kept, *add])
+
+
+def clean_email(email: str | None) -> str | None:
+    if email is None:
+        return None
+    email = email.strip()
+    if not email:
+        return None
+    if not _EMAIL.match(email):
+        raise InvalidInput(f"invalid email address '{email}'", "write it like name@example.com")
+    return email
+
+
+def clean_name(name: str) -> str:
+    name = " ".join(name.split())
+    if not name:
+        raise InvalidInput("a customer needs a name", "e.g. carecli customer add 'Ada Lovelace'")
+    if name.isdigit() or name.startswith("#"):
+        raise InvalidInput(f"'{name}' looks like an id, not a name", "give the customer a name made of words")
+    return name
+
+
+def add_customer(
+    conn: sqlite3.Connection,
+    name: str,
+    *,
+    at: datetime,
+    email: str | None = None,
+    phone: str | None = None,
+    tags: Iterable[str] = (),
+    notes: str = "",
+) -> sqlite3.Row:
+    values = {
+        "name": clean_name(name),
+        "email": clean_email(email),
+        "phone": (phone or "").strip() or None,
+        "tags": normalize_tags(tags),
+        "notes": notes.strip(),
+        "created_at": to_db(at),
+    }
+    _check_email_free(conn, values["email"])
+    customer_id = store.insert(conn, "customers", values)
+    return get_customer(conn, customer_id)
+
+
+def _check_email_free(conn: sqlite3.Connection, email: str | None, except_id: int | None = None) -> None:
+    if email is None:
+        return
+    row = store.one(conn, "SELECT id, name FROM customers WHERE email = ?", (email,))
+    if row is not None and row["id"] != except_id:
+        raise Conflict(f"{email} already belongs to customer #{row['id']} {row['name']}", f"refer to them as {row['id']} or {email}")
+
+
+def get_customer(conn: sqlite3.Connection, customer_id: int) -> sqlite3.Row:
+    row = store.one(conn, f"SELECT {CUSTOMER_FIELDS} FROM customers WHERE id = ?", (customer_id,))
+    if row is None:
+        raise NotFound(f"no customer #{customer_id}", "see `carecli customer list`")
+    return row
+
+
+def resolve_customer(conn: sqlite3.Connection, ref: str) -> sqlite3.Row:
+    """Find a customer by id (`12` or `#12`), email, full name, or a part of a name that fits one customer."""
+    text = ref.strip()
+    if not text:
+        raise InvalidInput("empty customer reference", "give an id, an email or a name")
+    bare = text.lstrip("#")
+    if bare.isdigit():
+        return get_customer(conn, int(bare))
+    if "@" in text:
+        row = store.one(conn, f"SELECT {CUSTOMER_FIELDS} FROM customers WHERE email = ?", (text,))
+        if row is not None:
+            return row
+    matches = conn.execute(
+        f"SELECT {CUSTOMER_FIELDS} FROM customers WHERE name = ? COLLATE NOCASE ORDER BY id LIMIT 6", (text,)
+    ).fetchall()
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        raise InvalidInput(
+            f"'{text}' matches {_count_phrase(matches)}: {_candidates(matches)}",
+            "refer to one by id or email",
+        )
+    # No exact name: a part of a name or email that fits exactly one customer is enough.
+    partial = conn.execute(
+        f"SELECT {CUSTOMER_FIELDS} FROM customers WHERE name LIKE ? OR email LIKE ? ORDER BY id LIMIT 6",
+        (f"%{text}%", f"%{text}%"),
+    ).fetchall()
+    if len(partial) == 1:
+        return partial[0]
+    if partial:
+        raise InvalidInput(
+            f"'{text}' fits {_count_phrase(partial)}: {_candidates(partial)}",
+            "refer to one by id, email or full name",
+        )
+    raise NotFound(f"no customer '{text}'", f"add one with: carecli customer add '{text}'")
+
+
+def _count_phrase(rows: list) -> str:
+    return f"{len(rows)} customers" if len(rows) < 6 else "6 or more customers"
+
+
+def _candidates(rows: list) -> str:
+    shown = [f"#{r['id']} {r['name']}" + (f" <{r['email']}>" if r["email"] else "") for r in rows[:5]]
+    return ", ".join(shown) + (", ..." if len(rows) > 5 else "")
+
+
+def edit_customer(
+    conn: sqlite3.Connection,
+    customer: sqlite3.Row,
+    *,
+    name: str | None = None,
+    email: str | None = None,
+    phone: str | None = None,
+    add_tags: Iterable[str] = (),
+    remove_tags: Iterable[str] = (),
+    notes: str | None = None,
+    append_note: str | None = None,
+) -> sqlite3.Row:
+    changes: dict = {}
+    if name is not None:
+        changes["name"] = clean_name(name)
+    if email is not None:
+        changes["email"] = clean_email(email)
+        _check_email_free(conn, changes["email"], except_id=customer["id"])
+    if phone is not None:
+        changes["phone"] = phone.strip() or None
+    add_tags, remove_tags = list(add_tags), list(remove_tags)
+    if add_tags or remove_tags:
+        changes["tags"] = merge_tags(customer["tags"], add_tags, remove_tags)
+    if notes is not None:
+        changes["notes"] = notes.strip()
+    if append_note:
+        base = changes.get("notes", customer["notes"])
+        changes["notes"] = (base + "\n" if base else "") + append_note.strip()
+    if not changes:
+        raise InvalidInput("nothing to change", "pass at least one of --name, --email, --phone, --tag, --untag, --note, --append-note")
+    store.update(conn, "customers", customer["id"], changes)
+    return get_customer(conn, customer["id"])
+
+
+def list_customers(
+    conn: sqlite3.Connection,
+    *,
+    tag: str | None = None,
+    search: str | None = None,
+    include_lost: bool = True,
+    limit: int | None = None,
+) -> sqlite3.Cursor:
+    where, params = [], []
+    if tag:
+        where.append("(',' || tags || ',') LIKE ?")
+        params.append(f"%,{normalize_tags([tag])},%")
+    if search:
+        where.append("(name LIKE ? OR email LIKE ? OR phone LIKE ?)")
+        params += [f"%{search}%"] * 3
+    if not include_lost:
+        where.append("lost_at IS NULL")
+    sql = f"""
+        SELECT c.id, c.name, c.email, c.phone, c.tags, c.created_at, c.lost_at, c.lost_reason,
+               (SELECT count(*) FROM tickets t WHERE t.customer_id = c.id AND t.status != 'closed') AS open_tickets,
+               (SELECT max(at) FROM interactions i WHERE i.customer_id = c.id) AS last_contact_at
+        FROM customers c
+        {"WHERE " + " AND ".join(where) if where else ""}
+        ORDER BY c.name COLLATE NOCASE, c.id
+    """
+    if limit:
+        sql += " LIMIT ?"
+        params.append(limit)
+    return conn.execute(sql, params)
+
+
+def customer_timeline(conn: sqlite3.Connection, customer_id: int) -> list[dict]:
+    """Every interaction with the customer, oldest first."""
+    return [
+        dict(row)
+        for row in conn.execute(
+            """SELECT id, at, ticket_id, direction, channel, body
+               FROM interactions WHERE customer_id = ? ORDER BY at, id""",
+            (customer_id,),
+        )
+    ]

@@ -1,0 +1,108 @@
+"""Numbered schema migrations. Never edit a released step: add the next one.
+
+Each step is a function taking a sqlite_utils Database. The store checks cheaply which steps
+are recorded in `_sqlite_migrations` and loads sqlite-utils only when one is due.
+"""
+
+from __future__ import annotations
+
+MIGRATION_SET = "carecli"
+
+
+def m001_initial(db) -> None:
+    db.executescript(
+        """
+        CREATE TABLE customers (
+            id          INTEGER PRIMARY KEY,
+            name        TEXT NOT NULL,
+            email       TEXT COLLATE NOCASE UNIQUE,
+            phone       TEXT,
+            tags        TEXT NOT NULL DEFAULT '',   -- comma-separated, lower case
+            notes       TEXT NOT NULL DEFAULT '',
+            created_at  TEXT NOT NULL,              -- UTC, YYYY-MM-DDTHH:MM:SS+00:00
+            lost_at     TEXT,                       -- set while the customer is lost
+            lost_reason TEXT,
+            external_id TEXT UNIQUE
+        );
+        CREATE INDEX customers_name ON customers(name COLLATE NOCASE);
+        CREATE INDEX customers_created ON customers(created_at);
+
+        CREATE TABLE tickets (
+            id                 INTEGER PRIMARY KEY,
+            customer_id        INTEGER NOT NULL REFERENCES customers(id),
+            subject            TEXT NOT NULL,
+            channel            TEXT NOT NULL,
+            category           TEXT NOT NULL,
+            priority           TEXT NOT NULL,
+            status             TEXT NOT NULL CHECK (status IN ('open', 'pending', 'closed')),
+            tags               TEXT NOT NULL DEFAULT '',
+            resolution         TEXT,
+            created_at         TEXT NOT NULL,
+            updated_at         TEXT NOT NULL,
+            first_response_at  TEXT,
+            first_closed_at    TEXT,
+            closed_at          TEXT,                -- the last close
+            reopen_count       INTEGER NOT NULL DEFAULT 0,
+            reply_count        INTEGER NOT NULL DEFAULT 0,
+            -- durations stored when the event happens, so no KPI re-parses timestamps
+            first_response_s   INTEGER,
+            first_resolution_s INTEGER,
+            resolution_s       INTEGER,
+            external_id        TEXT UNIQUE
+        );
+        CREATE INDEX tickets_status_created ON tickets(status, created_at);
+        CREATE INDEX tickets_customer ON tickets(customer_id, created_at);
+        CREATE INDEX tickets_created ON tickets(created_at);
+        CREATE INDEX tickets_first_response ON tickets(first_response_at);
+        CREATE INDEX tickets_closed ON tickets(closed_at);
+        CREATE INDEX tickets_channel ON tickets(channel, created_at);
+        CREATE INDEX tickets_category ON tickets(category, created_at);
+        CREATE INDEX tickets_priority ON tickets(priority, created_at);
+
+        CREATE TABLE interactions (
+            id          INTEGER PRIMARY KEY,
+            customer_id INTEGER NOT NULL REFERENCES customers(id),
+            ticket_id   INTEGER REFERENCES tickets(id),
+            followup_id INTEGER,
+            direction   TEXT NOT NULL CHECK (direction IN ('in', 'out', 'note')),
+            channel     TEXT NOT NULL,
+            body        TEXT NOT NULL,
+            at          TEXT NOT NULL
+        );
+        CREATE INDEX interactions_ticket ON interactions(ticket_id, direction);
+        CREATE INDEX interactions_customer ON interactions(customer_id, at);
+        CREATE INDEX interactions_at ON interactions(at, direction);
+
+        -- Append-only audit trail of status changes; metrics read it.
+        CREATE TABLE events (
+            id          INTEGER PRIMARY KEY,
+            customer_id INTEGER NOT NULL REFERENCES customers(id),
+            ticket_id   INTEGER REFERENCES tickets(id),
+            kind        TEXT NOT NULL,
+            at          TEXT NOT NULL,
+            detail      TEXT
+        );
+        CREATE INDEX events_kind_at ON events(kind, at);
+        CREATE INDEX events_ticket ON events(ticket_id, at);
+        CREATE INDEX events_customer ON events(customer_id, at);
+        CREATE TRIGGER events_append_only_update BEFORE UPDATE ON events
+            BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+        CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events
+            BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+        """
+    )
+
+
+# The order is the history of the schema; append only.
+STEPS = [m001_initial]
+NAMES = [step.__name__ for step in STEPS]
+
+
+def migrations():
+    """The sqlite-utils migration set (imports sqlite-utils, so only call when a step is due)."""
+    from sqlite_utils.migrations import Migrations
+
+    migration_set = Migrations(MIGRATION_SET)
+    for step in STEPS:
+        migration_set()(step)
+    return migration_set

@@ -1,0 +1,263 @@
+"""The one renderer: rows and records to a rich table, plain text, CSV, JSON or JSON Lines.
+
+Commands hand over data and column specs; this module alone decides how it looks.
+Machine formats stream row by row, so memory does not grow with the data.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sys
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Mapping, TextIO
+
+FORMATS = ("table", "csv", "json", "jsonl")
+EMPTY = "—"  # a figure with no data, in tables
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    header: str = ""
+    kind: str = "text"  # text | time | duration | int | number | pct | tags | bool
+    # Used by tables only: a function that turns the raw value into display text.
+    show: Callable[[Any], str] | None = None
+
+    @property
+    def title(self) -> str:
+        return self.header or self.key.replace("_", " ")
+
+
+def is_terminal(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def use_rich(stream: TextIO) -> bool:
+    """Rich tables only for a person at a terminal; plain text for cron, pipes and NO_COLOR."""
+    return is_terminal(stream) and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+
+
+def message(text: str) -> None:
+    """A message for the person, never for a pipe: always stderr."""
+    print(text, file=sys.stderr)
+
+
+# ---------------------------------------------------------------- machine values
+
+def machine_value(value: Any, kind: str) -> Any:
+    """The JSON value of a cell: tags become lists, everything else stays as stored."""
+    if kind == "tags":
+        return split_tags(value)
+    if kind == "bool" and value is not None:
+        return bool(value)
+    return value
+
+
+def split_tags(value: str | None) -> list[str]:
+    return [t for t in (value or "").split(",") if t]
+
+
+def flatten(record: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested dicts become dotted keys (`first_response_s.median`); lists become JSON text."""
+    flat: dict[str, Any] = {}
+    for key, value in record.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(flatten(value, name + "."))
+        elif isinstance(value, (list, tuple)):
+            flat[name] = json.dumps(value, ensure_ascii=False, default=str)
+        else:
+            flat[name] = value
+    return flat
+
+
+# ---------------------------------------------------------------- display values
+
+def display_value(value: Any, column: Column, tz) -> str:
+    if column.show is not None:
+        return column.show(value)
+    if value is None or value == "":
+        return EMPTY if column.kind in ("duration", "int", "number", "pct") else ""
+    kind = column.kind
+    if kind == "time":
+        from carecli.timeparse import format_local
+
+        return format_local(value, tz)
+    if kind == "duration":
+        from carecli.timeparse import humanize_seconds
+
+        return humanize_seconds(value)
+    if kind == "pct":
+        return f"{value:.1f}%" if isinstance(value, (int, float)) else str(value)
+    if kind == "number":
+        return f"{value:.2f}" if isinstance(value, float) else str(value)
+    if kind == "tags":
+        return ", ".join(split_tags(value))
+    if kind == "bool":
+        return "yes" if value else "no"
+    return str(value)
+
+
+# ---------------------------------------------------------------- rows
+
+def emit_rows(
+    rows: Iterable[Any],
+    columns: list[Column],
+    fmt: str,
+    *,
+    tz=None,
+    title: str | None = None,
+    empty: str | None = None,
+    stream: TextIO | None = None,
+) -> int:
+    """Render rows (mappings, or tuples in column order) and return how many there were."""
+    stream = stream or sys.stdout
+    if fmt == "csv":
+        return _csv_rows(rows, columns, stream)
+    if fmt in ("json", "jsonl"):
+        return _json_rows(rows, columns, stream, lines=fmt == "jsonl")
+    materialised = [_as_mapping(row, columns) for row in rows]
+    if not materialised:
+        if empty:
+            message(empty)
+        return 0
+    cells = [[display_value(row[c.key], c, tz) for c in columns] for row in materialised]
+    if use_rich(stream):
+        _rich_table(cells, columns, title, stream)
+    else:
+        _plain_table(cells, columns, title, stream)
+    return len(materialised)
+
+
+def _as_mapping(row: Any, columns: list[Column]) -> Mapping[str, Any]:
+    if isinstance(row, tuple):
+        return dict(zip((c.key for c in columns), row))
+    return row
+
+
+def _csv_rows(rows: Iterable[Any], columns: list[Column], stream: TextIO) -> int:
+    writer = csv.writer(stream, lineterminator="\n")
+    writer.writerow([c.key for c in columns])
+    count = 0
+    for row in rows:
+        if isinstance(row, tuple):
+            writer.writerow(row)
+        else:
+            writer.writerow([_csv_cell(row[c.key]) for c in columns])
+        count += 1
+    return count
+
+
+def _csv_cell(value: Any) -> Any:
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, (list, tuple)):
+        return json.dumps(value, ensure_ascii=False)
+    return value
+
+
+def _json_rows(rows: Iterable[Any], columns: list[Column], stream: TextIO, *, lines: bool) -> int:
+    dumps = json.JSONEncoder(ensure_ascii=False, default=str).encode
+    count = 0
+    if not lines:
+        stream.write("[")
+    for row in rows:
+        row = _as_mapping(row, columns)
+        obj = {c.key: machine_value(row[c.key], c.kind) for c in columns}
+        if lines:
+            stream.write(dumps(obj) + "\n")
+        else:
+            stream.write(("\n  " if count == 0 else ",\n  ") + dumps(obj))
+        count += 1
+    if not lines:
+        stream.write("\n]\n" if count else "]\n")
+    return count
+
+
+def _plain_table(cells: list[list[str]], columns: list[Column], title: str | None, stream: TextIO) -> None:
+    headers = [c.title for c in columns]
+    widths = [max(len(h), *(len(row[i]) for row in cells)) for i, h in enumerate(headers)]
+    right = [c.kind in ("int", "number", "pct", "duration") for c in columns]
+
+    def line(values: list[str]) -> str:
+        parts = [v.rjust(w) if r else v.ljust(w) for v, w, r in zip(values, widths, right)]
+        return "  ".join(parts).rstrip()
+
+    if title:
+        stream.write(title + "\n")
+    stream.write(line(headers) + "\n")
+    stream.write("  ".join("-" * w for w in widths) + "\n")
+    for row in cells:
+        stream.write(line(row) + "\n")
+
+
+def _rich_table(cells: list[list[str]], columns: list[Column], title: str | None, stream: TextIO) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title=title, title_justify="left", header_style="bold", show_edge=False, pad_edge=False)
+    for column in columns:
+        numeric = column.kind in ("int", "number", "pct", "duration")
+        table.add_column(column.title, justify="right" if numeric else "left", overflow="fold")
+    for row in cells:
+        # Cells hold customer text: Text() keeps "[bold]" in a message from becoming markup.
+        table.add_row(*(Text(cell) for cell in row))
+    Console(file=stream).print(table)
+
+
+# ---------------------------------------------------------------- one record
+
+def emit_record(
+    record: Mapping[str, Any],
+    fmt: str,
+    *,
+    fields: list[Column] | None = None,
+    sections: Mapping[str, list[Column]] | None = None,
+    tz=None,
+    title: str | None = None,
+    stream: TextIO | None = None,
+) -> None:
+    """Render one record: JSON object, one flattened CSV/JSONL row, or a key/value view.
+
+    `fields` lists the scalar fields shown in the key/value view; `sections` names nested
+    lists of rows (a ticket's timeline) rendered as tables beneath it.
+    """
+    stream = stream or sys.stdout
+    kinds = {c.key: c.kind for c in (fields or [])}
+    machine = {k: (machine_value(v, kinds[k]) if k in kinds else v) for k, v in record.items()}
+    if fmt == "json":
+        stream.write(json.dumps(machine, ensure_ascii=False, indent=2, default=str) + "\n")
+        return
+    if fmt == "jsonl":
+        stream.write(json.dumps(machine, ensure_ascii=False, default=str) + "\n")
+        return
+    if fmt == "csv":
+        flat = flatten(machine)
+        writer = csv.writer(stream, lineterminator="\n")
+        writer.writerow(list(flat))
+        writer.writerow([_csv_cell(v) for v in flat.values()])
+        return
+    columns = fields or [Column(k) for k, v in record.items() if not isinstance(v, (list, dict))]
+    pairs = [[c.title, display_value(record.get(c.key), c, tz)] for c in columns]
+    pair_columns = [Column("field", " "), Column("value", " ")]
+    if use_rich(stream):
+        _rich_table(pairs, pair_columns, title, stream)
+    else:
+        if title:
+            stream.write(title + "\n")
+        width = max((len(p[0]) for p in pairs), default=0)
+        for name, value in pairs:
+            stream.write(f"{name.ljust(width)}  {value}".rstrip() + "\n")
+    for name, section_columns in (sections or {}).items():
+        rows = record.get(name) or []
+        stream.write("\n")
+        if not rows:
+            stream.write(f"{name.replace('_', ' ')}: none\n")
+            continue
+        emit_rows(rows, section_columns, "table", tz=tz, title=name.replace("_", " ").capitalize(), stream=stream)

@@ -1,0 +1,148 @@
+"""The one place that opens the database: WAL, busy timeout, foreign keys, mode 0600, migrations.
+
+Everyday reads and writes use the standard sqlite3 module; sqlite-utils is loaded only when a
+migration is due (or by the modules that do bulk work).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+from carecli import migrations
+from carecli.errors import StoreError
+
+BUSY_TIMEOUT_S = 5.0
+
+
+def connect(path: str | os.PathLike, *, migrate: bool = True) -> sqlite3.Connection:
+    """Open (creating on first use) the database at `path`, ready for use."""
+    path = Path(path)
+    _create_private_file(path)
+    try:
+        # isolation_level=None: we issue BEGIN IMMEDIATE / COMMIT ourselves (see `transaction`).
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        if migrate and pending_migrations(conn):
+            apply_migrations(conn)
+    except sqlite3.DatabaseError as exc:
+        raise store_error(exc, path) from None
+    return conn
+
+
+def _create_private_file(path: Path) -> None:
+    """Create the file readable by its owner only, before SQLite creates it with the umask."""
+    if path.exists():
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        pass  # another process created it between our check and open
+    except OSError as exc:
+        raise StoreError(f"cannot create database {path}: {exc.strerror}", "check the directory exists and is writable, or pass --db") from None
+
+
+def store_error(exc: sqlite3.DatabaseError, path: Path) -> StoreError:
+    text = str(exc)
+    if "not a database" in text or "malformed" in text:
+        return StoreError(f"{path} is not a carecli database ({text})", "pass --db with the right file")
+    if "readonly" in text or "read-only" in text or "unable to open" in text:
+        return StoreError(f"cannot write to database {path} ({text})", "check the file and its directory are writable")
+    if "locked" in text or "busy" in text:
+        return StoreError(f"database {path} stayed locked for {BUSY_TIMEOUT_S:.0f}s ({text})", "try again when the other carecli command is done")
+    if "disk" in text and "full" in text:
+        return StoreError(f"the disk holding {path} is full", "free some space and try again")
+    return StoreError(f"database error in {path}: {text}")
+
+
+def pending_migrations(conn: sqlite3.Connection) -> list[str]:
+    """Names of migration steps not yet recorded; cheap (one query, no sqlite-utils)."""
+    try:
+        applied = {
+            row[0]
+            for row in conn.execute(
+                "SELECT name FROM _sqlite_migrations WHERE migration_set = ?", (migrations.MIGRATION_SET,)
+            )
+        }
+    except sqlite3.OperationalError as exc:
+        if "no such table" not in str(exc):
+            raise
+        applied = set()
+    return [name for name in migrations.NAMES if name not in applied]
+
+
+def applied_migrations(conn: sqlite3.Connection) -> list[tuple[str, str]]:
+    """(name, applied_at) of every recorded step, oldest first."""
+    try:
+        return [
+            (row[0], row[1])
+            for row in conn.execute(
+                "SELECT name, applied_at FROM _sqlite_migrations WHERE migration_set = ? ORDER BY rowid",
+                (migrations.MIGRATION_SET,),
+            )
+        ]
+    except sqlite3.OperationalError:
+        return []
+
+
+def apply_migrations(conn: sqlite3.Connection) -> list[str]:
+    """Apply every pending step in one immediate transaction; returns the names applied.
+
+    Taking the write lock first means two processes opening a new database at once do not
+    both try to create the schema: the second waits, then finds nothing pending.
+    """
+    from sqlite_utils import Database
+
+    with transaction(conn):
+        due = pending_migrations(conn)
+        if due:
+            migrations.migrations().apply(Database(conn, execute_plugins=False))
+    return due
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One write = one transaction, taking the write lock up front (BEGIN IMMEDIATE)."""
+    if conn.in_transaction:  # nested use joins the outer transaction
+        yield conn
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        if conn.in_transaction:  # an error may already have ended it
+            conn.execute("ROLLBACK")
+        raise
+    else:
+        conn.execute("COMMIT")
+
+
+def one(conn: sqlite3.Connection, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
+    return conn.execute(sql, params).fetchone()
+
+
+def scalar(conn: sqlite3.Connection, sql: str, params: Sequence[Any] = ()) -> Any:
+    row = conn.execute(sql, params).fetchone()
+    return None if row is None else row[0]
+
+
+def insert(conn: sqlite3.Connection, table: str, values: dict[str, Any]) -> int:
+    """Insert one row from a dict and return its id."""
+    names = ", ".join(values)
+    marks = ", ".join("?" for _ in values)
+    cursor = conn.execute(f"INSERT INTO {table} ({names}) VALUES ({marks})", tuple(values.values()))
+    return cursor.lastrowid
+
+
+def update(conn: sqlite3.Connection, table: str, row_id: int, values: dict[str, Any]) -> None:
+    assignments = ", ".join(f"{name} = ?" for name in values)
+    conn.execute(f"UPDATE {table} SET {assignments} WHERE id = ?", (*values.values(), row_id))

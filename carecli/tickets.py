@@ -1,0 +1,316 @@
+"""Tickets: the reactive service loop — open, reply, wait, close, reopen — and its rules."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Iterable
+
+from carecli import store
+from carecli.activity import log_interaction, record_event
+from carecli.config import Settings
+from carecli.customers import merge_tags, normalize_tags
+from carecli.errors import Conflict, InvalidInput, NotFound
+from carecli.timeparse import from_db, to_db
+
+STATUSES = ("open", "pending", "closed")
+ACTIVE = ("open", "pending")
+
+TICKET_FIELDS = """
+    t.id, t.customer_id, c.name AS customer_name, c.email AS customer_email,
+    t.subject, t.status, t.priority, t.channel, t.category, t.tags,
+    t.created_at, t.first_response_at, t.first_closed_at, t.closed_at,
+    t.reopen_count, t.reply_count, t.first_response_s, t.first_resolution_s, t.resolution_s,
+    t.resolution, t.updated_at
+"""
+
+
+def get_ticket(conn: sqlite3.Connection, ticket_id: int) -> sqlite3.Row:
+    row = store.one(
+        conn,
+        f"SELECT {TICKET_FIELDS} FROM tickets t JOIN customers c ON c.id = t.customer_id WHERE t.id = ?",
+        (ticket_id,),
+    )
+    if row is None:
+        raise NotFound(f"no ticket #{ticket_id}", "see `carecli ticket list --status all`")
+    return row
+
+
+def _seconds_between(start_text: str, end: datetime) -> int:
+    return int((end - from_db(start_text)).total_seconds())
+
+
+def _not_before(ticket: sqlite3.Row, at: datetime, what: str, field: str = "created_at") -> None:
+    """Refuse events dated before the ticket (or its last close) existed."""
+    if at < from_db(ticket[field]):
+        since = "was opened" if field == "created_at" else "was closed"
+        raise InvalidInput(
+            f"cannot {what} ticket #{ticket['id']} at {to_db(at)}: it {since} at {ticket[field]}",
+            "check --at",
+        )
+
+
+def open_ticket(
+    conn: sqlite3.Connection,
+    settings: Settings,
+    *,
+    customer_id: int,
+    subject: str,
+    at: datetime,
+    channel: str | None = None,
+    category: str | None = None,
+    priority: str | None = None,
+    message: str | None = None,
+    tags: Iterable[str] = (),
+) -> sqlite3.Row:
+    subject = " ".join(subject.split())
+    if not subject:
+        raise InvalidInput("a ticket needs a subject", "e.g. carecli ticket open ada 'Order #31 arrived damaged'")
+    channel = settings.choose("channels", channel, "default_channel")
+    values = {
+        "customer_id": customer_id,
+        "subject": subject,
+        "channel": channel,
+        "category": settings.choose("categories", category, "default_category"),
+        "priority": settings.choose("priorities", priority, "default_priority"),
+        "status": "open",
+        "tags": normalize_tags(tags),
+        "created_at": to_db(at),
+        "updated_at": to_db(at),
+    }
+    ticket_id = store.insert(conn, "tickets", values)
+    record_event(conn, "opened", customer_id=customer_id, ticket_id=ticket_id, at=at)
+    if message is not None:
+        log_interaction(conn, customer_id=customer_id, ticket_id=ticket_id, direction="in",
+                        channel=channel, body=message, at=at)
+    return get_ticket(conn, ticket_id)
+
+
+def reply(
+    conn: sqlite3.Connection,
+    settings: Settings,
+    ticket: sqlite3.Row,
+    text: str,
+    *,
+    at: datetime,
+    channel: str | None = None,
+) -> sqlite3.Row:
+    """Log an outbound message; the first one sets first_response_at."""
+    _not_before(ticket, at, "reply to")
+    channel = settings.choose("channels", channel or ticket["channel"])
+    log_interaction(conn, customer_id=ticket["customer_id"], ticket_id=ticket["id"], direction="out",
+                    channel=channel, body=text, at=at)
+    changes = {"reply_count": ticket["reply_count"] + 1, "updated_at": to_db(at)}
+    if ticket["first_response_at"] is None or at < from_db(ticket["first_response_at"]):
+        # A reply logged after the fact may predate the one recorded as first.
+        changes["first_response_at"] = to_db(at)
+        changes["first_response_s"] = _seconds_between(ticket["created_at"], at)
+        if ticket["first_response_at"] is None:
+            record_event(conn, "replied-first", customer_id=ticket["customer_id"], ticket_id=ticket["id"], at=at)
+    store.update(conn, "tickets", ticket["id"], changes)
+    return get_ticket(conn, ticket["id"])
+
+
+def note(conn: sqlite3.Connection, settings: Settings, ticket: sqlite3.Row, text: str, *, at: datetime) -> sqlite3.Row:
+    """An internal note: part of the timeline, never seen by the customer, not a response."""
+    _not_before(ticket, at, "add a note to")
+    log_interaction(conn, customer_id=ticket["customer_id"], ticket_id=ticket["id"], direction="note",
+                    channel=ticket["channel"], body=text, at=at)
+    store.update(conn, "tickets", ticket["id"], {"updated_at": to_db(at)})
+    return get_ticket(conn, ticket["id"])
+
+
+@dataclass
+class InboundResult:
+    ticket: sqlite3.Row
+    resumed: bool  # a pending ticket went back to open
+    closed: bool  # the ticket is closed: the caller may suggest reopening
+
+
+def inbound(
+    conn: sqlite3.Connection,
+    settings: Settings,
+    ticket: sqlite3.Row,
+    text: str,
+    *,
+    at: datetime,
+    channel: str | None = None,
+) -> InboundResult:
+    """The customer wrote again: log it; a pending ticket is waiting on us again."""
+    _not_before(ticket, at, "log a message on")
+    channel = settings.choose("channels", channel or ticket["channel"])
+    log_interaction(conn, customer_id=ticket["customer_id"], ticket_id=ticket["id"], direction="in",
+                    channel=channel, body=text, at=at)
+    changes = {"updated_at": to_db(at)}
+    resumed = ticket["status"] == "pending"
+    if resumed:
+        changes["status"] = "open"
+        record_event(conn, "resumed", customer_id=ticket["customer_id"], ticket_id=ticket["id"], at=at)
+    store.update(conn, "tickets", ticket["id"], changes)
+    return InboundResult(get_ticket(conn, ticket["id"]), resumed, ticket["status"] == "closed")
+
+
+def set_pending(conn: sqlite3.Connection, ticket: sqlite3.Row, *, at: datetime) -> sqlite3.Row:
+    """Waiting on the customer."""
+    if ticket["status"] == "pending":
+        raise Conflict(f"ticket #{ticket['id']} is already pending")
+    if ticket["status"] == "closed":
+        raise Conflict(f"ticket #{ticket['id']} is closed", f"reopen it first: carecli ticket reopen {ticket['id']}")
+    _not_before(ticket, at, "set pending")
+    store.update(conn, "tickets", ticket["id"], {"status": "pending", "updated_at": to_db(at)})
+    record_event(conn, "pending", customer_id=ticket["customer_id"], ticket_id=ticket["id"], at=at)
+    return get_ticket(conn, ticket["id"])
+
+
+def close(
+    conn: sqlite3.Connection,
+    ticket: sqlite3.Row,
+    *,
+    at: datetime,
+    resolution: str | None = None,
+) -> sqlite3.Row:
+    if ticket["status"] == "closed":
+        raise Conflict(f"ticket #{ticket['id']} is already closed", f"reopen it with: carecli ticket reopen {ticket['id']}")
+    _not_before(ticket, at, "close")
+    if ticket["closed_at"] is not None:
+        _not_before(ticket, at, "close", field="closed_at")
+    elapsed = _seconds_between(ticket["created_at"], at)
+    changes = {
+        "status": "closed",
+        "closed_at": to_db(at),
+        "resolution_s": elapsed,
+        "updated_at": to_db(at),
+    }
+    if ticket["first_closed_at"] is None:
+        changes["first_closed_at"] = to_db(at)
+        changes["first_resolution_s"] = elapsed
+    if resolution is not None and resolution.strip():
+        changes["resolution"] = resolution.strip()
+    store.update(conn, "tickets", ticket["id"], changes)
+    record_event(conn, "closed", customer_id=ticket["customer_id"], ticket_id=ticket["id"], at=at,
+                 detail={"resolution": changes["resolution"]} if "resolution" in changes else None)
+    return get_ticket(conn, ticket["id"])
+
+
+def reopen(conn: sqlite3.Connection, ticket: sqlite3.Row, *, at: datetime, reason: str | None = None) -> sqlite3.Row:
+    if ticket["status"] != "closed":
+        raise Conflict(f"ticket #{ticket['id']} is {ticket['status']}, not closed", "only a closed ticket can be reopened")
+    _not_before(ticket, at, "reopen", field="closed_at")
+    store.update(conn, "tickets", ticket["id"], {
+        "status": "open",
+        "reopen_count": ticket["reopen_count"] + 1,
+        "updated_at": to_db(at),
+    })
+    record_event(conn, "reopened", customer_id=ticket["customer_id"], ticket_id=ticket["id"], at=at,
+                 detail={"reason": reason} if reason else None)
+    return get_ticket(conn, ticket["id"])
+
+
+def edit(
+    conn: sqlite3.Connection,
+    settings: Settings,
+    ticket: sqlite3.Row,
+    *,
+    at: datetime,
+    subject: str | None = None,
+    channel: str | None = None,
+    category: str | None = None,
+    priority: str | None = None,
+    add_tags: Iterable[str] = (),
+    remove_tags: Iterable[str] = (),
+) -> sqlite3.Row:
+    changes: dict = {}
+    if subject is not None:
+        changes["subject"] = " ".join(subject.split())
+        if not changes["subject"]:
+            raise InvalidInput("a ticket needs a subject")
+    if channel is not None:
+        changes["channel"] = settings.choose("channels", channel)
+    if category is not None:
+        changes["category"] = settings.choose("categories", category)
+    if priority is not None:
+        changes["priority"] = settings.choose("priorities", priority)
+    add_tags, remove_tags = list(add_tags), list(remove_tags)
+    if add_tags or remove_tags:
+        changes["tags"] = merge_tags(ticket["tags"], add_tags, remove_tags)
+    if not changes:
+        raise InvalidInput("nothing to change", "pass at least one of --subject, --channel, --category, --priority, --tag, --untag")
+    changes["updated_at"] = to_db(at)
+    store.update(conn, "tickets", ticket["id"], changes)
+    if "priority" in changes and changes["priority"] != ticket["priority"]:
+        record_event(conn, "priority", customer_id=ticket["customer_id"], ticket_id=ticket["id"], at=at,
+                     detail={"from": ticket["priority"], "to": changes["priority"]})
+    return get_ticket(conn, ticket["id"])
+
+
+@dataclass
+class TicketFilter:
+    statuses: tuple[str, ...] = ACTIVE
+    customer_id: int | None = None
+    channel: str | None = None
+    category: str | None = None
+    priority: str | None = None
+    tag: str | None = None
+    since: datetime | None = None  # created at or after
+    until: datetime | None = None  # created before
+
+
+def priority_rank_sql(settings: Settings, column: str = "t.priority") -> str:
+    """A SQL expression ranking priorities, most urgent highest (config lists least urgent first)."""
+    cases = " ".join(f"WHEN '{p}' THEN {rank}" for rank, p in enumerate(settings["priorities"]))
+    return f"CASE {column} {cases} ELSE -1 END"
+
+
+def list_tickets(
+    conn: sqlite3.Connection,
+    settings: Settings,
+    filters: TicketFilter,
+    *,
+    limit: int | None = None,
+) -> sqlite3.Cursor:
+    """Tickets matching the filter, most urgent and oldest first. Each filter has an index."""
+    where, params = [], []
+    if set(filters.statuses) != set(STATUSES):
+        where.append(f"t.status IN ({', '.join('?' for _ in filters.statuses)})")
+        params += filters.statuses
+    for column in ("customer_id", "channel", "category", "priority"):
+        value = getattr(filters, column)
+        if value is not None:
+            where.append(f"t.{column} = ?")
+            params.append(value)
+    if filters.tag:
+        where.append("(',' || t.tags || ',') LIKE ?")
+        params.append(f"%,{normalize_tags([filters.tag])},%")
+    if filters.since is not None:
+        where.append("t.created_at >= ?")
+        params.append(to_db(filters.since))
+    if filters.until is not None:
+        where.append("t.created_at < ?")
+        params.append(to_db(filters.until))
+    sql = f"""
+        SELECT {TICKET_FIELDS}
+        FROM tickets t JOIN customers c ON c.id = t.customer_id
+        {"WHERE " + " AND ".join(where) if where else ""}
+        ORDER BY {priority_rank_sql(settings)} DESC, t.created_at, t.id
+    """
+    if limit:
+        sql += " LIMIT ?"
+        params.append(limit)
+    return conn.execute(sql, params)
+
+
+def ticket_timeline(conn: sqlite3.Connection, ticket_id: int) -> list[dict]:
+    """Messages, notes and status changes of one ticket, oldest first."""
+    rows = conn.execute(
+        """
+        SELECT at, direction AS kind, channel, body, 1 AS step, id FROM interactions WHERE ticket_id = ?
+        UNION ALL
+        -- at the same second, 'opened' comes before the first message, other changes after
+        SELECT at, 'event' AS kind, NULL, kind, CASE kind WHEN 'opened' THEN 0 ELSE 2 END, id
+        FROM events WHERE ticket_id = ?
+        ORDER BY at, step, id
+        """,
+        (ticket_id, ticket_id),
+    )
+    return [{key: row[key] for key in ("at", "kind", "channel", "body")} for row in rows]

@@ -43,6 +43,12 @@ _key("default_channel", "email", "str", "channel used when a command is given no
 _key("default_category", "other", "str", "category used when `ticket open` is given none")
 _key("default_priority", "normal", "str", "priority used when `ticket open` is given none")
 
+# --- care: follow-ups, agenda, churn, suggestions (issue 3)
+
+# --- measurement: surveys, KPIs, business hours, SLAs, reports (issue 4)
+
+# --- data in and out: export, import, search, backups (issue 5)
+
 
 def data_dir() -> Path:
     base = os.environ.get("XDG_DATA_HOME") or os.path.join(Path.home(), ".local", "share")

@@ -85,6 +85,43 @@ def m001_initial(db) -> None:
         CREATE INDEX events_kind_at ON events(kind, at);
         CREATE INDEX events_ticket ON events(ticket_id, at);
         CREATE INDEX events_customer ON events(customer_id, at);
+
+        -- Proactive care: promises to contact a customer, maybe on a cadence.
+        CREATE TABLE followups (
+            id           INTEGER PRIMARY KEY,
+            customer_id  INTEGER NOT NULL REFERENCES customers(id),
+            ticket_id    INTEGER REFERENCES tickets(id),
+            kind         TEXT NOT NULL,
+            note         TEXT NOT NULL DEFAULT '',
+            due_at       TEXT NOT NULL,             -- UTC; local midnight of the due day when all_day
+            all_day      INTEGER NOT NULL DEFAULT 1,
+            recurrence   TEXT,                      -- RFC 5545 RRULE text, in local time
+            status       TEXT NOT NULL DEFAULT 'scheduled' CHECK (status IN ('scheduled', 'done', 'skipped')),
+            created_at   TEXT NOT NULL,
+            completed_at TEXT,
+            outcome      TEXT,
+            source       TEXT NOT NULL DEFAULT 'manual',  -- manual | after-close | suggest:<rule>
+            previous_id  INTEGER REFERENCES followups(id)
+        );
+        CREATE INDEX followups_status_due ON followups(status, due_at);
+        CREATE INDEX followups_due ON followups(due_at);
+        CREATE INDEX followups_customer ON followups(customer_id, status);
+        CREATE INDEX followups_ticket ON followups(ticket_id);
+
+        -- CSAT (1-5) and CES (1-7) per ticket, NPS (0-10) per customer.
+        CREATE TABLE surveys (
+            id          INTEGER PRIMARY KEY,
+            kind        TEXT NOT NULL CHECK (kind IN ('csat', 'ces', 'nps')),
+            customer_id INTEGER NOT NULL REFERENCES customers(id),
+            ticket_id   INTEGER REFERENCES tickets(id),
+            score       INTEGER NOT NULL,
+            comment     TEXT,
+            at          TEXT NOT NULL
+        );
+        CREATE UNIQUE INDEX surveys_one_per_ticket ON surveys(kind, ticket_id) WHERE ticket_id IS NOT NULL;
+        CREATE INDEX surveys_kind_at ON surveys(kind, at, score);
+        CREATE INDEX surveys_customer ON surveys(customer_id, kind, at);
+
         CREATE TRIGGER events_append_only_update BEFORE UPDATE ON events
             BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
         CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events

@@ -82,6 +82,11 @@ def _register() -> None:
     app.command("log")(customers.log)
     app.command("init")(db.init)
     app.command("demo")(demo.demo)
+    # care (issue 3)
+
+    # measurement (issue 4)
+
+    # data in and out (issue 5)
 
 
 _register()

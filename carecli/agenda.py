@@ -65,12 +65,14 @@ def build_agenda(
     ]
     counts["followups_overdue"] = _count(conn, f"SELECT count(*) FROM followups f WHERE {overdue_where}", params)
 
-    # Most urgent first, then oldest: the top-N sort reads only the open tickets' index range.
+    # Most urgent first, then oldest.
+    # Sort first (read from the covering tickets_status_priority index), then join the few kept.
+    order = f"{priority_rank_sql(settings)} DESC, t.created_at, t.id"
     agenda["waiting_on_us"] = [dict(row) for row in conn.execute(
         f"""SELECT {_TICKET_FIELDS}
-            FROM tickets t JOIN customers c ON c.id = t.customer_id
-            WHERE t.status = 'open'
-            ORDER BY {priority_rank_sql(settings)} DESC, t.created_at, t.id LIMIT :limit""",
+            FROM (SELECT t.id FROM tickets t WHERE t.status = 'open' ORDER BY {order} LIMIT :limit) kept
+            JOIN tickets t ON t.id = kept.id JOIN customers c ON c.id = t.customer_id
+            ORDER BY {order}""",
         params,
     )]
     counts["waiting_on_us"] = _count(conn, "SELECT count(*) FROM tickets WHERE status = 'open'", params)

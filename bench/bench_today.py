@@ -121,6 +121,9 @@ def main() -> None:
         print(summary(f"`carecli today --format {fmt}` (process)", timed(
             lambda: subprocess.run([carecli, "today", "--format", fmt], env=env, check=True,
                                    stdout=subprocess.DEVNULL), args.runs)))
+    print(summary("`carecli followup list --overdue --format csv` (process)", timed(
+        lambda: subprocess.run([carecli, "followup", "list", "--overdue", "--format", "csv"], env=env, check=True,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), args.runs)))
     print(summary("`python3 -c pass` (process floor)", timed(
         lambda: subprocess.run([sys.executable, "-c", "pass"], check=True), args.runs)))
 

@@ -112,7 +112,10 @@ def churn(since: SinceOpt = None, until: UntilOpt = None, fmt: FormatOpt = "tabl
     emit_rows(rows, [Column("reason"), Column("lost", kind="int"), Column("won_back", "won back since", kind="int"),
                      Column("share_pct", "share", kind="pct")],
               fmt, tz=STATE.settings.tz, empty="no customers lost in the period")
-    message(f"{sum(r['lost'] for r in rows)} customer(s) lost from {start.isoformat()} to {end.isoformat()}")
+    from carecli.timeparse import format_local
+
+    tz = STATE.settings.tz
+    message(f"{sum(r['lost'] for r in rows)} customer(s) lost from {format_local(start, tz)} to {format_local(end, tz)}")
 
 
 # ---------------------------------------------------------------- the care queue

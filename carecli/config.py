@@ -44,6 +44,22 @@ _key("default_category", "other", "str", "category used when `ticket open` is gi
 _key("default_priority", "normal", "str", "priority used when `ticket open` is given none")
 
 # --- care: follow-ups, agenda, churn, suggestions (issue 3)
+_key("care.followup_after_close", "", "duration",
+     "closing a ticket schedules a check-in this long after the close (e.g. 7d); empty = off")
+_key("care.pending_nudge_after", "3d", "duration", "`today` lists pending tickets waiting on the customer longer than this")
+_key("care.lost_reasons", ["service", "price", "product", "moved", "competitor", "other"], "list",
+     "reasons a customer may be recorded as lost for")
+_key("care.silent_after", "90d", "duration", "suggest a check-in (and lower health) after this long without contact")
+_key("care.survey_window", "30d", "duration", "`care suggest` looks at survey scores this recent")
+_key("care.recovery_csat_max", 2, "int", "a CSAT at or below this suggests a recovery follow-up")
+_key("care.recovery_ces_max", 3, "int", "a CES at or below this suggests a recovery follow-up")
+_key("care.recovery_nps_max", 6, "int", "an NPS at or below this (a detractor) suggests a recovery follow-up")
+_key("care.repeat_contact_tickets", 3, "int", "this many tickets from one customer within repeat_contact_window suggests a check-in")
+_key("care.repeat_contact_window", "30d", "duration", "the window counted by repeat_contact_tickets")
+_key("care.thank_you_nps_min", 9, "int", "an NPS at or above this (a promoter) suggests a thank-you")
+_key("care.thank_you_quiet", "90d", "duration", "no thank-you suggestion if one was done or made this recently")
+_key("care.health_window", "90d", "duration", "`customer health` reads survey scores and reopens this recent")
+_key("care.health_stale_ticket_after", "3d", "duration", "`customer health` counts tickets waiting on us longer than this")
 
 # --- measurement: surveys, KPIs, business hours, SLAs, reports (issue 4)
 

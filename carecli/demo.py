@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from carecli import customers, store, tickets
 from carecli.activity import log_interaction
+from carecli.care import build_demo_care
 from carecli.config import Settings
 
 FIRST = ["Ada", "Ben", "Chloe", "Dario", "Elif", "Finn", "Greta", "Hugo", "Ines", "Jonas", "Kaya", "Luca",
@@ -85,6 +86,7 @@ def build_demo(
                             body="Checked in: how are the flowers doing?",
                             at=start + timedelta(days=rng.randint(0, days - 1), hours=11))
             counts["interactions"] += 1
+        counts.update(build_demo_care(conn, settings, people, end=end, seed=seed))
     return counts
 
 

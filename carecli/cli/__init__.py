@@ -83,6 +83,14 @@ def _register() -> None:
     app.command("init")(db.init)
     app.command("demo")(demo.demo)
     # care (issue 3)
+    from carecli.cli import care, followups
+
+    app.add_typer(followups.app, name="followup", help="Follow-ups: add, list, done, snooze, skip, edit.")
+    app.add_typer(care.app, name="care", help="Care: churn by reason, suggested follow-ups.")
+    app.command("today")(care.today)
+    customers.app.command("lost")(care.lost)
+    customers.app.command("won-back")(care.won_back)
+    customers.app.command("health")(care.health)
 
     # measurement (issue 4)
 

@@ -51,6 +51,7 @@ def _tour(target: Path) -> None:
     quoted = f"'{db}'" if " " in db else db
     steps = [
         ("What is waiting on us", ["ticket", "list", "--limit", "10"]),
+        ("Today's agenda", ["today", "--limit", "5"]),
         ("One ticket's story", ["ticket", "show", "1"]),
     ]
     for title, args in steps:

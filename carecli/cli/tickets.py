@@ -148,16 +148,24 @@ def pending(ticket_id: TicketId, at: AtOpt = None, fmt: FormatOpt = "table") -> 
 def close(
     ticket_id: TicketId,
     resolution: Annotated[Optional[str], typer.Option("--resolution", "-r", help="how it was solved")] = None,
+    followup: Annotated[Optional[str], typer.Option("--followup", help="check in this long after closing, e.g. 3d (default: config care.followup_after_close)")] = None,
+    no_followup: Annotated[bool, typer.Option("--no-followup", help="no after-close check-in")] = False,
     at: AtOpt = None,
     fmt: FormatOpt = "table",
 ) -> None:
     """Close a ticket."""
-    from carecli import store, tickets
+    from carecli import care, store, tickets
 
     when = STATE.when(at)
+    delay = care.after_close_delay(STATE.settings, followup, no_followup)
     with store.transaction(STATE.conn) as conn:
         row = tickets.close(conn, _ticket(conn, ticket_id), at=when, resolution=resolution)
+        check_in = care.schedule_after_close(conn, STATE.settings, row, at=when, after=delay)
     message(f"closed ticket #{row['id']}")
+    if check_in is not None:
+        from carecli.cli.followups import describe_due
+
+        message(f"scheduled check-in #{check_in['id']} due {describe_due(check_in)}")
     _show(row, fmt)
 
 
@@ -168,13 +176,16 @@ def reopen(
     at: AtOpt = None,
     fmt: FormatOpt = "table",
 ) -> None:
-    """Reopen a closed ticket."""
-    from carecli import store, tickets
+    """Reopen a closed ticket (its pending after-close check-in is skipped)."""
+    from carecli import care, store, tickets
 
     when = STATE.when(at)
     with store.transaction(STATE.conn) as conn:
         row = tickets.reopen(conn, _ticket(conn, ticket_id), at=when, reason=reason)
+        skipped = care.skip_after_close(conn, row)
     message(f"reopened ticket #{row['id']} (reopened {row['reopen_count']}x)")
+    if skipped:
+        message("skipped its after-close check-in " + ", ".join(f"#{i}" for i in skipped))
     _show(row, fmt)
 
 

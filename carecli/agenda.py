@@ -1,0 +1,105 @@
+"""The day's agenda: follow-ups due and overdue, tickets waiting on us, tickets waiting too long on
+the customer. A plain dict of plain lists, so `today`, `report daily` and JSON all share it.
+
+Every query is served by an index (followups_status_due, tickets_status_created, events_ticket):
+the agenda stays fast however long the shop's history grows.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import date, datetime
+
+from carecli import followups
+from carecli.config import Settings
+from carecli.tickets import priority_rank_sql
+from carecli.timeparse import local_day_bounds, to_db
+
+LISTS = ("followups_due", "followups_overdue", "waiting_on_us", "waiting_on_customer")
+
+_TICKET_FIELDS = """
+    t.id, t.customer_id, c.name AS customer_name, t.subject, t.priority, t.status, t.channel, t.created_at,
+    CAST(strftime('%s', :now) - strftime('%s', t.created_at) AS INTEGER) AS age_s
+"""
+
+
+def build_agenda(
+    conn: sqlite3.Connection,
+    settings: Settings,
+    *,
+    day: date,
+    now: datetime,
+    limit: int | None = None,
+) -> dict:
+    """The agenda of local `day` as seen at `now` (ages are measured to `now`).
+
+    {"date", "followups_due", "followups_overdue", "waiting_on_us", "waiting_on_customer", "counts"}:
+    each list holds JSON-ready dicts, at most `limit` of them (None = all); "counts" has each
+    list's full length.
+    """
+    tz = settings.tz
+    day_start, day_end = local_day_bounds(day, tz)
+    nudge = settings.duration("care.pending_nudge_after")
+    params = {
+        "day_start": to_db(day_start),
+        "day_end": to_db(day_end),
+        "now": to_db(now),
+        "pending_before": to_db(now - nudge) if nudge else to_db(now),
+        "limit": -1 if limit is None else limit,  # LIMIT -1 = no limit in SQLite
+    }
+    agenda: dict = {"date": day.isoformat()}
+    counts = {}
+
+    due_where = "f.status = 'scheduled' AND f.due_at >= :day_start AND f.due_at < :day_end"
+    agenda["followups_due"] = [
+        followups.as_dict(row, tz=tz, today_start=day_start)
+        for row in conn.execute(_followups_sql(due_where), params)
+    ]
+    counts["followups_due"] = _count(conn, f"SELECT count(*) FROM followups f WHERE {due_where}", params)
+
+    overdue_where = "f.status = 'scheduled' AND f.due_at < :day_start"
+    agenda["followups_overdue"] = [
+        {**followups.as_dict(row, tz=tz, today_start=day_start),
+         "days_overdue": (day - followups.due_day(row, tz)).days}
+        for row in conn.execute(_followups_sql(overdue_where), params)
+    ]
+    counts["followups_overdue"] = _count(conn, f"SELECT count(*) FROM followups f WHERE {overdue_where}", params)
+
+    # Most urgent first, then oldest.
+    # Sort first (read from the covering tickets_status_priority index), then join the few kept.
+    order = f"{priority_rank_sql(settings)} DESC, t.created_at, t.id"
+    agenda["waiting_on_us"] = [dict(row) for row in conn.execute(
+        f"""SELECT {_TICKET_FIELDS}
+            FROM (SELECT t.id FROM tickets t WHERE t.status = 'open' ORDER BY {order} LIMIT :limit) kept
+            JOIN tickets t ON t.id = kept.id JOIN customers c ON c.id = t.customer_id
+            ORDER BY {order}""",
+        params,
+    )]
+    counts["waiting_on_us"] = _count(conn, "SELECT count(*) FROM tickets WHERE status = 'open'", params)
+
+    # Waiting on the customer since the last time the ticket was set pending.
+    pending = """
+        SELECT t.id, (SELECT max(e.at) FROM events e WHERE e.ticket_id = t.id AND e.kind = 'pending') AS pending_since
+        FROM tickets t WHERE t.status = 'pending'
+    """
+    agenda["waiting_on_customer"] = [dict(row) for row in conn.execute(
+        f"""SELECT {_TICKET_FIELDS}, p.pending_since,
+                   CAST(strftime('%s', :now) - strftime('%s', p.pending_since) AS INTEGER) AS waiting_s
+            FROM ({pending}) p JOIN tickets t ON t.id = p.id JOIN customers c ON c.id = t.customer_id
+            WHERE p.pending_since <= :pending_before
+            ORDER BY p.pending_since, t.id LIMIT :limit""",
+        params,
+    )]
+    counts["waiting_on_customer"] = _count(
+        conn, f"SELECT count(*) FROM ({pending}) p WHERE p.pending_since <= :pending_before", params)
+    agenda["counts"] = counts
+    return agenda
+
+
+def _followups_sql(where: str) -> str:
+    return f"""SELECT {followups.FOLLOWUP_FIELDS} FROM followups f JOIN customers c ON c.id = f.customer_id
+               WHERE {where} ORDER BY f.due_at, f.id LIMIT :limit"""
+
+
+def _count(conn: sqlite3.Connection, sql: str, params: dict) -> int:
+    return conn.execute(sql, params).fetchone()[0]

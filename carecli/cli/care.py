@@ -1,0 +1,192 @@
+"""`carecli today`, `carecli care ...` and `carecli customer lost|won-back|health`: parse, call the
+domain, render."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Optional
+
+import typer
+
+from carecli.cli.options import TIME_HELP, AtOpt, FormatOpt, LimitOpt, SinceOpt, UntilOpt, YesOpt
+from carecli.cli.state import STATE
+from carecli.output import Column, emit_record, emit_rows, message
+
+app = typer.Typer(no_args_is_help=True)
+
+CustomerArg = Annotated[str, typer.Argument(help="customer id, email or name")]
+
+AGENDA_FOLLOWUP_COLUMNS = [
+    Column("id", kind="int"),
+    Column("due"),
+    Column("customer_name", "customer"),
+    Column("kind"),
+    Column("note"),
+    Column("ticket_id", "ticket", kind="int"),
+]
+AGENDA_TICKET_COLUMNS = [
+    Column("id", kind="int"),
+    Column("priority"),
+    Column("customer_name", "customer"),
+    Column("subject"),
+    Column("created_at", "opened", kind="time"),
+    Column("age_s", "age", kind="duration"),
+]
+AGENDA_PENDING_COLUMNS = [*AGENDA_TICKET_COLUMNS, Column("waiting_s", "waiting", kind="duration")]
+
+
+def today(
+    date_: Annotated[Optional[str], typer.Option("--date", help=f"the day to show (default today); {TIME_HELP}")] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=0, help="at most N rows per list (0 = all)")] = 50,
+    fmt: FormatOpt = "table",
+) -> None:
+    """The day's agenda: follow-ups due and overdue, tickets waiting on us, tickets waiting too long on the customer."""
+    from carecli.agenda import build_agenda
+    from carecli.cli.followups import with_due_text
+
+    settings = STATE.settings
+    day = STATE.when(date_, option="--date").astimezone(settings.tz).date()
+    agenda = build_agenda(STATE.conn, settings, day=day, now=STATE.now, limit=limit or None)
+    if fmt != "table":
+        emit_record(agenda, fmt, tz=settings.tz)
+        return
+    counts = agenda["counts"]
+    display = {
+        **agenda,
+        "followups_due": [with_due_text(r) for r in agenda["followups_due"]],
+        "followups_overdue": [with_due_text(r) for r in agenda["followups_overdue"]],
+        **{f"{name}_count": f"{counts[name]}" + (f" (showing {len(agenda[name])})" if counts[name] > len(agenda[name]) else "")
+           for name in counts},
+    }
+    emit_record(
+        display, fmt, tz=settings.tz, title=f"Today: {agenda['date']}",
+        fields=[Column("followups_due_count", "follow-ups due"), Column("followups_overdue_count", "overdue"),
+                Column("waiting_on_us_count", "waiting on us"),
+                Column("waiting_on_customer_count", "waiting on the customer")],
+        sections={"followups_due": AGENDA_FOLLOWUP_COLUMNS, "followups_overdue": AGENDA_FOLLOWUP_COLUMNS,
+                  "waiting_on_us": AGENDA_TICKET_COLUMNS, "waiting_on_customer": AGENDA_PENDING_COLUMNS},
+    )
+
+
+# ---------------------------------------------------------------- customers lost and won back
+
+def lost(
+    ref: CustomerArg,
+    reason: Annotated[str, typer.Option("--reason", "-r", help="why (from config 'care.lost_reasons')")],
+    note: Annotated[Optional[str], typer.Option("--note", help="more detail")] = None,
+    at: AtOpt = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Record that a customer stopped doing business with us, and why."""
+    from carecli import care, customers, store
+    from carecli.cli.customers import show_customer
+
+    when = STATE.when(at)
+    with store.transaction(STATE.conn) as conn:
+        row = care.mark_lost(conn, STATE.settings, customers.resolve_customer(conn, ref), reason=reason, at=when,
+                             note=note)
+    message(f"customer #{row['id']} {row['name']} lost ({row['lost_reason']})")
+    show_customer(row, fmt)
+
+
+def won_back(ref: CustomerArg, at: AtOpt = None, fmt: FormatOpt = "table") -> None:
+    """A lost customer is back."""
+    from carecli import care, customers, store
+    from carecli.cli.customers import show_customer
+
+    when = STATE.when(at)
+    with store.transaction(STATE.conn) as conn:
+        row = care.mark_won_back(conn, customers.resolve_customer(conn, ref), at=when)
+    message(f"customer #{row['id']} {row['name']} won back")
+    show_customer(row, fmt)
+
+
+@app.command("churn")
+def churn(since: SinceOpt = None, until: UntilOpt = None, fmt: FormatOpt = "table") -> None:
+    """Customers lost in a period (default the last 30 days up to the end of today), counted by reason."""
+    from carecli.care import churn_by_reason
+
+    start = STATE.when(since or "-30d", option="--since")
+    end = STATE.when(until or "today", end_of_day=True, option="--until")
+    rows = churn_by_reason(STATE.conn, since=start, until=end)
+    emit_rows(rows, [Column("reason"), Column("lost", kind="int"), Column("won_back", "won back since", kind="int"),
+                     Column("share_pct", "share", kind="pct")],
+              fmt, tz=STATE.settings.tz, empty="no customers lost in the period")
+    from carecli.timeparse import format_local
+
+    tz = STATE.settings.tz
+    message(f"{sum(r['lost'] for r in rows)} customer(s) lost from {format_local(start, tz)} to {format_local(end, tz)}")
+
+
+# ---------------------------------------------------------------- the care queue
+
+SUGGEST_COLUMNS = [
+    Column("rule"),
+    Column("customer_id", "customer id", kind="int"),
+    Column("customer_name", "customer"),
+    Column("kind"),
+    Column("ticket_id", "ticket", kind="int"),
+    Column("evidence"),
+    Column("evidence_at", "evidence at", kind="time"),
+    Column("score", kind="int"),
+    Column("days", kind="int"),
+    Column("due_at", "due", kind="time"),
+]
+SUGGEST_TABLE_COLUMNS = [c for c in SUGGEST_COLUMNS if c.key in ("rule", "customer_name", "kind", "ticket_id", "evidence")]
+
+
+@app.command("suggest")
+def suggest(
+    apply: Annotated[bool, typer.Option("--apply", help="schedule the listed follow-ups (due today)")] = False,
+    yes: YesOpt = False,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Follow-ups the data calls for (recovery, repeat contact, silent, thank-you), with the evidence."""
+    from carecli import care, store
+    from carecli.errors import InvalidInput
+
+    settings, conn = STATE.settings, STATE.conn
+    suggestions = care.suggest(conn, settings, now=STATE.now)
+    emit_rows(suggestions, SUGGEST_TABLE_COLUMNS if fmt == "table" else SUGGEST_COLUMNS, fmt, tz=settings.tz,
+              empty="nothing to suggest: every customer is covered")
+    if not apply or not suggestions:
+        if suggestions and not apply:
+            message(f"{len(suggestions)} suggestion(s); schedule them with: carecli care suggest --apply")
+        return
+    if not yes:
+        if not sys.stdin.isatty():
+            raise InvalidInput("--apply asks for confirmation", "pass --yes to schedule without asking")
+        typer.confirm(f"Schedule these {len(suggestions)} follow-ups?", abort=True, err=True)
+    with store.transaction(conn):
+        made = care.apply_suggestions(conn, settings, suggestions, at=STATE.now)
+    message(f"scheduled {len(made)} follow-up(s): " + ", ".join(f"#{row['id']}" for row in made))
+
+
+# ---------------------------------------------------------------- health
+
+def _factors_text(factors: list[dict]) -> str:
+    return "; ".join(f"{f['detail']} ({f['points']:+d})" for f in factors) or "nothing known wrong"
+
+
+HEALTH_COLUMNS = [
+    Column("customer_id", "id", kind="int"),
+    Column("customer_name", "customer"),
+    Column("score", kind="int"),
+    Column("factors", show=_factors_text),
+    Column("last_contact_at", "last contact", kind="time"),
+]
+
+
+def health(
+    ref: Annotated[Optional[str], typer.Argument(help="one customer (id, email or name); default all not lost")] = None,
+    limit: LimitOpt = 0,
+    fmt: FormatOpt = "table",
+) -> None:
+    """A 0-100 health score per customer with the factors that moved it, worst first (see docs/metrics.md)."""
+    from carecli import customers
+    from carecli.health import health as compute
+
+    conn = STATE.conn
+    customer_id = customers.resolve_customer(conn, ref)["id"] if ref else None
+    rows = compute(conn, STATE.settings, now=STATE.now, customer_id=customer_id)
+    emit_rows(rows[:limit] if limit else rows, HEALTH_COLUMNS, fmt, tz=STATE.settings.tz, empty="no customers")

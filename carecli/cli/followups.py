@@ -1,0 +1,269 @@
+"""`carecli followup ...`: parse, call the domain, render."""
+
+from __future__ import annotations
+
+from itertools import islice
+from typing import Annotated, Optional
+
+import typer
+
+from carecli.cli.options import TIME_HELP, AtOpt, ChannelOpt, FormatOpt, LimitOpt
+from carecli.cli.state import STATE
+from carecli.output import Column, emit_record, emit_rows, message
+
+app = typer.Typer(no_args_is_help=True)
+
+FollowupId = Annotated[int, typer.Argument(help="follow-up id", min=1)]
+KIND_HELP = "check-in, tip, service-reminder, recovery, thank-you, offer or other"
+EveryOpt = Annotated[Optional[str], typer.Option(
+    "--every", help="repeat: 2w, '3 months', monthly, 'weekly on friday', 'monthly on the 1st', 1y")]
+RruleOpt = Annotated[Optional[str], typer.Option(
+    "--rrule", help="repeat by an RFC 5545 rule, e.g. FREQ=MONTHLY;INTERVAL=6;BYMONTHDAY=1")]
+KindOpt = Annotated[Optional[str], typer.Option("--kind", "-k", help=KIND_HELP)]
+NoteOpt = Annotated[Optional[str], typer.Option("--note", help="what to do or say")]
+TicketOpt = Annotated[Optional[int], typer.Option("--ticket", min=1, help="the ticket it is about")]
+
+
+def _due_text(row: dict) -> str:
+    from carecli.timeparse import format_local
+
+    return row["due_day"] if row["all_day"] else format_local(row["due_at"], STATE.settings.tz)
+
+
+FOLLOWUP_COLUMNS = [
+    Column("id", kind="int"),
+    Column("customer_id", "customer id", kind="int"),
+    Column("customer_name", "customer"),
+    Column("ticket_id", "ticket", kind="int"),
+    Column("kind"),
+    Column("note"),
+    Column("due_at", "due", kind="time"),
+    Column("due_day", "due day"),
+    Column("all_day", "all day", kind="bool"),
+    Column("overdue", kind="bool"),
+    Column("rule", "repeats"),
+    Column("recurrence"),
+    Column("status"),
+    Column("completed_at", "completed", kind="time"),
+    Column("on_time", "on time", kind="bool"),
+    Column("outcome"),
+    Column("source"),
+    Column("previous_id", "previous", kind="int"),
+    Column("created_at", "created", kind="time"),
+]
+_BY_KEY = {c.key: c for c in FOLLOWUP_COLUMNS}
+
+
+def table_columns(keys: tuple[str, ...]) -> list[Column]:
+    """Columns for a screen: `due` shows the day of an all-day follow-up, the time of a timed one."""
+    return [Column("due", "due") if k == "due" else _BY_KEY[k] for k in keys]
+
+
+LIST_KEYS = ("id", "due", "customer_name", "kind", "note", "rule", "status", "on_time", "ticket_id")
+SHOW_KEYS = ("id", "customer_name", "customer_id", "ticket_id", "kind", "note", "due", "rule", "status",
+             "overdue", "completed_at", "on_time", "outcome", "source", "previous_id", "created_at")
+
+
+def with_due_text(record: dict) -> dict:
+    return {**record, "due": _due_text(record)}
+
+
+def _record(row) -> dict:
+    from carecli.followups import as_dict
+    from carecli.timeparse import local_day_bounds
+
+    tz = STATE.settings.tz
+    return as_dict(row, tz=tz, today_start=local_day_bounds(STATE.now.astimezone(tz).date(), tz)[0])
+
+
+def describe_due(row) -> str:
+    """`2026-03-21` for an all-day follow-up, `2026-03-21 09:00` (local) for a timed one."""
+    return _due_text(_record(row))
+
+
+def show(row, fmt: str, title: str | None = None) -> None:
+    settings = STATE.settings
+    record = _record(row)
+    if fmt == "table":
+        emit_record(with_due_text(record), fmt, fields=table_columns(SHOW_KEYS), tz=settings.tz,
+                    title=title or f"Follow-up #{record['id']}")
+    else:
+        emit_record(record, fmt, fields=FOLLOWUP_COLUMNS, tz=settings.tz)
+
+
+def _due(text: str, option: str = "--due"):
+    """A due time as typed, and whether it names a whole day."""
+    from carecli.timeparse import is_date_only
+
+    return STATE.when(text, option=option), is_date_only(text)
+
+
+@app.command("add")
+def add(
+    customer: Annotated[str, typer.Argument(help="customer id, email or name")],
+    due: Annotated[str, typer.Option("--due", "-d", help=f"when: a day means that whole day; {TIME_HELP}")],
+    kind: KindOpt = None,
+    note: NoteOpt = None,
+    ticket: TicketOpt = None,
+    every: EveryOpt = None,
+    rrule: RruleOpt = None,
+    at: AtOpt = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Schedule a follow-up with a customer, once or on a cadence."""
+    from carecli import customers, followups, store
+
+    when = STATE.when(at)
+    due_at, all_day = _due(due)
+    with store.transaction(STATE.conn) as conn:
+        who = customers.resolve_customer(conn, customer)
+        row = followups.add_followup(conn, STATE.settings, customer_id=who["id"], due=due_at, all_day=all_day,
+                                     at=when, kind=kind, note=note or "", ticket_id=ticket, every=every, rrule=rrule)
+    repeats = f", repeating {followups.rule_text(row['recurrence'])}" if row["recurrence"] else ""
+    message(f"scheduled {row['kind']} #{row['id']} with {who['name']}{repeats}")
+    show(row, fmt)
+
+
+@app.command("list")
+def list_(
+    due_by: Annotated[Optional[str], typer.Option("--due-by", help=f"due on or before this day; {TIME_HELP}")] = None,
+    overdue: Annotated[bool, typer.Option("--overdue", help="only scheduled follow-ups past their due day")] = False,
+    customer: Annotated[Optional[str], typer.Option("--customer", help="customer id, email or name")] = None,
+    kind: KindOpt = None,
+    status: Annotated[str, typer.Option("--status", "-s", help="scheduled, done, skipped, all, or a comma list")] = "scheduled",
+    limit: LimitOpt = 100,
+    fmt: FormatOpt = "table",
+) -> None:
+    """List follow-ups, earliest due first (default: scheduled)."""
+    from carecli import customers, followups
+    from carecli.errors import InvalidInput
+    from carecli.timeparse import local_day_bounds
+
+    settings, conn = STATE.settings, STATE.conn
+    statuses = followups.check_status(status)
+    due_before = STATE.when(due_by, end_of_day=True, option="--due-by") if due_by else None
+    if overdue:
+        if statuses != ("scheduled",):
+            raise InvalidInput("--overdue lists scheduled follow-ups only", "drop --status or --overdue")
+        today_start = local_day_bounds(STATE.now.astimezone(settings.tz).date(), settings.tz)[0]
+        due_before = min(due_before, today_start) if due_before else today_start
+    filters = followups.FollowupFilter(
+        statuses=statuses,
+        customer_id=customers.resolve_customer(conn, customer)["id"] if customer else None,
+        kind=followups.check_kind(kind) if kind else None,
+        due_before=due_before,
+    )
+    cursor = followups.list_followups(conn, filters, limit=limit + 1 if limit else None)
+    rows = followups.iter_dicts(cursor, tz=settings.tz, now=STATE.now)
+    if fmt == "table":
+        shown = emit_rows((with_due_text(r) for r in islice(rows, limit or None)), table_columns(LIST_KEYS), fmt,
+                          tz=settings.tz, empty="no follow-ups match")
+    else:
+        shown = emit_rows(islice(rows, limit or None), FOLLOWUP_COLUMNS, fmt, tz=settings.tz)
+    if limit and shown == limit and next(rows, None) is not None:
+        message(f"showing the first {shown}; use --limit 0 for all")
+
+
+@app.command("show")
+def show_(followup_id: FollowupId, fmt: FormatOpt = "table") -> None:
+    """One follow-up's details."""
+    from carecli.followups import get_followup
+
+    show(get_followup(STATE.conn, followup_id), fmt)
+
+
+def _report_series(result) -> None:
+    from carecli.timeparse import format_local
+
+    tz = STATE.settings.tz
+    if result.skipped_occurrences:
+        days = ", ".join(format_local(o, tz)[:10] for o in result.skipped_occurrences[:5])
+        more = ", ..." if len(result.skipped_occurrences) > 5 else ""
+        message(f"skipped {len(result.skipped_occurrences)} past occurrence(s): {days}{more}")
+    if result.next_followup is not None:
+        message(f"next: #{result.next_followup['id']} due {describe_due(result.next_followup)}")
+    elif result.series_ended:
+        message("the series has no further occurrence")
+
+
+@app.command("done")
+def done(
+    followup_id: FollowupId,
+    outcome: Annotated[Optional[str], typer.Option("--outcome", "-o", help="what came of it")] = None,
+    channel: ChannelOpt = None,
+    at: AtOpt = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Mark a follow-up done and log the contact; a recurring one schedules its next occurrence."""
+    from carecli import followups, store
+
+    when = STATE.when(at)
+    with store.transaction(STATE.conn) as conn:
+        result = followups.complete(conn, STATE.settings, followups.get_followup(conn, followup_id), at=when,
+                                    outcome=outcome, channel=channel)
+    row = result.followup
+    message(f"done: {row['kind']} #{row['id']} with {row['customer_name']} ({'on time' if row['on_time'] else 'late'})")
+    _report_series(result)
+    show(row, fmt)
+
+
+@app.command("snooze")
+def snooze(
+    followup_id: FollowupId,
+    until: Annotated[str, typer.Argument(help=f"the new due day or time; {TIME_HELP}")],
+    fmt: FormatOpt = "table",
+) -> None:
+    """Move a scheduled follow-up to a later day or time."""
+    from carecli import followups, store
+
+    due_at, all_day = _due(until, option="UNTIL")
+    with store.transaction(STATE.conn) as conn:
+        row = followups.snooze(conn, STATE.settings, followups.get_followup(conn, followup_id), until=due_at,
+                               all_day=all_day, now=STATE.now)
+    message(f"snoozed #{row['id']} to {describe_due(row)}")
+    show(row, fmt)
+
+
+@app.command("skip")
+def skip(
+    followup_id: FollowupId,
+    reason: Annotated[Optional[str], typer.Option("--reason", help="why it is skipped")] = None,
+    stop: Annotated[bool, typer.Option("--stop", help="also end a recurring series")] = False,
+    at: AtOpt = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Skip a follow-up (a recurring one goes on to its next occurrence unless --stop)."""
+    from carecli import followups, store
+
+    when = STATE.when(at)
+    with store.transaction(STATE.conn) as conn:
+        result = followups.skip(conn, STATE.settings, followups.get_followup(conn, followup_id), at=when,
+                                reason=reason, stop=stop)
+    message(f"skipped #{result.followup['id']}")
+    _report_series(result)
+    show(result.followup, fmt)
+
+
+@app.command("edit")
+def edit(
+    followup_id: FollowupId,
+    due: Annotated[Optional[str], typer.Option("--due", "-d", help=f"new due day or time; {TIME_HELP}")] = None,
+    kind: KindOpt = None,
+    note: NoteOpt = None,
+    ticket: TicketOpt = None,
+    every: EveryOpt = None,
+    rrule: RruleOpt = None,
+    no_repeat: Annotated[bool, typer.Option("--no-repeat", help="stop repeating")] = False,
+    outcome: Annotated[Optional[str], typer.Option("--outcome", help="correct the outcome of a done or skipped one")] = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Change a follow-up's due time, kind, note, ticket, cadence or outcome."""
+    from carecli import followups, store
+
+    due_at, all_day = _due(due) if due is not None else (None, None)
+    with store.transaction(STATE.conn) as conn:
+        row = followups.edit(conn, STATE.settings, followups.get_followup(conn, followup_id), due=due_at,
+                             all_day=all_day, kind=kind, note=note, ticket_id=ticket, every=every, rrule=rrule,
+                             no_repeat=no_repeat, outcome=outcome)
+    message(f"updated follow-up #{row['id']}")
+    show(row, fmt)

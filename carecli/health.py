@@ -1,0 +1,125 @@
+"""Customer health: a 0-100 score per customer that explains itself factor by factor.
+
+Every customer starts at 100 and loses points for what we know went wrong (docs/metrics.md,
+"Customer health", is this module in words). The inputs are counted in SQL, one row per customer;
+the points are a small table of rules below, so each line of the explanation is one rule.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+from typing import Callable, NamedTuple
+
+from carecli.config import Settings
+from carecli.timeparse import from_db, local_day_bounds, to_db
+
+START = 100
+
+
+class Factor(NamedTuple):
+    name: str
+    points: Callable[[sqlite3.Row], int]  # 0 or negative
+    detail: Callable[[sqlite3.Row], str]
+
+
+def _by_score(table: dict[int, int], column: str) -> Callable[[sqlite3.Row], int]:
+    return lambda row: 0 if row[column] is None else table.get(row[column], 0)
+
+
+def _per_item(column: str, each: int, cap: int) -> Callable[[sqlite3.Row], int]:
+    return lambda row: max(row[column] * each, cap)
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+CSAT_POINTS = {1: -30, 2: -20, 3: -10}
+CES_POINTS = {1: -15, 2: -10, 3: -5}
+NPS_POINTS = {**dict.fromkeys(range(0, 7), -20), 7: -5, 8: -5}
+SILENT_POINTS = -15
+
+FACTORS = (
+    Factor("csat", _by_score(CSAT_POINTS, "csat"), lambda r: f"latest CSAT {r['csat']} (of 5)"),
+    Factor("ces", _by_score(CES_POINTS, "ces"), lambda r: f"latest CES {r['ces']} (of 7)"),
+    Factor("nps", _by_score(NPS_POINTS, "nps"),
+           lambda r: f"latest NPS {r['nps']} ({'detractor' if r['nps'] <= 6 else 'passive'})"),
+    Factor("open_tickets", _per_item("active_tickets", -5, -15),
+           lambda r: f"{_plural(r['active_tickets'], 'open or pending ticket')}"),
+    Factor("stale_tickets", _per_item("stale_tickets", -10, -20),
+           lambda r: f"{_plural(r['stale_tickets'], 'ticket')} waiting on us too long"),
+    Factor("reopened_tickets", _per_item("reopened_tickets", -5, -15),
+           lambda r: f"{_plural(r['reopened_tickets'], 'ticket')} reopened recently"),
+    Factor("overdue_followups", _per_item("overdue_followups", -10, -20),
+           lambda r: f"{_plural(r['overdue_followups'], 'overdue follow-up')}"),
+    Factor("silent", lambda r: SILENT_POINTS if r["silent"] else 0,
+           lambda r: f"no contact since {r['last_contact_at'][:10]}"),
+)
+
+_INPUTS = """
+    SELECT c.id AS customer_id, c.name AS customer_name, c.lost_at, c.lost_reason,
+        (SELECT s.score FROM surveys s WHERE s.customer_id = c.id AND s.kind = 'csat'
+            AND s.at >= :since AND s.at <= :now ORDER BY s.at DESC, s.id DESC LIMIT 1) AS csat,
+        (SELECT s.score FROM surveys s WHERE s.customer_id = c.id AND s.kind = 'ces'
+            AND s.at >= :since AND s.at <= :now ORDER BY s.at DESC, s.id DESC LIMIT 1) AS ces,
+        (SELECT s.score FROM surveys s WHERE s.customer_id = c.id AND s.kind = 'nps'
+            AND s.at >= :since AND s.at <= :now ORDER BY s.at DESC, s.id DESC LIMIT 1) AS nps,
+        (SELECT count(*) FROM tickets t WHERE t.customer_id = c.id AND t.status != 'closed') AS active_tickets,
+        (SELECT count(*) FROM tickets t WHERE t.customer_id = c.id AND t.status = 'open'
+            AND t.created_at < :stale_before) AS stale_tickets,
+        (SELECT count(DISTINCT e.ticket_id) FROM events e WHERE e.customer_id = c.id AND e.kind = 'reopened'
+            AND e.at >= :since AND e.at <= :now) AS reopened_tickets,
+        (SELECT count(*) FROM followups f WHERE f.customer_id = c.id AND f.status = 'scheduled'
+            AND f.due_at < :today_start) AS overdue_followups,
+        coalesce((SELECT max(i.at) FROM interactions i WHERE i.customer_id = c.id AND i.direction != 'note'),
+                 c.created_at) AS last_contact_at
+    FROM customers c
+"""
+
+
+def health(
+    conn: sqlite3.Connection,
+    settings: Settings,
+    *,
+    now: datetime,
+    customer_id: int | None = None,
+) -> list[dict]:
+    """Health of one customer, or of every customer not lost, worst first."""
+    tz = settings.tz
+    params = {
+        "now": to_db(now),
+        "since": to_db(now - settings.duration("care.health_window")),
+        "stale_before": to_db(now - settings.duration("care.health_stale_ticket_after")),
+        "today_start": to_db(local_day_bounds(now.astimezone(tz).date(), tz)[0]),
+        "customer_id": customer_id,
+    }
+    where = "WHERE c.id = :customer_id" if customer_id is not None else "WHERE c.lost_at IS NULL"
+    silent_before = now - settings.duration("care.silent_after")
+    results = []
+    for row in conn.execute(f"{_INPUTS} {where}", params):
+        inputs = dict(row)
+        inputs["silent"] = from_db(row["last_contact_at"]) < silent_before
+        results.append(score(inputs))
+    results.sort(key=lambda item: (item["score"], item["customer_name"].lower(), item["customer_id"]))
+    return results
+
+
+def score(inputs: dict) -> dict:
+    """Apply the factor table to one customer's inputs: the score and the factors that moved it."""
+    if inputs["lost_at"] is not None:
+        factors = [{"factor": "lost", "points": -START,
+                    "detail": f"lost on {inputs['lost_at'][:10]} ({inputs['lost_reason']})"}]
+    else:
+        factors = [
+            {"factor": factor.name, "points": points, "detail": factor.detail(inputs)}
+            for factor in FACTORS
+            if (points := factor.points(inputs))
+        ]
+    return {
+        "customer_id": inputs["customer_id"],
+        "customer_name": inputs["customer_name"],
+        "score": max(0, START + sum(f["points"] for f in factors)),
+        "factors": factors,
+        "last_contact_at": inputs["last_contact_at"],
+    }

@@ -1,0 +1,356 @@
+"""Proactive care through the CLI: after-close check-ins, today, lost and won back, churn, suggest, health."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from tests.conftest import database_digest
+
+# The suite's clock: Saturday 2026-03-14 11:00 in Berlin. `shop`: Ada (#1, vip), Ben (#2), ticket #1 (Ada, high).
+
+
+def survey(db_path, kind: str, customer_id: int, score: int, at: str, ticket_id: int | None = None) -> None:
+    """Surveys are recorded by another command group; these tests write the table directly."""
+    conn = sqlite3.connect(db_path)
+    with conn:
+        conn.execute("INSERT INTO surveys (kind, customer_id, ticket_id, score, at) VALUES (?, ?, ?, ?, ?)",
+                     (kind, customer_id, ticket_id, score, at))
+    conn.close()
+
+
+def followups(run, status: str = "all") -> list[dict]:
+    return run.json("followup", "list", "--status", status)
+
+
+# ---------------------------------------------------------------- after-close check-in
+
+def test_close_schedules_no_check_in_when_the_config_is_empty(shop):
+    shop("ticket", "close", "1", ok=True)
+    assert followups(shop) == []
+
+
+def test_config_followup_after_close_schedules_a_check_in_linked_to_the_ticket(shop, monkeypatch):
+    monkeypatch.setenv("CARECLI_CARE_FOLLOWUP_AFTER_CLOSE", "7d")
+    result = shop("ticket", "close", "1", "--at", "2026-03-14 09:00", ok=True)
+    assert "scheduled check-in #1 due 2026-03-21" in result.stderr
+    [check_in] = followups(shop)
+    assert (check_in["kind"], check_in["ticket_id"], check_in["source"], check_in["due_day"], check_in["all_day"]) == (
+        "check-in", 1, "after-close", "2026-03-21", True)
+
+
+def test_followup_option_overrides_the_config_and_no_followup_turns_it_off(shop, monkeypatch):
+    monkeypatch.setenv("CARECLI_CARE_FOLLOWUP_AFTER_CLOSE", "7d")
+    shop("ticket", "close", "1", "--followup", "3d", ok=True)
+    assert [f["due_day"] for f in followups(shop)] == ["2026-03-17"]
+    shop("ticket", "open", "ben", "Where is my order?", ok=True)
+    shop("ticket", "close", "2", "--no-followup", ok=True)
+    assert len(followups(shop)) == 1
+
+
+def test_a_followup_shorter_than_a_day_is_timed(shop):
+    shop("ticket", "close", "1", "--followup", "2h", ok=True)
+    [check_in] = followups(shop)
+    assert check_in["all_day"] is False and check_in["due_at"] == "2026-03-14T12:00:00+00:00"
+
+
+def test_reopen_skips_the_pending_check_in_and_closing_again_schedules_a_new_one(shop):
+    shop("ticket", "close", "1", "--followup", "7d", "--at", "2026-03-14 09:00", ok=True)
+    result = shop("ticket", "reopen", "1", "--at", "2026-03-14 10:00", ok=True)
+    assert "skipped its after-close check-in #1" in result.stderr
+    shop("ticket", "close", "1", "--followup", "7d", "--at", "2026-03-14 10:30", ok=True)
+    assert [(f["id"], f["status"], f["outcome"]) for f in followups(shop)] == [
+        (1, "skipped", "ticket reopened"), (2, "scheduled", None)]
+
+
+def test_reopen_leaves_other_followups_of_the_ticket_alone(shop):
+    shop("followup", "add", "ada", "--due", "2026-03-20", "--ticket", "1", ok=True)
+    shop("ticket", "close", "1", ok=True)
+    shop("ticket", "reopen", "1", ok=True)
+    assert [f["status"] for f in followups(shop)] == ["scheduled"]
+
+
+@pytest.mark.parametrize("args, expected", [
+    (("--followup", "soon"), "--followup: cannot read 'soon' as a duration"),
+    (("--followup", "3d", "--no-followup"), "not both"),
+    (("--followup", "0d"), "longer than 0"),
+])
+def test_bad_followup_on_close_writes_nothing(shop, db_path, args, expected):
+    before = database_digest(db_path)
+    result = shop("ticket", "close", "1", *args)
+    assert result.exit_code == 1 and expected in result.stderr
+    assert database_digest(db_path) == before
+
+
+# ---------------------------------------------------------------- today
+
+def test_today_lists_due_overdue_waiting_on_us_and_long_pending(shop):
+    shop("followup", "add", "ada", "--due", "today", "--note", "Call about vase", ok=True)
+    shop("followup", "add", "ben", "--due", "2026-03-11", "--at", "2026-03-01", ok=True)
+    shop("followup", "add", "ben", "--due", "2026-03-15", ok=True)
+    shop("ticket", "open", "ben", "Where is my order?", "--priority", "low", "--at", "2026-03-10 09:00", ok=True)
+    shop("ticket", "open", "ben", "Invoice please", "--priority", "urgent", "--at", "2026-03-14 08:00", ok=True)
+    shop("ticket", "open", "ada", "Gift card", "--at", "2026-03-01 09:00", ok=True)
+    shop("ticket", "reply", "4", "Which amount?", "--pending", "--at", "2026-03-05 09:00", ok=True)
+    shop("ticket", "open", "ada", "Card text", "--at", "2026-03-13 09:00", ok=True)
+    shop("ticket", "reply", "5", "Which text?", "--pending", "--at", "2026-03-13 10:00", ok=True)
+    agenda = shop.json("today")
+    assert agenda["date"] == "2026-03-14"
+    assert [f["id"] for f in agenda["followups_due"]] == [1]
+    assert [(f["id"], f["days_overdue"]) for f in agenda["followups_overdue"]] == [(2, 3)]
+    assert [t["id"] for t in agenda["waiting_on_us"]] == [3, 1, 2]  # urgent, high, low
+    assert agenda["waiting_on_us"][0]["age_s"] == 3 * 3600  # 08:00 -> 11:00 local
+    assert [t["id"] for t in agenda["waiting_on_customer"]] == [4]  # pending 9 days; #5 only 1 day
+    assert agenda["waiting_on_customer"][0]["waiting_s"] == 9 * 86400 + 2 * 3600
+    assert agenda["counts"] == {"followups_due": 1, "followups_overdue": 1, "waiting_on_us": 3,
+                                "waiting_on_customer": 1}
+    assert [f["id"] for f in shop.json("today", "--date", "tomorrow")["followups_due"]] == [3]
+
+
+def test_today_table_has_every_section_and_says_when_lists_are_cut(shop):
+    shop("ticket", "open", "ben", "Second", ok=True)
+    out = shop("today", "--limit", "1", ok=True).stdout
+    assert "Today: 2026-03-14" in out
+    assert "2 (showing 1)" in out
+    for section in ("followups due: none", "followups overdue: none", "Waiting on us", "waiting on customer: none"):
+        assert section in out
+
+
+def test_pending_nudge_after_is_configurable(shop, monkeypatch):
+    shop("ticket", "reply", "1", "Photo please?", "--pending", "--at", "2026-03-13 10:00", ok=True)
+    assert shop.json("today")["waiting_on_customer"] == []
+    monkeypatch.setenv("CARECLI_CARE_PENDING_NUDGE_AFTER", "1d")
+    assert [t["id"] for t in shop.json("today")["waiting_on_customer"]] == [1]
+
+
+def test_build_agenda_is_a_plain_json_ready_dict(shop, db_path):
+    import json
+    from datetime import date, datetime, timezone
+
+    from carecli import config, store
+    from carecli.agenda import build_agenda
+
+    conn = store.connect(db_path)
+    agenda = build_agenda(conn, config.load(None), day=date(2026, 3, 14),
+                          now=datetime(2026, 3, 14, 10, tzinfo=timezone.utc))
+    conn.close()
+    assert json.loads(json.dumps(agenda)) == agenda
+    [ticket] = agenda["waiting_on_us"]
+    assert {"id", "customer_id", "customer_name", "subject", "priority", "status", "created_at", "age_s"} <= set(ticket)
+
+
+# ---------------------------------------------------------------- lost, won back, churn
+
+def test_lost_and_won_back_set_and_clear_the_customer_and_keep_events(shop, db_path):
+    lost = shop.json("customer", "lost", "ben", "--reason", "Price", "--note", "Found it cheaper",
+                     "--at", "2026-03-10")
+    assert lost["lost_at"] == "2026-03-09T23:00:00+00:00" and lost["lost_reason"] == "price"
+    back = shop.json("customer", "won-back", "ben")
+    assert back["lost_at"] is None and back["lost_reason"] is None
+    conn = sqlite3.connect(db_path)
+    events = conn.execute("SELECT kind, detail FROM events WHERE customer_id = 2 ORDER BY id").fetchall()
+    assert events == [("lost", '{"note": "Found it cheaper", "reason": "price"}'),
+                      ("won-back", '{"lost_at": "2026-03-09T23:00:00+00:00", "reason": "price"}')]
+
+
+@pytest.mark.parametrize("args, expected", [
+    (("customer", "lost", "ben", "--reason", "weather"), "unknown lost reason 'weather'"),
+    (("customer", "lost", "ada", "--reason", "price"), "already lost"),
+    (("customer", "lost", "ben", "--reason", "price", "--at", "2020-01-01"), "they were added at"),
+    (("customer", "won-back", "ben"), "is not lost"),
+    (("customer", "won-back", "ada", "--at", "2026-03-01"), "they were lost at"),
+    (("customer", "lost", "nobody", "--reason", "price"), "no customer 'nobody'"),
+])
+def test_bad_lost_and_won_back_write_nothing(shop, db_path, args, expected):
+    shop("customer", "lost", "ada", "--reason", "moved", "--at", "2026-03-05", ok=True)
+    before = database_digest(db_path)
+    result = shop(*args)
+    assert result.exit_code == 1 and expected in result.stderr
+    assert database_digest(db_path) == before
+
+
+def test_churn_counts_losses_in_the_period_by_reason(shop):
+    for name in ("Cara", "Dan", "Eve"):
+        shop("customer", "add", name, "--at", "2026-01-01", ok=True)
+    shop("customer", "lost", "ada", "--reason", "price", "--at", "2026-03-02", ok=True)
+    shop("customer", "lost", "ben", "--reason", "price", "--at", "2026-03-03", ok=True)
+    shop("customer", "lost", "cara", "--reason", "moved", "--at", "2026-03-04", ok=True)
+    shop("customer", "lost", "dan", "--reason", "service", "--at", "2026-01-20", ok=True)  # before the period
+    shop("customer", "won-back", "ben", "--at", "2026-03-10", ok=True)
+    rows = shop.json("care", "churn", "--since", "2026-03-01")
+    assert rows == [
+        {"reason": "price", "lost": 2, "won_back": 1, "share_pct": 66.67},
+        {"reason": "moved", "lost": 1, "won_back": 0, "share_pct": 33.33},
+    ]
+    assert [r["reason"] for r in shop.json("care", "churn", "--since", "2026-01-01", "--until", "2026-01-31")] == [
+        "service"]
+    csv_out = shop("care", "churn", "--since", "2026-03-01", "--format", "csv", ok=True).stdout
+    assert csv_out.splitlines()[:2] == ["reason,lost,won_back,share_pct", "price,2,1,66.67"]
+
+
+# ---------------------------------------------------------------- the care queue
+
+def rules(run) -> list[tuple]:
+    return [(s["rule"], s["customer_name"], s["kind"]) for s in run.json("care", "suggest")]
+
+
+@pytest.mark.parametrize("kind, score, suggested", [
+    ("csat", 2, True), ("csat", 3, False), ("ces", 3, True), ("ces", 4, False), ("nps", 6, True), ("nps", 7, False),
+])
+def test_recovery_follows_a_bad_recent_score(shop, db_path, kind, score, suggested):
+    survey(db_path, kind, 1, score, "2026-03-13T12:00:00+00:00", ticket_id=None if kind == "nps" else 1)
+    expected = [("recovery", "Ada Lovelace", "recovery")] if suggested else []
+    assert rules(shop) == expected
+    if suggested:
+        [item] = shop.json("care", "suggest")
+        assert item["evidence"].startswith(f"{kind.upper()} {score}")
+        assert item["score"] == score
+
+
+def test_recovery_ignores_old_scores_and_skips_cleanly_without_surveys(shop, db_path):
+    assert rules(shop) == []
+    survey(db_path, "csat", 1, 1, "2026-02-01T12:00:00+00:00", ticket_id=1)  # older than 30 days
+    assert rules(shop) == []
+
+
+def test_recovery_is_not_suggested_when_a_recovery_followup_covers_it(shop, db_path):
+    survey(db_path, "csat", 1, 1, "2026-03-13T12:00:00+00:00", ticket_id=1)
+    shop("followup", "add", "ada", "--due", "2026-03-16", "--kind", "recovery", ok=True)
+    assert rules(shop) == []
+    shop("followup", "done", "1", ok=True)  # acted on after the score: still covered
+    assert rules(shop) == []
+
+
+def test_repeat_contact_needs_three_tickets_in_30_days(shop):
+    shop("ticket", "open", "ada", "Second", "--at", "2026-03-01", ok=True)
+    shop("ticket", "open", "ada", "Old one", "--at", "2026-02-01", ok=True)  # outside the window
+    assert rules(shop) == []
+    shop("ticket", "open", "ada", "Third", "--at", "2026-03-14 09:00", ok=True)
+    [item] = shop.json("care", "suggest")
+    assert (item["rule"], item["kind"], item["score"]) == ("repeat-contact", "check-in", 3)
+    assert "(#2, #1, #4)" in item["evidence"]
+
+
+def test_repeat_contact_is_covered_by_a_scheduled_check_in(shop):
+    for day in ("2026-03-01", "2026-03-05"):
+        shop("ticket", "open", "ada", "Again", "--at", day, ok=True)
+    assert rules(shop) == [("repeat-contact", "Ada Lovelace", "check-in")]
+    shop("followup", "add", "ada", "--due", "2026-04-01", "--kind", "check-in", ok=True)
+    assert rules(shop) == []
+
+
+def test_silent_customers_not_lost_get_a_check_in(shop):
+    shop("customer", "add", "Cara", "--at", "2025-10-01", ok=True)
+    shop("customer", "add", "Dan", "--at", "2025-10-01", ok=True)
+    shop("log", "dan", "Called to say hi", "--at", "2026-01-01", ok=True)
+    shop("customer", "add", "Eve", "--at", "2025-10-01", ok=True)
+    shop("customer", "lost", "eve", "--reason", "moved", ok=True)
+    suggestions = shop.json("care", "suggest")
+    assert [(s["rule"], s["customer_name"], s["days"]) for s in suggestions] == [("silent", "Cara", 164)]
+    assert "no contact for 164 days (last 2025-09-30)" == suggestions[0]["evidence"]
+    shop("followup", "add", "cara", "--due", "2026-03-20", ok=True)
+    assert rules(shop) == []
+
+
+def test_thank_you_for_promoters_without_a_recent_thank_you(shop, db_path):
+    survey(db_path, "nps", 2, 10, "2026-03-10T12:00:00+00:00")
+    assert rules(shop) == [("thank-you", "Ben Okafor", "thank-you")]
+    shop("followup", "add", "ben", "--due", "2026-01-10", "--kind", "thank-you", "--at", "2026-01-01", ok=True)
+    assert rules(shop) == []  # scheduled
+    shop("followup", "done", "1", "--at", "2026-01-10", ok=True)
+    assert rules(shop) == []  # done within 90 days
+
+
+def test_thresholds_come_from_config(shop, db_path, monkeypatch):
+    survey(db_path, "csat", 1, 3, "2026-03-13T12:00:00+00:00", ticket_id=1)
+    assert rules(shop) == []
+    monkeypatch.setenv("CARECLI_CARE_RECOVERY_CSAT_MAX", "3")
+    assert rules(shop) == [("recovery", "Ada Lovelace", "recovery")]
+
+
+def test_suggest_without_apply_writes_nothing(shop, db_path):
+    survey(db_path, "nps", 2, 10, "2026-03-10T12:00:00+00:00")
+    before = database_digest(db_path)
+    result = shop("care", "suggest", ok=True)
+    assert "Ben Okafor" in result.stdout and "--apply" in result.stderr
+    assert database_digest(db_path) == before
+
+
+def test_apply_writes_exactly_what_was_listed(shop, db_path):
+    survey(db_path, "nps", 2, 10, "2026-03-10T12:00:00+00:00")
+    survey(db_path, "csat", 1, 1, "2026-03-13T12:00:00+00:00", ticket_id=1)
+    listed = shop.json("care", "suggest")
+    result = shop("care", "suggest", "--apply", "--yes", "--format", "json", ok=True)
+    import json
+    assert json.loads(result.stdout) == listed
+    made = followups(shop)
+    assert [(f["customer_id"], f["kind"], f["ticket_id"], f["source"], f["due_day"]) for f in made] == [
+        (s["customer_id"], s["kind"], s["ticket_id"], f"suggest:{s['rule']}", "2026-03-14") for s in listed]
+    assert made[0]["note"] == f"{listed[0]['rule']}: {listed[0]['evidence']}"
+    assert shop.json("care", "suggest") == []  # now covered
+
+
+def test_apply_without_a_terminal_needs_yes_and_writes_nothing(shop, db_path):
+    survey(db_path, "nps", 2, 10, "2026-03-10T12:00:00+00:00")
+    before = database_digest(db_path)
+    result = shop("care", "suggest", "--apply")
+    assert result.exit_code == 1 and "--yes" in result.stderr
+    assert database_digest(db_path) == before
+
+
+# ---------------------------------------------------------------- health
+
+def health(run, *args: str) -> dict:
+    return {row["customer_name"]: row for row in run.json("customer", "health", *args)}
+
+
+def test_health_starts_at_100_and_lists_worst_first(shop):
+    rows = shop.json("customer", "health")
+    assert [(r["customer_name"], r["score"]) for r in rows] == [("Ada Lovelace", 95), ("Ben Okafor", 100)]
+    assert rows[0]["factors"] == [{"factor": "open_tickets", "points": -5, "detail": "1 open or pending ticket"}]
+    assert rows[1]["factors"] == []
+
+
+def test_health_factors_each_move_the_score(shop, db_path):
+    survey(db_path, "csat", 1, 2, "2026-03-13T12:00:00+00:00", ticket_id=1)  # -20
+    survey(db_path, "ces", 1, 1, "2026-03-13T12:00:00+00:00", ticket_id=1)  # -15
+    survey(db_path, "nps", 1, 3, "2026-03-13T12:00:00+00:00")  # -20
+    shop("ticket", "open", "ada", "Old and unanswered", "--at", "2026-03-01", ok=True)  # stale: -10; open: 2 x -5
+    shop("ticket", "open", "ben", "Done", "--at", "2026-03-01", ok=True)
+    shop("ticket", "close", "3", "--at", "2026-03-02", ok=True)
+    shop("ticket", "reopen", "3", "--at", "2026-03-03", ok=True)  # Ben: reopened -5, open -5, stale -10
+    shop("followup", "add", "ben", "--due", "2026-03-10", "--at", "2026-03-01", ok=True)  # overdue -10
+    by_name = health(shop)
+    ada = {f["factor"]: f["points"] for f in by_name["Ada Lovelace"]["factors"]}
+    assert ada == {"csat": -20, "ces": -15, "nps": -20, "open_tickets": -10, "stale_tickets": -10}
+    assert by_name["Ada Lovelace"]["score"] == 25
+    ben = {f["factor"]: f["points"] for f in by_name["Ben Okafor"]["factors"]}
+    assert ben == {"open_tickets": -5, "stale_tickets": -10, "reopened_tickets": -5, "overdue_followups": -10}
+    assert by_name["Ben Okafor"]["score"] == 70
+
+
+def test_health_counts_silence_and_shows_one_customer_even_when_lost(shop):
+    shop("customer", "add", "Cara", "--at", "2025-10-01", ok=True)
+    [cara] = shop.json("customer", "health", "cara")
+    assert cara["score"] == 85 and cara["factors"][0]["detail"] == "no contact since 2025-09-30"
+    shop("customer", "lost", "cara", "--reason", "moved", ok=True)
+    assert "Cara" not in health(shop)
+    [lost] = shop.json("customer", "health", "cara")
+    assert lost["score"] == 0 and lost["factors"][0]["factor"] == "lost"
+
+
+def test_health_never_drops_below_zero(shop, db_path):
+    survey(db_path, "csat", 1, 1, "2026-03-13T12:00:00+00:00", ticket_id=1)
+    survey(db_path, "ces", 1, 1, "2026-03-13T12:00:00+00:00", ticket_id=1)
+    survey(db_path, "nps", 1, 0, "2026-03-13T12:00:00+00:00")
+    for day in ("2026-03-01", "2026-03-02", "2026-03-03"):
+        shop("ticket", "open", "ada", "Again", "--at", day, ok=True)
+    for day in ("2026-03-01", "2026-03-02"):
+        shop("followup", "add", "ada", "--due", day, "--at", "2026-02-01", ok=True)
+    assert health(shop)["Ada Lovelace"]["score"] == 0
+
+
+def test_health_table_explains_itself(shop):
+    out = shop("customer", "health", ok=True).stdout
+    assert "1 open or pending ticket (-5)" in out and "nothing known wrong" in out

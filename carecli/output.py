@@ -258,6 +258,11 @@ def emit_record(
         rows = record.get(name) or []
         stream.write("\n")
         if not rows:
-            stream.write(f"{name.replace('_', ' ')}: none\n")
+            stream.write(f"{section_title(name).lower()}: none\n")
             continue
-        emit_rows(rows, section_columns, "table", tz=tz, title=name.replace("_", " ").capitalize(), stream=stream)
+        emit_rows(rows, section_columns, "table", tz=tz, title=section_title(name), stream=stream)
+
+
+def section_title(key: str) -> str:
+    """`followups_overdue` -> `Follow-ups overdue`: JSON keys read as words in tables."""
+    return key.replace("_", " ").replace("followups", "follow-ups").capitalize()

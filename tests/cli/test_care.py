@@ -113,7 +113,7 @@ def test_today_table_has_every_section_and_says_when_lists_are_cut(shop):
     out = shop("today", "--limit", "1", ok=True).stdout
     assert "Today: 2026-03-14" in out
     assert "2 (showing 1)" in out
-    for section in ("followups due: none", "followups overdue: none", "Waiting on us", "waiting on customer: none"):
+    for section in ("follow-ups due: none", "follow-ups overdue: none", "Waiting on us", "waiting on customer: none"):
         assert section in out
 
 

@@ -213,10 +213,12 @@ def _jsonl_rows(stream) -> tuple[list[str], Iterator[SourceRow]]:
 class Values:
     """Turns one source row into typed field values, through the mapping."""
 
-    def __init__(self, mapping: Mapping, header: list[str], settings: Settings, file_label: str):
+    def __init__(self, mapping: Mapping, header: list[str] | None, settings: Settings, file_label: str):
         from carecli.timeparse import get_zone
 
         self.mapping, self.settings = mapping, settings
+        if header is None:  # JSON Lines: each object may leave out keys
+            header = [h for headers in mapping.columns.values() for h in headers]
         for name, headers in mapping.columns.items():
             if all(h not in header for h in headers):
                 raise InvalidInput(
@@ -349,7 +351,7 @@ class Report:
 
 class Importer:
     def __init__(self, conn: sqlite3.Connection, settings: Settings, entity: str, mapping: Mapping,
-                 header: list[str], *, on_duplicate: str, now: datetime, file_label: str,
+                 header: list[str] | None, *, on_duplicate: str, now: datetime, file_label: str,
                  progress: Callable[[int], None] | None = None):
         if on_duplicate not in ON_DUPLICATE:
             raise InvalidInput(f"--on-duplicate must be one of {', '.join(ON_DUPLICATE)}")

@@ -159,10 +159,12 @@ def import_(
     stream = importing.open_input(file)
     progress = Progress(f"importing {what}", None)
     try:
-        header, rows = importing.read_rows(stream, importing.guess_format(file, input_format))
+        source_format = importing.guess_format(file, input_format)
+        header, rows = importing.read_rows(stream, source_format)
         try:
             with store.transaction(conn):
-                importer = importing.Importer(conn, settings, what, rules, header, on_duplicate=on_duplicate,
+                importer = importing.Importer(conn, settings, what, rules, header if source_format == "csv" else None,
+                                              on_duplicate=on_duplicate,
                                               now=STATE.now, file_label=label, progress=progress.advance)
                 report = importer.run(rows)
                 if report.rejected and not skip_bad and not dry_run:

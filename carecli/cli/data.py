@@ -166,7 +166,14 @@ def import_(
                 importer = importing.Importer(conn, settings, what, rules, header if source_format == "csv" else None,
                                               on_duplicate=on_duplicate,
                                               now=STATE.now, file_label=label, progress=progress.advance)
-                report = importer.run(rows)
+                size = None if file == "-" else Path(file).stat().st_size
+                if progress.active and size:
+                    progress.total = None  # rows are not known up front; show a running count
+                if importing.worth_bulk_loading(conn, what, size):
+                    with importing.BulkLoad(conn):
+                        report = importer.run(rows)
+                else:
+                    report = importer.run(rows)
                 if report.rejected and not skip_bad and not dry_run:
                     raise _bad_rows(report, label)
                 if dry_run:

@@ -167,8 +167,6 @@ def import_(
                                               on_duplicate=on_duplicate,
                                               now=STATE.now, file_label=label, progress=progress.advance)
                 size = None if file == "-" else Path(file).stat().st_size
-                if progress.active and size:
-                    progress.total = None  # rows are not known up front; show a running count
                 if importing.worth_bulk_loading(conn, what, size):
                     with importing.BulkLoad(conn):
                         report = importer.run(rows)

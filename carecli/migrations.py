@@ -143,8 +143,61 @@ def m002_care(db) -> None:
     )
 
 
+def m004_search(db) -> None:
+    """Full-text search: one external-content FTS5 index per searchable table, kept in sync by
+    triggers. Update triggers fire only when the indexed text changes, so the frequent ticket
+    updates (updated_at, counters) cost nothing."""
+    db.executescript(
+        """
+        CREATE VIRTUAL TABLE tickets_fts USING fts5(
+            subject, content='tickets', content_rowid='id', tokenize='unicode61 remove_diacritics 2');
+        CREATE TRIGGER tickets_fts_ai AFTER INSERT ON tickets BEGIN
+            INSERT INTO tickets_fts(rowid, subject) VALUES (new.id, new.subject);
+        END;
+        CREATE TRIGGER tickets_fts_ad AFTER DELETE ON tickets BEGIN
+            INSERT INTO tickets_fts(tickets_fts, rowid, subject) VALUES ('delete', old.id, old.subject);
+        END;
+        CREATE TRIGGER tickets_fts_au AFTER UPDATE OF subject ON tickets BEGIN
+            INSERT INTO tickets_fts(tickets_fts, rowid, subject) VALUES ('delete', old.id, old.subject);
+            INSERT INTO tickets_fts(rowid, subject) VALUES (new.id, new.subject);
+        END;
+
+        CREATE VIRTUAL TABLE interactions_fts USING fts5(
+            body, content='interactions', content_rowid='id', tokenize='unicode61 remove_diacritics 2');
+        CREATE TRIGGER interactions_fts_ai AFTER INSERT ON interactions BEGIN
+            INSERT INTO interactions_fts(rowid, body) VALUES (new.id, new.body);
+        END;
+        CREATE TRIGGER interactions_fts_ad AFTER DELETE ON interactions BEGIN
+            INSERT INTO interactions_fts(interactions_fts, rowid, body) VALUES ('delete', old.id, old.body);
+        END;
+        CREATE TRIGGER interactions_fts_au AFTER UPDATE OF body ON interactions BEGIN
+            INSERT INTO interactions_fts(interactions_fts, rowid, body) VALUES ('delete', old.id, old.body);
+            INSERT INTO interactions_fts(rowid, body) VALUES (new.id, new.body);
+        END;
+
+        CREATE VIRTUAL TABLE customers_fts USING fts5(
+            name, notes, content='customers', content_rowid='id', tokenize='unicode61 remove_diacritics 2');
+        CREATE TRIGGER customers_fts_ai AFTER INSERT ON customers BEGIN
+            INSERT INTO customers_fts(rowid, name, notes) VALUES (new.id, new.name, new.notes);
+        END;
+        CREATE TRIGGER customers_fts_ad AFTER DELETE ON customers BEGIN
+            INSERT INTO customers_fts(customers_fts, rowid, name, notes) VALUES ('delete', old.id, old.name, old.notes);
+        END;
+        CREATE TRIGGER customers_fts_au AFTER UPDATE OF name, notes ON customers BEGIN
+            INSERT INTO customers_fts(customers_fts, rowid, name, notes) VALUES ('delete', old.id, old.name, old.notes);
+            INSERT INTO customers_fts(rowid, name, notes) VALUES (new.id, new.name, new.notes);
+        END;
+
+        -- Index what existed before this step.
+        INSERT INTO tickets_fts(tickets_fts) VALUES ('rebuild');
+        INSERT INTO interactions_fts(interactions_fts) VALUES ('rebuild');
+        INSERT INTO customers_fts(customers_fts) VALUES ('rebuild');
+        """
+    )
+
+
 # The order is the history of the schema; append only.
-STEPS = [m001_initial, m002_care]
+STEPS = [m001_initial, m002_care, m004_search]
 NAMES = [step.__name__ for step in STEPS]
 
 

@@ -73,7 +73,8 @@ def database_digest(path: Path) -> str:
     tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")]
     for table in tables:
         digest.update(table.encode())
-        for row in conn.execute(f'SELECT * FROM "{table}" ORDER BY rowid'):
-            digest.update(repr(row).encode())
+        # Sorted in Python: FTS5 shadow tables are WITHOUT ROWID.
+        for text in sorted(repr(row) for row in conn.execute(f'SELECT * FROM "{table}"')):
+            digest.update(text.encode())
     conn.close()
     return digest.hexdigest()

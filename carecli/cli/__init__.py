@@ -95,6 +95,12 @@ def _register() -> None:
     # measurement (issue 4)
 
     # data in and out (issue 5)
+    from carecli.cli import data
+
+    app.command("export")(data.export)
+    app.command("import")(data.import_)
+    app.command("search")(data.search)
+    app.add_typer(db.app, name="db", help="The database file: backup, check, info, migrate.")
 
 
 _register()

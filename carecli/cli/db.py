@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Annotated, Optional
+
 import typer
 
+from carecli.cli.options import FormatOpt
 from carecli.cli.state import STATE
-from carecli.output import message
+from carecli.errors import CareError
+from carecli.output import emit_record, message
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -15,3 +19,75 @@ def init() -> None:
     STATE.conn  # opening creates it and applies any due migrations
     message("database ready")
     print(STATE.db_file)
+
+
+@app.command("backup")
+def backup(
+    path: Annotated[Optional[str], typer.Argument(help="where to write it [default: a dated file next to the database]",
+                                                  show_default=False)] = None,
+) -> None:
+    """Copy the database safely, even while another carecli writes (SQLite online backup, mode 0600)."""
+    from carecli import dbcare
+
+    target = path or dbcare.default_backup_path(STATE.db_file, STATE.now)
+    written = dbcare.backup(STATE.conn, target)
+    message(f"backed up {STATE.db_file}")
+    print(written)
+
+
+@app.command("check")
+def check() -> None:
+    """Check integrity, foreign keys and migrations; exit 1 if anything is wrong."""
+    from carecli import dbcare
+    from carecli.store import connect
+
+    conn = connect(STATE.db_file, migrate=False)
+    try:
+        problems = dbcare.check(conn)
+    finally:
+        conn.close()
+    for problem in problems:
+        print(problem)
+    if problems:
+        raise CareError(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} in {STATE.db_file}",
+                        "restore a backup (carecli db backup makes them) or run `carecli db migrate`")
+    message("database ok")
+
+
+@app.command("info")
+def info(fmt: FormatOpt = "table") -> None:
+    """Path, size, schema version and row counts."""
+    from carecli import dbcare
+    from carecli.store import connect
+
+    conn = connect(STATE.db_file, migrate=False)
+    try:
+        facts = dbcare.info(conn, STATE.db_file)
+    finally:
+        conn.close()
+    if fmt == "table":
+        rows = facts.pop("rows")
+        facts["migrations_pending"] = ", ".join(facts["migrations_pending"]) or "none"
+        facts.update({f"{table} rows": count for table, count in rows.items()})
+    emit_record(facts, fmt, title="Database")
+
+
+@app.command("migrate")
+def migrate() -> None:
+    """Apply pending schema migrations, after a backup when the database holds data."""
+    from carecli import dbcare
+    from carecli.store import apply_migrations, connect, pending_migrations
+
+    conn = connect(STATE.db_file, migrate=False)
+    try:
+        pending = pending_migrations(conn)
+        if not pending:
+            message("schema up to date")
+            return
+        if not dbcare.is_empty(conn):
+            saved = dbcare.backup(conn, dbcare.default_backup_path(STATE.db_file, STATE.now))
+            message(f"backed up to {saved}")
+        applied = apply_migrations(conn)
+    finally:
+        conn.close()
+    message(f"applied {', '.join(applied)}")

@@ -13,10 +13,13 @@ TIME_HELP = "e.g. 2026-03-14, '2026-03-14 09:30', now, today, yesterday, -2h, +3
 
 def _complete_from(list_key: str):
     def complete(incomplete: str) -> list[str]:
-        from carecli.cli.state import STATE
+        import os
+
+        from carecli import config
 
         try:
-            values = STATE.settings[list_key]
+            # Completion runs no root callback, so honour CARECLI_CONFIG here ourselves.
+            values = config.load(os.environ.get("CARECLI_CONFIG") or None)[list_key]
         except Exception:  # a broken config must not break the shell
             return []
         return [v for v in values if v.startswith(incomplete)]

@@ -1,0 +1,282 @@
+"""`carecli export`, `carecli import` and `carecli search`: data in and out."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, List, Optional
+
+import typer
+
+from carecli.cli.options import CategoryOpt, ChannelOpt, FormatOpt, PriorityOpt, SinceOpt, UntilOpt
+from carecli.cli.progress import Progress
+from carecli.cli.state import STATE
+from carecli.output import message
+
+EXPORT_ENTITIES = ("customers", "tickets", "interactions", "followups", "surveys", "events")
+IMPORT_ENTITIES = ("customers", "tickets", "interactions")
+
+
+def _choices(values):
+    def complete(incomplete: str) -> list[str]:
+        return [v for v in values if v.startswith(incomplete)]
+
+    return complete
+
+
+def _check_choice(values, what: str):
+    def check(value: str | None) -> str | None:
+        if value is not None and value not in values:
+            raise typer.BadParameter(f"'{value}' is not one of {', '.join(values)}")
+        return value
+
+    return check
+
+
+CustomerFilterOpt = Annotated[Optional[str], typer.Option("--customer", help="only this customer (id, email or name)")]
+
+
+# ---------------------------------------------------------------- export
+
+def export(
+    what: Annotated[str, typer.Argument(help="customers, tickets, interactions, followups, surveys or events",
+                                        autocompletion=_choices(EXPORT_ENTITIES),
+                                        callback=_check_choice(EXPORT_ENTITIES, "table"), show_default=False)],
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    customer: CustomerFilterOpt = None,
+    status: Annotated[Optional[str], typer.Option("--status", "-s", help="tickets/follow-ups: a status or a comma list")] = None,
+    channel: ChannelOpt = None,
+    category: CategoryOpt = None,
+    priority: PriorityOpt = None,
+    tag: Annotated[Optional[str], typer.Option("--tag", "-t", help="customers/tickets: only with this tag")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="csv, json or jsonl",
+                                     autocompletion=_choices(("csv", "json", "jsonl")),
+                                     callback=_check_choice(("csv", "json", "jsonl"), "format"))] = "csv",
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="write to this file (atomically, mode 0600) instead of stdout")] = None,
+    raw: Annotated[bool, typer.Option("--raw", help="CSV: keep cells starting with = + - @ as they are (for scripts, not spreadsheets)")] = False,
+) -> None:
+    """Stream a whole table as CSV, JSON or JSON Lines, in a stable documented column order.
+
+    CSV cells of free text that start with = + - @, tab or CR get a leading ' so spreadsheets do not
+    run them as formulas; --raw turns that off.
+    """
+    from carecli import exporting
+    from carecli.customers import normalize_tags
+
+    conn, settings = STATE.conn, STATE.settings
+    filters = exporting.ExportFilter(
+        since=STATE.when(since, option="--since") if since else None,
+        until=STATE.when(until, end_of_day=True, option="--until") if until else None,
+        customer_id=_customer_id(conn, customer),
+        status=tuple(s.strip().lower() for s in status.split(",") if s.strip()) if status else None,
+        channel=settings.choose("channels", channel) if channel else None,
+        category=settings.choose("categories", category) if category else None,
+        priority=settings.choose("priorities", priority) if priority else None,
+        tag=normalize_tags([tag]) if tag else None,
+    )
+    chunks = exporting.export_chunks(conn, what, fmt, filters, raw=raw)
+    progress = Progress(f"exporting {what}", None)
+    if progress.active:
+        progress.total = exporting.count(conn, what, filters)
+    if output is None or str(output) == "-":
+        written = _write_chunks(chunks, sys.stdout, progress)
+    else:
+        from carecli.files import atomic_text
+
+        with atomic_text(output) as stream:
+            written = _write_chunks(chunks, stream, progress)
+        message(f"exported {written} {what} to {output}")
+
+
+def _write_chunks(chunks, stream, progress: Progress) -> int:
+    written = 0
+    try:
+        for text, rows in chunks:
+            stream.write(text)
+            written += rows
+            progress.advance(rows)
+    except BrokenPipeError:  # `carecli export tickets | head`: the reader has all it wants
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise typer.Exit(0) from None
+    finally:
+        progress.done()
+    return written
+
+
+def _customer_id(conn, ref: str | None) -> int | None:
+    if not ref:
+        return None
+    from carecli.customers import resolve_customer
+
+    return resolve_customer(conn, ref)["id"]
+
+
+# ---------------------------------------------------------------- import
+
+class _DryRun(Exception):
+    """Raised inside the transaction to roll it back after a dry run."""
+
+
+def _complete_preset(ctx, incomplete: str) -> list[str]:
+    from carecli.importing import preset_names
+
+    return [p for p in preset_names() if p.startswith(incomplete)]
+
+
+def import_(
+    what: Annotated[str, typer.Argument(help="customers, tickets or interactions",
+                                        autocompletion=_choices(IMPORT_ENTITIES),
+                                        callback=_check_choice(IMPORT_ENTITIES, "table"), show_default=False)],
+    file: Annotated[str, typer.Argument(help="CSV or JSONL file, or - for stdin", show_default=False)],
+    mapping: Annotated[Optional[str], typer.Option("--map", "-m", help="mapping file (TOML, see docs/import-mapping.md)")] = None,
+    preset: Annotated[Optional[str], typer.Option("--preset", help="a built-in mapping: zendesk, freshdesk, kaggle, carecli",
+                                                  autocompletion=_complete_preset)] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="report what would be created, updated and rejected; write nothing")] = False,
+    on_duplicate: Annotated[str, typer.Option("--on-duplicate", help="a row whose external id is already imported: skip, update or error",
+                                              autocompletion=_choices(("skip", "update", "error")),
+                                              callback=_check_choice(("skip", "update", "error"), "mode"))] = "skip",
+    skip_bad: Annotated[bool, typer.Option("--skip-bad", help="import the good rows and write the bad ones to a reject file")] = False,
+    rejects: Annotated[Optional[str], typer.Option("--rejects", help="reject file for --skip-bad [default: FILE.rejects.csv]")] = None,
+    input_format: Annotated[Optional[str], typer.Option("--input-format", help="csv or jsonl [default: from the file name]",
+                                                        autocompletion=_choices(("csv", "jsonl")),
+                                                        callback=_check_choice(("csv", "jsonl"), "format"))] = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Import rows from a CSV or JSONL file in one transaction: every row lands, or none does.
+
+    Columns are mapped by --map and/or --preset. Rows with an external id already imported are
+    skipped (or updated, or an error) so importing the same file twice changes nothing.
+    """
+    from carecli import importing, store
+    from carecli.output import emit_record
+
+    settings, conn = STATE.settings, STATE.conn
+    rules = importing.load_mapping(what, path=mapping, preset=preset)
+    label = "stdin" if file == "-" else file
+    stream = importing.open_input(file)
+    progress = Progress(f"importing {what}", None)
+    try:
+        source_format = importing.guess_format(file, input_format)
+        header, rows = importing.read_rows(stream, source_format)
+        try:
+            with store.transaction(conn):
+                importer = importing.Importer(conn, settings, what, rules, header if source_format == "csv" else None,
+                                              on_duplicate=on_duplicate,
+                                              now=STATE.now, file_label=label, progress=progress.advance)
+                size = None if file == "-" else Path(file).stat().st_size
+                if importing.worth_bulk_loading(conn, what, size):
+                    with importing.BulkLoad(conn):
+                        report = importer.run(rows)
+                else:
+                    report = importer.run(rows)
+                if report.rejected and not skip_bad and not dry_run:
+                    raise _bad_rows(report, label)
+                if dry_run:
+                    raise _DryRun()
+        except _DryRun:
+            pass
+    finally:
+        progress.done()
+        stream.close()
+    for text, count in report.warnings.items():
+        message(f"warning: {count} row{'s' if count != 1 else ''}: {text}")
+    if report.rejected:
+        _show_rejects(report, label, limit=10)
+        if skip_bad and not dry_run:
+            from carecli.files import atomic_text
+
+            target = rejects or ("rejects.csv" if file == "-" else f"{file}.rejects.csv")
+            with atomic_text(target, newline="") as out:
+                importing.write_rejects(out, header, report.rejects, label)
+            message(f"{report.rejected} rejected row(s) written to {target}")
+    verb = "would import" if dry_run else "imported"
+    message(f"{verb} {report.created} {what}, updated {report.updated}, skipped {report.skipped} already imported, "
+            f"rejected {report.rejected}" + (f"; {report.customers_created} new customers" if report.customers_created else "")
+            + ("; dry run, nothing written" if dry_run else ""))
+    emit_record(report.as_record(), fmt, title="Import")
+
+
+def _show_rejects(report, label: str, limit: int) -> None:
+    from carecli.importing import describe
+
+    for row, exc in report.rejects[:limit]:
+        message(describe(exc, row, label))
+    if report.rejected > limit:
+        message(f"... and {report.rejected - limit} more")
+
+
+def _bad_rows(report, label: str):
+    from carecli.errors import InvalidInput
+
+    _show_rejects(report, label, limit=10)
+    return InvalidInput(f"{report.rejected} bad row{'s' if report.rejected != 1 else ''} in {label}; nothing imported",
+                        "fix them, or pass --skip-bad to import the rest and write the bad ones to a reject file")
+
+
+# ---------------------------------------------------------------- search
+
+def search(
+    text: Annotated[str, typer.Argument(help="words to find (all must match; \"quoted phrase\", prefix*, OR)", show_default=False)],
+    customer: CustomerFilterOpt = None,
+    since: SinceOpt = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="show at most N results")] = 20,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Full-text search over ticket subjects, messages and notes, customer names and notes; best first."""
+    from carecli import searching
+    from carecli.output import Column, emit_rows, use_rich
+
+    conn = STATE.conn
+    on_terminal = fmt == "table" and use_rich(sys.stdout)
+    results = searching.search(
+        conn, text, customer_id=_customer_id(conn, customer),
+        since=STATE.when(since, option="--since") if since else None, limit=limit,
+        highlight=("\x02", "\x03") if on_terminal else ("", ""),
+    )
+    columns = [Column("kind"), Column("ref", kind="text"), Column("customer_name", "customer"),
+               Column("at", kind="time"), Column("snippet", "match"), Column("customer_id", "customer id", kind="int"),
+               Column("ticket_id", "ticket", kind="int"), Column("rank", kind="number")]
+    if fmt == "table":
+        columns = [c for c in columns if c.key not in ("customer_id", "ticket_id", "rank")]
+    if on_terminal:
+        _rich_results(results, columns)
+        return
+    emit_rows(results, columns, fmt, tz=STATE.settings.tz, empty=f"nothing matches '{text}'")
+
+
+def _rich_results(results: list[dict], columns) -> None:
+    """The result table with matched words highlighted (markers placed by SQLite's snippet())."""
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    from carecli.output import display_value
+
+    if not results:
+        message("nothing matches")
+        return
+    table = Table(show_edge=False, pad_edge=False, header_style="bold")
+    for column in columns:
+        table.add_column(column.title, overflow="fold")
+    for row in results:
+        cells = []
+        for column in columns:
+            value = display_value(row[column.key], column, STATE.settings.tz)
+            if column.key == "snippet":
+                cells.append(_highlighted(value, Text))
+            else:
+                cells.append(Text(value))
+        table.add_row(*cells)
+    Console().print(table)
+
+
+def _highlighted(value: str, Text) -> "Text":
+    text = Text()
+    bold = False
+    for part in value.replace("\x03", "\x02").split("\x02"):
+        text.append(part, style="bold yellow" if bold else None)
+        bold = not bold
+    return text

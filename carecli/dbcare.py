@@ -1,0 +1,90 @@
+"""Care of the database file itself: online backups, integrity checks, facts, explicit migrations."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from datetime import datetime
+from pathlib import Path
+
+from carecli import migrations, store
+from carecli.errors import InvalidInput
+
+# Tables a user may read with sqlite3, sqlite-utils or Datasette; their columns are the documented schema.
+USER_TABLES = ("customers", "tickets", "interactions", "events", "followups", "surveys")
+
+
+def default_backup_path(db_file: str | os.PathLike, now: datetime) -> Path:
+    db = Path(db_file)
+    return db.with_name(f"{db.stem}-backup-{now.strftime('%Y%m%d-%H%M%S')}{db.suffix or '.db'}")
+
+
+def backup(conn: sqlite3.Connection, target: str | os.PathLike) -> Path:
+    """A consistent copy through SQLite's online backup API, safe while other processes write.
+
+    Written to a private temporary file next to the target and renamed into place, so a crash
+    never leaves half a backup under the final name.
+    """
+    target = Path(target)
+    if target.exists():
+        raise InvalidInput(f"{target} already exists", "give another path or remove it first")
+    temp = target.with_name(f".{target.name}.tmp")
+    try:
+        fd = os.open(temp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except OSError as exc:
+        raise InvalidInput(f"cannot write {target}: {exc.strerror}", "check the directory exists and is writable") from None
+    os.close(fd)
+    try:
+        copy = sqlite3.connect(temp)
+        try:
+            conn.backup(copy)  # one step: the copy is one snapshot, whatever others write meanwhile
+            copy.execute("PRAGMA journal_mode = DELETE")  # a single self-contained file
+        finally:
+            copy.close()
+        os.chmod(temp, 0o600)
+        os.replace(temp, target)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    return target
+
+
+def check(conn: sqlite3.Connection) -> list[str]:
+    """Every problem found: integrity, foreign keys, migrations; empty means healthy."""
+    problems = [f"integrity: {row[0]}" for row in conn.execute("PRAGMA integrity_check") if row[0] != "ok"]
+    for table, rowid, parent, _ in conn.execute("PRAGMA foreign_key_check"):
+        problems.append(f"foreign key: {table} row {rowid} points to a missing {parent} row")
+    pending = store.pending_migrations(conn)
+    if pending:
+        problems.append(f"migrations not applied: {', '.join(pending)} (run `carecli db migrate`)")
+    unknown = [name for name, _ in store.applied_migrations(conn) if name not in migrations.NAMES]
+    if unknown:
+        problems.append(f"migrations from a newer carecli: {', '.join(unknown)}")
+    return problems
+
+
+def info(conn: sqlite3.Connection, db_file: str | os.PathLike) -> dict:
+    path = Path(db_file)
+    applied = store.applied_migrations(conn)
+    size = path.stat().st_size if path.exists() else 0
+    wal = Path(f"{path}-wal")
+    return {
+        "path": str(path.resolve()),
+        "size_bytes": size + (wal.stat().st_size if wal.exists() else 0),
+        "schema_version": applied[-1][0] if applied else None,
+        "migrations_applied": len(applied),
+        "migrations_pending": store.pending_migrations(conn),
+        "sqlite_version": sqlite3.sqlite_version,
+        "rows": {table: _count(conn, table) for table in USER_TABLES},
+    }
+
+
+def _count(conn: sqlite3.Connection, table: str) -> int | None:
+    try:
+        return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    except sqlite3.OperationalError:  # a table a later migration adds
+        return None
+
+
+def is_empty(conn: sqlite3.Connection) -> bool:
+    return all(not _count(conn, table) for table in USER_TABLES)

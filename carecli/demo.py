@@ -10,7 +10,7 @@ import random
 import sqlite3
 from datetime import datetime, timedelta
 
-from carecli import customers, store, tickets
+from carecli import customers, store, surveys, tickets
 from carecli.activity import log_interaction
 from carecli.config import Settings
 
@@ -85,6 +85,7 @@ def build_demo(
                             body="Checked in: how are the flowers doing?",
                             at=start + timedelta(days=rng.randint(0, days - 1), hours=11))
             counts["interactions"] += 1
+        counts["surveys"] = surveys.add_demo_surveys(conn, end=end, seed=seed)
     return counts
 
 

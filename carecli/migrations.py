@@ -130,8 +130,21 @@ def m001_initial(db) -> None:
     )
 
 
+def m003_measurement_indexes(db) -> None:
+    """Covering indexes for the KPI engine: outbound and proactive contacts by time and channel,
+    surveys joined to their tickets."""
+    db.executescript(
+        """
+        CREATE INDEX IF NOT EXISTS interactions_out ON interactions(at, channel) WHERE direction = 'out';
+        CREATE INDEX IF NOT EXISTS interactions_proactive ON interactions(at, channel)
+            WHERE direction = 'out' AND (ticket_id IS NULL OR followup_id IS NOT NULL);
+        CREATE INDEX IF NOT EXISTS followups_completed ON followups(completed_at);
+        """
+    )
+
+
 # The order is the history of the schema; append only.
-STEPS = [m001_initial]
+STEPS = [m001_initial, m003_measurement_indexes]
 NAMES = [step.__name__ for step in STEPS]
 
 

@@ -85,6 +85,11 @@ def _register() -> None:
     # care (issue 3)
 
     # measurement (issue 4)
+    from carecli.cli import kpi, report, surveys
+
+    app.add_typer(surveys.app, name="survey", help="Surveys: record CSAT, CES and NPS responses, list them.")
+    app.command("kpi")(kpi.kpi)
+    app.add_typer(report.app, name="report", help="Reports for a day, week or month (for cron or e-mail).")
 
     # data in and out (issue 5)
 

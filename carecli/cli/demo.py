@@ -52,6 +52,7 @@ def _tour(target: Path) -> None:
     steps = [
         ("What is waiting on us", ["ticket", "list", "--limit", "10"]),
         ("One ticket's story", ["ticket", "show", "1"]),
+        ("How the last 30 days went", ["kpi"]),
     ]
     for title, args in steps:
         print(f"$ carecli --db {quoted} {' '.join(args)}   # {title}", flush=True)

@@ -14,6 +14,7 @@ from carecli.timeparse import from_db, to_db
 KINDS = ("csat", "ces", "nps")
 RANGES = {"csat": (1, 5), "ces": (1, 7), "nps": (0, 10)}
 NAMES = {"csat": "CSAT", "ces": "CES", "nps": "NPS"}
+ARTICLES = {"csat": "a", "ces": "a", "nps": "an"}
 PER_TICKET = ("csat", "ces")
 
 SURVEY_FIELDS = """
@@ -24,7 +25,7 @@ SURVEY_FIELDS = """
 def check_score(kind: str, score: int) -> int:
     low, high = RANGES[kind]
     if not low <= score <= high:
-        raise InvalidInput(f"a {NAMES[kind]} score must be from {low} to {high}, not {score}",
+        raise InvalidInput(f"{ARTICLES[kind]} {NAMES[kind]} score must be from {low} to {high}, not {score}",
                            f"give a whole number {low}-{high}")
     return score
 

@@ -2,14 +2,16 @@
 
 offset(t) is the number of business seconds between a fixed origin and instant t, so a ticket's
 business duration is offset(end) - offset(start), with no Python loop per ticket. The offsets live
-in a small TEMP table, one row per UTC day: the business seconds before that day's UTC midnight
-(`cum`) plus the day's open stretches (`a` = start as epoch seconds, `l` = length). A local
-business day is at most 24 hours, so a UTC day holds at most three stretches (two in practice).
+in a small TEMP table, one row per UTC hour keyed by the stored text's first 13 characters
+(`2026-03-14T09`): the business seconds before that hour (`cum`) plus the hour's open stretches
+(`a` = second of the hour it starts, `l` = length; two at most, when the shop closes and reopens
+within one hour).
 """
 
 from __future__ import annotations
 
 import sqlite3
+import time as _time
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import Iterator
@@ -17,9 +19,9 @@ from typing import Iterator
 from carecli.config import WEEKDAY_KEYS, Settings
 from carecli.errors import ConfigError
 
-DAY_S = 86400
-TABLE = "business_days"
-_PIECES = 3
+HOUR_S = 3600
+TABLE = "business_offsets"
+_PIECES = 2
 # unixepoch() arrived in SQLite 3.38; strftime('%s') works everywhere and is a little slower.
 EPOCH_SQL = "unixepoch({})" if sqlite3.sqlite_version_info >= (3, 38) else "CAST(strftime('%s', {}) AS INTEGER)"
 
@@ -89,14 +91,14 @@ def _epoch(moment: datetime) -> int:
 
 
 def prepare_offsets(conn: sqlite3.Connection, hours: BusinessHours, first: datetime, last: datetime) -> None:
-    """(Re)build the TEMP offsets table covering the UTC days from `first` to `last`."""
-    first_day, last_day = _epoch(first) // DAY_S - 1, _epoch(last) // DAY_S + 1
-    local_first = datetime.fromtimestamp(first_day * DAY_S, timezone.utc).astimezone(hours.tz).date() - timedelta(days=1)
-    local_last = datetime.fromtimestamp((last_day + 1) * DAY_S, timezone.utc).astimezone(hours.tz).date() + timedelta(days=1)
+    """(Re)build the TEMP offsets table covering the UTC hours from `first` to `last` (a day of margin)."""
+    first_hour, last_hour = _epoch(first) // HOUR_S - 24, _epoch(last) // HOUR_S + 24
+    local_first = datetime.fromtimestamp(first_hour * HOUR_S, timezone.utc).astimezone(hours.tz).date() - timedelta(days=1)
+    local_last = datetime.fromtimestamp(last_hour * HOUR_S, timezone.utc).astimezone(hours.tz).date() + timedelta(days=1)
     stretches = list(hours.intervals(local_first, local_last))
     rows, cum, index = [], 0, 0
-    for day in range(first_day, last_day + 1):
-        lo, hi = day * DAY_S, (day + 1) * DAY_S
+    for hour in range(first_hour, last_hour + 1):
+        lo, hi = hour * HOUR_S, (hour + 1) * HOUR_S
         while index < len(stretches) and stretches[index][1] <= lo:
             index += 1
         pieces = []
@@ -104,24 +106,45 @@ def prepare_offsets(conn: sqlite3.Connection, hours: BusinessHours, first: datet
         while probe < len(stretches) and stretches[probe][0] < hi:
             a, b = max(stretches[probe][0], lo), min(stretches[probe][1], hi)
             if b > a:
-                pieces.append((a, b - a))
+                pieces.append((a - lo, b - a))
             probe += 1
-        if len(pieces) > _PIECES:  # cannot happen with days of 23-25 hours; guard the table shape
-            raise ConfigError("business hours split a day into too many stretches", "check [business_hours]")
+        if len(pieces) > _PIECES:
+            raise ConfigError("business hours open and close more than once within an hour", "check [business_hours]")
         pieces += [(0, 0)] * (_PIECES - len(pieces))
-        rows.append((day, cum, *(value for piece in pieces for value in piece)))
+        rows.append((_hour_key(lo), cum, *(value for piece in pieces for value in piece)))
         cum += sum(length for _, length in pieces)
     conn.execute(f"DROP TABLE IF EXISTS temp.{TABLE}")
-    conn.execute(f"CREATE TEMP TABLE {TABLE} (day INTEGER PRIMARY KEY, cum INTEGER NOT NULL, "
-                 "a1 INTEGER, l1 INTEGER, a2 INTEGER, l2 INTEGER, a3 INTEGER, l3 INTEGER)")
-    conn.executemany(f"INSERT INTO temp.{TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    conn.execute(f"CREATE TEMP TABLE {TABLE} (hour TEXT PRIMARY KEY, cum INTEGER NOT NULL, "
+                 "a1 INTEGER, l1 INTEGER, a2 INTEGER, l2 INTEGER) WITHOUT ROWID")
+    conn.executemany(f"INSERT INTO temp.{TABLE} VALUES (?, ?, ?, ?, ?, ?)", rows)
+
+
+def _hour_key(epoch: int) -> str:
+    return _time.strftime("%Y-%m-%dT%H", _time.gmtime(epoch))
+
+
+# Stored times are `YYYY-MM-DDTHH:MM:SS+00:00`: the first 13 characters name the UTC hour and
+# minutes and seconds sit at fixed places, so no date parsing happens per row.
+def _within_hour(instant: str) -> str:
+    return f"(substr({instant}, 15, 2) * 60 + substr({instant}, 18, 2))"
+
+
+def _offset_parts(instant: str, alias: str) -> str:
+    second = _within_hour(instant)
+    parts = " + ".join(f"MIN(MAX({second} - {alias}.a{i}, 0), {alias}.l{i})" for i in range(1, _PIECES + 1))
+    return f"{alias}.cum + {parts}"
 
 
 def offset_sql(instant: str) -> str:
     """SQL for the business offset of `instant` (a column or parameter holding stored UTC text)."""
-    epoch = EPOCH_SQL.format(instant)
-    parts = " + ".join(f"MIN(MAX({epoch} - b.a{i}, 0), b.l{i})" for i in range(1, _PIECES + 1))
-    return f"(SELECT b.cum + {parts} FROM temp.{TABLE} b WHERE b.day = {epoch} / {DAY_S})"
+    return f"(SELECT {_offset_parts(instant, 'b')} FROM temp.{TABLE} b WHERE b.hour = substr({instant}, 1, 13))"
+
+
+def joined_offset(instant: str, alias: str) -> tuple[str, str]:
+    """(JOIN clause, offset expression) for `instant`: a join reuses one cursor for every row,
+    which measured several times faster than a correlated subquery per row."""
+    return (f"LEFT JOIN temp.{TABLE} {alias} ON {alias}.hour = substr({instant}, 1, 13)",
+            f"({_offset_parts(instant, alias)})")
 
 
 def duration_sql(start: str, end: str) -> str:

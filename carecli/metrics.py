@@ -8,7 +8,6 @@ nothing to measure is None.
 
 from __future__ import annotations
 
-import json
 import math
 import sqlite3
 from dataclasses import dataclass
@@ -106,24 +105,39 @@ def p90(values: list) -> float | None:
 
 
 class _Quantiles:
-    """SQL aggregate kpi_quantiles(x, ...): JSON [[median, p90], ...] per argument, NULLs skipped."""
+    """SQL aggregate kpi_durations(x): "n mean median p90" of the non-NULL values, or NULL.
+
+    One aggregate for all four figures, so the (maybe costly, business-time) expression is
+    evaluated once per row: SQLite re-evaluates it for every aggregate that names it.
+
+    `step` is the list's own append (a C call, no Python frame per row): the measured difference
+    between 1.2 s and 0.3 s over a million tickets.
+    """
 
     def __init__(self) -> None:
-        self.columns: list[list] | None = None
+        self.values: list = []
+        self.step = self.values.append
 
-    def step(self, *values) -> None:
-        if self.columns is None:
-            self.columns = [[] for _ in values]
-        for column, value in zip(self.columns, values):
-            if value is not None:
-                column.append(value)
-
-    def finalize(self) -> str:
-        return json.dumps([[median(c), p90(c)] for c in (self.columns or [])])
+    def finalize(self) -> str | None:
+        ordered = sorted(v for v in self.values if v is not None)
+        n = len(ordered)
+        if not n:
+            return None
+        middle = n // 2
+        return (f"{n} {sum(ordered) / n!r} {ordered[middle] if n % 2 else (ordered[middle - 1] + ordered[middle]) / 2}"
+                f" {ordered[math.ceil(0.9 * n) - 1]}")
 
 
 def register(conn: sqlite3.Connection) -> None:
-    conn.create_aggregate("kpi_quantiles", -1, _Quantiles)
+    conn.create_aggregate("kpi_durations", 1, _Quantiles)
+
+
+def _durations(text: str | None) -> dict:
+    """The block {n, mean, median, p90} from kpi_durations' text."""
+    if text is None:
+        return _duration(0, None, None)
+    n, mean, middle, ninetieth = (float(v) if "." in v or "e" in v else int(v) for v in text.split())
+    return _duration(n, mean, (middle, ninetieth))
 
 
 def _round(value: float | None) -> float | None:
@@ -156,15 +170,30 @@ class _Context:
         self.params = {"since": self.since, "until": self.until, "cutoff": self.cutoff, "now": self.now}
         self.business_hours = business_hours
         self.ticket_group = f"t.{group}" if group in ATTRIBUTE_GROUPS else "NULL"
+        self.tickets_from = "tickets t" + (" NOT INDEXED" if _covers_most(conn, period) else "")
+        # Grouping by a constant still runs SQLite's sorter: only group when asked.
+        self.group_by = "GROUP BY 1" if group in ATTRIBUTE_GROUPS else ""
         self.duration = bh.duration_sql if business_hours else None
         self.sla_business = settings["business_hours.enabled"]
 
     def rows(self, sql: str) -> list[sqlite3.Row]:
         return self.conn.execute(sql, self.params).fetchall()
 
-    def stored_or_business(self, stored: str, start: str, end: str) -> str:
-        """A stored duration column, or its business-time equivalent from offsets."""
-        return self.duration(start, end) if self.duration else stored
+    def stored_or_business(self, stored: str, start: str, end: str, joins: list[str]) -> str:
+        """A stored duration column, or its business-time equivalent from offsets (adding the
+        offset-table joins it needs to `joins`)."""
+        if not self.duration:
+            return stored
+        from carecli.business_hours import joined_offset
+
+        expressions = []
+        for instant in (start, end):
+            alias = "bh_" + instant.replace("t.", "")
+            join, expression = joined_offset(instant, alias)
+            if join not in joins:
+                joins.append(join)
+            expressions.append(expression)
+        return f"({expressions[1]} - {expressions[0]})"
 
     def sla_elapsed(self, stored: str, start: str, end: str) -> str:
         """Seconds on an SLA clock: business time when business hours are enabled; else the stored
@@ -261,6 +290,19 @@ def _compute(conn, settings, period: Period, *, now, group, business_hours, extr
 _EMPTY_COUNTS = {"opened": 0, "closed": 0, "reopened": 0, "backlog": 0}
 
 
+def _covers_most(conn, period: Period) -> bool:
+    """Whether the period spans most of the tickets' history: then one table scan beats an index
+    range plus a row lookup per ticket (measured 0.13 s against 0.33 s on a million tickets)."""
+    from carecli.timeparse import from_db
+
+    first, last = conn.execute("SELECT MIN(created_at), MAX(created_at) FROM tickets").fetchone()
+    if first is None:
+        return False
+    first, last = from_db(first), from_db(last)
+    overlap = (min(period.until, last) - max(period.since, first)).total_seconds()
+    return overlap > 0.3 * max((last - first).total_seconds(), 1)
+
+
 def _ticket_counts(ctx: _Context) -> dict:
     g = ctx.ticket_group
     counts: dict[Any, dict] = {}
@@ -269,13 +311,15 @@ def _ticket_counts(ctx: _Context) -> dict:
         for row in ctx.rows(sql):
             counts.setdefault(row[0], dict(_EMPTY_COUNTS))[name] = row[1]
 
-    add(f"SELECT {g}, COUNT(*) FROM tickets t WHERE t.created_at >= :since AND t.created_at < :until GROUP BY 1",
+    by = ctx.group_by
+    add(f"SELECT {g}, COUNT(*) FROM tickets t WHERE t.created_at >= :since AND t.created_at < :until {by}",
         "opened")
-    add(f"SELECT {g}, COUNT(*) FROM tickets t WHERE t.closed_at >= :since AND t.closed_at < :until GROUP BY 1",
+    add(f"SELECT {g}, COUNT(*) FROM tickets t WHERE t.closed_at >= :since AND t.closed_at < :until {by}",
         "closed")
-    add(f"""SELECT {g}, COUNT(DISTINCT e.ticket_id) FROM events e JOIN tickets t ON t.id = e.ticket_id
-            WHERE e.kind = 'reopened' AND e.at >= :since AND e.at < :until GROUP BY 1""", "reopened")
-    add(f"SELECT {g}, COUNT(*) FROM tickets t WHERE t.id IN ({BACKLOG_IDS_SQL}) GROUP BY 1", "backlog")
+    reopened_from = ("events e JOIN tickets t ON t.id = e.ticket_id" if ctx.group_by else "events e")
+    add(f"""SELECT {g}, COUNT(DISTINCT e.ticket_id) FROM {reopened_from}
+            WHERE e.kind = 'reopened' AND e.at >= :since AND e.at < :until {by}""", "reopened")
+    add(f"SELECT {g}, COUNT(*) FROM tickets t WHERE t.id IN ({BACKLOG_IDS_SQL}) {by}", "backlog")
     return counts
 
 
@@ -298,29 +342,31 @@ BACKLOG_IDS_SQL = """
 
 
 def _first_response(ctx: _Context) -> dict:
-    seconds = ctx.stored_or_business("t.first_response_s", "t.created_at", "t.first_response_at")
+    joins: list[str] = []
+    seconds = ctx.stored_or_business("t.first_response_s", "t.created_at", "t.first_response_at", joins)
     sql = f"""
-        SELECT g, COUNT(d), AVG(d), kpi_quantiles(d) FROM (
-            SELECT {ctx.ticket_group} AS g, {seconds} AS d FROM tickets t
+        SELECT g, kpi_durations(d) FROM (
+            SELECT {ctx.ticket_group} AS g, {seconds} AS d FROM {ctx.tickets_from} {" ".join(joins)}
             WHERE t.first_response_at >= :since AND t.first_response_at < :until)
-        GROUP BY g"""
-    return {row[0]: _duration(row[1], row[2], json.loads(row[3])[0]) for row in ctx.rows(sql)}
+        {ctx.group_by}"""
+    return {row[0]: _durations(row[1]) for row in ctx.rows(sql) if row[1] is not None}
 
 
 def _closed_set(ctx: _Context) -> dict:
-    resolution = ctx.stored_or_business("t.resolution_s", "t.created_at", "t.closed_at")
-    first = ctx.stored_or_business("t.first_resolution_s", "t.created_at", "t.first_closed_at")
+    joins: list[str] = []
+    resolution = ctx.stored_or_business("t.resolution_s", "t.created_at", "t.closed_at", joins)
+    first = ctx.stored_or_business("t.first_resolution_s", "t.created_at", "t.first_closed_at", joins)
     sql = f"""
-        SELECT g, COUNT(r), AVG(r), COUNT(f), AVG(f), kpi_quantiles(r, f), SUM(fcr) FROM (
+        SELECT g, COUNT(*), kpi_durations(r), kpi_durations(f), SUM(fcr) FROM (
             SELECT {ctx.ticket_group} AS g, {resolution} AS r, {first} AS f,
                    t.reopen_count = 0 AND t.reply_count <= 1 AS fcr
-            FROM tickets t WHERE t.closed_at >= :since AND t.closed_at < :until)
-        GROUP BY g"""
+            FROM {ctx.tickets_from} {" ".join(joins)} WHERE t.closed_at >= :since AND t.closed_at < :until)
+        {ctx.group_by}"""
     result = {}
     for row in ctx.rows(sql):
-        quantiles = json.loads(row[5])
-        result[row[0]] = {"durations": (_duration(row[1], row[2], quantiles[0]), _duration(row[3], row[4], quantiles[1])),
-                          "fcr": row[6]}
+        if not row[1]:
+            continue  # no closed ticket (an aggregate without GROUP BY still returns one row)
+        result[row[0]] = {"durations": (_durations(row[2]), _durations(row[3])), "fcr": row[4]}
     return result
 
 
@@ -333,9 +379,9 @@ def _surveys(ctx: _Context) -> dict:
     sql = f"""
         SELECT {ctx.ticket_group}, s.kind, COUNT(*), AVG(s.score),
                SUM(CASE s.kind WHEN 'csat' THEN s.score >= 4 ELSE s.score >= 5 END)
-        FROM surveys s LEFT JOIN tickets t ON t.id = s.ticket_id
+        FROM surveys s {"LEFT JOIN tickets t ON t.id = s.ticket_id" if ctx.group_by else ""}
         WHERE s.kind IN ('csat', 'ces') AND s.at >= :since AND s.at < :until
-        GROUP BY 1, 2"""
+        GROUP BY {"1, 2" if ctx.group_by else "2"}"""
     result: dict = {}
     for row in ctx.rows(sql):
         result.setdefault(row[0], {})[row[1]] = _survey_block(row[1], row[2], row[3], row[4])
@@ -376,15 +422,15 @@ def _prepare_midnights(ctx: _Context) -> None:
 
 
 def _proactive(ctx: _Context) -> dict:
-    g = "channel" if ctx.group == "channel" else "NULL"
+    g, by = ("channel", "GROUP BY 1") if ctx.group == "channel" else ("NULL", "")
     counts: dict = {}
     for row in ctx.rows(f"""SELECT {g}, COUNT(*) FROM interactions INDEXED BY interactions_out
-                            WHERE direction = 'out' AND at >= :since AND at < :until GROUP BY 1"""):
+                            WHERE direction = 'out' AND at >= :since AND at < :until {by}"""):
         counts[row[0]] = [row[1], 0]
     for row in ctx.rows(f"""SELECT {g}, COUNT(*) FROM interactions INDEXED BY interactions_proactive
                             WHERE direction = 'out' AND (ticket_id IS NULL OR followup_id IS NOT NULL)
-                              AND at >= :since AND at < :until GROUP BY 1"""):
-        counts[row[0]][1] = row[1]
+                              AND at >= :since AND at < :until {by}"""):
+        counts.setdefault(row[0], [0, 0])[1] = row[1]
     return {g: _pct(proactive, total) for g, (total, proactive) in counts.items()}
 
 
@@ -442,8 +488,8 @@ def _sla(ctx: _Context) -> dict:
             SELECT {ctx.ticket_group} AS g,
                    COALESCE({first_elapsed} > {first_target}, 0) AS fr_breach,
                    COALESCE({resolution_elapsed} > {resolution_target}, 0) AS res_breach
-            FROM tickets t
+            FROM {ctx.tickets_from}
             WHERE t.created_at >= :since AND t.created_at < :until
               AND ({first_target} IS NOT NULL OR {resolution_target} IS NOT NULL))
-        GROUP BY g"""
-    return {row[0]: _sla_block(row[1], row[2], row[3], row[4]) for row in ctx.rows(sql)}
+        {ctx.group_by}"""
+    return {row[0]: _sla_block(row[1], row[2] or 0, row[3] or 0, row[4] or 0) for row in ctx.rows(sql) if row[1]}

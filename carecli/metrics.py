@@ -205,17 +205,26 @@ class _Context:
         return f"COALESCE({stored}, {bh.wall_duration_sql(start, ':cutoff')})"
 
 
-def prepare(conn: sqlite3.Connection, settings: Settings, *, now: datetime, until: datetime | None = None) -> None:
-    """Register the aggregate and, when business time is involved, build the offsets table."""
+def prepare(conn: sqlite3.Connection, settings: Settings, *, now: datetime, period: Period | None = None,
+            business_hours: bool = True) -> None:
+    """Register the aggregate and, when business time is involved, build the offsets table over
+    every instant the period's figures can touch."""
     from carecli import business_hours as bh
     from carecli.timeparse import from_db
 
     register(conn)
+    if not (business_hours or settings["business_hours.enabled"]):
+        return
+    params = {"since": to_db(period.since) if period else "", "until": to_db(period.until) if period else "9999"}
     row = conn.execute(
-        "SELECT (SELECT MIN(created_at) FROM tickets), (SELECT MAX(closed_at) FROM tickets), "
-        "(SELECT MAX(first_response_at) FROM tickets)"
+        """SELECT (SELECT MIN(created_at) FROM tickets WHERE closed_at >= :since AND closed_at < :until),
+                  (SELECT MIN(created_at) FROM tickets WHERE first_response_at >= :since AND first_response_at < :until),
+                  (SELECT MIN(created_at) FROM tickets WHERE status <> 'closed' AND :since = ''),
+                  (SELECT MIN(created_at) FROM tickets WHERE created_at >= :since),
+                  (SELECT MAX(closed_at) FROM tickets), (SELECT MAX(first_response_at) FROM tickets)""",
+        params,
     ).fetchone()
-    moments = [from_db(text) for text in row if text] + [now] + ([until] if until else [])
+    moments = [from_db(text) for text in row if text] + [now] + ([period.since, period.until] if period else [])
     bh.prepare_offsets(conn, bh.BusinessHours.from_settings(settings), min(moments), max(moments))
 
 
@@ -231,7 +240,7 @@ def compute(
     """Every KPI over the period: one dict, or with `by` a list of dicts each with a `group` key."""
     if by is not None and by not in GROUPS:
         raise InvalidInput(f"cannot group by '{by}'", f"use one of: {', '.join(GROUPS)}")
-    prepare(conn, settings, now=now, until=period.until)
+    prepare(conn, settings, now=now, period=period, business_hours=business_hours)
     if by in TIME_GROUPS:
         return [{"group": part.label, **_compute(conn, settings, part, now=now, group=None,
                                                   business_hours=business_hours)[None]}

@@ -58,7 +58,7 @@ def breaching_tickets(conn: sqlite3.Connection, settings: Settings, *, now: date
         return []
     business = settings["business_hours.enabled"]
     if business:
-        prepare(conn, settings, now=now)
+        prepare(conn, settings, now=now, business_hours=True)
     elapsed = bh.duration_sql("t.created_at", ":now") if business else bh.wall_duration_sql("t.created_at", ":now")
     warn = int((settings.duration("sla.warn_before") or timedelta()).total_seconds())
     first_target, resolution_target = target_sql(goals, "first_response"), target_sql(goals, "resolution")

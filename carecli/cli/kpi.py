@@ -10,7 +10,7 @@ import typer
 
 from carecli.cli.options import FormatOpt, SinceOpt, UntilOpt
 from carecli.cli.state import STATE
-from carecli.output import Column, emit_record, emit_rows, flatten, use_rich
+from carecli.output import Column, emit_record, emit_rows, flatten
 
 # Every figure, in the order of docs/metrics.md: (dotted key, kind).
 FIGURES = [
@@ -142,7 +142,7 @@ def emit_trend(result: list[dict], title: str) -> None:
                      "last": display_value(values[-1] if values else None, column, None)})
     span = f"{result[0]['group']} .. {result[-1]['group']}" if result else ""
     emit_rows(rows, [Column("figure"), Column("trend"), Column("first"), Column("last")], "table",
-              title=f"{title}, {len(result)} periods {span}" + ("" if use_rich(sys.stdout) else ""))
+              title=f"{title}, {len(result)} periods {span}")
 
 
 def emit_breaching(fmt: str) -> None:

@@ -62,6 +62,15 @@ _key("care.health_window", "90d", "duration", "`customer health` reads survey sc
 _key("care.health_stale_ticket_after", "3d", "duration", "`customer health` counts tickets waiting on us longer than this")
 
 # --- measurement: surveys, KPIs, business hours, SLAs, reports (issue 4)
+_key("business_hours.enabled", False, "bool",
+     "true: SLA clocks count business time only (kpi --business-hours uses these hours either way)")
+_key("business_hours.timezone", "", "timezone", "zone of the opening hours; empty = the main 'timezone'")
+_key("business_hours.days", ["mon", "tue", "wed", "thu", "fri"], "weekdays", "days the shop is open")
+_key("business_hours.start", "09:00", "clock", "opening time on business days")
+_key("business_hours.end", "17:00", "clock", "closing time on business days (after start)")
+_key("business_hours.holidays", [], "dates", "closed days, e.g. [\"2026-12-25\"]")
+_key("sla", {}, "table", "service-level targets per priority: [sla.<priority>] first_response, resolution")
+_key("sla.warn_before", "1h", "duration", "a ticket this close to an SLA deadline counts as about to breach")
 
 # --- data in and out: export, import, search, backups (issue 5)
 
@@ -157,7 +166,7 @@ def load(config_path: str | os.PathLike | None = None, env: dict[str, str] | Non
         env_name = env_var(name)
         if key.kind != "table" and env_name in env:
             raw = env[env_name]
-            value: Any = [v.strip() for v in raw.split(",") if v.strip()] if key.kind == "list" else raw
+            value: Any = [v.strip() for v in raw.split(",") if v.strip()] if key.kind in ("list", "weekdays", "dates") else raw
             values[name] = _check(key, value, f"environment variable {env_name}")
             sources[name] = f"env {env_name}"
     return Settings(values, sources, path, warnings)
@@ -193,7 +202,7 @@ def _flatten(table: dict, prefix: str = "") -> dict[str, Any]:
     flat: dict[str, Any] = {}
     for name, value in table.items():
         dotted = f"{prefix}{name}"
-        if isinstance(value, dict) and dotted not in KEYS:
+        if isinstance(value, dict) and (dotted not in KEYS or KEYS[dotted].kind == "table"):
             flat.update(_flatten(value, dotted + "."))
         else:
             flat[dotted] = value
@@ -238,6 +247,8 @@ def _check(key: Key, value: Any, where: str) -> Any:
         if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value) or not value:
             raise ConfigError(f"{where}: '{key.name}' must be a non-empty list of strings, e.g. [\"a\", \"b\"]")
         return [v.strip().lower() for v in value]
+    if kind in ("weekdays", "dates"):
+        return _check_day_list(key, value, where)
     if not isinstance(value, str):
         raise ConfigError(f"{where}: '{key.name}' must be a string, not {value!r}")
     if kind == "duration" and value:
@@ -257,3 +268,25 @@ def _check(key: Key, value: Any, where: str) -> Any:
     if kind == "clock" and not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
         raise ConfigError(f"{where}: '{key.name}' must be a time of day like 09:00, not {value!r}")
     return value
+
+
+WEEKDAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _check_day_list(key: Key, value: Any, where: str) -> list[str]:
+    """Weekday names (["mon", "tue"]) or ISO dates (["2026-12-25"]); an empty list is allowed."""
+    from datetime import date
+
+    example = '["mon", "tue", "wed"]' if key.kind == "weekdays" else '["2026-12-25", "2026-12-26"]'
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{where}: '{key.name}' must be a list like {example}")
+    items = [v.strip().lower()[:3] if key.kind == "weekdays" else v.strip() for v in value]
+    for item, original in zip(items, value):
+        try:
+            if key.kind == "weekdays" and item not in WEEKDAY_KEYS:
+                raise ValueError
+            if key.kind == "dates":
+                date.fromisoformat(item)
+        except ValueError:
+            raise ConfigError(f"{where}: '{key.name}' has {original!r}; write a list like {example}") from None
+    return items

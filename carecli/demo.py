@@ -10,7 +10,7 @@ import random
 import sqlite3
 from datetime import datetime, timedelta
 
-from carecli import customers, store, tickets
+from carecli import customers, store, surveys, tickets
 from carecli.activity import log_interaction
 from carecli.care import build_demo_care
 from carecli.config import Settings
@@ -87,6 +87,7 @@ def build_demo(
                             at=start + timedelta(days=rng.randint(0, days - 1), hours=11))
             counts["interactions"] += 1
         counts.update(build_demo_care(conn, settings, people, end=end, seed=seed))
+        counts["surveys"] = surveys.add_demo_surveys(conn, end=end, seed=seed)
     return counts
 
 

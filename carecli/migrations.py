@@ -143,6 +143,19 @@ def m002_care(db) -> None:
     )
 
 
+def m003_measurement_indexes(db) -> None:
+    """Covering indexes for the KPI engine: outbound and proactive contacts by time and channel,
+    surveys joined to their tickets."""
+    db.executescript(
+        """
+        CREATE INDEX IF NOT EXISTS interactions_out ON interactions(at, channel) WHERE direction = 'out';
+        CREATE INDEX IF NOT EXISTS interactions_proactive ON interactions(at, channel)
+            WHERE direction = 'out' AND (ticket_id IS NULL OR followup_id IS NOT NULL);
+        CREATE INDEX IF NOT EXISTS followups_completed ON followups(completed_at);
+        """
+    )
+
+
 def m004_search(db) -> None:
     """Full-text search: one external-content FTS5 index per searchable table, kept in sync by
     triggers. Update triggers fire only when the indexed text changes, so the frequent ticket
@@ -197,7 +210,7 @@ def m004_search(db) -> None:
 
 
 # The order is the history of the schema; append only.
-STEPS = [m001_initial, m002_care, m004_search]
+STEPS = [m001_initial, m002_care, m003_measurement_indexes, m004_search]
 NAMES = [step.__name__ for step in STEPS]
 
 

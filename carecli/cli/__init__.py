@@ -93,6 +93,11 @@ def _register() -> None:
     customers.app.command("health")(care.health)
 
     # measurement (issue 4)
+    from carecli.cli import kpi, report, surveys
+
+    app.add_typer(surveys.app, name="survey", help="Surveys: record CSAT, CES and NPS responses, list them.")
+    app.command("kpi")(kpi.kpi)
+    app.add_typer(report.app, name="report", help="Reports for a day, week or month (for cron or e-mail).")
 
     # data in and out (issue 5)
     from carecli.cli import data

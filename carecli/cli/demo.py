@@ -53,6 +53,7 @@ def _tour(target: Path) -> None:
         ("What is waiting on us", ["ticket", "list", "--limit", "10"]),
         ("Today's agenda", ["today", "--limit", "5"]),
         ("One ticket's story", ["ticket", "show", "1"]),
+        ("How the last 30 days went", ["kpi"]),
     ]
     for title, args in steps:
         print(f"$ carecli --db {quoted} {' '.join(args)}   # {title}", flush=True)

@@ -150,17 +150,23 @@ def close(
     resolution: Annotated[Optional[str], typer.Option("--resolution", "-r", help="how it was solved")] = None,
     followup: Annotated[Optional[str], typer.Option("--followup", help="check in this long after closing, e.g. 3d (default: config care.followup_after_close)")] = None,
     no_followup: Annotated[bool, typer.Option("--no-followup", help="no after-close check-in")] = False,
+    csat: Annotated[Optional[int], typer.Option("--csat", help="the customer's satisfaction score, 1-5")] = None,
+    ces: Annotated[Optional[int], typer.Option("--ces", help="the customer's effort score, 1-7")] = None,
     at: AtOpt = None,
     fmt: FormatOpt = "table",
 ) -> None:
     """Close a ticket."""
     from carecli import care, store, tickets
+    from carecli.cli.surveys import record_for_ticket
 
     when = STATE.when(at)
     delay = care.after_close_delay(STATE.settings, followup, no_followup)
     with store.transaction(STATE.conn) as conn:
         row = tickets.close(conn, _ticket(conn, ticket_id), at=when, resolution=resolution)
         check_in = care.schedule_after_close(conn, STATE.settings, row, at=when, after=delay)
+        for kind, score in (("csat", csat), ("ces", ces)):
+            if score is not None:
+                record_for_ticket(conn, kind, row, score, at=when)
     message(f"closed ticket #{row['id']}")
     if check_in is not None:
         from carecli.cli.followups import describe_due
@@ -239,10 +245,16 @@ def list_(
     since: SinceOpt = None,
     until: UntilOpt = None,
     limit: LimitOpt = 100,
+    breaching: Annotated[bool, typer.Option("--breaching", help="only tickets past or near an SLA deadline")] = False,
     fmt: FormatOpt = "table",
 ) -> None:
     """List tickets, most urgent and oldest first (default: open and pending)."""
     from carecli import customers, tickets
+
+    if breaching:
+        from carecli.cli.kpi import emit_breaching
+
+        return emit_breaching(fmt)
 
     settings, conn = STATE.settings, STATE.conn
     filters = tickets.TicketFilter(

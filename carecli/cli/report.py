@@ -1,0 +1,131 @@
+"""`carecli report daily|weekly|monthly`: text for cron e-mail, markdown, or JSON."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated, Optional
+
+import typer
+
+from carecli.cli.state import STATE
+
+app = typer.Typer(no_args_is_help=True)
+
+REPORT_FORMATS = ("text", "markdown", "json")
+
+
+def _check_format(value: str) -> str:
+    if value not in REPORT_FORMATS:
+        raise typer.BadParameter(f"'{value}' is not one of {', '.join(REPORT_FORMATS)}")
+    return value
+
+
+ReportFormatOpt = Annotated[str, typer.Option("--format", "-f", callback=_check_format, help="text, markdown or json")]
+DateOpt = Annotated[Optional[str], typer.Option("--date", help="a day inside the period to report (default: the last complete one)")]
+FailOpt = Annotated[bool, typer.Option("--fail-on-breach", help="exit 3 when any SLA is breached (for monitoring)")]
+
+
+def _run(kind: str, date_text: str | None, fmt: str, fail_on_breach: bool) -> None:
+    from carecli import reports
+    from carecli.errors import EXIT_BREACH
+
+    settings, now = STATE.settings, STATE.now
+    day = (STATE.when(date_text, option="--date").astimezone(settings.tz).date() if date_text
+           else reports.default_day(kind, now, settings.tz))
+    report = reports.build_report(STATE.conn, settings, kind, day=day, now=now)
+    if fmt == "json":
+        sys.stdout.write(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
+    else:
+        sys.stdout.write(render_text(report, markdown=fmt == "markdown"))
+    if fail_on_breach and any(b["state"] == "breached" for b in report["sla_breaches"]):
+        raise typer.Exit(EXIT_BREACH)
+
+
+@app.command("daily")
+def daily(date: DateOpt = None, fmt: ReportFormatOpt = "text", fail_on_breach: FailOpt = False) -> None:
+    """One local day's figures (default: yesterday), the backlog, SLA breaches, follow-ups and today's agenda."""
+    _run("daily", date, fmt, fail_on_breach)
+
+
+@app.command("weekly")
+def weekly(date: DateOpt = None, fmt: ReportFormatOpt = "text", fail_on_breach: FailOpt = False) -> None:
+    """One week's figures (Monday to Sunday; default: last week) against the week before."""
+    _run("weekly", date, fmt, fail_on_breach)
+
+
+@app.command("monthly")
+def monthly(date: DateOpt = None, fmt: ReportFormatOpt = "text", fail_on_breach: FailOpt = False) -> None:
+    """One month's figures (default: last month) against the month before."""
+    _run("monthly", date, fmt, fail_on_breach)
+
+
+def render_text(report: dict, *, markdown: bool) -> str:
+    """Plain text that reads well in a cron e-mail (no colour codes), or markdown."""
+    from carecli.cli.kpi import KINDS
+    from carecli.output import Column, display_value
+    from carecli.timeparse import format_local, humanize_seconds
+
+    tz = STATE.settings.tz
+    lines: list[str] = []
+
+    def heading(text: str, level: int = 2) -> None:
+        lines.append("")
+        lines.append(f"{'#' * level} {text}" if markdown else text)
+        if not markdown:
+            lines.append("-" * len(text))
+
+    def item(text: str) -> None:
+        lines.append(f"- {text}" if markdown else f"  {text}")
+
+    def shown(key: str, value) -> str:
+        return display_value(value, Column(key, kind=KINDS[key]), tz)
+
+    period = report["period"]
+    title = (f"carecli {report['report']} report: {period['label']} "
+             f"({format_local(period['since'], tz)} to {format_local(period['until'], tz)})")
+    lines.append(f"# {title}" if markdown else title)
+
+    heading("Figures (previous period, change)")
+    width = max(len(c["figure"]) for c in report["changes"])
+    for change in report["changes"]:
+        delta = ""
+        if change["change"] is not None:
+            kind = KINDS[change["figure"]]
+            amount = humanize_seconds(change["change"]) if kind == "duration" else f"{change['change']:g}"
+            delta = ", " + ("+" if change["change"] > 0 else "") + amount
+        item(f"{change['figure'].ljust(width)}  {shown(change['figure'], change['value'])}"
+             f"  ({shown(change['figure'], change['previous'])}{delta})")
+
+    backlog = report["backlog"]
+    heading(f"Backlog now: {backlog['total']} open or pending")
+    item(", ".join(f"{name}: {count}" for name, count in backlog["by_age"].items()))
+
+    def ticket_line(b: dict) -> str:
+        return (f"#{b['id']} {b['state']}: {b['target'].replace('_', ' ')} due {format_local(b['due_at'], tz)}"
+                f" ({b['priority']}, {b['customer_name']}: {b['subject']})")
+
+    def followup_line(f: dict, when: str) -> str:
+        note = f": {f['note']}" if f.get("note") else ""
+        return f"{f['kind']} for {f['customer_name']}{note} ({when} {format_local(f[when + '_at'], tz)})"
+
+    sections = [
+        ("SLA breaches and near misses", report["sla_breaches"], ticket_line),
+        ("Follow-ups done in the period", report["followups_done"], lambda f: followup_line(f, "completed")),
+        ("Follow-ups overdue", report["followups_overdue"], lambda f: followup_line(f, "due")),
+    ]
+    agenda = report["agenda"]
+    sections += [
+        (f"Today's agenda ({agenda['date']}): follow-ups due", agenda["followups_due"], lambda f: followup_line(f, "due")),
+        ("Waiting on us", agenda["waiting_on_us"],
+         lambda t: f"#{t['id']} {t['customer_name']}: {t['subject']} (opened {format_local(t['created_at'], tz)})"),
+        ("Waiting on the customer", agenda["waiting_on_customer"],
+         lambda t: f"#{t['id']} {t['customer_name']}: {t['subject']} (opened {format_local(t['created_at'], tz)})"),
+    ]
+    for name, rows, line in sections:
+        heading(f"{name} ({len(rows)})")
+        for row in rows:
+            item(line(row))
+        if not rows:
+            item("none")
+    return "\n".join(lines) + "\n"

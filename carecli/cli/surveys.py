@@ -1,0 +1,112 @@
+"""`carecli survey ...`: record CSAT, CES and NPS responses and list them."""
+
+from __future__ import annotations
+
+from itertools import islice
+from typing import Annotated, Optional
+
+import typer
+
+from carecli.cli.options import AtOpt, FormatOpt, LimitOpt, SinceOpt, UntilOpt
+from carecli.cli.state import STATE
+from carecli.output import Column, emit_record, emit_rows, message
+
+app = typer.Typer(no_args_is_help=True)
+
+SURVEY_COLUMNS = [
+    Column("id", kind="int"),
+    Column("kind"),
+    Column("score", kind="int"),
+    Column("customer_id", "customer id", kind="int"),
+    Column("customer_name", "customer"),
+    Column("ticket_id", "ticket", kind="int"),
+    Column("comment"),
+    Column("at", kind="time"),
+]
+TicketArg = Annotated[int, typer.Argument(help="ticket id", min=1)]
+CommentOpt = Annotated[Optional[str], typer.Option("--comment", help="what the customer said")]
+
+
+def record_for_ticket(conn, kind: str, ticket, score: int, *, at, comment: str | None = None) -> None:
+    """Record a CSAT or CES response to a ticket, saying so when it replaces an earlier one."""
+    from carecli import surveys
+
+    result = surveys.record(conn, kind, score, at=at, customer_id=ticket["customer_id"], ticket_id=ticket["id"],
+                            comment=comment)
+    if result.replaced is not None:
+        message(f"replaced the earlier {surveys.NAMES[kind]} ({result.replaced['score']}) for ticket #{ticket['id']}")
+    return result.survey
+
+
+def _ticket_survey(kind: str, ticket_id: int, score: int, comment: str | None, at: str | None, fmt: str) -> None:
+    from carecli import store, surveys
+    from carecli.tickets import get_ticket
+
+    when = STATE.when(at)
+    surveys.check_score(kind, score)
+    with store.transaction(STATE.conn) as conn:
+        row = record_for_ticket(conn, kind, get_ticket(conn, ticket_id), score, at=when, comment=comment)
+    message(f"recorded {surveys.NAMES[kind]} {score} for ticket #{ticket_id}")
+    emit_record(dict(row), fmt, fields=SURVEY_COLUMNS, tz=STATE.settings.tz)
+
+
+@app.command("csat")
+def csat(ticket_id: TicketArg, score: Annotated[int, typer.Argument(help="1 (very unhappy) to 5 (very happy)")],
+         comment: CommentOpt = None, at: AtOpt = None, fmt: FormatOpt = "table") -> None:
+    """Record a customer-satisfaction score (1-5) for a ticket; a second one replaces the first."""
+    _ticket_survey("csat", ticket_id, score, comment, at, fmt)
+
+
+@app.command("ces")
+def ces(ticket_id: TicketArg, score: Annotated[int, typer.Argument(help="1 (very hard) to 7 (very easy)")],
+        at: AtOpt = None, fmt: FormatOpt = "table") -> None:
+    """Record a customer-effort score (1-7) for a ticket; a second one replaces the first."""
+    _ticket_survey("ces", ticket_id, score, None, at, fmt)
+
+
+@app.command("nps")
+def nps(customer: Annotated[str, typer.Argument(help="customer id, email or name")],
+        score: Annotated[int, typer.Argument(help="0 (would not recommend) to 10 (certainly would)")],
+        comment: CommentOpt = None, at: AtOpt = None, fmt: FormatOpt = "table") -> None:
+    """Record a net-promoter score (0-10) from a customer; every response counts."""
+    from carecli import customers, store, surveys
+
+    when = STATE.when(at)
+    surveys.check_score("nps", score)
+    with store.transaction(STATE.conn) as conn:
+        who = customers.resolve_customer(conn, customer)
+        row = surveys.record(conn, "nps", score, at=when, customer_id=who["id"], comment=comment).survey
+    message(f"recorded NPS {score} from {who['name']}")
+    emit_record(dict(row), fmt, fields=SURVEY_COLUMNS, tz=STATE.settings.tz)
+
+
+@app.command("list")
+def list_(
+    kind: Annotated[Optional[str], typer.Option("--kind", help="csat, ces or nps")] = None,
+    customer: Annotated[Optional[str], typer.Option("--customer", help="customer id, email or name")] = None,
+    ticket: Annotated[Optional[int], typer.Option("--ticket", help="ticket id", min=1)] = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    limit: LimitOpt = 100,
+    fmt: FormatOpt = "table",
+) -> None:
+    """List survey responses, newest first."""
+    from carecli import customers, surveys
+    from carecli.errors import InvalidInput
+
+    if kind is not None and kind.strip().lower() not in surveys.KINDS:
+        raise InvalidInput(f"unknown survey kind '{kind}'", f"use one of: {', '.join(surveys.KINDS)}")
+    conn = STATE.conn
+    rows = surveys.list_surveys(
+        conn,
+        kind=kind.strip().lower() if kind else None,
+        customer_id=customers.resolve_customer(conn, customer)["id"] if customer else None,
+        ticket_id=ticket,
+        since=STATE.when(since, option="--since") if since else None,
+        until=STATE.when(until, end_of_day=True, option="--until") if until else None,
+        limit=limit + 1 if limit else None,
+    )
+    shown = emit_rows(islice(rows, limit or None), SURVEY_COLUMNS, fmt, tz=STATE.settings.tz,
+                      empty="no survey responses match")
+    if limit and rows.fetchone() is not None:
+        message(f"showing the first {shown}; use --limit 0 for all")

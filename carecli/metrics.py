@@ -1,0 +1,504 @@
+"""The KPI engine: every figure of docs/metrics.md, computed in SQL over a period [since, until).
+
+Each block is one aggregate query (grouped when asked); medians and 90th percentiles come from
+one aggregate registered on the connection, so no ticket row is ever loaded into Python.
+Counts are never null (nothing happened = 0); a mean, median, percentile or percentage with
+nothing to measure is None.
+"""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, tzinfo
+from typing import Any, Iterator
+
+from carecli.config import Settings
+from carecli.errors import InvalidInput
+from carecli.timeparse import local_day_bounds, to_db
+
+ATTRIBUTE_GROUPS = ("channel", "category", "priority")
+TIME_GROUPS = ("day", "week", "month")
+GROUPS = ATTRIBUTE_GROUPS + TIME_GROUPS
+DEFAULT_DAYS = 30
+
+
+@dataclass(frozen=True)
+class Period:
+    since: datetime  # aware UTC, inclusive
+    until: datetime  # aware UTC, exclusive
+    label: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.until <= self.since:
+            raise InvalidInput(f"the period is empty: --until ({to_db(self.until)}) is not after --since "
+                               f"({to_db(self.since)})", "give an --until later than --since")
+
+
+def default_period(now: datetime, tz: tzinfo, days: int = DEFAULT_DAYS) -> Period:
+    """The last `days` local days, today included, up to now."""
+    today = now.astimezone(tz).date()
+    return Period(local_day_bounds(today - timedelta(days=days - 1), tz)[0], now)
+
+
+# ---------------------------------------------------------------- calendar buckets
+
+def bucket_start(day: date, unit: str) -> date:
+    if unit == "week":
+        return day - timedelta(days=day.weekday())
+    if unit == "month":
+        return day.replace(day=1)
+    return day
+
+
+def next_bucket(day: date, unit: str) -> date:
+    if unit == "week":
+        return day + timedelta(days=7)
+    if unit == "month":
+        return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return day + timedelta(days=1)
+
+
+def bucket_label(day: date, unit: str) -> str:
+    return day.strftime("%Y-%m") if unit == "month" else day.isoformat()
+
+
+def calendar_period(day: date, unit: str, tz: tzinfo) -> Period:
+    """The whole local day, week (Monday first) or month holding `day`."""
+    first = bucket_start(day, unit)
+    return Period(local_day_bounds(first, tz)[0], local_day_bounds(next_bucket(first, unit), tz)[0],
+                  bucket_label(first, unit))
+
+
+def buckets(period: Period, unit: str, tz: tzinfo) -> Iterator[Period]:
+    """Calendar buckets covering the period, the first and last cut to its bounds."""
+    day = bucket_start(period.since.astimezone(tz).date(), unit)
+    while True:
+        start = local_day_bounds(day, tz)[0]
+        if start >= period.until:
+            return
+        following = next_bucket(day, unit)
+        end = local_day_bounds(following, tz)[0]
+        yield Period(max(start, period.since), min(end, period.until), bucket_label(day, unit))
+        day = following
+
+
+# ---------------------------------------------------------------- aggregates
+
+def median(values: list) -> float | None:
+    """The middle value; the mean of the two middle values when there is an even number."""
+    ordered = sorted(values)
+    n = len(ordered)
+    if not n:
+        return None
+    middle = n // 2
+    return ordered[middle] if n % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def p90(values: list) -> float | None:
+    """Nearest-rank 90th percentile: the smallest value with at least 90% of values at or below it."""
+    ordered = sorted(values)
+    if not ordered:
+        return None
+    return ordered[math.ceil(0.9 * len(ordered)) - 1]
+
+
+class _Quantiles:
+    """SQL aggregate kpi_durations(x): "n mean median p90" of the non-NULL values, or NULL.
+
+    One aggregate for all four figures, so the (maybe costly, business-time) expression is
+    evaluated once per row: SQLite re-evaluates it for every aggregate that names it.
+
+    `step` is the list's own append (a C call, no Python frame per row): the measured difference
+    between 1.2 s and 0.3 s over a million tickets.
+    """
+
+    def __init__(self) -> None:
+        self.values: list = []
+        self.step = self.values.append
+
+    def finalize(self) -> str | None:
+        ordered = sorted(v for v in self.values if v is not None)
+        n = len(ordered)
+        if not n:
+            return None
+        middle = n // 2
+        return (f"{n} {sum(ordered) / n!r} {ordered[middle] if n % 2 else (ordered[middle - 1] + ordered[middle]) / 2}"
+                f" {ordered[math.ceil(0.9 * n) - 1]}")
+
+
+def register(conn: sqlite3.Connection) -> None:
+    conn.create_aggregate("kpi_durations", 1, _Quantiles)
+
+
+def _durations(text: str | None) -> dict:
+    """The block {n, mean, median, p90} from kpi_durations' text."""
+    if text is None:
+        return _duration(0, None, None)
+    n, mean, middle, ninetieth = (float(v) if "." in v or "e" in v else int(v) for v in text.split())
+    return _duration(n, mean, (middle, ninetieth))
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+def _pct(part: float | None, whole: float | None) -> float | None:
+    return None if not whole or part is None else round(100.0 * part / whole, 2)
+
+
+def _duration(n: int, mean: float | None, quantiles: list | None) -> dict:
+    middle, ninetieth = quantiles if quantiles else (None, None)
+    return {"n": n or 0, "mean": _round(mean) if n else None,
+            "median": _round(middle) if n else None, "p90": _round(ninetieth) if n else None}
+
+
+# ---------------------------------------------------------------- the computation
+
+class _Context:
+    """One KPI computation: the connection, period bounds as stored text, grouping and duration SQL."""
+
+    def __init__(self, conn, settings: Settings, period: Period, *, now: datetime, group: str | None,
+                 business_hours: bool) -> None:
+        from carecli import business_hours as bh
+
+        self.conn, self.settings, self.group = conn, settings, group
+        self.since, self.until = to_db(period.since), to_db(period.until)
+        self.cutoff = to_db(min(period.until, now))  # open tickets are measured up to here
+        self.now = to_db(now)
+        self.params = {"since": self.since, "until": self.until, "cutoff": self.cutoff, "now": self.now}
+        self.business_hours = business_hours
+        self.ticket_group = f"t.{group}" if group in ATTRIBUTE_GROUPS else "NULL"
+        self.tickets_from = "tickets t" + (" NOT INDEXED" if _covers_most(conn, period) else "")
+        # Grouping by a constant still runs SQLite's sorter: only group when asked.
+        self.group_by = "GROUP BY 1" if group in ATTRIBUTE_GROUPS else ""
+        self.duration = bh.duration_sql if business_hours else None
+        self.sla_business = settings["business_hours.enabled"]
+
+    def rows(self, sql: str) -> list[sqlite3.Row]:
+        return self.conn.execute(sql, self.params).fetchall()
+
+    def stored_or_business(self, stored: str, start: str, end: str, joins: list[str]) -> str:
+        """A stored duration column, or its business-time equivalent from offsets (adding the
+        offset-table joins it needs to `joins`)."""
+        if not self.duration:
+            return stored
+        from carecli.business_hours import joined_offset
+
+        expressions = []
+        for instant in (start, end):
+            alias = "bh_" + instant.replace("t.", "")
+            join, expression = joined_offset(instant, alias)
+            if join not in joins:
+                joins.append(join)
+            expressions.append(expression)
+        return f"({expressions[1]} - {expressions[0]})"
+
+    def sla_elapsed(self, stored: str, start: str, end: str) -> str:
+        """Seconds on an SLA clock: business time when business hours are enabled; else the stored
+        duration when the event happened, or the wall time up to the cutoff."""
+        from carecli import business_hours as bh
+
+        if self.sla_business:
+            return bh.duration_sql(start, f"COALESCE({end}, :cutoff)")
+        return f"COALESCE({stored}, {bh.wall_duration_sql(start, ':cutoff')})"
+
+
+def prepare(conn: sqlite3.Connection, settings: Settings, *, now: datetime, period: Period | None = None,
+            business_hours: bool = True) -> None:
+    """Register the aggregate and, when business time is involved, build the offsets table over
+    every instant the period's figures can touch."""
+    from carecli import business_hours as bh
+    from carecli.timeparse import from_db
+
+    register(conn)
+    if not (business_hours or settings["business_hours.enabled"]):
+        return
+    params = {"since": to_db(period.since) if period else "", "until": to_db(period.until) if period else "9999"}
+    row = conn.execute(
+        """SELECT (SELECT MIN(created_at) FROM tickets WHERE closed_at >= :since AND closed_at < :until),
+                  (SELECT MIN(created_at) FROM tickets WHERE first_response_at >= :since AND first_response_at < :until),
+                  (SELECT MIN(created_at) FROM tickets WHERE status <> 'closed' AND :since = ''),
+                  (SELECT MIN(created_at) FROM tickets WHERE created_at >= :since),
+                  (SELECT MAX(closed_at) FROM tickets), (SELECT MAX(first_response_at) FROM tickets)""",
+        params,
+    ).fetchone()
+    moments = [from_db(text) for text in row if text] + [now] + ([period.since, period.until] if period else [])
+    bh.prepare_offsets(conn, bh.BusinessHours.from_settings(settings), min(moments), max(moments))
+
+
+def compute(
+    conn: sqlite3.Connection,
+    settings: Settings,
+    period: Period,
+    *,
+    now: datetime,
+    by: str | None = None,
+    business_hours: bool = False,
+) -> dict | list[dict]:
+    """Every KPI over the period: one dict, or with `by` a list of dicts each with a `group` key."""
+    if by is not None and by not in GROUPS:
+        raise InvalidInput(f"cannot group by '{by}'", f"use one of: {', '.join(GROUPS)}")
+    prepare(conn, settings, now=now, period=period, business_hours=business_hours)
+    if by in TIME_GROUPS:
+        return [{"group": part.label, **_compute(conn, settings, part, now=now, group=None,
+                                                  business_hours=business_hours)[None]}
+                for part in buckets(period, by, settings.tz)]
+    if by is None:
+        return _compute(conn, settings, period, now=now, group=None, business_hours=business_hours)[None]
+    configured = settings[LIST_KEYS[by]]
+    results = _compute(conn, settings, period, now=now, group=by, business_hours=business_hours,
+                       extra_groups=configured)
+    order = list(configured) + sorted(g for g in results if g not in configured and g is not None)
+    return [{"group": g, **results[g]} for g in order if g in results]
+
+
+LIST_KEYS = {"channel": "channels", "category": "categories", "priority": "priorities"}
+
+
+def _compute(conn, settings, period: Period, *, now, group, business_hours, extra_groups=()) -> dict[Any, dict]:
+    ctx = _Context(conn, settings, period, now=now, group=group, business_hours=business_hours)
+    tickets = _ticket_counts(ctx)
+    first_response = _first_response(ctx)
+    closed = _closed_set(ctx)
+    surveys = _surveys(ctx)
+    sla = _sla(ctx)
+    overall = {"nps": _nps(ctx), "followups": _followups(ctx), "retention": _retention(ctx)}
+    proactive = _proactive(ctx)
+    groups = set(tickets) | set(first_response) | set(closed) | set(surveys) | set(sla) | set(extra_groups)
+    if group == "channel":
+        groups |= set(proactive)
+    if group is None:
+        groups = {None}
+    period_block = {"since": ctx.since, "until": ctx.until, "business_hours": business_hours}
+    results = {}
+    for g in groups:
+        counts = tickets.get(g, _EMPTY_COUNTS)
+        closed_g = closed.get(g, {})
+        durations = closed_g.get("durations", (None, None))
+        results[g] = {
+            "period": period_block,
+            "tickets": counts,
+            "first_response_s": first_response.get(g, _duration(0, None, None)),
+            "resolution_s": durations[0] or _duration(0, None, None),
+            "first_resolution_s": durations[1] or _duration(0, None, None),
+            "fcr_pct": _pct(closed_g.get("fcr"), counts["closed"]),
+            "reopen_pct": _pct(counts["reopened"], counts["closed"]),
+            "csat": surveys.get(g, {}).get("csat", _survey_block("csat", 0, None, None)),
+            "ces": surveys.get(g, {}).get("ces", _survey_block("ces", 0, None, None)),
+            "nps": overall["nps"],
+            "followups": overall["followups"],
+            "proactive_pct": proactive.get(g if group == "channel" or group is None else None),
+            "retention": overall["retention"],
+            "sla": sla.get(g, _sla_block(0, 0, 0, 0)),
+        }
+    return results
+
+
+_EMPTY_COUNTS = {"opened": 0, "closed": 0, "reopened": 0, "backlog": 0}
+
+
+def _covers_most(conn, period: Period) -> bool:
+    """Whether the period spans most of the tickets' history: then one table scan beats an index
+    range plus a row lookup per ticket (measured 0.13 s against 0.33 s on a million tickets)."""
+    from carecli.timeparse import from_db
+
+    first, last = conn.execute("SELECT MIN(created_at), MAX(created_at) FROM tickets").fetchone()
+    if first is None:
+        return False
+    first, last = from_db(first), from_db(last)
+    overlap = (min(period.until, last) - max(period.since, first)).total_seconds()
+    return overlap > 0.3 * max((last - first).total_seconds(), 1)
+
+
+def _ticket_counts(ctx: _Context) -> dict:
+    g = ctx.ticket_group
+    counts: dict[Any, dict] = {}
+
+    def add(sql: str, name: str) -> None:
+        for row in ctx.rows(sql):
+            counts.setdefault(row[0], dict(_EMPTY_COUNTS))[name] = row[1]
+
+    by = ctx.group_by
+    add(f"SELECT {g}, COUNT(*) FROM tickets t WHERE t.created_at >= :since AND t.created_at < :until {by}",
+        "opened")
+    add(f"SELECT {g}, COUNT(*) FROM tickets t WHERE t.closed_at >= :since AND t.closed_at < :until {by}",
+        "closed")
+    reopened_from = ("events e JOIN tickets t ON t.id = e.ticket_id" if ctx.group_by else "events e")
+    add(f"""SELECT {g}, COUNT(DISTINCT e.ticket_id) FROM {reopened_from}
+            WHERE e.kind = 'reopened' AND e.at >= :since AND e.at < :until {by}""", "reopened")
+    add(f"SELECT {g}, COUNT(*) FROM tickets t WHERE t.id IN ({BACKLOG_IDS_SQL}) {by}", "backlog")
+    return counts
+
+
+# Tickets open or pending at :until. A ticket's state at :until is its state now, unless it was
+# closed or reopened since; those few (found through indexes on closed_at and events) are decided
+# by their last close/reopen event before :until.
+BACKLOG_IDS_SQL = """
+    WITH changed AS (
+        SELECT ticket_id AS id FROM events WHERE kind = 'reopened' AND at >= :until
+        UNION SELECT id FROM tickets WHERE closed_at >= :until
+    )
+    SELECT id FROM tickets WHERE status IN ('open', 'pending') AND created_at < :until
+        AND id NOT IN (SELECT id FROM changed)
+    UNION ALL
+    SELECT c.id FROM changed c JOIN tickets t ON t.id = c.id
+    WHERE t.created_at < :until AND COALESCE((
+        SELECT e.kind FROM events e WHERE e.ticket_id = c.id AND e.kind IN ('closed', 'reopened')
+            AND e.at < :until ORDER BY e.at DESC, e.id DESC LIMIT 1), 'reopened') = 'reopened'
+"""
+
+
+def _first_response(ctx: _Context) -> dict:
+    joins: list[str] = []
+    seconds = ctx.stored_or_business("t.first_response_s", "t.created_at", "t.first_response_at", joins)
+    sql = f"""
+        SELECT g, kpi_durations(d) FROM (
+            SELECT {ctx.ticket_group} AS g, {seconds} AS d FROM {ctx.tickets_from} {" ".join(joins)}
+            WHERE t.first_response_at >= :since AND t.first_response_at < :until)
+        {ctx.group_by}"""
+    return {row[0]: _durations(row[1]) for row in ctx.rows(sql) if row[1] is not None}
+
+
+def _closed_set(ctx: _Context) -> dict:
+    joins: list[str] = []
+    resolution = ctx.stored_or_business("t.resolution_s", "t.created_at", "t.closed_at", joins)
+    first = ctx.stored_or_business("t.first_resolution_s", "t.created_at", "t.first_closed_at", joins)
+    sql = f"""
+        SELECT g, COUNT(*), kpi_durations(r), kpi_durations(f), SUM(fcr) FROM (
+            SELECT {ctx.ticket_group} AS g, {resolution} AS r, {first} AS f,
+                   t.reopen_count = 0 AND t.reply_count <= 1 AS fcr
+            FROM {ctx.tickets_from} {" ".join(joins)} WHERE t.closed_at >= :since AND t.closed_at < :until)
+        {ctx.group_by}"""
+    result = {}
+    for row in ctx.rows(sql):
+        if not row[1]:
+            continue  # no closed ticket (an aggregate without GROUP BY still returns one row)
+        result[row[0]] = {"durations": (_durations(row[2]), _durations(row[3])), "fcr": row[4]}
+    return result
+
+
+def _survey_block(kind: str, n: int, mean: float | None, good: int | None) -> dict:
+    share = "satisfied_pct" if kind == "csat" else "easy_pct"
+    return {"n": n, "mean": _round(mean) if n else None, share: _pct(good, n)}
+
+
+def _surveys(ctx: _Context) -> dict:
+    sql = f"""
+        SELECT {ctx.ticket_group}, s.kind, COUNT(*), AVG(s.score),
+               SUM(CASE s.kind WHEN 'csat' THEN s.score >= 4 ELSE s.score >= 5 END)
+        FROM surveys s {"LEFT JOIN tickets t ON t.id = s.ticket_id" if ctx.group_by else ""}
+        WHERE s.kind IN ('csat', 'ces') AND s.at >= :since AND s.at < :until
+        GROUP BY {"1, 2" if ctx.group_by else "2"}"""
+    result: dict = {}
+    for row in ctx.rows(sql):
+        result.setdefault(row[0], {})[row[1]] = _survey_block(row[1], row[2], row[3], row[4])
+    return result
+
+
+def _nps(ctx: _Context) -> dict:
+    row = ctx.rows("""
+        SELECT COUNT(*), SUM(score >= 9), SUM(score BETWEEN 7 AND 8), SUM(score <= 6)
+        FROM surveys WHERE kind = 'nps' AND at >= :since AND at < :until""")[0]
+    n, promoters, passives, detractors = row[0], row[1] or 0, row[2] or 0, row[3] or 0
+    return {"n": n, "promoters": promoters, "passives": passives, "detractors": detractors,
+            "score": _pct(promoters - detractors, n)}
+
+
+def _followups(ctx: _Context) -> dict:
+    # The end of the due day: the first local midnight after due_at, from a small TEMP table.
+    _prepare_midnights(ctx)
+    row = ctx.rows("""
+        SELECT COUNT(*), SUM(status = 'done'),
+               SUM(status = 'done' AND completed_at < (SELECT MIN(m.at) FROM temp.kpi_midnights m WHERE m.at > f.due_at)),
+               SUM(status = 'scheduled' OR (status <> 'skipped' AND completed_at >= :until))
+        FROM followups f WHERE due_at >= :since AND due_at < :until""")[0]
+    due, done, on_time, overdue = row[0], row[1] or 0, row[2] or 0, row[3] or 0
+    return {"due": due, "done": done, "on_time": on_time, "overdue": overdue, "on_time_pct": _pct(on_time, due)}
+
+
+def _prepare_midnights(ctx: _Context) -> None:
+    from carecli.timeparse import from_db
+
+    tz = ctx.settings.tz
+    first = from_db(ctx.since).astimezone(tz).date()
+    last = from_db(ctx.until).astimezone(tz).date() + timedelta(days=1)
+    ctx.conn.execute("CREATE TEMP TABLE IF NOT EXISTS kpi_midnights (at TEXT PRIMARY KEY) WITHOUT ROWID")
+    days = (last - first).days + 1
+    ctx.conn.executemany("INSERT OR IGNORE INTO temp.kpi_midnights VALUES (?)",
+                         ((to_db(local_day_bounds(first + timedelta(days=i), tz)[0]),) for i in range(days)))
+
+
+def _proactive(ctx: _Context) -> dict:
+    g, by = ("channel", "GROUP BY 1") if ctx.group == "channel" else ("NULL", "")
+    counts: dict = {}
+    for row in ctx.rows(f"""SELECT {g}, COUNT(*) FROM interactions INDEXED BY interactions_out
+                            WHERE direction = 'out' AND at >= :since AND at < :until {by}"""):
+        counts[row[0]] = [row[1], 0]
+    for row in ctx.rows(f"""SELECT {g}, COUNT(*) FROM interactions INDEXED BY interactions_proactive
+                            WHERE direction = 'out' AND (ticket_id IS NULL OR followup_id IS NOT NULL)
+                              AND at >= :since AND at < :until {by}"""):
+        counts.setdefault(row[0], [0, 0])[1] = row[1]
+    return {g: _pct(proactive, total) for g, (total, proactive) in counts.items()}
+
+
+# A customer's lost/won-back history: the events, or customers.lost_at when no event records it.
+_CHURN_MARKS = """
+    WITH marks AS (
+        SELECT customer_id, kind, at, id FROM events WHERE kind IN ('lost', 'won-back')
+        UNION ALL
+        SELECT c.id, 'lost', c.lost_at, 0 FROM customers c
+        WHERE c.lost_at IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM events e WHERE e.customer_id = c.id AND e.kind = 'lost')
+    ),
+    lost_at_start AS (
+        SELECT customer_id FROM (
+            SELECT customer_id, kind, ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY at DESC, id DESC) AS rn
+            FROM marks WHERE at < :since)
+        WHERE rn = 1 AND kind = 'lost'
+    )
+"""
+
+
+def _retention(ctx: _Context) -> dict:
+    row = ctx.rows(_CHURN_MARKS + """
+        SELECT
+            (SELECT COUNT(*) FROM customers WHERE created_at < :since
+                AND id NOT IN (SELECT customer_id FROM lost_at_start)),
+            (SELECT COUNT(DISTINCT m.customer_id) FROM marks m JOIN customers c ON c.id = m.customer_id
+                WHERE m.kind = 'lost' AND m.at >= :since AND m.at < :until AND c.created_at < :since
+                  AND m.customer_id NOT IN (SELECT customer_id FROM lost_at_start)),
+            (SELECT COUNT(*) FROM customers WHERE created_at >= :since AND created_at < :until)""")[0]
+    at_start, lost, new = row
+    return {"customers_at_start": at_start, "lost": lost, "new": new,
+            "retention_pct": _pct(at_start - lost, at_start), "churn_pct": _pct(lost, at_start)}
+
+
+# ---------------------------------------------------------------- SLAs
+
+def _sla_block(tickets: int, first_breached: int, resolution_breached: int, breached: int) -> dict:
+    return {"tickets": tickets, "first_response_breached": first_breached,
+            "resolution_breached": resolution_breached, "breach_pct": _pct(breached, tickets)}
+
+
+def _sla(ctx: _Context) -> dict:
+    from carecli.sla import targets, target_sql
+
+    goals = targets(ctx.settings)
+    if not goals:
+        return {}
+    first_target, resolution_target = target_sql(goals, "first_response"), target_sql(goals, "resolution")
+    first_elapsed = ctx.sla_elapsed("t.first_response_s", "t.created_at", "t.first_response_at")
+    resolution_elapsed = ctx.sla_elapsed("CASE t.status WHEN 'closed' THEN t.resolution_s END", "t.created_at",
+                                         "CASE t.status WHEN 'closed' THEN t.closed_at END")
+    sql = f"""
+        SELECT g, COUNT(*), SUM(fr_breach), SUM(res_breach), SUM(fr_breach OR res_breach) FROM (
+            SELECT {ctx.ticket_group} AS g,
+                   COALESCE({first_elapsed} > {first_target}, 0) AS fr_breach,
+                   COALESCE({resolution_elapsed} > {resolution_target}, 0) AS res_breach
+            FROM {ctx.tickets_from}
+            WHERE t.created_at >= :since AND t.created_at < :until
+              AND ({first_target} IS NOT NULL OR {resolution_target} IS NOT NULL))
+        {ctx.group_by}"""
+    return {row[0]: _sla_block(row[1], row[2] or 0, row[3] or 0, row[4] or 0) for row in ctx.rows(sql) if row[1]}

@@ -1,0 +1,93 @@
+"""Service-level targets per priority ([sla.<priority>]) and the tickets breaching or about to breach them.
+
+A target is met when the time taken is at most the target; one second more is a breach. The clock
+counts business time when `business_hours.enabled` is true, wall time otherwise.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime, timedelta
+
+from carecli.config import Settings
+from carecli.errors import ConfigError
+from carecli.timeparse import TimeParseError, from_db, parse_duration, to_db
+
+FIELDS = ("first_response", "resolution")
+
+
+def targets(settings: Settings) -> dict[str, dict[str, int]]:
+    """{priority: {"first_response": seconds, "resolution": seconds}} from [sla.<priority>] tables."""
+    goals: dict[str, dict[str, int]] = {}
+    for dotted, text in settings["sla"].items():
+        priority, _, field = dotted.partition(".")
+        where = f"sla.{dotted}"
+        if priority not in settings["priorities"] or not field:
+            raise ConfigError(f"'{where}': unknown priority '{priority}'",
+                              f"use [sla.<priority>] with one of: {', '.join(settings['priorities'])}")
+        if field not in FIELDS:
+            raise ConfigError(f"'{where}': unknown SLA target '{field}'", f"use {' or '.join(FIELDS)}")
+        try:
+            seconds = int(parse_duration(text).total_seconds()) if isinstance(text, str) else None
+        except TimeParseError as exc:
+            raise ConfigError(f"'{where}': {exc}") from None
+        if seconds is None:
+            raise ConfigError(f"'{where}' must be a duration like \"4h\", not {text!r}")
+        goals.setdefault(priority, {})[field] = seconds
+    return goals
+
+
+def target_sql(goals: dict[str, dict[str, int]], field: str, column: str = "t.priority") -> str:
+    """SQL giving a ticket's target in seconds for `field`, NULL when its priority has none."""
+    cases = " ".join(f"WHEN '{p}' THEN {g[field]}" for p, g in goals.items() if field in g)
+    return f"(CASE {column} {cases} END)" if cases else "NULL"
+
+
+def breaching_tickets(conn: sqlite3.Connection, settings: Settings, *, now: datetime) -> list[dict]:
+    """Open and pending tickets past an SLA deadline, or within `sla.warn_before` of one, most overdue first.
+
+    Each dict: id, customer_id, customer_name, subject, priority, status, created_at, target
+    (first_response | resolution), due_at (the deadline), state (breached | at risk), overdue_s
+    (seconds past the deadline; negative = time left, in the SLA clock's time).
+    """
+    from carecli import business_hours as bh
+    from carecli.metrics import prepare
+
+    goals = targets(settings)
+    if not goals:
+        return []
+    business = settings["business_hours.enabled"]
+    if business:
+        prepare(conn, settings, now=now, business_hours=True)
+    elapsed = bh.duration_sql("t.created_at", ":now") if business else bh.wall_duration_sql("t.created_at", ":now")
+    warn = int((settings.duration("sla.warn_before") or timedelta()).total_seconds())
+    first_target, resolution_target = target_sql(goals, "first_response"), target_sql(goals, "resolution")
+    rows = conn.execute(
+        f"""
+        SELECT * FROM (
+            SELECT t.id, t.customer_id, c.name AS customer_name, t.subject, t.priority, t.status, t.created_at,
+                   CASE WHEN t.first_response_at IS NULL AND {first_target} IS NOT NULL
+                        THEN 'first_response' ELSE 'resolution' END AS target,
+                   CASE WHEN t.first_response_at IS NULL AND {first_target} IS NOT NULL
+                        THEN {first_target} ELSE {resolution_target} END AS target_s,
+                   {elapsed} AS elapsed_s
+            FROM tickets t JOIN customers c ON c.id = t.customer_id
+            WHERE t.status IN ('open', 'pending'))
+        WHERE target_s IS NOT NULL AND elapsed_s + :warn >= target_s
+        ORDER BY elapsed_s - target_s DESC, id
+        """,
+        {"now": to_db(now), "warn": warn},
+    ).fetchall()
+    hours = bh.BusinessHours.from_settings(settings) if business else None
+    result = []
+    for row in rows:
+        created = from_db(row["created_at"])
+        due = hours.deadline(created, row["target_s"]) if hours else created + timedelta(seconds=row["target_s"])
+        overdue = row["elapsed_s"] - row["target_s"]
+        result.append({
+            "id": row["id"], "customer_id": row["customer_id"], "customer_name": row["customer_name"],
+            "subject": row["subject"], "priority": row["priority"], "status": row["status"],
+            "created_at": row["created_at"], "target": row["target"], "due_at": to_db(due),
+            "state": "breached" if overdue > 0 else "at risk", "overdue_s": overdue,
+        })
+    return result

@@ -1,0 +1,108 @@
+"""Business time: nights, weekends, holidays and DST, in Python and in the SQL offsets table."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given, settings as hsettings, strategies as st
+
+from carecli import business_hours as bh
+from carecli import config
+from carecli.errors import ConfigError
+from carecli.timeparse import to_db
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def hours(days=(0, 1, 2, 3, 4), start="09:00", end="17:00", holidays=()) -> bh.BusinessHours:
+    return bh.BusinessHours(BERLIN, frozenset(days), time.fromisoformat(start), time.fromisoformat(end),
+                            frozenset(date.fromisoformat(d) for d in holidays))
+
+
+def local(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=BERLIN)
+
+
+def sql_seconds(shop_hours: bh.BusinessHours, start: datetime, end: datetime) -> int:
+    conn = sqlite3.connect(":memory:")
+    bh.prepare_offsets(conn, shop_hours, min(start, end), max(start, end))
+    return conn.execute(f"SELECT {bh.duration_sql(':s', ':e')}", {"s": to_db(start), "e": to_db(end)}).fetchone()[0]
+
+
+CASES = [
+    # (start, end, business seconds, why)
+    ("2026-03-09 10:00", "2026-03-09 12:30", 9000, "inside one day"),
+    ("2026-03-09 16:00", "2026-03-10 10:00", 7200, "across a night"),
+    ("2026-03-06 16:00", "2026-03-09 10:00", 7200, "across a weekend"),
+    ("2026-03-09 07:00", "2026-03-09 08:30", 0, "before opening counts 0"),
+    ("2026-03-09 07:00", "2026-03-09 09:30", 1800, "from before opening"),
+    ("2026-03-07 10:00", "2026-03-08 15:00", 0, "all weekend"),
+    ("2026-03-27 16:00", "2026-03-30 10:00", 7200, "across the spring DST weekend"),
+    ("2026-10-23 16:00", "2026-10-26 10:00", 7200, "across the autumn DST weekend"),
+]
+
+
+@pytest.mark.parametrize("start, end, expected, why", CASES, ids=[c[3] for c in CASES])
+def test_business_seconds_in_python_and_sql(start, end, expected, why):
+    shop_hours = hours()
+    assert shop_hours.seconds_between(local(start), local(end)) == expected
+    assert sql_seconds(shop_hours, local(start), local(end)) == expected
+
+
+def test_a_holiday_counts_nothing():
+    shop_hours = hours(holidays=["2026-12-24", "2026-12-25"])
+    start, end = local("2026-12-23 16:00"), local("2026-12-28 10:00")
+    assert shop_hours.seconds_between(start, end) == 7200
+    assert sql_seconds(shop_hours, start, end) == 7200
+
+
+def test_dst_days_have_the_real_number_of_open_seconds():
+    # Open 01:00-04:00 every day: the spring-forward night skips 02:00-03:00, autumn repeats it.
+    shop_hours = hours(days=range(7), start="01:00", end="04:00")
+    spring = (local("2026-03-29 00:00"), local("2026-03-29 12:00"))
+    autumn = (local("2026-10-25 00:00"), local("2026-10-25 12:00"))
+    assert shop_hours.seconds_between(*spring) == 2 * 3600
+    assert shop_hours.seconds_between(*autumn) == 4 * 3600
+    assert sql_seconds(shop_hours, *spring) == 2 * 3600
+    assert sql_seconds(shop_hours, *autumn) == 4 * 3600
+
+
+def test_hours_in_a_zone_whose_day_crosses_utc_midnight():
+    la = bh.BusinessHours(ZoneInfo("America/Los_Angeles"), frozenset(range(5)), time(9), time(17), frozenset())
+    start = datetime(2026, 3, 9, 16, tzinfo=la.tz)
+    end = datetime(2026, 3, 10, 10, tzinfo=la.tz)
+    assert la.seconds_between(start, end) == 7200 == sql_seconds(la, start, end)
+
+
+@hsettings(max_examples=60, deadline=None)
+@given(st.integers(0, 60 * 24 * 400), st.integers(0, 60 * 24 * 40), st.sampled_from(["Europe/Berlin", "Asia/Kolkata",
+                                                                                      "America/New_York"]))
+def test_sql_offsets_agree_with_python_for_any_stretch(start_minute, length_minutes, zone):
+    shop_hours = bh.BusinessHours(ZoneInfo(zone), frozenset({0, 1, 2, 3, 5}), time(8, 30), time(18, 15),
+                                  frozenset({date(2026, 5, 1)}))
+    start = datetime(2026, 1, 1, tzinfo=timezone.utc) + timedelta(minutes=start_minute)
+    end = start + timedelta(minutes=length_minutes)
+    assert sql_seconds(shop_hours, start, end) == shop_hours.seconds_between(start, end)
+
+
+def test_deadline_is_the_inverse_of_business_seconds():
+    shop_hours = hours()
+    start = local("2026-03-06 16:00")  # Friday
+    assert shop_hours.deadline(start, 7200) == local("2026-03-09 10:00")
+    assert shop_hours.seconds_between(start, shop_hours.deadline(start, 12345)) == 12345
+
+
+def test_config_validates_days_holidays_and_order(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text('[business_hours]\ndays = ["mon", "funday"]\n')
+    with pytest.raises(ConfigError, match="'business_hours.days' has 'funday'"):
+        config.load(path, env={})
+    path.write_text('[business_hours]\nholidays = ["25.12.2026"]\n')
+    with pytest.raises(ConfigError, match="holidays"):
+        config.load(path, env={})
+    path.write_text('[business_hours]\nstart = "18:00"\nend = "09:00"\nholidays = []\n')
+    with pytest.raises(ConfigError, match="must be after"):
+        bh.BusinessHours.from_settings(config.load(path, env={}))

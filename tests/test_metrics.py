@@ -1,0 +1,271 @@
+"""The KPI engine on a hand-computed week: every figure asserted exactly, in JSON, CSV and table."""
+
+from __future__ import annotations
+
+import csv
+import io
+import sqlite3
+
+import pytest
+
+from carecli.output import flatten
+
+WEEK = ("--since", "2026-03-02", "--until", "2026-03-08")  # Mon..Sun in Berlin, [Mar 1 23:00Z, Mar 8 23:00Z)
+SLA_CONFIG = """
+[sla]
+warn_before = "1h"
+[sla.urgent]
+first_response = "2h"
+resolution = "1d"
+[sla.high]
+first_response = "30m"
+resolution = "4h"
+"""
+
+
+@pytest.fixture
+def week(run, db_path, tmp_path):
+    """A week of a small shop, every figure worked out by hand in EXPECTED below."""
+    config = tmp_path / "sla.toml"
+    config.write_text(SLA_CONFIG)
+
+    def go(*args):
+        return run("--config", str(config), *args, ok=True)
+
+    for name, email, created in [("Ada Lovelace", "ada@x.org", "2026-01-10"), ("Ben Okafor", "ben@x.org", "2026-02-01"),
+                                 ("Cleo Vogel", "cleo@x.org", "2026-02-15"), ("Dan Moreau", "dan@x.org", "2026-03-03"),
+                                 ("Eve Novak", "eve@x.org", "2026-01-05")]:
+        go("customer", "add", name, "--email", email, "--at", created)
+    # T1 ada high: answered in 30m (the SLA exactly), closed after 3h, never reopened: FCR.
+    go("ticket", "open", "ada", "T1", "--priority", "high", "--channel", "email", "--at", "2026-03-02 09:00")
+    go("ticket", "reply", "1", "on it", "--at", "2026-03-02 09:30")
+    go("ticket", "close", "1", "--at", "2026-03-02 12:00", "--csat", "5", "--ces", "6")
+    # T2 ben normal: answered after 2h, a second reply, closed after 24h: not FCR (two replies).
+    go("ticket", "open", "ben", "T2", "--channel", "phone", "--at", "2026-03-02 10:00")
+    go("ticket", "reply", "2", "a", "--at", "2026-03-02 12:00")
+    go("ticket", "reply", "2", "b", "--at", "2026-03-02 13:00")
+    go("ticket", "close", "2", "--at", "2026-03-03 10:00")
+    go("survey", "csat", "2", "3", "--at", "2026-03-03 11:00")
+    go("survey", "ces", "2", "4", "--at", "2026-03-03 11:00")
+    # T3 ada normal: answered after 1h, closed after 2h, reopened, closed again after 30h in all.
+    go("ticket", "open", "ada", "T3", "--at", "2026-03-03 09:00")
+    go("ticket", "reply", "3", "a", "--at", "2026-03-03 10:00")
+    go("ticket", "close", "3", "--at", "2026-03-03 11:00", "--csat", "2")
+    go("ticket", "reopen", "3", "--at", "2026-03-04 09:00")
+    go("ticket", "reply", "3", "b", "--at", "2026-03-04 10:00")
+    go("ticket", "close", "3", "--at", "2026-03-04 15:00")
+    go("survey", "csat", "3", "4", "--at", "2026-03-04 16:00")  # replaces the 2
+    # T4 dan low: answered in 10 minutes, pending at the end of the week.
+    go("ticket", "open", "dan", "T4", "--priority", "low", "--channel", "chat", "--at", "2026-03-04 14:00")
+    go("ticket", "reply", "4", "a", "--pending", "--at", "2026-03-04 14:10")
+    # T5 ben urgent: never answered; breaches both SLA targets.
+    go("ticket", "open", "ben", "T5", "--priority", "urgent", "--at", "2026-03-06 16:00")
+    # T6 ada normal: opened and answered the week before, closed on Monday after exactly 3 days.
+    go("ticket", "open", "ada", "T6", "--at", "2026-02-27 09:00")
+    go("ticket", "reply", "6", "a", "--at", "2026-02-27 10:00")
+    go("ticket", "close", "6", "--at", "2026-03-02 09:00")
+    # NPS: two promoters, a passive, a detractor in the week; one response before it.
+    for who, score, at in [("ada", "10", "2026-03-05"), ("ben", "9", "2026-03-05"), ("cleo", "3", "2026-03-05"),
+                           ("dan", "7", "2026-03-06"), ("ada", "2", "2026-02-20")]:
+        go("survey", "nps", who, score, "--at", at)
+    # Contacts without a ticket: one outbound (proactive), one inbound (not counted).
+    go("log", "cleo", "Checked in", "--direction", "out", "--at", "2026-03-04 11:00")
+    go("log", "ben", "Called us", "--direction", "in", "--at", "2026-03-04 11:30")
+
+    conn = sqlite3.connect(db_path)
+    with conn:
+        # Follow-ups (UTC): due Tue (done that day), Wed (done Thu: late), Fri 10:00 (still open),
+        # Thu (skipped), next Tue (outside the week).
+        conn.executemany(
+            "INSERT INTO followups (id, customer_id, kind, due_at, all_day, status, created_at, completed_at) "
+            "VALUES (?, ?, 'check-in', ?, ?, ?, '2026-02-01T00:00:00+00:00', ?)",
+            [(1, 1, "2026-03-02T23:00:00+00:00", 1, "done", "2026-03-03T14:00:00+00:00"),
+             (2, 2, "2026-03-03T23:00:00+00:00", 1, "done", "2026-03-05T08:00:00+00:00"),
+             (3, 3, "2026-03-06T09:00:00+00:00", 0, "scheduled", None),
+             (4, 1, "2026-03-04T23:00:00+00:00", 1, "skipped", "2026-03-05T09:00:00+00:00"),
+             (5, 4, "2026-03-09T23:00:00+00:00", 1, "scheduled", None)])
+        # The follow-up call on Tuesday: outbound, on a ticket, but proactive.
+        conn.execute("INSERT INTO interactions (customer_id, ticket_id, followup_id, direction, channel, body, at) "
+                     "VALUES (1, 1, 1, 'out', 'phone', 'How is the vase?', '2026-03-03T14:00:00+00:00')")
+        # Cleo lost during the week; Eve lost before it (so not a customer at its start).
+        conn.execute("INSERT INTO events (customer_id, kind, at) VALUES (3, 'lost', '2026-03-05T10:00:00+00:00')")
+        conn.execute("INSERT INTO events (customer_id, kind, at) VALUES (5, 'lost', '2026-02-20T10:00:00+00:00')")
+        conn.execute("UPDATE customers SET lost_at = '2026-03-05T10:00:00+00:00' WHERE id = 3")
+        conn.execute("UPDATE customers SET lost_at = '2026-02-20T10:00:00+00:00' WHERE id = 5")
+    conn.close()
+    return go
+
+
+EXPECTED = {
+    "period": {"since": "2026-03-01T23:00:00+00:00", "until": "2026-03-08T23:00:00+00:00", "business_hours": False},
+    "tickets": {"opened": 5, "closed": 4, "reopened": 1, "backlog": 2},
+    # T1 1800, T2 7200, T3 3600, T4 600
+    "first_response_s": {"n": 4, "mean": 3300.0, "median": 2700.0, "p90": 7200},
+    # T1 10800, T2 86400, T3 108000, T6 259200
+    "resolution_s": {"n": 4, "mean": 116100.0, "median": 97200.0, "p90": 259200},
+    # T1 10800, T2 86400, T3 7200, T6 259200
+    "first_resolution_s": {"n": 4, "mean": 90900.0, "median": 48600.0, "p90": 259200},
+    "fcr_pct": 50.0,
+    "reopen_pct": 25.0,
+    "csat": {"n": 3, "mean": 4.0, "satisfied_pct": 66.67},
+    "ces": {"n": 2, "mean": 5.0, "easy_pct": 50.0},
+    "nps": {"n": 4, "promoters": 2, "passives": 1, "detractors": 1, "score": 25.0},
+    "followups": {"due": 4, "done": 2, "on_time": 1, "overdue": 1, "on_time_pct": 25.0},
+    # outbound: 6 ticket replies + the logged check-in + the follow-up call; proactive: the last two
+    "proactive_pct": 25.0,
+    "retention": {"customers_at_start": 3, "lost": 1, "new": 1, "retention_pct": 66.67, "churn_pct": 33.33},
+    # T1 met both targets exactly; T5 missed both
+    "sla": {"tickets": 2, "first_response_breached": 1, "resolution_breached": 1, "breach_pct": 50.0},
+}
+
+EXPECTED_TABLE = """\
+tickets.opened                5
+tickets.closed                4
+tickets.reopened              1
+tickets.backlog               2
+first_response_s.n            4
+first_response_s.mean         55m
+first_response_s.median       45m
+first_response_s.p90          2h
+resolution_s.n                4
+resolution_s.mean             1d 8h
+resolution_s.median           1d 3h
+resolution_s.p90              3d
+first_resolution_s.n          4
+first_resolution_s.mean       1d 1h
+first_resolution_s.median     13h 30m
+first_resolution_s.p90        3d
+fcr_pct                       50.0%
+reopen_pct                    25.0%
+csat.n                        3
+csat.mean                     4.00
+csat.satisfied_pct            66.7%
+ces.n                         2
+ces.mean                      5.00
+ces.easy_pct                  50.0%
+nps.n                         4
+nps.promoters                 2
+nps.passives                  1
+nps.detractors                1
+nps.score                     25.00
+followups.due                 4
+followups.done                2
+followups.on_time             1
+followups.overdue             1
+followups.on_time_pct         25.0%
+proactive_pct                 25.0%
+retention.customers_at_start  3
+retention.lost                1
+retention.new                 1
+retention.retention_pct       66.7%
+retention.churn_pct           33.3%
+sla.tickets                   2
+sla.first_response_breached   1
+sla.resolution_breached       1
+sla.breach_pct                50.0%
+"""
+
+
+def test_every_kpi_of_the_hand_computed_week_in_json(week):
+    import json
+
+    assert json.loads(week("kpi", *WEEK, "--format", "json").stdout) == EXPECTED
+
+
+def test_every_kpi_of_the_hand_computed_week_in_csv(week):
+    rows = list(csv.reader(io.StringIO(week("kpi", *WEEK, "--format", "csv").stdout)))
+    expected = flatten(EXPECTED)
+    assert rows[0] == list(expected)
+    assert rows[1] == ["" if v is None else str(int(v) if isinstance(v, bool) else v) for v in expected.values()]
+
+
+def test_every_kpi_of_the_hand_computed_week_in_a_table(week):
+    out = week("kpi", *WEEK).stdout
+    assert out.splitlines()[0] == "KPIs 2026-03-02 00:00 to 2026-03-09 00:00"
+    assert out.split("\n", 1)[1] == EXPECTED_TABLE
+
+
+def test_grouped_by_channel_splits_ticket_figures_and_keeps_customer_figures_overall(week):
+    import json
+
+    groups = {g["group"]: g for g in json.loads(week("kpi", *WEEK, "--by", "channel", "--format", "json").stdout)}
+    assert list(groups)[:3] == ["email", "chat", "phone"]  # config order
+    assert groups["email"]["tickets"] == {"opened": 3, "closed": 3, "reopened": 1, "backlog": 1}
+    assert groups["phone"]["first_response_s"] == {"n": 1, "mean": 7200.0, "median": 7200, "p90": 7200}
+    assert groups["chat"]["resolution_s"] == {"n": 0, "mean": None, "median": None, "p90": None}
+    assert groups["phone"]["proactive_pct"] == 33.33  # the follow-up call against two replies on T2
+    for group in groups.values():
+        assert group["nps"] == EXPECTED["nps"] and group["retention"] == EXPECTED["retention"]
+    assert sum(g["tickets"]["opened"] for g in groups.values()) == 5
+
+
+def test_grouped_by_day_gives_one_object_per_local_day(week):
+    import json
+
+    days = json.loads(week("kpi", *WEEK, "--by", "day", "--format", "json").stdout)
+    assert [d["group"] for d in days] == [f"2026-03-0{i}" for i in range(2, 9)]
+    assert [d["tickets"]["opened"] for d in days] == [2, 1, 1, 0, 1, 0, 0]
+    assert days[5]["first_response_s"]["median"] is None
+    assert days[-1]["tickets"]["backlog"] == 2
+
+
+def test_an_empty_period_gives_null_figures_and_zero_counts(week):
+    import json
+
+    empty = json.loads(week("kpi", "--since", "2025-01-01", "--until", "2025-01-07", "--format", "json").stdout)
+    assert empty["tickets"] == {"opened": 0, "closed": 0, "reopened": 0, "backlog": 0}
+    assert empty["first_response_s"] == {"n": 0, "mean": None, "median": None, "p90": None}
+    for key in ("fcr_pct", "reopen_pct", "proactive_pct"):
+        assert empty[key] is None
+    assert empty["csat"]["mean"] is None and empty["nps"]["score"] is None
+    assert empty["followups"]["on_time_pct"] is None
+    assert empty["retention"]["retention_pct"] is None and empty["sla"]["breach_pct"] is None
+    table = week("kpi", "--since", "2025-01-01", "--until", "2025-01-07").stdout
+    assert "first_response_s.median       —" in table
+
+
+def test_backlog_at_a_past_until_counts_tickets_open_then(week):
+    import json
+
+    # At the end of Tuesday: T3 open (closed on Wed... but it was closed Tue 11:00 and reopened Wed), T2 closed.
+    tuesday = json.loads(week("kpi", "--since", "2026-03-03", "--until", "2026-03-03", "--format", "json").stdout)
+    assert tuesday["tickets"]["backlog"] == 0
+    wednesday_noon = json.loads(week("kpi", "--since", "2026-03-04", "--until", "2026-03-04 12:00",
+                                     "--format", "json").stdout)
+    assert wednesday_noon["tickets"]["backlog"] == 1  # T3, reopened at 09:00
+
+
+def test_business_hours_first_response_counts_only_opening_hours(run, tmp_path):
+    import json
+
+    config = tmp_path / "bh.toml"
+    config.write_text('[business_hours]\nstart = "09:00"\nend = "17:00"\n')
+    run("customer", "add", "Ada", "--at", "2026-01-01", ok=True)
+    # Friday 16:00 -> Monday 10:00: 1h on Friday and 1h on Monday.
+    run("ticket", "open", "ada", "weekend", "--at", "2026-03-06 16:00", ok=True)
+    run("ticket", "reply", "1", "x", "--at", "2026-03-09 10:00", ok=True)
+    # Monday 07:00 -> 08:30, before opening: 0.
+    run("ticket", "open", "ada", "early", "--at", "2026-03-09 07:00", ok=True)
+    run("ticket", "reply", "2", "x", "--at", "2026-03-09 08:30", ok=True)
+    args = ("--config", str(config), "kpi", "--since", "2026-03-01", "--until", "2026-03-10", "--format", "json")
+    wall = json.loads(run(*args, ok=True).stdout)["first_response_s"]
+    business = json.loads(run(*args, "--business-hours", ok=True).stdout)["first_response_s"]
+    assert (wall["n"], wall["p90"]) == (2, 66 * 3600)
+    assert business == {"n": 2, "mean": 3600.0, "median": 3600.0, "p90": 7200}
+
+
+def test_kpi_rejects_an_unknown_group_and_a_reversed_period(run):
+    assert "cannot group by 'colour'" in run("kpi", "--by", "colour").stderr
+    result = run("kpi", "--since", "2026-03-10", "--until", "2026-03-01")
+    assert result.exit_code == 1 and "the period is empty" in result.stderr
+
+
+def test_trend_shows_a_sparkline_per_headline_figure(week):
+    out = week("kpi", "--by", "day", "--trend", *WEEK).stdout
+    line = next(l for l in out.splitlines() if l.startswith("tickets.opened"))
+    assert line.split()[1] == "█▅▅▁▅▁▁"  # 2, 1, 1, 0, 1, 0, 0 opened
+
+
+def test_trend_without_a_time_grouping_is_an_error(run):
+    result = run("kpi", "--trend")
+    assert result.exit_code == 1 and "--trend needs --by day, week or month" in result.stderr

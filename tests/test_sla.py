@@ -1,0 +1,90 @@
+"""SLA targets: met at exactly the target, breached one second later, warned within warn_before."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+
+CONFIG = """
+[sla]
+warn_before = "30m"
+[sla.high]
+first_response = "1h"
+resolution = "1d"
+"""
+
+
+@pytest.fixture
+def sla_run(run, tmp_path):
+    path = tmp_path / "sla.toml"
+    path.write_text(CONFIG)
+
+    def go(*args, ok=True):
+        return run("--config", str(path), *args, ok=ok)
+
+    go("customer", "add", "Ada", "--at", "2026-01-01")
+    return go
+
+
+def breaching(go) -> list[dict]:
+    return json.loads(go("ticket", "list", "--breaching", "--format", "json").stdout)
+
+
+def sla_block(go) -> dict:
+    return json.loads(go("kpi", "--since", "2026-03-01", "--format", "json").stdout)["sla"]
+
+
+def test_a_reply_exactly_at_the_target_meets_it_and_one_second_later_breaches(sla_run):
+    sla_run("ticket", "open", "ada", "on time", "--priority", "high", "--at", "2026-03-10 09:00")
+    sla_run("ticket", "reply", "1", "x", "--at", "2026-03-10 10:00:00")
+    sla_run("ticket", "close", "1", "--at", "2026-03-11 09:00:00")
+    sla_run("ticket", "open", "ada", "late", "--priority", "high", "--at", "2026-03-10 09:00")
+    sla_run("ticket", "reply", "2", "x", "--at", "2026-03-10 10:00:01")
+    sla_run("ticket", "close", "2", "--at", "2026-03-11 09:00:01")
+    sla_run("ticket", "open", "ada", "no target", "--priority", "low", "--at", "2026-03-10 09:00")
+    assert sla_block(sla_run) == {"tickets": 2, "first_response_breached": 1, "resolution_breached": 1,
+                                  "breach_pct": 50.0}
+
+
+def test_open_tickets_are_listed_when_breached_or_within_warn_before(sla_run):
+    # now is 2026-03-14 11:00 Berlin
+    sla_run("ticket", "open", "ada", "breached", "--priority", "high", "--at", "2026-03-14 09:59")
+    sla_run("ticket", "open", "ada", "at risk", "--priority", "high", "--at", "2026-03-14 10:30")
+    sla_run("ticket", "open", "ada", "fine", "--priority", "high", "--at", "2026-03-14 10:31")
+    sla_run("ticket", "open", "ada", "answered", "--priority", "high", "--at", "2026-03-14 10:30")
+    sla_run("ticket", "reply", "4", "x", "--at", "2026-03-14 10:40")
+    rows = breaching(sla_run)
+    assert [(r["id"], r["state"], r["target"], r["overdue_s"]) for r in rows] == [
+        (1, "breached", "first_response", 60), (2, "at risk", "first_response", -1800)]
+    assert rows[0]["due_at"] == "2026-03-14T09:59:00+00:00"
+
+
+def test_sla_clock_counts_business_time_when_enabled(run, tmp_path):
+    path = tmp_path / "bh.toml"
+    path.write_text(CONFIG + '\n[business_hours]\nenabled = true\nstart = "09:00"\nend = "17:00"\n')
+    run("customer", "add", "Ada", "--at", "2026-01-01", ok=True)
+    # Friday 16:30: 30 business minutes on Friday, then the shop is closed until Monday.
+    run("--config", str(path), "ticket", "open", "ada", "weekend", "--priority", "high", "--at", "2026-03-13 16:30",
+        ok=True)
+    rows = json.loads(run("--config", str(path), "ticket", "list", "--breaching", "--format", "json", ok=True).stdout)
+    assert [(r["state"], r["due_at"], r["overdue_s"]) for r in rows] == [
+        ("at risk", "2026-03-16T08:30:00+00:00", -1800)]  # due Monday 09:30 Berlin
+
+
+def test_a_bad_sla_config_is_a_one_line_error(run, tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text('[sla.vip]\nfirst_response = "1h"\n')
+    result = run("--config", str(path), "ticket", "list", "--breaching")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: 'sla.vip.first_response': unknown priority 'vip'")
+
+
+def test_daily_report_fails_on_breach_with_exit_3_and_has_no_escape_codes(sla_run, db_path):
+    sla_run("ticket", "open", "ada", "Vase cracked", "--priority", "high", "--at", "2026-03-13 09:00")
+    result = sla_run("report", "daily", "--fail-on-breach", ok=False)
+    assert result.exit_code == 3
+    assert "\x1b" not in result.stdout
+    assert "#1 breached: first response due 2026-03-13 10:00 (high, Ada: Vase cracked)" in result.stdout
+    assert sla_run("report", "daily").exit_code == 0

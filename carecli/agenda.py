@@ -12,10 +12,11 @@ from datetime import date, datetime
 
 from carecli import followups
 from carecli.config import Settings
+from carecli.sla import breaching_tickets
 from carecli.tickets import priority_rank_sql
 from carecli.timeparse import local_day_bounds, to_db
 
-LISTS = ("followups_due", "followups_overdue", "waiting_on_us", "waiting_on_customer")
+LISTS = ("followups_due", "followups_overdue", "waiting_on_us", "waiting_on_customer", "sla_breaching")
 
 _TICKET_FIELDS = """
     t.id, t.customer_id, c.name AS customer_name, t.subject, t.priority, t.status, t.channel, t.created_at,
@@ -33,7 +34,8 @@ def build_agenda(
 ) -> dict:
     """The agenda of local `day` as seen at `now` (ages are measured to `now`).
 
-    {"date", "followups_due", "followups_overdue", "waiting_on_us", "waiting_on_customer", "counts"}:
+    {"date", "followups_due", "followups_overdue", "waiting_on_us", "waiting_on_customer", "sla_breaching",
+    "counts"}:
     each list holds JSON-ready dicts, at most `limit` of them (None = all); "counts" has each
     list's full length.
     """
@@ -92,6 +94,10 @@ def build_agenda(
     )]
     counts["waiting_on_customer"] = _count(
         conn, f"SELECT count(*) FROM ({pending}) p WHERE p.pending_since <= :pending_before", params)
+    # Past an SLA deadline or within `sla.warn_before` of one (empty when no targets are set).
+    breaching = breaching_tickets(conn, settings, now=now)
+    agenda["sla_breaching"] = breaching if limit is None else breaching[:limit]
+    counts["sla_breaching"] = len(breaching)
     agenda["counts"] = counts
     return agenda
 

@@ -258,11 +258,16 @@ def emit_record(
         rows = record.get(name) or []
         stream.write("\n")
         if not rows:
-            stream.write(f"{section_title(name).lower()}: none\n")
+            stream.write(f"{section_title(name)}: none\n")
             continue
         emit_rows(rows, section_columns, "table", tz=tz, title=section_title(name), stream=stream)
 
 
 def section_title(key: str) -> str:
-    """`followups_overdue` -> `Follow-ups overdue`: JSON keys read as words in tables."""
-    return key.replace("_", " ").replace("followups", "follow-ups").capitalize()
+    """`followups_overdue` -> `Follow-ups overdue`, `sla_breaching` -> `SLA breaching`."""
+    words = [_SECTION_WORDS.get(word, word) for word in key.split("_")]
+    words[0] = words[0][:1].upper() + words[0][1:]
+    return " ".join(words)
+
+
+_SECTION_WORDS = {"followups": "follow-ups", "sla": "SLA"}

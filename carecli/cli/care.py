@@ -33,6 +33,16 @@ AGENDA_TICKET_COLUMNS = [
     Column("age_s", "age", kind="duration"),
 ]
 AGENDA_PENDING_COLUMNS = [*AGENDA_TICKET_COLUMNS, Column("waiting_s", "waiting", kind="duration")]
+AGENDA_SLA_COLUMNS = [
+    Column("id", kind="int"),
+    Column("priority"),
+    Column("customer_name", "customer"),
+    Column("subject"),
+    Column("target"),
+    Column("state"),
+    Column("due_at", "deadline", kind="time"),
+    Column("overdue_s", "over by", kind="duration"),
+]
 
 
 def today(
@@ -40,7 +50,7 @@ def today(
     limit: Annotated[int, typer.Option("--limit", "-n", min=0, help="at most N rows per list (0 = all)")] = 50,
     fmt: FormatOpt = "table",
 ) -> None:
-    """The day's agenda: follow-ups due and overdue, tickets waiting on us, tickets waiting too long on the customer."""
+    """The day's agenda: follow-ups due and overdue, tickets waiting on us or too long on the customer, SLA breaches."""
     from carecli.agenda import build_agenda
     from carecli.cli.followups import with_due_text
 
@@ -62,9 +72,11 @@ def today(
         display, fmt, tz=settings.tz, title=f"Today: {agenda['date']}",
         fields=[Column("followups_due_count", "follow-ups due"), Column("followups_overdue_count", "overdue"),
                 Column("waiting_on_us_count", "waiting on us"),
-                Column("waiting_on_customer_count", "waiting on the customer")],
+                Column("waiting_on_customer_count", "waiting on the customer"),
+                Column("sla_breaching_count", "SLA breached or at risk")],
         sections={"followups_due": AGENDA_FOLLOWUP_COLUMNS, "followups_overdue": AGENDA_FOLLOWUP_COLUMNS,
-                  "waiting_on_us": AGENDA_TICKET_COLUMNS, "waiting_on_customer": AGENDA_PENDING_COLUMNS},
+                  "waiting_on_us": AGENDA_TICKET_COLUMNS, "waiting_on_customer": AGENDA_PENDING_COLUMNS,
+                  "sla_breaching": AGENDA_SLA_COLUMNS},
     )
 
 

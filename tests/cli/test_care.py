@@ -104,7 +104,7 @@ def test_today_lists_due_overdue_waiting_on_us_and_long_pending(shop):
     assert [t["id"] for t in agenda["waiting_on_customer"]] == [4]  # pending 9 days; #5 only 1 day
     assert agenda["waiting_on_customer"][0]["waiting_s"] == 9 * 86400 + 2 * 3600
     assert agenda["counts"] == {"followups_due": 1, "followups_overdue": 1, "waiting_on_us": 3,
-                                "waiting_on_customer": 1}
+                                "waiting_on_customer": 1, "sla_breaching": 0}  # no SLA targets set
     assert [f["id"] for f in shop.json("today", "--date", "tomorrow")["followups_due"]] == [3]
 
 
@@ -113,7 +113,7 @@ def test_today_table_has_every_section_and_says_when_lists_are_cut(shop):
     out = shop("today", "--limit", "1", ok=True).stdout
     assert "Today: 2026-03-14" in out
     assert "2 (showing 1)" in out
-    for section in ("follow-ups due: none", "follow-ups overdue: none", "Waiting on us", "waiting on customer: none"):
+    for section in ("Follow-ups due: none", "Follow-ups overdue: none", "Waiting on us", "Waiting on customer: none"):
         assert section in out
 
 
@@ -354,3 +354,15 @@ def test_health_never_drops_below_zero(shop, db_path):
 def test_health_table_explains_itself(shop):
     out = shop("customer", "health", ok=True).stdout
     assert "1 open or pending ticket (-5)" in out and "nothing known wrong" in out
+
+
+def test_today_lists_tickets_breaching_or_about_to_breach_an_sla(shop, tmp_path):
+    config = tmp_path / "sla.toml"
+    config.write_text('[sla.high]\nfirst_response = "1h"\n[sla.normal]\nfirst_response = "2h"\n')
+    shop("ticket", "open", "ben", "Just in", "--at", "2026-03-14 09:30", ok=True)  # 1h30m of 2h gone
+    agenda = shop.json("--config", str(config), "today")
+    states = {t["id"]: (t["state"], t["target"]) for t in agenda["sla_breaching"]}
+    assert states == {1: ("breached", "first_response"), 2: ("at risk", "first_response")}
+    assert agenda["counts"]["sla_breaching"] == 2
+    table = shop("--config", str(config), "today", ok=True).stdout
+    assert "SLA breached or at risk  2" in table and "SLA breaching" in table

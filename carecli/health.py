@@ -8,10 +8,12 @@ the points are a small table of rules below, so each line of the explanation is 
 from __future__ import annotations
 
 import sqlite3
+from collections import Counter
 from datetime import datetime
 from typing import Callable, NamedTuple
 
 from carecli.config import Settings
+from carecli.sla import breaching_tickets
 from carecli.timeparse import from_db, local_day_bounds, to_db
 
 START = 100
@@ -53,6 +55,8 @@ FACTORS = (
            lambda r: f"{_plural(r['reopened_tickets'], 'ticket')} reopened recently"),
     Factor("overdue_followups", _per_item("overdue_followups", -10, -20),
            lambda r: f"{_plural(r['overdue_followups'], 'overdue follow-up')}"),
+    Factor("sla_breaches", _per_item("sla_breaches", -10, -20),
+           lambda r: f"{_plural(r['sla_breaches'], 'ticket')} past an SLA deadline"),
     Factor("silent", lambda r: SILENT_POINTS if r["silent"] else 0,
            lambda r: f"no contact since {r['last_contact_at'][:10]}"),
 )
@@ -96,10 +100,12 @@ def health(
     }
     where = "WHERE c.id = :customer_id" if customer_id is not None else "WHERE c.lost_at IS NULL"
     silent_before = now - settings.duration("care.silent_after")
+    breaches = Counter(t["customer_id"] for t in breaching_tickets(conn, settings, now=now) if t["state"] == "breached")
     results = []
     for row in conn.execute(f"{_INPUTS} {where}", params):
         inputs = dict(row)
         inputs["silent"] = from_db(row["last_contact_at"]) < silent_before
+        inputs["sla_breaches"] = breaches[row["customer_id"]]
         results.append(score(inputs))
     results.sort(key=lambda item: (item["score"], item["customer_name"].lower(), item["customer_id"]))
     return results

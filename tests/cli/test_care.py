@@ -351,6 +351,17 @@ def test_health_never_drops_below_zero(shop, db_path):
     assert health(shop)["Ada Lovelace"]["score"] == 0
 
 
+def test_health_counts_tickets_past_an_sla_deadline(shop, tmp_path):
+    config = tmp_path / "sla.toml"
+    config.write_text('[sla.high]\nfirst_response = "1h"\n')
+    [ada] = shop.json("--config", str(config), "customer", "health", "ada")
+    assert {f["factor"]: f["points"] for f in ada["factors"]} == {"open_tickets": -5, "sla_breaches": -10}
+    assert ada["score"] == 85
+    shop("ticket", "reply", "1", "On it", ok=True)  # first response given: no target left
+    [ada] = shop.json("--config", str(config), "customer", "health", "ada")
+    assert "sla_breaches" not in {f["factor"] for f in ada["factors"]}
+
+
 def test_health_table_explains_itself(shop):
     out = shop("customer", "health", ok=True).stdout
     assert "1 open or pending ticket (-5)" in out and "nothing known wrong" in out

@@ -11,6 +11,7 @@ import typer
 from typer.core import TyperGroup
 
 from carecli import __version__
+from carecli.cli.lazy import LazyCommandsMixin, lazy_root
 from carecli.cli.state import STATE
 from carecli.errors import EXIT_ERROR, CareError
 
@@ -19,7 +20,7 @@ def report_error(exc: CareError) -> None:
     print(f"error: {exc}", file=sys.stderr)
 
 
-class CareGroup(TyperGroup):
+class CareGroup(LazyCommandsMixin, TyperGroup):
     """Turns expected errors into `error: ...` + exit code, and never shows a traceback by default."""
 
     def invoke(self, ctx):
@@ -35,6 +36,10 @@ class CareGroup(TyperGroup):
             raise typer.Exit(EXIT_ERROR) from None
         except (typer.Exit, typer.Abort, KeyboardInterrupt):
             raise
+        except BrokenPipeError:
+            # The reader went away (`carecli ... | head`): not an error worth a message.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(EXIT_ERROR) from None
         except Exception as exc:
             if os.environ.get("CARECLI_DEBUG"):
                 raise
@@ -93,4 +98,5 @@ _register()
 
 
 def main() -> None:
-    app()
+    """The installed entry point: converts only the commands the command line names (see cli/lazy.py)."""
+    lazy_root(app)()

@@ -98,7 +98,9 @@ def resolve_customer(conn: sqlite3.Connection, ref: str) -> sqlite3.Row:
     if not text:
         raise InvalidInput("empty customer reference", "give an id, an email or a name")
     bare = text.lstrip("#")
-    if bare.isdigit():
+    if bare.isascii() and bare.isdigit():  # not str.isdigit alone: '²' is a digit int() refuses
+        if int(bare) > store.MAX_ID:
+            raise NotFound(f"no customer #{bare[:30]}", "see `carecli customer list`")
         return get_customer(conn, int(bare))
     if "@" in text:
         row = store.one(conn, f"SELECT {CUSTOMER_FIELDS} FROM customers WHERE email = ?", (text,))

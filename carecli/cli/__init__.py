@@ -17,7 +17,9 @@ from carecli.errors import EXIT_ERROR, CareError
 
 
 def report_error(exc: CareError) -> None:
-    print(f"error: {exc}", file=sys.stderr)
+    # Messages quote what the user typed: control characters must not break the one line (or the terminal).
+    text = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in str(exc))
+    print(f"error: {text}", file=sys.stderr)
 
 
 class CareGroup(LazyCommandsMixin, TyperGroup):
@@ -36,6 +38,10 @@ class CareGroup(LazyCommandsMixin, TyperGroup):
             raise typer.Exit(EXIT_ERROR) from None
         except (typer.Exit, typer.Abort, KeyboardInterrupt):
             raise
+        except OverflowError:
+            # A number or date too large for SQLite or datetime, typed by the user.
+            report_error(CareError("a number or date in the command is out of range", "check the values given"))
+            raise typer.Exit(EXIT_ERROR) from None
         except BrokenPipeError:
             # The reader went away (`carecli ... | head`): not an error worth a message.
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -4,7 +4,7 @@
 
 Run it with the interpreter of the environment carecli is installed in: the `carecli` next to
 sys.executable is what gets timed. Each scenario runs --runs times (after one warm-up run) next to
-its floor (the same work done by `python -c pass`, the sqlite3 shell, ...), measured in the same
+its floor (the same work done by `python -c pass`, the sqlite3 shell, ...), the two taking turns in the same
 run. A scenario whose carecli command does not exist yet is skipped with a note. The big database
 is made by bench/generate.py (kept in bench/data/ for the next run) unless --db names one.
 """
@@ -137,18 +137,23 @@ def run_once(argv: list[str], env: dict[str, str]) -> tuple[float, float, int, s
     return elapsed, usage.ru_maxrss / 1024, process.returncode, first_line
 
 
-def measure(argv: list[str], env: dict[str, str], runs: int, prepare=None) -> Measure:
-    seconds, peak = [], 0.0
-    for number in range(runs + 1):  # the first run warms the page cache and is not counted
-        if prepare:
-            prepare()
-        elapsed, rss, code, first_line = run_once(argv, env)
-        if code != 0:
-            return Measure(seconds or [elapsed], rss, f"exit {code}: {first_line}")
-        if number:
-            seconds.append(elapsed)
-            peak = max(peak, rss)
-    return Measure(seconds, peak)
+def measure(commands: list[list[str]], env: dict[str, str], runs: int, prepare=None) -> list[Measure]:
+    """Time each command `runs` times, taking turns, so a busy moment on the machine hits all alike."""
+    results = [Measure([], 0.0) for _ in commands]
+    for number in range(runs + 1):  # the first round warms the page cache and is not counted
+        for command, result in zip(commands, results):
+            if result.error:
+                continue
+            if prepare:
+                prepare()
+            elapsed, rss, code, first_line = run_once(command, env)
+            if code != 0:
+                result.error = f"exit {code}: {first_line}"
+                result.seconds = result.seconds or [elapsed]
+            elif number:
+                result.seconds.append(elapsed)
+                result.peak_mb = max(result.peak_mb, rss)
+    return results
 
 
 def command_exists(argv: list[str], env: dict[str, str]) -> bool:
@@ -236,7 +241,6 @@ def main(argv: list[str] | None = None) -> None:
     task_env = _taskwarrior(work)
     csv_file, mapping = work / "tickets.csv", BENCH / "tickets-mapping.toml"
 
-    floors: dict[tuple, Measure] = {}
     rows = []
     for scenario in scenarios:
         db = {"empty": empty, "big": big, "fresh": work / "fresh.db"}[scenario.db]
@@ -258,13 +262,8 @@ def main(argv: list[str] | None = None) -> None:
                 for suffix in ("", "-wal", "-shm"):
                     Path(f"{db}{suffix}").unlink(missing_ok=True)
                 subprocess.run([CARECLI, "init"], env=env, check=True, capture_output=True)
-        result = measure(command, env, args.runs, prepare)
-        floor = None
-        if floor_command:
-            key = (tuple(floor_command), scenario.db)
-            if key not in floors:
-                floors[key] = measure(floor_command, env, args.runs, prepare)
-            floor = floors[key]
+        result, *floor = measure([command, *([floor_command] if floor_command else [])], env, args.runs, prepare)
+        floor = floor[0] if floor else None
         rows.append((scenario, result, floor, result.error))
         shown = f"{result.median * 1000:,.0f} ms" if not result.error else result.error
         print(f"{scenario.name}: {shown}" + (f" (floor {floor.median * 1000:,.0f} ms)" if floor else ""),

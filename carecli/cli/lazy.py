@@ -59,8 +59,7 @@ def _without_children(typer_instance: typer.Typer, make):
 
 
 class _StandIn(TyperCommand):
-    def build(self):
-        raise NotImplementedError
+    """Name and help of a command or group not converted yet; `build()` converts it."""
 
 
 class _CommandStandIn(_StandIn):

@@ -16,6 +16,7 @@ from carecli import migrations
 from carecli.errors import StoreError
 
 BUSY_TIMEOUT_S = 5.0
+MAX_ID = 2**63 - 1  # SQLite's largest integer: a bigger id cannot exist (and cannot even be bound)
 
 
 def connect(path: str | os.PathLike, *, migrate: bool = True) -> sqlite3.Connection:

@@ -11,15 +11,19 @@ import typer
 from typer.core import TyperGroup
 
 from carecli import __version__
+from carecli.cli.lazy import LazyCommandsMixin, lazy_root
+from carecli.cli.options import check_path
 from carecli.cli.state import STATE
 from carecli.errors import EXIT_ERROR, CareError
 
 
 def report_error(exc: CareError) -> None:
-    print(f"error: {exc}", file=sys.stderr)
+    # Messages quote what the user typed: control characters must not break the one line (or the terminal).
+    text = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in str(exc))
+    print(f"error: {text}", file=sys.stderr)
 
 
-class CareGroup(TyperGroup):
+class CareGroup(LazyCommandsMixin, TyperGroup):
     """Turns expected errors into `error: ...` + exit code, and never shows a traceback by default."""
 
     def invoke(self, ctx):
@@ -35,12 +39,25 @@ class CareGroup(TyperGroup):
             raise typer.Exit(EXIT_ERROR) from None
         except (typer.Exit, typer.Abort, KeyboardInterrupt):
             raise
+        except OverflowError:
+            # A number or date too large for SQLite or datetime, typed by the user.
+            report_error(CareError("a number or date in the command is out of range", "check the values given"))
+            raise typer.Exit(EXIT_ERROR) from None
+        except BrokenPipeError:
+            # The reader went away (`carecli ... | head`): not an error worth a message.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(EXIT_ERROR) from None
+        except OSError as exc:
+            # The file system said no (a path too long, no permission, a full disk): the user's to fix.
+            where = f": {exc.filename}" if exc.filename else ""
+            report_error(CareError(f"{exc.strerror or exc}{where}", "check the path, its permissions and free space"))
+            raise typer.Exit(EXIT_ERROR) from None
         except Exception as exc:
             if os.environ.get("CARECLI_DEBUG"):
                 raise
             if type(exc).__module__.split(".")[0] in ("click", "typer"):
                 raise  # usage errors: click prints them and exits 2
-            print(f"error: internal error ({type(exc).__name__}: {exc}); "
+            print(f"error: internal error ({type(exc).__name__}: {str(exc)[:200]}); "
                   "run again with CARECLI_DEBUG=1 for the full trace", file=sys.stderr)
             raise typer.Exit(EXIT_ERROR) from None
         finally:
@@ -66,8 +83,8 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def root(
-    db: Annotated[Optional[str], typer.Option("--db", envvar="CARECLI_DB", help="database file [default: XDG data dir]")] = None,
-    config: Annotated[Optional[str], typer.Option("--config", envvar="CARECLI_CONFIG", help="config file [default: XDG config dir]")] = None,
+    db: Annotated[Optional[str], typer.Option("--db", envvar="CARECLI_DB", help="database file [default: XDG data dir]", callback=check_path)] = None,
+    config: Annotated[Optional[str], typer.Option("--config", envvar="CARECLI_CONFIG", help="config file [default: XDG config dir]", callback=check_path)] = None,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="show the version")] = False,
 ) -> None:
     STATE.reset(db, config)
@@ -112,4 +129,5 @@ _register()
 
 
 def main() -> None:
-    app()
+    """The installed entry point: converts only the commands the command line names (see cli/lazy.py)."""
+    lazy_root(app)()

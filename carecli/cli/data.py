@@ -8,7 +8,7 @@ from typing import Annotated, List, Optional
 
 import typer
 
-from carecli.cli.options import CategoryOpt, ChannelOpt, FormatOpt, PriorityOpt, SinceOpt, UntilOpt
+from carecli.cli.options import CategoryOpt, ChannelOpt, FormatOpt, check_path, PriorityOpt, SinceOpt, UntilOpt
 from carecli.cli.progress import Progress
 from carecli.cli.state import STATE
 from carecli.output import message
@@ -53,7 +53,7 @@ def export(
     fmt: Annotated[str, typer.Option("--format", "-f", help="csv, json or jsonl",
                                      autocompletion=_choices(("csv", "json", "jsonl")),
                                      callback=_check_choice(("csv", "json", "jsonl"), "format"))] = "csv",
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="write to this file (atomically, mode 0600) instead of stdout")] = None,
+    output: Annotated[Optional[str], typer.Option("--output", "-o", help="write to this file (atomically, mode 0600) instead of stdout", callback=check_path)] = None,
     raw: Annotated[bool, typer.Option("--raw", help="CSV: keep cells starting with = + - @ as they are (for scripts, not spreadsheets)")] = False,
 ) -> None:
     """Stream a whole table as CSV, JSON or JSON Lines, in a stable documented column order.
@@ -79,7 +79,7 @@ def export(
     progress = Progress(f"exporting {what}", None)
     if progress.active:
         progress.total = exporting.count(conn, what, filters)
-    if output is None or str(output) == "-":
+    if output is None or output == "-":
         written = _write_chunks(chunks, sys.stdout, progress)
     else:
         from carecli.files import atomic_text
@@ -130,8 +130,8 @@ def import_(
     what: Annotated[str, typer.Argument(help="customers, tickets or interactions",
                                         autocompletion=_choices(IMPORT_ENTITIES),
                                         callback=_check_choice(IMPORT_ENTITIES, "table"), show_default=False)],
-    file: Annotated[str, typer.Argument(help="CSV or JSONL file, or - for stdin", show_default=False)],
-    mapping: Annotated[Optional[str], typer.Option("--map", "-m", help="mapping file (TOML, see docs/import-mapping.md)")] = None,
+    file: Annotated[str, typer.Argument(help="CSV or JSONL file, or - for stdin", show_default=False, callback=check_path)],
+    mapping: Annotated[Optional[str], typer.Option("--map", "-m", help="mapping file (TOML, see docs/import-mapping.md)", callback=check_path)] = None,
     preset: Annotated[Optional[str], typer.Option("--preset", help="a built-in mapping: zendesk, freshdesk, kaggle, carecli",
                                                   autocompletion=_complete_preset)] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="report what would be created, updated and rejected; write nothing")] = False,
@@ -139,7 +139,7 @@ def import_(
                                               autocompletion=_choices(("skip", "update", "error")),
                                               callback=_check_choice(("skip", "update", "error"), "mode"))] = "skip",
     skip_bad: Annotated[bool, typer.Option("--skip-bad", help="import the good rows and write the bad ones to a reject file")] = False,
-    rejects: Annotated[Optional[str], typer.Option("--rejects", help="reject file for --skip-bad [default: FILE.rejects.csv]")] = None,
+    rejects: Annotated[Optional[str], typer.Option("--rejects", help="reject file for --skip-bad [default: FILE.rejects.csv]", callback=check_path)] = None,
     input_format: Annotated[Optional[str], typer.Option("--input-format", help="csv or jsonl [default: from the file name]",
                                                         autocompletion=_choices(("csv", "jsonl")),
                                                         callback=_check_choice(("csv", "jsonl"), "format"))] = None,

@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from carecli.cli.options import FormatOpt
+from carecli.cli.options import FormatOpt, check_path
 from carecli.cli.state import STATE
 from carecli.errors import CareError
 from carecli.output import emit_record, message
@@ -23,7 +23,7 @@ def init() -> None:
 
 @app.command("backup")
 def backup(
-    path: Annotated[Optional[str], typer.Argument(help="where to write it [default: a dated file next to the database]",
+    path: Annotated[Optional[str], typer.Argument(help="where to write it [default: a dated file next to the database]", callback=check_path,
                                                   show_default=False)] = None,
 ) -> None:
     """Copy the database safely, even while another carecli writes (SQLite online backup, mode 0600)."""

@@ -37,6 +37,13 @@ def check_format(value: str | None) -> str | None:
     return value
 
 
+def check_path(value):
+    """Paths the OS cannot take at all are usage errors, not crashes."""
+    if value is not None and "\x00" in str(value):
+        raise typer.BadParameter("a file path cannot contain a NUL character")
+    return value
+
+
 FormatOpt = Annotated[
     str,
     typer.Option("--format", "-f", help="table, csv, json or jsonl", callback=check_format,

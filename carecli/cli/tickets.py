@@ -14,7 +14,7 @@ from carecli.output import Column, emit_record, emit_rows, message
 
 app = typer.Typer(no_args_is_help=True)
 
-TicketId = Annotated[int, typer.Argument(help="ticket id", min=1)]
+TicketId = Annotated[int, typer.Argument(help="ticket id", min=1, max=2**63 - 1)]
 TextArg = Annotated[str, typer.Argument(help="the message text")]
 
 TICKET_COLUMNS = [

@@ -1,0 +1,70 @@
+"""How the root command reports failures: one line, escaped, never a traceback (regressions the fuzzer found)."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import database_digest
+
+CARECLI = Path(sys.executable).parent / "carecli"
+
+
+@pytest.mark.parametrize("ref", ["99999999999999999999999", "#99999999999999999999", "²", "١٢"])
+def test_customer_ids_too_big_or_not_ascii_are_not_found_not_a_crash(shop, db_path, ref):
+    before = database_digest(db_path)
+    result = shop("customer", "show", ref)
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: no customer") and "internal error" not in result.stderr
+    assert database_digest(db_path) == before
+
+
+def test_a_ticket_id_too_big_is_a_usage_error(shop):
+    result = shop("ticket", "show", "99999999999999999999999")
+    assert result.exit_code == 2
+
+
+def test_control_characters_in_a_quoted_value_stay_on_one_escaped_line(shop):
+    result = shop("customer", "show", "evil\r\n\x1b[2Jname")
+    assert result.exit_code == 1
+    assert result.stderr.count("\n") == 1
+    assert "\\r\\n\\x1b[2Jname" in result.stderr
+
+
+@pytest.mark.skipif(not CARECLI.exists(), reason="carecli is not installed next to this Python")
+def test_a_reader_that_goes_away_is_not_an_error(shop, db_path):
+    conn = sqlite3.connect(db_path)
+    with conn:  # more than a pipe buffer of output
+        conn.executemany("INSERT INTO customers (name, created_at) VALUES (?, '2026-01-01T00:00:00+00:00')",
+                         [(f"Customer {n} " + "x" * 100,) for n in range(3000)])
+    conn.close()
+    process = subprocess.Popen([str(CARECLI), "customer", "list", "--format", "csv"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+    process.stdout.read(10)
+    process.stdout.close()  # like `| head -1`
+    stderr = process.stderr.read().decode()
+    process.wait(timeout=60)
+    assert "error" not in stderr and "Traceback" not in stderr
+
+
+@pytest.mark.parametrize("args", [
+    ["db", "backup", "a\x00b"],
+    ["--db", "a\x00b", "ticket", "list"],
+    ["export", "tickets", "--output", "a\x00b"],
+    ["import", "tickets", "a\x00b", "--preset", "carecli"],
+])
+def test_a_path_with_a_nul_character_is_a_usage_error(run, args):
+    result = run(*args)
+    assert result.exit_code == 2
+    assert "cannot contain a NUL character" in result.stderr
+
+
+def test_a_file_system_refusal_is_one_line_not_an_internal_error(shop, tmp_path):
+    result = shop("db", "backup", str(tmp_path / ("x" * 300) / "b.db"))
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
+    assert "internal error" not in result.stderr

@@ -1,0 +1,126 @@
+"""The store opens every database the same safe way, and says in one line when it cannot."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+import subprocess
+import sys
+
+import pytest
+
+from carecli import migrations, store
+from tests.conftest import database_digest
+
+TABLES = {
+    "customers": {"id", "name", "email", "tags", "created_at", "lost_at", "lost_reason", "external_id"},
+    "tickets": {"id", "customer_id", "status", "created_at", "first_response_at", "first_closed_at", "closed_at",
+                "reopen_count", "reply_count", "first_response_s", "first_resolution_s", "resolution_s"},
+    "interactions": {"id", "customer_id", "ticket_id", "followup_id", "direction", "channel", "body", "at"},
+    "events": {"id", "customer_id", "ticket_id", "kind", "at", "detail"},
+    "followups": {"id", "customer_id", "ticket_id", "kind", "due_at", "recurrence", "status", "previous_id"},
+    "surveys": {"id", "kind", "customer_id", "ticket_id", "score", "at"},
+}
+running_as_root = pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0,
+                                     reason="root ignores file permissions")
+
+
+def columns(conn, table: str) -> set[str]:
+    return {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+
+
+def test_a_new_database_gets_every_migration_and_the_schema(db_path):
+    conn = store.connect(db_path)
+    assert [name for name, _ in store.applied_migrations(conn)] == migrations.NAMES
+    for table, expected in TABLES.items():
+        assert expected <= columns(conn, table), table
+
+
+def test_reopening_applies_nothing_again(db_path):
+    store.connect(db_path).close()
+    before = database_digest(db_path)
+    conn = store.connect(db_path)
+    assert store.pending_migrations(conn) == []
+    assert store.apply_migrations(conn) == []
+    conn.close()
+    assert database_digest(db_path) == before
+
+
+def test_connections_use_wal_a_busy_timeout_and_foreign_keys(db_path):
+    conn = store.connect(db_path)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == store.BUSY_TIMEOUT_S * 1000
+    assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    with pytest.raises(sqlite3.IntegrityError):
+        conn.execute("INSERT INTO tickets (customer_id, subject, channel, category, priority, status, created_at, "
+                     "updated_at) VALUES (99, 's', 'email', 'other', 'normal', 'open', 'x', 'x')")
+
+
+def test_the_database_file_is_private(db_path):
+    store.connect(db_path).close()
+    assert stat.S_IMODE(db_path.stat().st_mode) == 0o600
+
+
+def one_error_line(result) -> str:
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    return lines[0]
+
+
+@pytest.mark.parametrize("content", [b"hello, this is a text file" * 20, os.urandom(4096), b"SQLite format 3\0" + b"\xff" * 200])
+def test_a_file_that_is_not_a_database_gives_one_line(run, db_path, content):
+    db_path.write_bytes(content)
+    result = run("ticket", "list")
+    assert result.exit_code == 1
+    assert "not a carecli database" in one_error_line(result)
+    assert db_path.read_bytes() == content
+
+
+def test_a_database_path_under_a_file_gives_one_line(run, isolated):
+    blocker = isolated / "plain-file"
+    blocker.write_text("x")
+    result = run("--db", str(blocker / "care.db"), "ticket", "list")
+    assert result.exit_code == 1
+    one_error_line(result)
+
+
+@running_as_root
+def test_a_read_only_directory_gives_one_line(run, isolated):
+    folder = isolated / "locked"
+    folder.mkdir()
+    folder.chmod(0o500)
+    try:
+        result = run("--db", str(folder / "care.db"), "ticket", "list")
+    finally:
+        folder.chmod(0o700)
+    assert result.exit_code == 1
+    assert "cannot create database" in one_error_line(result)
+
+
+@running_as_root
+def test_a_read_only_database_can_be_read_but_a_write_gives_one_line(run, db_path):
+    run("customer", "add", "Ada", ok=True)
+    db_path.chmod(0o400)
+    try:
+        assert run("customer", "list").exit_code == 0
+        result = run("customer", "add", "Ben")
+    finally:
+        db_path.chmod(0o600)
+    assert result.exit_code == 1
+    assert "cannot write to database" in one_error_line(result)
+
+
+def test_two_processes_creating_the_same_database_both_succeed(db_path):
+    code = "import sys; from carecli import store; store.connect(sys.argv[1]).close()"
+    for _ in range(3):
+        for suffix in ("", "-wal", "-shm"):
+            db_path.with_name(db_path.name + suffix).unlink(missing_ok=True)
+        processes = [subprocess.Popen([sys.executable, "-c", code, str(db_path)], stderr=subprocess.PIPE, text=True)
+                     for _ in range(2)]
+        for process in processes:
+            assert process.wait(timeout=60) == 0, process.stderr.read()
+        conn = sqlite3.connect(db_path)
+        assert conn.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0] == len(migrations.NAMES)
+        conn.close()

@@ -25,6 +25,7 @@ ENTITIES = ("customers", "tickets", "interactions")
 ON_DUPLICATE = ("skip", "update", "error")
 PRESET_DIR = Path(__file__).with_name("presets")
 BATCH = 5000
+CUSTOMER_CACHE = 200_000  # customers remembered by e-mail during an import (bounds memory)
 EXTRA = "\0extra"  # marks a CSV record with more fields than the header
 
 FIELDS: dict[str, tuple[str, ...]] = {
@@ -135,10 +136,19 @@ def _check_mapping(entity: str, data: dict, source: str) -> Mapping:
 
 # ---------------------------------------------------------------- reading the file
 
-@dataclass
 class SourceRow:
-    line: int
-    values: dict[str, str]
+    """One record: the line it starts on and its cells in header order (a JSON Lines row keeps its object)."""
+
+    __slots__ = ("line", "record", "header", "extra", "obj")
+
+    def __init__(self, line: int, record: list[str] | None, header: list[str], extra: int = 0, obj: dict | None = None):
+        self.line, self.record, self.header, self.extra, self.obj = line, record, header, extra, obj
+
+    @property
+    def values(self) -> dict[str, str]:
+        if self.obj is not None:
+            return self.obj
+        return dict(zip(self.header, self.record))
 
 
 def read_rows(stream: io.TextIOBase, input_format: str) -> tuple[list[str], Iterator[SourceRow]]:
@@ -156,6 +166,7 @@ def read_rows(stream: io.TextIOBase, input_format: str) -> tuple[list[str], Iter
     def rows() -> Iterator[SourceRow]:
         start = reader.line_num + 1
         width = len(header)
+        padding = [""] * width
         while True:
             try:
                 record = next(reader)
@@ -166,12 +177,15 @@ def read_rows(stream: io.TextIOBase, input_format: str) -> tuple[list[str], Iter
             except UnicodeDecodeError:
                 raise InvalidInput(f"line {start}: not UTF-8 text", "save the file as UTF-8 and import it again") from None
             if record:
-                if len(record) > width and any(record[width:]):
-                    values = dict(zip(header, record))
-                    values[EXTRA] = str(len(record) - width)
+                size = len(record)
+                if size == width:
+                    yield SourceRow(start, record, header)
+                elif size < width:  # short rows: the missing cells are empty
+                    record += padding[size:]
+                    yield SourceRow(start, record, header)
                 else:
-                    values = dict(zip(header, record))
-                yield SourceRow(start, values)
+                    extra = size - width if any(record[width:]) else 0
+                    yield SourceRow(start, record[:width], header, extra)
             start = reader.line_num + 1
 
     return header, rows()
@@ -194,8 +208,9 @@ def _jsonl_rows(stream) -> tuple[list[str], Iterator[SourceRow]]:
             raise InvalidInput(f"line {number}: not JSON ({exc.msg})", "each line must be one JSON object") from None
         if not isinstance(obj, dict):
             raise InvalidInput(f"line {number}: not a JSON object")
-        return SourceRow(number, {k: "" if v is None else (json.dumps(v) if isinstance(v, (list, dict)) else str(v))
-                                  for k, v in obj.items()})
+        values = {k: "" if v is None else (json.dumps(v) if isinstance(v, (list, dict)) else str(v))
+                  for k, v in obj.items()}
+        return SourceRow(number, None, [], obj=values)  # cells are laid out by the importer's header
 
     head = parse(*first)
 
@@ -210,23 +225,48 @@ def _jsonl_rows(stream) -> tuple[list[str], Iterator[SourceRow]]:
 
 # ---------------------------------------------------------------- value parsing
 
+# Formats tried, once, on a time only dateutil could read; one that reads it the same way is then used
+# first for the rest of the file (dateutil costs ~50 µs a value, strptime a tenth of that).
+LEARNABLE_FORMATS = (
+    "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %I:%M %p",
+    "%m/%d/%Y %I:%M:%S %p", "%d.%m.%Y %H:%M", "%d.%m.%Y %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d %H:%M:%S",
+    "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%Y/%m/%d", "%d %b %Y %H:%M", "%d %b %Y", "%b %d, %Y %I:%M %p",
+    "%b %d, %Y", "%a, %d %b %Y %H:%M:%S %z", "%Y-%m-%d %H:%M:%S %z", "%Y-%m-%d %H:%M:%S %Z",
+)
+_CACHE_LIMIT = 1000
+
+
+def _none(record: list[str]) -> None:
+    return None
+
+
 class Values:
-    """Turns one source row into typed field values, through the mapping."""
+    """Turns source records into typed field values, through the mapping.
+
+    Each field gets a getter compiled once per import (cell positions, value table, parsers and small
+    caches bound in a closure), so the per-row work is a few list lookups and C-level parsing.
+    `text(name)` and friends read the current `record` for the less hot paths.
+    """
 
     def __init__(self, mapping: Mapping, header: list[str] | None, settings: Settings, file_label: str):
         from carecli.timeparse import get_zone
 
         self.mapping, self.settings = mapping, settings
         if header is None:  # JSON Lines: each object may leave out keys
-            header = [h for headers in mapping.columns.values() for h in headers]
+            header = list(dict.fromkeys(h for headers in mapping.columns.values() for h in headers))
         for name, headers in mapping.columns.items():
             if all(h not in header for h in headers):
                 raise InvalidInput(
                     f"{file_label}: column '{headers[0]}' (mapped to {name}) is not in the header",
                     f"the file's columns are: {', '.join(header)}")
-        self.columns = {name: [h for h in headers if h in header] for name, headers in mapping.columns.items()}
+        self.header = header
+        position = {h: i for i, h in enumerate(header)}  # a repeated header: the last one wins
+        self.columns = {name: [h for h in headers if h in position] for name, headers in mapping.columns.items()}
+        self.positions = {name: tuple(position[h] for h in headers) for name, headers in self.columns.items()}
         self.zone = get_zone(mapping.timezone) if mapping.timezone else settings.tz
-        self.row: SourceRow | None = None
+        self.learned_format: str | None = None
+        self.record: list[str] = []
+        self._getters: dict[str, Callable[[list[str]], str | None]] = {}
 
     def has(self, name: str) -> bool:
         return name in self.columns
@@ -235,84 +275,178 @@ class Values:
         headers = self.columns.get(name) or self.mapping.columns.get(name) or [name]
         return headers[0]
 
-    def text(self, name: str) -> str | None:
-        for header in self.columns.get(name, ()):
-            value = self.row.values.get(header, "")
-            if value is not None and value.strip():
-                value = value.strip()
-                translated = self.mapping.values.get(name, {}).get(value.lower())
-                if translated is not None:
-                    return translated or None
-                return value
-        return None
-
-    def raw(self, name: str) -> str:
-        for header in self.columns.get(name, ()):
-            if (self.row.values.get(header) or "").strip():
-                return self.row.values[header]
-        return ""
-
     def error(self, name: str, reason: str) -> RowError:
         return RowError(self.header_of(name), self.raw(name), reason)
 
+    def raw(self, name: str) -> str:
+        for i in self.positions.get(name, ()):
+            if self.record[i].strip():
+                return self.record[i]
+        return ""
+
+    # -------------------------------------------------------- compiled getters (record -> value)
+
+    def getter(self, name: str) -> Callable[[list[str]], str | None]:
+        """The field's text: first non-empty mapped cell, stripped, translated by [values.NAME]; None if empty."""
+        get = self._getters.get(name)
+        if get is None:
+            get = self._getters[name] = self._compile_text(name)
+        return get
+
+    def _compile_text(self, name: str) -> Callable[[list[str]], str | None]:
+        positions = self.positions.get(name, ())
+        table = self.mapping.values.get(name)
+        if not positions:
+            return _none
+        if len(positions) == 1 and not table:
+            (i,) = positions
+
+            def single(record: list[str]) -> str | None:
+                return record[i].strip() or None
+
+            return single
+        table = table or {}
+
+        def first(record: list[str]) -> str | None:
+            for i in positions:
+                value = record[i].strip()
+                if value:
+                    translated = table.get(value.lower())
+                    if translated is not None:
+                        return translated or None
+                    return value
+            return None
+
+        return first
+
+    def choice_getter(self, name: str, list_key: str, default_key: str) -> Callable[[list[str]], str]:
+        get, allowed, default = self.getter(name), self.settings[list_key], self.settings[default_key]
+        cache: dict[str, str] = {}
+
+        def choice(record: list[str]) -> str:
+            value = get(record)
+            if value is None:
+                return default
+            known = cache.get(value)
+            if known is None:
+                known = value.lower()
+                if known not in allowed:
+                    raise self.error(name, f"unknown {name}; map it in [values.{name}] or use one of: {', '.join(allowed)}")
+                if len(cache) < _CACHE_LIMIT:
+                    cache[value] = known
+            return known
+
+        return choice
+
+    def integer_getter(self, name: str, low: int | None = None, high: int | None = None) -> Callable[[list[str]], int | None]:
+        get = self.getter(name)
+        cache: dict[str, int] = {}
+
+        def integer(record: list[str]) -> int | None:
+            value = get(record)
+            if value is None:
+                return None
+            number = cache.get(value)
+            if number is None:
+                try:
+                    number = float(value)  # real exports write scores as 3.0
+                    if number != int(number):
+                        raise ValueError
+                    number = int(number)
+                except (ValueError, OverflowError):
+                    raise self.error(name, "not a whole number") from None
+                if (low is not None and number < low) or (high is not None and number > high):
+                    raise self.error(name, f"out of range {low}..{high}")
+                if len(cache) < _CACHE_LIMIT:
+                    cache[value] = number
+            return number
+
+        return integer
+
+    def minutes_getter(self, name: str) -> Callable[[list[str]], timedelta | None]:
+        get = self.getter(name)
+
+        def minutes(record: list[str]) -> timedelta | None:
+            value = get(record)
+            if value is None:
+                return None
+            try:
+                return timedelta(minutes=float(value))
+            except (ValueError, OverflowError):
+                raise self.error(name, "not a number of minutes") from None
+
+        return minutes
+
+    def time_getter(self, name: str) -> Callable[[list[str]], tuple[datetime, str] | None]:
+        """The field's time as (UTC datetime, stored text); text already in stored form is kept as it is."""
+        get = self.getter(name)
+        if get is _none:
+            return _none
+        parse, zone, utc = self.parse_time, self.zone, timezone.utc
+        hint = f"expected format {self.mapping.time_format}" if self.mapping.time_format else \
+            "write it like 2026-03-14 09:30 or set [time] format in the mapping"
+
+        def time(record: list[str]) -> tuple[datetime, str] | None:
+            value = get(record)
+            if value is None:
+                return None
+            try:
+                moment = parse(value)
+                if moment.tzinfo is None:
+                    moment = moment.replace(tzinfo=zone)
+                elif moment.microsecond == 0 and len(value) == 25 and value[10] == "T" and value[19:] == "+00:00":
+                    return moment, value  # already how we store it
+                moment = moment.astimezone(utc).replace(microsecond=0)
+            except (ValueError, OverflowError):
+                raise self.error(name, f"not a time ({hint})") from None
+            return moment, moment.isoformat()
+
+        return time
+
+    def parse_time(self, value: str) -> datetime:
+        """ISO text through the C parser, else the mapping's format, else a format learned from dateutil."""
+        if self.mapping.time_format:
+            return datetime.strptime(value, self.mapping.time_format)
+        try:
+            return datetime.fromisoformat(value[:-1] + "+00:00" if value[-1] in "Zz" else value)
+        except ValueError:
+            pass
+        if self.learned_format:
+            try:
+                return datetime.strptime(value, self.learned_format)
+            except ValueError:
+                pass
+        from dateutil import parser
+
+        moment = parser.parse(value, dayfirst=self.settings["dayfirst"])
+        if self.learned_format is None:
+            self.learned_format = ""  # learn once
+            for candidate in LEARNABLE_FORMATS:
+                try:
+                    if datetime.strptime(value, candidate) == moment:
+                        self.learned_format = candidate
+                        break
+                except ValueError:
+                    continue
+        return moment
+
+    # -------------------------------------------------------- the current record (less hot paths)
+
+    def text(self, name: str) -> str | None:
+        return self.getter(name)(self.record)
+
     def choice(self, name: str, list_key: str, default_key: str) -> str:
-        value = self.text(name)
-        if value is None:
-            return self.settings[default_key]
-        value = value.lower()
-        if value not in self.settings[list_key]:
-            raise self.error(name, f"unknown {name}; map it in [values.{name}] or use one of: "
-                                   f"{', '.join(self.settings[list_key])}")
-        return value
+        return self.choice_getter(name, list_key, default_key)(self.record)
 
     def integer(self, name: str, low: int | None = None, high: int | None = None) -> int | None:
-        value = self.text(name)
-        if value is None:
-            return None
-        try:
-            number = float(value)  # real exports write scores as 3.0
-            if number != int(number):
-                raise ValueError
-            number = int(number)
-        except (ValueError, OverflowError):
-            raise self.error(name, "not a whole number") from None
-        if (low is not None and number < low) or (high is not None and number > high):
-            raise self.error(name, f"out of range {low}..{high}")
-        return number
+        return self.integer_getter(name, low, high)(self.record)
 
     def minutes(self, name: str) -> timedelta | None:
-        value = self.text(name)
-        if value is None:
-            return None
-        try:
-            return timedelta(minutes=float(value))
-        except (ValueError, OverflowError):
-            raise self.error(name, "not a number of minutes") from None
+        return self.minutes_getter(name)(self.record)
 
     def time(self, name: str) -> datetime | None:
-        value = self.text(name)
-        if value is None:
-            return None
-        try:
-            return self._parse_time(value)
-        except (ValueError, OverflowError):
-            hint = f"expected format {self.mapping.time_format}" if self.mapping.time_format else \
-                "write it like 2026-03-14 09:30 or set [time] format in the mapping"
-            raise self.error(name, f"not a time ({hint})") from None
-
-    def _parse_time(self, value: str) -> datetime:
-        if self.mapping.time_format:
-            moment = datetime.strptime(value, self.mapping.time_format)
-        else:
-            try:
-                moment = datetime.fromisoformat(value[:-1] + "+00:00" if value[-1:] in "Zz" else value)
-            except ValueError:
-                from dateutil import parser
-
-                moment = parser.parse(value, dayfirst=self.settings["dayfirst"])
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=self.zone)
-        return moment.astimezone(timezone.utc).replace(microsecond=0)
+        moment = self.time_getter(name)(self.record)
+        return None if moment is None else moment[0]
 
 
 def _db(moment: datetime | None) -> str | None:
@@ -325,7 +459,6 @@ def _tags(text: str | None) -> str:
     if not text:
         return ""
     return normalize_tags(t for t in text.replace(",", " ").split() if t)
-
 
 # ---------------------------------------------------------------- bulk loads
 
@@ -424,6 +557,9 @@ class Importer:
         self.progress = progress or (lambda n: None)
         self._customers: dict[str, int] = {}
         self._customer_names: dict[int, str] = {}
+        self._emails: dict[str, str] = {}
+        self._new_customers: list[tuple] = []
+        self._next_customer_id: int | None = None
         self._check_required()
 
     def _check_required(self) -> None:
@@ -438,15 +574,24 @@ class Importer:
     # -------------------------------------------------------- driving
 
     def run(self, rows: Iterable[SourceRow]) -> Report:
-        batch: list[tuple[SourceRow, dict]] = []
-        handle = getattr(self, f"_parse_{self.entity}")
+        batch: list[tuple[SourceRow, Any]] = []
+        v = self.v
+        if self.entity == "tickets":
+            parse = self._ticket_parser()
+        else:
+            handle = getattr(self, f"_parse_{self.entity}")
+            parse = lambda record: handle()  # noqa: E731
         flush = getattr(self, f"_flush_{self.entity}")
+        header = v.header
         for row in rows:
-            self.v.row = row
+            if row.record is None:  # JSON Lines: lay the object out in the mapping's header order
+                row.record = [row.obj.get(h, "") for h in header]
+                row.header = header
+            v.record = row.record
             try:
-                if EXTRA in row.values:
-                    raise RowError("", "", f"{row.values[EXTRA]} more fields than the header has")
-                batch.append((row, handle()))
+                if row.extra:
+                    raise RowError("", "", f"{row.extra} more fields than the header has")
+                batch.append((row, parse(row.record)))
             except RowError as exc:
                 self.reject(row, exc)
             except InvalidInput as exc:  # e.g. an invalid tag or e-mail from a domain helper
@@ -484,38 +629,101 @@ class Importer:
 
     # -------------------------------------------------------- customers
 
-    def customer_for(self, email: str | None, name: str | None, at: str) -> int:
-        from carecli.customers import clean_email, clean_name
+    def email(self, text: str | None, field_name: str) -> str | None:
+        """A checked e-mail address (checks cached: the same address comes back on many rows)."""
+        if text is None:
+            return None
+        email = self._emails.get(text)
+        if email is None:
+            from carecli.customers import clean_email
 
-        if email:
             try:
-                email = clean_email(email)
+                email = clean_email(text)
             except InvalidInput:
-                raise self.v.error("customer_email", "not an e-mail address") from None
+                raise self.v.error(field_name, "not an e-mail address") from None
+            if len(self._emails) >= CUSTOMER_CACHE:
+                self._emails.clear()
+            self._emails[text] = email
+        return email
+
+    def customer_for(self, email: str | None, name: str | None, at: str) -> int:
+        email = self.email(email, "customer_email")
         key = (email or "").lower() or f"\0name:{name}"
+        self._trim_caches()
         customer_id = self._customers.get(key)
         if customer_id is None:
+            self.flush_new_customers()
             if email:
                 row = self.conn.execute("SELECT id, name FROM customers WHERE email = ?", (email,)).fetchone()
             else:
                 row = self.conn.execute("SELECT id, name FROM customers WHERE name = ? COLLATE NOCASE ORDER BY id LIMIT 1",
                                         (name,)).fetchone()
-            if row is not None:
-                customer_id = row[0]
-                self._customer_names[customer_id] = row[1]
-            else:
-                try:
-                    display = clean_name(name) if name else email.split("@")[0]
-                except InvalidInput:
-                    display = email.split("@")[0] if email else name
-                customer_id = self.conn.execute(
-                    "INSERT INTO customers (name, email, created_at) VALUES (?, ?, ?)", (display, email, at)).lastrowid
-                self._customer_names[customer_id] = display
-                self.report.customers_created += 1
-            self._customers[key] = customer_id
-        if name and email and self._customer_names.get(customer_id) != " ".join(name.split()):
-            self.report.warn("an e-mail already known under another name: matched by e-mail, the first name kept")
+            customer_id = self._remember(key, row[0], row[1]) if row is not None else self._create_customer(key, email, name, at)
+        self._check_name(customer_id, email, name)
         return customer_id
+
+    def _trim_caches(self) -> None:
+        if len(self._customers) >= CUSTOMER_CACHE:  # bounded memory on files with millions of customers
+            self._customers.clear()
+            self._customer_names.clear()
+
+    def _remember(self, key: str, customer_id: int, name: str) -> int:
+        self._customers[key] = customer_id
+        self._customer_names[customer_id] = name
+        return customer_id
+
+    def _create_customer(self, key: str, email: str | None, name: str | None, at: str) -> int:
+        """A new customer, written with the next flush_new_customers() (before anything refers to it)."""
+        from carecli.customers import clean_name
+
+        try:
+            display = clean_name(name) if name else email.split("@")[0]
+        except InvalidInput:
+            display = email.split("@")[0] if email else name
+        if self._next_customer_id is None:
+            self._next_customer_id = (self.conn.execute("SELECT max(id) FROM customers").fetchone()[0] or 0) + 1
+        customer_id = self._next_customer_id
+        self._next_customer_id += 1
+        self._new_customers.append((customer_id, display, email, at))
+        self.report.customers_created += 1
+        return self._remember(key, customer_id, display)
+
+    def flush_new_customers(self) -> None:
+        if self._new_customers:
+            self._insert_many("customers", ("id", "name", "email", "created_at"), self._new_customers)
+            self._new_customers = []
+
+    def _check_name(self, customer_id: int, email: str | None, name: str | None) -> None:
+        if name and email and self._customer_names.get(customer_id, name) != " ".join(name.split()):
+            self.report.warn("an e-mail already known under another name: matched by e-mail, the first name kept")
+
+    def _customer_ids(self, wanted: list[tuple[str | None, str | None, str]]) -> list[int]:
+        """Customer ids for (checked e-mail, name, created_at), in order, matched or created as customer_for
+        does, but with one query per 500 unknown e-mails instead of one per row."""
+        self._trim_caches()
+        customers = self._customers
+        unknown = list({email.lower(): email for email, _, _ in wanted
+                        if email and email.lower() not in customers}.values())
+        found: dict[str, tuple[int, str]] = {}
+        for start in range(0, len(unknown), 500):
+            chunk = unknown[start:start + 500]
+            for customer_id, name, email in self.conn.execute(
+                    f"SELECT id, name, email FROM customers WHERE email IN ({','.join('?' * len(chunk))})", chunk):
+                found[email.lower()] = (customer_id, name)
+        ids = []
+        for email, name, at in wanted:
+            if email:
+                key = email.lower()
+                customer_id = customers.get(key)
+                if customer_id is None:
+                    hit = found.get(key)
+                    customer_id = self._remember(key, *hit) if hit else self._create_customer(key, email, name, at)
+                self._check_name(customer_id, email, name)
+            else:
+                customer_id = self.customer_for(None, name, at)
+            ids.append(customer_id)
+        self.flush_new_customers()
+        return ids
 
     def _parse_customers(self) -> dict:
         from carecli.customers import clean_email, clean_name
@@ -546,7 +754,7 @@ class Importer:
         by_external = self._existing("customers", [r["external_id"] for _, r in batch])
         seen: dict[str, int] = {}
         for row, rec in batch:
-            self.v.row = row
+            self.v.record = row.record
             existing = by_external.get(rec["external_id"]) if rec["external_id"] else None
             if existing is None and rec["email"]:
                 hit = conn.execute("SELECT id FROM customers WHERE email = ?", (rec["email"],)).fetchone()
@@ -582,70 +790,95 @@ class Importer:
 
     # -------------------------------------------------------- tickets
 
-    def _parse_tickets(self) -> dict:
-        v = self.v
-        subject = " ".join((v.text("subject") or "").split())
-        if not subject:
-            raise v.error("subject", "a ticket needs a subject")
-        created = v.time("created_at")
-        if created is None:
-            raise v.error("created_at", "a ticket needs the time it was opened")
-        first_response = v.time("first_response_at")
-        if first_response is None and (minutes := v.minutes("first_response_minutes")) is not None:
-            first_response = created + minutes
-        closed = v.time("closed_at")
-        if closed is None and (minutes := v.minutes("resolution_minutes")) is not None:
-            closed = created + minutes
-        first_closed = v.time("first_closed_at") or closed
-        status = (v.text("status") or ("closed" if closed else "open")).lower()
-        if status not in ("open", "pending", "closed"):
-            raise v.error("status", "unknown status; map it to open, pending or closed in [values.status]")
-        if status == "closed" and closed is None:
-            raise v.error("closed_at" if v.has("closed_at") else "status", "a closed ticket needs the time it was closed")
-        if first_response is not None and closed is not None and first_response > closed:
-            self.report.warn("first response stamped after the close (imported as it is)")
-        for moment in (first_response, closed):
-            if moment is not None and moment < created:
-                self.report.warn("a time before the ticket was opened (imported as it is; durations negative)")
-                break
-        replies = v.integer("replies", 0)
-        if replies is None:
-            replies = 1 if first_response else 0
-        scores = {kind: v.integer(kind, *SCORE_RANGES[kind]) for kind in ("csat", "ces")}
-        try:
-            tags = _tags(v.text("tags"))
-        except InvalidInput as exc:
-            raise v.error("tags", exc.message) from None
-        updated = v.time("updated_at") or max(m for m in (created, first_response, closed) if m is not None)
-        created_db = _db(created)
-        customer_id = self.customer_for(v.text("customer_email"), v.text("customer_name"), created_db)
-        return {
-            "external_id": v.text("external_id"), "customer_id": customer_id, "subject": subject,
-            "channel": v.choice("channel", "channels", "default_channel"),
-            "category": v.choice("category", "categories", "default_category"),
-            "priority": v.choice("priority", "priorities", "default_priority"),
-            "status": status, "tags": tags, "resolution": v.text("resolution"),
-            "created_at": created_db, "updated_at": _db(updated),
-            "first_response_at": _db(first_response), "first_closed_at": _db(first_closed), "closed_at": _db(closed),
-            "reopen_count": v.integer("reopens", 0) or 0, "reply_count": replies,
-            "first_response_s": _seconds(created, first_response),
-            "first_resolution_s": _seconds(created, first_closed), "resolution_s": _seconds(created, closed),
-            "_scores": scores, "_message": v.text("message"),
-        }
+    def _ticket_parser(self) -> Callable[[list[str]], tuple]:
+        """One function per import that turns a record into the ticket's values (see TICKET_PARSED)."""
+        v, warn = self.v, self.report.warn
+        text, time, integer, minutes = v.getter, v.time_getter, v.integer_getter, v.minutes_getter
+        external_id_of, email_of, name_of = text("external_id"), text("customer_email"), text("customer_name")
+        subject_of, status_of, tags_of = text("subject"), text("status"), text("tags")
+        resolution_of, message_of = text("resolution"), text("message")
+        created_of, first_response_of, first_closed_of = time("created_at"), time("first_response_at"), time("first_closed_at")
+        closed_of, updated_of = time("closed_at"), time("updated_at")
+        first_response_minutes_of, resolution_minutes_of = minutes("first_response_minutes"), minutes("resolution_minutes")
+        replies_of, reopens_of = integer("replies", 0), integer("reopens", 0)
+        csat_of, ces_of = integer("csat", *SCORE_RANGES["csat"]), integer("ces", *SCORE_RANGES["ces"])
+        channel_of = v.choice_getter("channel", "channels", "default_channel")
+        category_of = v.choice_getter("category", "categories", "default_category")
+        priority_of = v.choice_getter("priority", "priorities", "default_priority")
+        closed_field = "closed_at" if v.has("closed_at") else "status"
+        email = self.email
+
+        def later(start: tuple[datetime, str], span: timedelta | None) -> tuple[datetime, str] | None:
+            if span is None:
+                return None
+            moment = start[0] + span
+            return moment, moment.isoformat()
+
+        def parse(record: list[str]) -> tuple:
+            subject = subject_of(record)
+            subject = " ".join(subject.split()) if subject else ""
+            if not subject:
+                raise v.error("subject", "a ticket needs a subject")
+            created = created_of(record)
+            if created is None:
+                raise v.error("created_at", "a ticket needs the time it was opened")
+            first_response = first_response_of(record) or later(created, first_response_minutes_of(record))
+            closed = closed_of(record) or later(created, resolution_minutes_of(record))
+            first_closed = first_closed_of(record) or closed
+            status = status_of(record)
+            status = status.lower() if status else ("closed" if closed else "open")
+            if status not in ("open", "pending", "closed"):
+                raise v.error("status", "unknown status; map it to open, pending or closed in [values.status]")
+            if status == "closed" and closed is None:
+                raise v.error(closed_field, "a closed ticket needs the time it was closed")
+            created_at = created[0]
+            if first_response is not None and closed is not None and first_response[0] > closed[0]:
+                warn("first response stamped after the close (imported as it is)")
+            if (first_response is not None and first_response[0] < created_at) or \
+                    (closed is not None and closed[0] < created_at):
+                warn("a time before the ticket was opened (imported as it is; durations negative)")
+            replies = replies_of(record)
+            if replies is None:
+                replies = 1 if first_response else 0
+            csat, ces = csat_of(record), ces_of(record)
+            tags = tags_of(record)
+            if tags:
+                try:
+                    tags = _tags(tags)
+                except InvalidInput as exc:
+                    raise v.error("tags", exc.message) from None
+            else:
+                tags = ""
+            updated = updated_of(record)
+            if updated is None:
+                updated = max((m for m in (created, first_response, closed) if m is not None), key=_first)
+            return (
+                external_id_of(record), email(email_of(record), "customer_email"), name_of(record),
+                subject, channel_of(record), category_of(record), priority_of(record), status, tags,
+                resolution_of(record), created[1], updated[1],
+                first_response and first_response[1], first_closed and first_closed[1], closed and closed[1],
+                reopens_of(record) or 0, replies,
+                first_response and int((first_response[0] - created_at).total_seconds()),
+                first_closed and int((first_closed[0] - created_at).total_seconds()),
+                closed and int((closed[0] - created_at).total_seconds()),
+                csat, ces, message_of(record),
+            )
+
+        return parse
 
     TICKET_COLUMNS = ("id", "external_id", "customer_id", "subject", "channel", "category", "priority", "status", "tags",
                       "resolution", "created_at", "updated_at", "first_response_at", "first_closed_at", "closed_at",
                       "reopen_count", "reply_count", "first_response_s", "first_resolution_s", "resolution_s")
+    # A parsed ticket: (external_id, customer_email, customer_name, then TICKET_COLUMNS[3:] in order, csat, ces, message)
+    _STORED = slice(3, 20)
 
-    def _flush_tickets(self, batch: list[tuple[SourceRow, dict]]) -> None:
+    def _flush_tickets(self, batch: list[tuple[SourceRow, tuple]]) -> None:
         conn = self.conn
-        existing = self._existing("tickets", [rec["external_id"] for _, rec in batch])
-        next_id = (conn.execute("SELECT max(id) FROM tickets").fetchone()[0] or 0) + 1
-        tickets, events, surveys, messages = [], [], [], []
+        existing = self._existing("tickets", [parsed[0] for _, parsed in batch])
+        kept: list[tuple[tuple, int | None]] = []  # (parsed, ticket to update or None for a new one)
         in_batch: set[str] = set()
-        for row, rec in batch:
-            self.v.row = row
-            external_id = rec["external_id"]
+        for row, parsed in batch:
+            external_id = parsed[0]
             if external_id is not None and (external_id in existing or external_id in in_batch):
                 try:
                     self._duplicate(row, external_id, "tickets")
@@ -655,50 +888,63 @@ class Importer:
                 if self.on_duplicate == "update" and external_id in existing:
                     self.report.skipped -= 1
                     self.report.updated += 1
-                    self._update_ticket(existing[external_id], rec)
+                    kept.append((parsed, existing[external_id]))
                 continue
             if external_id is not None:
                 in_batch.add(external_id)
+            kept.append((parsed, None))
+        customer_ids = self._customer_ids([(parsed[1], parsed[2], parsed[10]) for parsed, _ in kept])
+        first_id = next_id = (conn.execute("SELECT max(id) FROM tickets").fetchone()[0] or 0) + 1
+        stored = self._STORED
+        tickets, surveys, messages = [], [], []
+        for (parsed, update_id), customer_id in zip(kept, customer_ids):
+            if update_id is not None:
+                self._update_ticket(update_id, customer_id, parsed)
+                continue
             ticket_id = next_id
             next_id += 1
-            rec["id"] = ticket_id
-            tickets.append(tuple(rec[c] for c in self.TICKET_COLUMNS))
-            customer_id = rec["customer_id"]
-            events.append((customer_id, ticket_id, "opened", rec["created_at"]))
-            if rec["first_response_at"]:
-                events.append((customer_id, ticket_id, "replied-first", rec["first_response_at"]))
-            if rec["first_closed_at"]:
-                events.append((customer_id, ticket_id, "closed", rec["first_closed_at"]))
-            if rec["closed_at"] and rec["closed_at"] != rec["first_closed_at"]:
-                events.append((customer_id, ticket_id, "closed", rec["closed_at"]))
-            survey_at = rec["closed_at"] or rec["updated_at"]
-            for kind, score in rec["_scores"].items():
-                if score is not None:
-                    surveys.append((kind, customer_id, ticket_id, score, survey_at))
-            if rec["_message"]:
-                messages.append((customer_id, ticket_id, "in", rec["channel"], rec["_message"], rec["created_at"]))
+            tickets.append((ticket_id, parsed[0], customer_id, *parsed[stored]))
+            csat, ces, message = parsed[20:23]
+            if csat is not None:
+                surveys.append(("csat", customer_id, ticket_id, csat, parsed[14] or parsed[11]))
+            if ces is not None:
+                surveys.append(("ces", customer_id, ticket_id, ces, parsed[14] or parsed[11]))
+            if message:
+                messages.append((customer_id, ticket_id, "in", parsed[4], message, parsed[10]))
         if tickets:
             self._insert_many("tickets", self.TICKET_COLUMNS, tickets)
-            self._insert_many("events", ("customer_id", "ticket_id", "kind", "at"), events)
+            # The events every imported ticket has, written by SQLite from the rows just stored, in the
+            # order the domain writes them (ticket by ticket: opened, replied-first, closed).
+            conn.execute("""
+                INSERT INTO events (customer_id, ticket_id, kind, at)
+                SELECT customer_id, id, kind, at FROM (
+                    SELECT customer_id, id, 1 AS step, 'opened' AS kind, created_at AS at FROM tickets WHERE id >= ?1
+                    UNION ALL SELECT customer_id, id, 2, 'replied-first', first_response_at FROM tickets
+                              WHERE id >= ?1 AND first_response_at IS NOT NULL
+                    UNION ALL SELECT customer_id, id, 3, 'closed', first_closed_at FROM tickets
+                              WHERE id >= ?1 AND first_closed_at IS NOT NULL
+                    UNION ALL SELECT customer_id, id, 4, 'closed', closed_at FROM tickets
+                              WHERE id >= ?1 AND closed_at IS NOT NULL AND closed_at IS NOT first_closed_at)
+                ORDER BY id, step""", (first_id,))
             self._insert_many("surveys", ("kind", "customer_id", "ticket_id", "score", "at"), surveys)
             self._insert_many("interactions", ("customer_id", "ticket_id", "direction", "channel", "body", "at"), messages)
             self.report.created += len(tickets)
 
-    def _update_ticket(self, ticket_id: int, rec: dict) -> None:
+    def _update_ticket(self, ticket_id: int, customer_id: int, parsed: tuple) -> None:
         conn = self.conn
+        values = dict(zip(self.TICKET_COLUMNS[3:], parsed[self._STORED]), customer_id=customer_id)
         before = conn.execute("SELECT status, closed_at FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
-        columns = [c for c in self.TICKET_COLUMNS if c not in ("id", "external_id")]
-        conn.execute(f"UPDATE tickets SET {', '.join(f'{c} = ?' for c in columns)} WHERE id = ?",
-                     (*(rec[c] for c in columns), ticket_id))
-        if rec["closed_at"] and rec["closed_at"] != before[1]:
+        conn.execute(f"UPDATE tickets SET {', '.join(f'{c} = ?' for c in values)} WHERE id = ?",
+                     (*values.values(), ticket_id))
+        if values["closed_at"] and values["closed_at"] != before[1]:
             conn.execute("INSERT INTO events (customer_id, ticket_id, kind, at) VALUES (?, ?, 'closed', ?)",
-                         (rec["customer_id"], ticket_id, rec["closed_at"]))
-        for kind, score in rec["_scores"].items():
+                         (customer_id, ticket_id, values["closed_at"]))
+        for kind, score in zip(("csat", "ces"), parsed[20:22]):
             if score is not None:
                 conn.execute(
                     "INSERT INTO surveys (kind, customer_id, ticket_id, score, at) VALUES (?, ?, ?, ?, ?) "
                     "ON CONFLICT (kind, ticket_id) WHERE ticket_id IS NOT NULL DO UPDATE SET score = excluded.score",
-                    (kind, rec["customer_id"], ticket_id, score, rec["closed_at"] or rec["updated_at"]))
+                    (kind, customer_id, ticket_id, score, values["closed_at"] or values["updated_at"]))
 
     # -------------------------------------------------------- interactions
 
@@ -735,10 +981,11 @@ class Importer:
                 "body": body, "at": _db(at)}
 
     def _flush_interactions(self, batch: list[tuple[SourceRow, dict]]) -> None:
+        self.flush_new_customers()
         rows = []
         seen: set[tuple] = set()
         for row, rec in batch:
-            self.v.row = row
+            self.v.record = row.record
             key = (rec["customer_id"], rec["ticket_id"], rec["direction"], rec["at"], rec["body"])
             # No external id: the same message at the same time for the same customer is a duplicate.
             hit = key in seen or self.conn.execute(
@@ -757,8 +1004,8 @@ class Importer:
             self.report.created += len(rows)
 
 
-def _seconds(start: datetime, end: datetime | None) -> int | None:
-    return None if end is None else int((end - start).total_seconds())
+def _first(pair: tuple) -> Any:
+    return pair[0]
 
 
 def describe(exc: RowError, row: SourceRow, file_label: str) -> str:

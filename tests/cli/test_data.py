@@ -348,3 +348,25 @@ def test_search_index_follows_edits(served):
 def test_search_without_words_is_an_error(run):
     result = run("search", "?!")
     assert result.exit_code == 1 and "nothing to search for" in result.stderr
+
+
+def test_search_for_a_very_common_word_ranks_only_its_most_recent_matches(shop, monkeypatch):
+    from carecli import searching
+
+    shop("ticket", "open", "ben", "Orchid orchid orchid wilted", "--at", "2026-03-10 08:00", ok=True)  # the best match
+    for day in (11, 12, 13):
+        shop("ticket", "open", "ben", f"Orchid question {day}", "--at", f"2026-03-{day} 08:00", ok=True)
+    best = shop.json("search", "orchid")[0]["ref"]
+    monkeypatch.setattr(searching, "RANK_CAP", 3)
+    capped = [h["ref"] for h in shop.json("search", "orchid") if h["kind"] == "ticket"]
+    assert best == "#2" and len(capped) == 3 and "#2" not in capped
+
+
+def test_import_reads_non_iso_times_the_same_way_on_every_row(run, tmp_path, mapping, db_path):
+    data = _write(tmp_path, "t.csv", "Ref,Name,Email,Subject,State,Created,FRT (min),Closed,Rating\n"
+                  "T-1,Ada,ada@example.com,Vase,New,03/01/2026 09:00,,,\n"  # March 1 (month first by default)
+                  "T-2,Ada,ada@example.com,Vase,New,03/02/2026 10:30,,,\n"
+                  "T-3,Ada,ada@example.com,Vase,New,\"Mar 4, 2026 11:15 AM\",,,\n")  # another format: dateutil
+    run("import", "tickets", str(data), "--map", str(mapping), ok=True)
+    stored = sqlite3.connect(db_path).execute("SELECT created_at FROM tickets ORDER BY external_id").fetchall()
+    assert stored == [("2026-03-01T08:00:00+00:00",), ("2026-03-02T09:30:00+00:00",), ("2026-03-04T10:15:00+00:00",)]

@@ -245,6 +245,8 @@ def prepare(conn: sqlite3.Connection, settings: Settings, *, now: datetime, peri
         from carecli.business_time import refresh
 
         refresh(conn, hours)  # stored durations; offsets are left for the clocks still running
+        if not settings["business_hours.enabled"]:
+            return  # no SLA clock counts business time: the stored durations are all we need
     # Running SLA clocks: open tickets (without a period), or tickets created in the period,
     # measured up to now or the period's end.
     first = conn.execute(
@@ -383,9 +385,14 @@ BACKLOG_IDS_SQL = """
 
 
 def _first_response(ctx: _Context) -> dict:
+    source, only_measured = ctx.tickets_from, ""
+    if ctx.walk:  # count and mean from the value index too: a covering scan, in channel order when grouped
+        value = ctx.column("first_response")
+        source = f"tickets t INDEXED BY tickets_{value}_{'channel' if ctx.group else 'value'}"
+        only_measured = f"AND t.{value} IS NOT NULL"
     sql = f"""
         SELECT {ctx.ticket_group}, {ctx.measured("first_response")}
-        FROM {ctx.tickets_from} WHERE t.first_response_at >= :since AND t.first_response_at < :until
+        FROM {source} WHERE t.first_response_at >= :since AND t.first_response_at < :until {only_measured}
         {ctx.group_by}"""
     return {row[0]: ctx.durations("first_response", "first_response_at", row[0], *row[1:])
             for row in ctx.rows(sql) if row[1] or row[3] is not None}

@@ -269,3 +269,65 @@ def test_trend_shows_a_sparkline_per_headline_figure(week):
 def test_trend_without_a_time_grouping_is_an_error(run):
     result = run("kpi", "--trend")
     assert result.exit_code == 1 and "--trend needs --by day, week or month" in result.stderr
+
+
+def test_business_durations_follow_a_reopen_and_a_change_of_opening_hours(run, tmp_path):
+    import json
+
+    config = tmp_path / "bh.toml"
+    config.write_text('[business_hours]\nstart = "09:00"\nend = "17:00"\n')
+    run("customer", "add", "Ada", "--at", "2026-01-01", ok=True)
+    run("ticket", "open", "ada", "vase", "--at", "2026-03-09 10:00", ok=True)
+    run("ticket", "close", "1", "--at", "2026-03-09 12:00", ok=True)
+    args = ("--config", str(config), "kpi", "--since", "2026-03-01", "--until", "2026-03-20", "--business-hours",
+            "--format", "json")
+
+    def resolution():
+        return json.loads(run(*args, ok=True).stdout)["resolution_s"]["median"]
+
+    assert resolution() == 2 * 3600
+    # Reopened and closed again the next day at 11:00: 7h on Monday + 2h on Tuesday.
+    run("ticket", "reopen", "1", "--at", "2026-03-09 13:00", ok=True)
+    run("ticket", "close", "1", "--at", "2026-03-10 11:00", ok=True)
+    assert resolution() == 9 * 3600
+    # Opening at 10:00 instead: every stored business duration is recomputed (7h + 1h).
+    config.write_text('[business_hours]\nstart = "10:00"\nend = "17:00"\n')
+    assert resolution() == 8 * 3600
+
+
+@pytest.mark.parametrize("counts", [(1, 2, 3), (7, 10, 4)])
+def test_medians_and_p90s_are_exact_whether_read_from_value_indexes_or_aggregated(tmp_path, counts):
+    """A period covering the history walks the value indexes; a short one aggregates in Python.
+    Both must give the nearest-rank figures of docs/metrics.md, overall and per channel."""
+    import random
+    from datetime import datetime, timezone
+
+    from carecli import config, metrics, store
+
+    conn = store.connect(tmp_path / "q.db")
+    rng = random.Random(sum(counts))
+    conn.execute("INSERT INTO customers (id, name, created_at) VALUES (1, 'Ada', '2026-01-01T00:00:00+00:00')")
+    rows, ticket = [], 0
+    for channel, count in zip(("email", "chat", "phone"), counts):
+        for _ in range(count * 5):
+            ticket += 1
+            day = 1 + ticket % 28
+            seconds = rng.choice([60, 600, 3600, rng.randint(1, 10**6)])
+            at = f"2026-02-{day:02d}T12:00:00+00:00"
+            rows.append((ticket, channel, at, at, at, seconds))
+    conn.executemany(
+        "INSERT INTO tickets (id, customer_id, subject, channel, category, priority, status, created_at, updated_at,"
+        " first_response_at, first_response_s) VALUES (?, 1, 's', ?, 'other', 'normal', 'open', ?, ?, ?, ?)", rows)
+    settings = config.load(None, env={"CARECLI_TIMEZONE": "UTC"})
+    now = datetime(2026, 3, 14, tzinfo=timezone.utc)
+    for since, until in [("2026-01-01", "2026-03-14"), ("2026-02-10", "2026-02-13")]:
+        period = metrics.Period(datetime.fromisoformat(since).replace(tzinfo=timezone.utc),
+                                datetime.fromisoformat(until).replace(tzinfo=timezone.utc))
+        inside = [r for r in rows if since <= r[2] < until]
+        overall = metrics.compute(conn, settings, period, now=now)["first_response_s"]
+        values = [r[5] for r in inside]
+        assert (overall["n"], overall["median"], overall["p90"]) == (len(values), metrics.median(values), metrics.p90(values))
+        for group in metrics.compute(conn, settings, period, now=now, by="channel"):
+            values = [r[5] for r in inside if r[1] == group["group"]]
+            block = group["first_response_s"]
+            assert (block["n"], block["median"], block["p90"]) == (len(values), metrics.median(values), metrics.p90(values))

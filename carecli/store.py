@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, Sequence
@@ -30,13 +31,30 @@ def connect(path: str | os.PathLike, *, migrate: bool = True) -> sqlite3.Connect
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
         if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-            conn.execute("PRAGMA journal_mode = WAL")
+            _switch_to_wal(conn)
         conn.execute("PRAGMA synchronous = NORMAL")
         if migrate and pending_migrations(conn):
             apply_migrations(conn)
     except sqlite3.DatabaseError as exc:
         raise store_error(exc, path) from None
     return conn
+
+
+def _switch_to_wal(conn: sqlite3.Connection) -> None:
+    """Turn on WAL (once per database file; it persists).
+
+    SQLite answers "database is locked" at once, without its busy handler, when another process
+    has the new file open at the same moment, so wait here as the busy timeout would.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+        time.sleep(0.01)
 
 
 def _create_private_file(path: Path) -> None:

@@ -97,7 +97,11 @@ def check_outcome(args, result, before, db_path) -> None:
 
 
 @pytest.mark.parametrize("path,command", COMMANDS, ids=[" ".join(p) for p, _ in COMMANDS])
-def test_malformed_values_give_a_clear_error_and_write_nothing(shop, db_path, path, command):
+def test_malformed_values_give_a_clear_error_and_write_nothing(shop, db_path, path, command, tmp_path, monkeypatch):
+    # Values that happen to be valid file names (db backup, export --output) land here, not in the repo.
+    (tmp_path / "cwd").mkdir()
+    monkeypatch.chdir(tmp_path / "cwd")
+
     @settings(max_examples=EXAMPLES, deadline=None, database=None,
               suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                      HealthCheck.data_too_large])

@@ -9,7 +9,7 @@ stable names in a stable order. Add a ticket figure by appending one `Field` to 
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Iterator
 
@@ -73,10 +73,16 @@ TICKET_FIELDS: list[Field] = [
     Field("first_response_s", "t.first_response_s", "int"),
     Field("first_resolution_s", "t.first_resolution_s", "int"),
     Field("resolution_s", "t.resolution_s", "int"),
+    # The same durations counting business hours only ([business_hours]; see docs/metrics.md).
+    Field("first_response_bs", "t.first_response_bs", "int"),
+    Field("first_resolution_bs", "t.first_resolution_bs", "int"),
+    Field("resolution_bs", "t.resolution_bs", "int"),
     Field("replies", "t.reply_count", "int"),
     Field("reopens", "t.reopen_count", "int"),
     Field("csat", _survey_score("csat"), "int"),
     Field("ces", _survey_score("ces"), "int"),
+    # Depends on the configured SLA targets: the export command supplies its SQL (sla.breached_sql).
+    Field("sla_breached", "NULL", "int"),
     Field("resolution", "t.resolution"),
 ]
 
@@ -249,9 +255,16 @@ def export_chunks(
     filters: ExportFilter | None = None,
     *,
     raw: bool = False,
+    computed: dict[str, str] | None = None,
 ) -> Iterator[tuple[str, int]]:
-    """Yield (text, rows in it) chunks of the whole export, header and brackets included."""
+    """Yield (text, rows in it) chunks of the whole export, header and brackets included.
+
+    `computed` gives the SQL of fields that depend on settings (e.g. `sla_breached`); the
+    columns and their order never change.
+    """
     spec = entity(name)
+    if computed:
+        spec = replace(spec, fields=tuple(replace(f, sql=computed.get(f.key, f.sql)) for f in spec.fields))
     sql, params = build_query(spec, fmt, filters or ExportFilter(), raw=raw)
     cursor = conn.cursor()
     cursor.row_factory = None  # plain tuples: no per-row Row objects

@@ -43,6 +43,34 @@ def target_sql(goals: dict[str, dict[str, int]], field: str, column: str = "t.pr
     return f"(CASE {column} {cases} END)" if cases else "NULL"
 
 
+def clock_sql(name: str, *, business: bool, cutoff: str, closed_only: bool = False) -> str:
+    """Seconds on ticket `t`'s SLA clock for `name` (first_response, resolution): the stored
+    duration once the event happened (business time when business hours are enabled), else the
+    time from creation up to `cutoff` (a SQL expression)."""
+    from carecli import business_hours as bh
+
+    stored = f"t.{name}_{'bs' if business else 's'}"
+    if closed_only:
+        stored = f"CASE t.status WHEN 'closed' THEN {stored} END"
+    # COALESCE evaluates its second argument only when the first is NULL: running clocks only.
+    running = (bh.duration_sql if business else bh.wall_duration_sql)("t.created_at", cutoff)
+    return f"COALESCE({stored}, {running})"
+
+
+def breached_sql(settings: Settings, *, cutoff: str) -> str:
+    """SQL over ticket `t`: 1 when it broke an SLA target by `cutoff`, 0 when it kept its targets,
+    NULL when its priority has none (the `sla` KPI block's rule, per ticket)."""
+    goals = targets(settings)
+    if not goals:
+        return "NULL"
+    business = settings["business_hours.enabled"]
+    first, resolution = target_sql(goals, "first_response"), target_sql(goals, "resolution")
+    first_breach = f"COALESCE({clock_sql('first_response', business=business, cutoff=cutoff)} > {first}, 0)"
+    resolution_breach = (f"COALESCE({clock_sql('resolution', business=business, cutoff=cutoff, closed_only=True)}"
+                         f" > {resolution}, 0)")
+    return f"(CASE WHEN {first} IS NULL AND {resolution} IS NULL THEN NULL ELSE ({first_breach} OR {resolution_breach}) END)"
+
+
 def breaching_tickets(conn: sqlite3.Connection, settings: Settings, *, now: datetime) -> list[dict]:
     """Open and pending tickets past an SLA deadline, or within `sla.warn_before` of one, most overdue first.
 

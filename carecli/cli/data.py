@@ -75,7 +75,8 @@ def export(
         priority=settings.choose("priorities", priority) if priority else None,
         tag=normalize_tags([tag]) if tag else None,
     )
-    chunks = exporting.export_chunks(conn, what, fmt, filters, raw=raw)
+    computed = _ticket_figures(conn, settings) if what == "tickets" else None
+    chunks = exporting.export_chunks(conn, what, fmt, filters, raw=raw, computed=computed)
     progress = Progress(f"exporting {what}", None)
     if progress.active:
         progress.total = exporting.count(conn, what, filters)
@@ -87,6 +88,20 @@ def export(
         with atomic_text(output) as stream:
             written = _write_chunks(chunks, stream, progress)
         message(f"exported {written} {what} to {output}")
+
+
+def _ticket_figures(conn, settings) -> dict[str, str]:
+    """Bring the stored business durations and SLA clocks up to date; the SQL of `sla_breached` now."""
+    from datetime import timedelta
+
+    from carecli import metrics, sla
+    from carecli.timeparse import from_db, to_db
+
+    now = STATE.now
+    first = conn.execute("SELECT MIN(created_at) FROM tickets").fetchone()[0]
+    if first is not None:  # the whole history, as `kpi` would see it
+        metrics.prepare(conn, settings, now=now, period=metrics.Period(from_db(first), now + timedelta(seconds=1)))
+    return {"sla_breached": sla.breached_sql(settings, cutoff=f"'{to_db(now)}'")}
 
 
 def _write_chunks(chunks, stream, progress: Progress) -> int:

@@ -50,7 +50,7 @@ SINCE_100K = "2025-12-04T10:00:00+00:00"  # about 100,000 of 1,000,000 tickets o
 
 @dataclass
 class Scenario:
-    """One row of the table. argv/floor use {carecli} {python} {db} {csv} {mapping} {task} placeholders."""
+    """One row of the table. argv/floor use {carecli} {python} {db} {csv} {task} placeholders."""
 
     name: str
     argv: list[str]
@@ -103,9 +103,9 @@ SCENARIOS = [
     Scenario("export tickets --format csv (all rows)", ["{carecli}", "export", "tickets", "--format", "csv"],
              ["sqlite3", "-csv", "-header", "{db}", SQL_EXPORT.format(where="")], "2x"),
     Scenario("report daily (cron: absolute path, --db)", ["{carecli}", "--db", "{db}", "report", "daily"], None, "1s"),
-    Scenario("import tickets (all rows)", ["{carecli}", "import", "tickets", "{csv}", "--map", "{mapping}"],
+    Scenario("import tickets (all rows)", ["{carecli}", "import", "tickets", "{csv}", "--preset", "carecli"],
              ["sqlite3", "{db}", "-cmd", ".mode csv", ".import {csv} tickets_import"], "10s,100MB", db="fresh",
-             note="the mapping file is bench/tickets-mapping.toml"),
+             note="the CSV is `carecli export tickets --raw` of the big database"),
     Scenario("search (one word)", ["{carecli}", "search", "wilted"], None, "200ms"),
 ]
 
@@ -239,14 +239,14 @@ def main(argv: list[str] | None = None) -> None:
     empty = work / "empty.db"
     subprocess.run([CARECLI, "init"], env=_env(work, empty), check=True, capture_output=True)
     task_env = _taskwarrior(work)
-    csv_file, mapping = work / "tickets.csv", BENCH / "tickets-mapping.toml"
+    csv_file = work / "tickets.csv"
 
     rows = []
     for scenario in scenarios:
         db = {"empty": empty, "big": big, "fresh": work / "fresh.db"}[scenario.db]
         env = {**_env(work, db), **scenario.env, **(task_env if "{task}" in scenario.argv else {})}
         values = {"carecli": CARECLI, "python": PYTHON, "db": str(db), "csv": str(csv_file),
-                  "mapping": str(mapping), "task": shutil.which("task") or "task"}
+                  "task": shutil.which("task") or "task"}
         command = [part.format(**values) for part in scenario.argv]
         floor_command = [part.format(**values) for part in scenario.floor] if scenario.floor else None
         skip = _skip_reason(scenario, command, env)
@@ -256,7 +256,7 @@ def main(argv: list[str] | None = None) -> None:
             continue
         prepare = None
         if scenario.db == "fresh":
-            _ensure_csv(csv_file, big)
+            _ensure_csv(csv_file, _env(work, big))
 
             def prepare(db=db, env=env):
                 for suffix in ("", "-wal", "-shm"):
@@ -288,8 +288,6 @@ def _skip_reason(scenario: Scenario, command: list[str], env: dict[str, str]) ->
         return "the sqlite3 shell is not installed"
     if "{task}" in scenario.argv and not shutil.which("task"):
         return "taskwarrior is not installed (apt-get install taskwarrior)"
-    if scenario.db == "fresh" and not Path(BENCH / "tickets-mapping.toml").exists():
-        return "bench/tickets-mapping.toml is missing"
     return ""
 
 
@@ -306,12 +304,10 @@ def _taskwarrior(work: Path) -> dict[str, str]:
     return {"TASKRC": str(rc)}
 
 
-def _ensure_csv(csv_file: Path, big: Path) -> None:
-    """The tickets export of the big database, as the import scenario's input."""
-    if csv_file.exists():
-        return
-    with open(csv_file, "w") as out:
-        subprocess.run(["sqlite3", "-csv", "-header", str(big), SQL_EXPORT.format(where="")], stdout=out, check=True)
+def _ensure_csv(csv_file: Path, big_env: dict[str, str]) -> None:
+    """carecli's own tickets export of the big database, as the import scenario's input."""
+    if not csv_file.exists():
+        subprocess.run([CARECLI, "export", "tickets", "--raw", "--output", str(csv_file)], env=big_env, check=True)
 
 
 def _label(argv: list[str]) -> str:

@@ -31,6 +31,8 @@ ROOT = Path(__file__).resolve().parent.parent
 READERS = [
     ["ticket", "list", "--format", "csv", "--status", "all", "--limit", "0"],
     ["customer", "list", "--format", "csv"],
+    ["kpi", "--format", "json"],
+    ["report", "daily"],
 ]
 needs_entry_point = pytest.mark.skipif(not CARECLI.exists(), reason="carecli is not installed next to this Python")
 

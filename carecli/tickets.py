@@ -51,6 +51,15 @@ def _not_before(ticket: sqlite3.Row, at: datetime, what: str, field: str = "crea
         )
 
 
+def _log_on_ticket(conn: sqlite3.Connection, settings: Settings, ticket: sqlite3.Row, direction: str, text: str,
+                   *, at: datetime, channel: str | None, what: str) -> None:
+    """Log a message on the ticket: dated no earlier than the ticket, on its channel unless told
+    otherwise (only a channel typed now is checked against the config list)."""
+    _not_before(ticket, at, what)
+    log_interaction(conn, customer_id=ticket["customer_id"], ticket_id=ticket["id"], direction=direction,
+                    channel=settings.choose("channels", channel) if channel else ticket["channel"], body=text, at=at)
+
+
 def open_ticket(
     conn: sqlite3.Connection,
     settings: Settings,
@@ -97,10 +106,7 @@ def reply(
     channel: str | None = None,
 ) -> sqlite3.Row:
     """Log an outbound message; the first one sets first_response_at."""
-    _not_before(ticket, at, "reply to")
-    channel = settings.choose("channels", channel or ticket["channel"])
-    log_interaction(conn, customer_id=ticket["customer_id"], ticket_id=ticket["id"], direction="out",
-                    channel=channel, body=text, at=at)
+    _log_on_ticket(conn, settings, ticket, "out", text, at=at, channel=channel, what="reply to")
     changes = {"reply_count": ticket["reply_count"] + 1, "updated_at": to_db(at)}
     if ticket["first_response_at"] is None or at < from_db(ticket["first_response_at"]):
         # A reply logged after the fact may predate the one recorded as first.
@@ -114,9 +120,7 @@ def reply(
 
 def note(conn: sqlite3.Connection, settings: Settings, ticket: sqlite3.Row, text: str, *, at: datetime) -> sqlite3.Row:
     """An internal note: part of the timeline, never seen by the customer, not a response."""
-    _not_before(ticket, at, "add a note to")
-    log_interaction(conn, customer_id=ticket["customer_id"], ticket_id=ticket["id"], direction="note",
-                    channel=ticket["channel"], body=text, at=at)
+    _log_on_ticket(conn, settings, ticket, "note", text, at=at, channel=None, what="add a note to")
     store.update(conn, "tickets", ticket["id"], {"updated_at": to_db(at)})
     return get_ticket(conn, ticket["id"])
 
@@ -138,10 +142,7 @@ def inbound(
     channel: str | None = None,
 ) -> InboundResult:
     """The customer wrote again: log it; a pending ticket is waiting on us again."""
-    _not_before(ticket, at, "log a message on")
-    channel = settings.choose("channels", channel or ticket["channel"])
-    log_interaction(conn, customer_id=ticket["customer_id"], ticket_id=ticket["id"], direction="in",
-                    channel=channel, body=text, at=at)
+    _log_on_ticket(conn, settings, ticket, "in", text, at=at, channel=channel, what="log a message on")
     changes = {"updated_at": to_db(at)}
     resumed = ticket["status"] == "pending"
     if resumed:

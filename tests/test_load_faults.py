@@ -1,6 +1,6 @@
 """Under load and when killed, carecli loses nothing: concurrent commands and crashed bulk writes.
 
-Scaled down for CI (2 x 40 commands, 4 kills per journal mode); CARECLI_FULL_LOAD=1 runs the full
+Scaled down for CI (2 x 25 commands, 4 kills per journal mode); CARECLI_FULL_LOAD=1 runs the full
 sizes (2 x 300 commands, 20 kills).
 """
 
@@ -23,7 +23,7 @@ import pytest
 from carecli import store
 
 FULL = os.environ.get("CARECLI_FULL_LOAD") == "1"
-WRITES_PER_PROCESS = 300 if FULL else 40
+WRITES_PER_PROCESS = 300 if FULL else 25
 KILLS = 20 if FULL else 4
 CARECLI = Path(sys.executable).parent / "carecli"
 ROOT = Path(__file__).resolve().parent.parent

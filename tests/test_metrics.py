@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+import shutil
 import sqlite3
+from pathlib import Path
 
 import pytest
 
@@ -23,14 +25,21 @@ resolution = "4h"
 """
 
 
+_BUILT_WEEK: list[Path] = []  # the week's database, built once per test run and copied per test
+
+
 @pytest.fixture
-def week(run, db_path, tmp_path):
+def week(run, db_path, tmp_path, tmp_path_factory):
     """A week of a small shop, every figure worked out by hand in EXPECTED below."""
     config = tmp_path / "sla.toml"
     config.write_text(SLA_CONFIG)
 
     def go(*args):
         return run("--config", str(config), *args, ok=True)
+
+    if _BUILT_WEEK:
+        shutil.copy(_BUILT_WEEK[0], db_path)
+        return go
 
     for name, email, created in [("Ada Lovelace", "ada@x.org", "2026-01-10"), ("Ben Okafor", "ben@x.org", "2026-02-01"),
                                  ("Cleo Vogel", "cleo@x.org", "2026-02-15"), ("Dan Moreau", "dan@x.org", "2026-03-03"),
@@ -93,6 +102,11 @@ def week(run, db_path, tmp_path):
         conn.execute("UPDATE customers SET lost_at = '2026-03-05T10:00:00+00:00' WHERE id = 3")
         conn.execute("UPDATE customers SET lost_at = '2026-02-20T10:00:00+00:00' WHERE id = 5")
     conn.close()
+    snapshot = tmp_path_factory.mktemp("week") / "week.db"
+    source, copy = sqlite3.connect(db_path), sqlite3.connect(snapshot)
+    source.backup(copy)
+    source.close(), copy.close()
+    _BUILT_WEEK.append(snapshot)
     return go
 
 

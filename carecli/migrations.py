@@ -251,8 +251,29 @@ def m005_kpi_speed(db) -> None:
     db.executescript(";\n".join(statements) + ";")
 
 
+def m006_kpi_by_channel(db) -> None:
+    """Indexes in channel order for `kpi --by channel` over most of the history: SQLite's GROUP BY
+    then streams through the index instead of sorting a million rows per figure.
+
+    tickets_kpi_channel covers every column the closed-set (count, FCR, count and mean of the
+    resolution times) and SLA blocks read, so they never touch the table; the two interaction
+    indexes mirror interactions_out / interactions_proactive with channel first. The survey block
+    reads its rows from surveys_kind_at_ticket (covering) and each survey's channel from the
+    narrow tickets_id_channel (15 MB, stays in cache) rather than the wide ticket rows."""
+    db.executescript("""
+        CREATE INDEX tickets_kpi_channel ON tickets(channel, created_at, closed_at, reopen_count, reply_count,
+            priority, status, first_response_s, first_response_bs, resolution_s, resolution_bs,
+            first_resolution_s, first_resolution_bs);
+        CREATE INDEX tickets_id_channel ON tickets(id, channel);
+        CREATE INDEX surveys_kind_at_ticket ON surveys(kind, at, score, ticket_id);
+        CREATE INDEX interactions_out_channel ON interactions(channel, at) WHERE direction = 'out';
+        CREATE INDEX interactions_proactive_channel ON interactions(channel, at)
+            WHERE direction = 'out' AND (ticket_id IS NULL OR followup_id IS NOT NULL);
+    """)
+
+
 # The order is the history of the schema; append only.
-STEPS = [m001_initial, m002_care, m003_measurement_indexes, m004_search, m005_kpi_speed]
+STEPS = [m001_initial, m002_care, m003_measurement_indexes, m004_search, m005_kpi_speed, m006_kpi_by_channel]
 NAMES = [step.__name__ for step in STEPS]
 
 

@@ -213,6 +213,22 @@ def test_grouped_by_channel_splits_ticket_figures_and_keeps_customer_figures_ove
     assert sum(g["tickets"]["opened"] for g in groups.values()) == 5
 
 
+@pytest.mark.parametrize("business_hours", [False, True])
+def test_by_channel_over_the_whole_history_gives_the_figures_of_the_plain_scans(week, db_path, tmp_path, monkeypatch,
+                                                                                 business_hours):
+    """Over most of the history, --by channel reads the channel-ordered indexes of migration m006;
+    every figure must equal the one the generic table scans give."""
+    import json
+
+    from carecli import metrics
+
+    flags = ["kpi", *WEEK, "--by", "channel", "--format", "json"] + (["--business-hours"] if business_hours else [])
+    fast = json.loads(week(*flags).stdout)
+    monkeypatch.setattr(metrics, "_covers_most", lambda conn, period: False)
+    assert json.loads(week(*flags).stdout) == fast
+    assert {g["group"] for g in fast} >= {"email", "chat", "phone"}
+
+
 def test_grouped_by_day_gives_one_object_per_local_day(week):
     import json
 

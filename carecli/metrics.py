@@ -192,18 +192,6 @@ class _Context:
         business time with --business-hours, wall-clock time otherwise."""
         return f"{name}_{self.suffix}"
 
-    def sla_elapsed(self, name: str, closed_only: bool = False) -> str:
-        """Seconds on an SLA clock: the stored duration (business time when business hours are
-        enabled) once the event happened, else the time from creation up to the cutoff."""
-        from carecli import business_hours as bh
-
-        stored = f"t.{name}_{'bs' if self.sla_business else 's'}"
-        if closed_only:
-            stored = f"CASE t.status WHEN 'closed' THEN {stored} END"
-        # COALESCE evaluates its second argument only when the first is NULL: open tickets only.
-        running = (bh.duration_sql if self.sla_business else bh.wall_duration_sql)("t.created_at", ":cutoff")
-        return f"COALESCE({stored}, {running})"
-
     def quantiles(self, name: str, instant: str, group: Any, n: int) -> tuple:
         """(median, p90) of the stored `name` durations whose `instant` is in the period (in
         `group` when grouped), read by walking the value index to each rank in C."""
@@ -530,19 +518,18 @@ def _sla_block(tickets: int, first_breached: int, resolution_breached: int, brea
 
 
 def _sla(ctx: _Context) -> dict:
-    from carecli.sla import targets, target_sql
+    from carecli.sla import breach_sql, targets, target_sql
 
     goals = targets(ctx.settings)
     if not goals:
         return {}
     first_target, resolution_target = target_sql(goals, "first_response"), target_sql(goals, "resolution")
-    first_elapsed = ctx.sla_elapsed("first_response")
-    resolution_elapsed = ctx.sla_elapsed("resolution", closed_only=True)
+    first_breach, resolution_breach = breach_sql(goals, business=ctx.sla_business, cutoff=":cutoff")
     sql = f"""
         SELECT g, COUNT(*), SUM(fr_breach), SUM(res_breach), SUM(fr_breach OR res_breach) FROM (
             SELECT {ctx.ticket_group} AS g,
-                   COALESCE({first_elapsed} > {first_target}, 0) AS fr_breach,
-                   COALESCE({resolution_elapsed} > {resolution_target}, 0) AS res_breach
+                   {first_breach} AS fr_breach,
+                   {resolution_breach} AS res_breach
             FROM {ctx.tickets_from}
             WHERE t.created_at >= :since AND t.created_at < :until
               AND ({first_target} IS NOT NULL OR {resolution_target} IS NOT NULL))

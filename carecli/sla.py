@@ -57,18 +57,24 @@ def clock_sql(name: str, *, business: bool, cutoff: str, closed_only: bool = Fal
     return f"COALESCE({stored}, {running})"
 
 
+def breach_sql(goals: dict[str, dict[str, int]], *, business: bool, cutoff: str) -> tuple[str, str]:
+    """SQL over ticket `t`, (first response breached, resolution breached), each 1 or 0: a clock
+    longer than its target by `cutoff` (exactly on the target is met)."""
+    first = clock_sql("first_response", business=business, cutoff=cutoff)
+    resolution = clock_sql("resolution", business=business, cutoff=cutoff, closed_only=True)
+    return (f"COALESCE({first} > {target_sql(goals, 'first_response')}, 0)",
+            f"COALESCE({resolution} > {target_sql(goals, 'resolution')}, 0)")
+
+
 def breached_sql(settings: Settings, *, cutoff: str) -> str:
     """SQL over ticket `t`: 1 when it broke an SLA target by `cutoff`, 0 when it kept its targets,
     NULL when its priority has none (the `sla` KPI block's rule, per ticket)."""
     goals = targets(settings)
     if not goals:
         return "NULL"
-    business = settings["business_hours.enabled"]
-    first, resolution = target_sql(goals, "first_response"), target_sql(goals, "resolution")
-    first_breach = f"COALESCE({clock_sql('first_response', business=business, cutoff=cutoff)} > {first}, 0)"
-    resolution_breach = (f"COALESCE({clock_sql('resolution', business=business, cutoff=cutoff, closed_only=True)}"
-                         f" > {resolution}, 0)")
-    return f"(CASE WHEN {first} IS NULL AND {resolution} IS NULL THEN NULL ELSE ({first_breach} OR {resolution_breach}) END)"
+    first_breach, resolution_breach = breach_sql(goals, business=settings["business_hours.enabled"], cutoff=cutoff)
+    no_target = f"{target_sql(goals, 'first_response')} IS NULL AND {target_sql(goals, 'resolution')} IS NULL"
+    return f"(CASE WHEN {no_target} THEN NULL ELSE ({first_breach} OR {resolution_breach}) END)"
 
 
 def breaching_tickets(conn: sqlite3.Connection, settings: Settings, *, now: datetime) -> list[dict]:

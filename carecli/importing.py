@@ -918,14 +918,14 @@ class Importer:
             conn.execute("""
                 INSERT INTO events (customer_id, ticket_id, kind, at)
                 SELECT customer_id, id, kind, at FROM (
-                    SELECT customer_id, id, 1 AS step, 'opened' AS kind, created_at AS at FROM tickets WHERE id >= ?1
+                    SELECT customer_id, id, 1 AS step, 'opened' AS kind, created_at AS at FROM tickets WHERE id >= :first
                     UNION ALL SELECT customer_id, id, 2, 'replied-first', first_response_at FROM tickets
-                              WHERE id >= ?1 AND first_response_at IS NOT NULL
+                              WHERE id >= :first AND first_response_at IS NOT NULL
                     UNION ALL SELECT customer_id, id, 3, 'closed', first_closed_at FROM tickets
-                              WHERE id >= ?1 AND first_closed_at IS NOT NULL
+                              WHERE id >= :first AND first_closed_at IS NOT NULL
                     UNION ALL SELECT customer_id, id, 4, 'closed', closed_at FROM tickets
-                              WHERE id >= ?1 AND closed_at IS NOT NULL AND closed_at IS NOT first_closed_at)
-                ORDER BY id, step""", (first_id,))
+                              WHERE id >= :first AND closed_at IS NOT NULL AND closed_at IS NOT first_closed_at)
+                ORDER BY id, step""", {"first": first_id})
             self._insert_many("surveys", ("kind", "customer_id", "ticket_id", "score", "at"), surveys)
             self._insert_many("interactions", ("customer_id", "ticket_id", "direction", "channel", "body", "at"), messages)
             self.report.created += len(tickets)

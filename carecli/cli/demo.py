@@ -60,6 +60,6 @@ def _tour(target: Path) -> None:
         app(["--db", db, *args], standalone_mode=False)
         print(flush=True)
     message("Try next:")
-    for line in ("customer list", "customer show 1", "ticket list --status all --format csv",
-                 "config show"):
+    for line in ("customer show 1", "customer health", "care suggest", "report daily",
+                 "kpi --by week --trend", "search vase", "export tickets --format csv", "config show"):
         message(f"  carecli --db {quoted} {line}")

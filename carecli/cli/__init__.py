@@ -83,8 +83,8 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def root(
-    db: Annotated[Optional[str], typer.Option("--db", envvar="CARECLI_DB", help="database file [default: XDG data dir]", callback=check_path)] = None,
-    config: Annotated[Optional[str], typer.Option("--config", envvar="CARECLI_CONFIG", help="config file [default: XDG config dir]", callback=check_path)] = None,
+    db: Annotated[Optional[str], typer.Option("--db", envvar="CARECLI_DB", metavar="PATH", help="database file [default: XDG data dir]", callback=check_path)] = None,
+    config: Annotated[Optional[str], typer.Option("--config", envvar="CARECLI_CONFIG", metavar="PATH", help="config file [default: XDG config dir]", callback=check_path)] = None,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="show the version")] = False,
 ) -> None:
     STATE.reset(db, config)
@@ -93,7 +93,7 @@ def root(
 def _register() -> None:
     from carecli.cli import config_cmd, customers, db, demo, tickets
 
-    app.add_typer(customers.app, name="customer", help="Customers: add, list, show, edit.")
+    app.add_typer(customers.app, name="customer", help="Customers: add, list, show, edit; lost, won-back, health.")
     app.add_typer(tickets.app, name="ticket", help="Tickets: open, reply, close, reopen, list.")
     app.add_typer(config_cmd.app, name="config", help="Show the configuration and where it comes from.")
     app.command("log")(customers.log)

@@ -10,7 +10,6 @@ from carecli import metrics
 from carecli.agenda import build_agenda
 from carecli.config import Settings
 from carecli.errors import InvalidInput
-from carecli.sla import breaching_tickets
 from carecli.timeparse import to_db
 
 UNITS = {"daily": "day", "weekly": "week", "monthly": "month"}
@@ -52,6 +51,7 @@ def build_report(conn: sqlite3.Connection, settings: Settings, kind: str, *, day
         changes.append({"figure": key, "value": value, "previous": was, "change": change,
                         "better": None if not change or lower_is_better is None else (change < 0) == lower_is_better})
     today = now.astimezone(tz).date()
+    agenda = build_agenda(conn, settings, day=today, now=now)  # its SLA list is the report's too
     return {
         "report": kind,
         "period": {"label": period.label, "since": to_db(period.since), "until": to_db(period.until),
@@ -59,10 +59,10 @@ def build_report(conn: sqlite3.Connection, settings: Settings, kind: str, *, day
         "figures": figures,
         "changes": changes,
         "backlog": backlog_by_age(conn, now=now),
-        "sla_breaches": breaching_tickets(conn, settings, now=now),
+        "sla_breaches": agenda["sla_breaching"],
         "followups_done": followups_done(conn, period),
         "followups_overdue": followups_overdue(conn, settings, now=now),
-        "agenda": build_agenda(conn, settings, day=today, now=now),
+        "agenda": agenda,
     }
 
 

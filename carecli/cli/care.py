@@ -34,10 +34,7 @@ AGENDA_TICKET_COLUMNS = [
 ]
 AGENDA_PENDING_COLUMNS = [*AGENDA_TICKET_COLUMNS, Column("waiting_s", "waiting", kind="duration")]
 AGENDA_SLA_COLUMNS = [
-    Column("id", kind="int"),
-    Column("priority"),
-    Column("customer_name", "customer"),
-    Column("subject"),
+    *AGENDA_TICKET_COLUMNS[:4],  # id, priority, customer, subject
     Column("target"),
     Column("state"),
     Column("due_at", "deadline", kind="time"),

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from carecli import importing, searching, store
+from carecli.errors import StoreError
 
 
 def _schema(conn):
@@ -34,3 +37,16 @@ def test_bulk_load_is_undone_with_its_transaction(shop, db_path):
     except RuntimeError:
         pass
     assert _schema(conn) == before
+
+
+def test_bulk_load_checks_the_references_it_let_through(shop, db_path):
+    """Row-by-row foreign key checks are off during a bulk load; the new rows are checked at the end."""
+    conn = store.connect(db_path)
+    tickets = conn.execute("SELECT count(*) FROM tickets").fetchone()[0]
+    with pytest.raises(StoreError, match="1 tickets row.*missing customers"):
+        with importing.import_transaction(conn, bulk=True):
+            conn.execute("INSERT INTO tickets (customer_id, subject, channel, category, priority, status, created_at, "
+                         "updated_at) VALUES (999, 'Nobody''s order', 'email', 'other', 'normal', 'open', "
+                         "'2026-03-01T00:00:00+00:00', '2026-03-01T00:00:00+00:00')")
+    assert conn.execute("SELECT count(*) FROM tickets").fetchone()[0] == tickets
+    assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1  # enforcement is back on for the connection

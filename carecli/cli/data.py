@@ -176,17 +176,13 @@ def import_(
     try:
         source_format = importing.guess_format(file, input_format)
         header, rows = importing.read_rows(stream, source_format)
+        size = None if file == "-" else Path(file).stat().st_size
         try:
-            with store.transaction(conn):
+            with importing.import_transaction(conn, bulk=importing.worth_bulk_loading(conn, what, size)):
                 importer = importing.Importer(conn, settings, what, rules, header if source_format == "csv" else None,
                                               on_duplicate=on_duplicate,
                                               now=STATE.now, file_label=label, progress=progress.advance)
-                size = None if file == "-" else Path(file).stat().st_size
-                if importing.worth_bulk_loading(conn, what, size):
-                    with importing.BulkLoad(conn):
-                        report = importer.run(rows)
-                else:
-                    report = importer.run(rows)
+                report = importer.run(rows)
                 if report.rejected and not skip_bad and not dry_run:
                     raise _bad_rows(report, label)
                 if dry_run:

@@ -55,7 +55,7 @@ TABLE_COLUMNS = {
     "interactions": ("customer_id", "ticket_id", "followup_id", "direction", "channel", "body", "at"),
     "events": ("customer_id", "ticket_id", "kind", "at", "detail"),
     "followups": ("id", "customer_id", "ticket_id", "kind", "note", "due_at", "all_day", "recurrence", "status",
-                  "created_at", "completed_at", "outcome", "source", "previous_id"),
+                  "created_at", "completed_at", "outcome", "source", "previous_id", "on_time"),
     "surveys": ("kind", "customer_id", "ticket_id", "score", "comment", "at"),
 }
 
@@ -280,6 +280,11 @@ class ShopHistory:
         day = datetime.fromtimestamp(ts, self.tz).date()
         return int(datetime(day.year, day.month, day.day, tzinfo=self.tz).timestamp())
 
+    def due_day_end(self, due: int) -> int:
+        """The local midnight ending the due day, as carecli.followups.due_day_end decides it."""
+        day = datetime.fromtimestamp(due, self.tz).date() + timedelta(days=1)
+        return int(datetime(day.year, day.month, day.day, tzinfo=self.tz).timestamp())
+
     def followup_rows(self, rows: Rows, cid: int, due: int, *, kind: str, ticket_id: int | None = None,
                       source: str = "manual", created: int | None = None, recurrence: str | None = None,
                       previous_id: int | None = None) -> int:
@@ -308,7 +313,7 @@ class ShopHistory:
         rows.tables["followups"].append((
             followup_id, cid, ticket_id, kind, f"{kind.replace('-', ' ')} call", stamp(due), int(all_day),
             recurrence, status, stamp(created), stamp(completed) if completed else None, outcome, source,
-            previous_id,
+            previous_id, int(completed < self.due_day_end(due)) if status == "done" else None,
         ))
         if status == "done":
             # A proactive contact, not a reply on the ticket: it must not count as one.

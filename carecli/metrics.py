@@ -170,7 +170,7 @@ class _Context:
         self.params = {"since": self.since, "until": self.until, "cutoff": self.cutoff, "now": self.now}
         self.business_hours = business_hours
         self.ticket_group = f"t.{group}" if group in ATTRIBUTE_GROUPS else "NULL"
-        covers_most = _covers_most(conn, period)
+        self.covers_most = covers_most = _covers_most(conn, period)
         self.tickets_from = "tickets t" + (" NOT INDEXED" if covers_most else "")
         if covers_most and group == "channel":
             # The covering index in channel order (migration m006): each ticket block streams
@@ -349,7 +349,10 @@ def _ticket_counts(ctx: _Context, closed: dict) -> dict:
             counts.setdefault(row[0], dict(_EMPTY_COUNTS))[name] = row[1]
 
     by = ctx.group_by
-    add(f"SELECT {g}, COUNT(*) FROM tickets t WHERE t.created_at >= :since AND t.created_at < :until {by}",
+    # By channel over most of the history, the covering channel index streams into GROUP BY
+    # (0.3 s -> 0.08 s of 1M tickets); otherwise the created_at index finds the period's tickets.
+    source = ctx.tickets_from if ctx.walk and ctx.group == "channel" else "tickets t"
+    add(f"SELECT {g}, COUNT(*) FROM {source} WHERE t.created_at >= :since AND t.created_at < :until {by}",
         "opened")
     for group, count in closed.items():
         counts.setdefault(group, dict(_EMPTY_COUNTS))["closed"] = count
@@ -439,13 +442,18 @@ def _nps(ctx: _Context) -> dict:
 
 
 def _followups(ctx: _Context) -> dict:
-    # The end of the due day: the first local midnight after due_at, from a small TEMP table.
+    # On time is stored when a follow-up is marked done (followups.on_time, migration m002). Rows
+    # done before that column existed are decided here against the end of the due day: the first
+    # local midnight after due_at, from a small TEMP table (COALESCE evaluates it only for them).
+    # Over most of the history, one pass over the table beats the due_at index and a row lookup per
+    # follow-up (0.16 s -> 0.04 s of 200k).
     _prepare_midnights(ctx)
-    row = ctx.rows("""
+    row = ctx.rows(f"""
         SELECT COUNT(*), SUM(status = 'done'),
-               SUM(status = 'done' AND completed_at < (SELECT MIN(m.at) FROM temp.kpi_midnights m WHERE m.at > f.due_at)),
+               SUM(status = 'done' AND COALESCE(on_time,
+                   completed_at < (SELECT MIN(m.at) FROM temp.kpi_midnights m WHERE m.at > f.due_at))),
                SUM(status = 'scheduled' OR (status <> 'skipped' AND completed_at >= :until))
-        FROM followups f WHERE due_at >= :since AND due_at < :until""")[0]
+        FROM followups f {"NOT INDEXED" if ctx.covers_most else ""} WHERE due_at >= :since AND due_at < :until""")[0]
     due, done, on_time, overdue = row[0], row[1] or 0, row[2] or 0, row[3] or 0
     return {"due": due, "done": done, "on_time": on_time, "overdue": overdue, "on_time_pct": _pct(on_time, due)}
 
@@ -454,9 +462,13 @@ def _prepare_midnights(ctx: _Context) -> None:
     from carecli.timeparse import from_db
 
     tz = ctx.settings.tz
-    first = from_db(ctx.since).astimezone(tz).date()
-    last = from_db(ctx.until).astimezone(tz).date() + timedelta(days=1)
     ctx.conn.execute("CREATE TEMP TABLE IF NOT EXISTS kpi_midnights (at TEXT PRIMARY KEY) WITHOUT ROWID")
+    # Only the days follow-ups are due on: an all-time period starts decades before the data.
+    low, high = ctx.rows("SELECT min(due_at), max(due_at) FROM followups WHERE due_at >= :since AND due_at < :until")[0]
+    if low is None:
+        return
+    first = from_db(low).astimezone(tz).date()
+    last = from_db(high).astimezone(tz).date() + timedelta(days=1)
     days = (last - first).days + 1
     ctx.conn.executemany("INSERT OR IGNORE INTO temp.kpi_midnights VALUES (?)",
                          ((to_db(local_day_bounds(first + timedelta(days=i), tz)[0]),) for i in range(days)))

@@ -143,3 +143,15 @@ def test_a_database_with_data_is_refused(tmp_path):
     with pytest.raises(SystemExit, match="already holds data"):
         generator.generate(path, 100, settings=_settings())
     assert database_digest(path) == before
+
+
+def test_done_follow_ups_carry_on_time_as_the_domain_decides_it(history):
+    from carecli.followups import is_on_time
+    from carecli.timeparse import from_db
+
+    conn, _, _ = history
+    tz = _settings().tz
+    done = conn.execute("SELECT due_at, completed_at, on_time FROM followups WHERE status = 'done'").fetchall()
+    assert done and {row[2] for row in done} == {0, 1}
+    assert all(row[2] == is_on_time(row[0], from_db(row[1]), tz) for row in done)
+    assert scalar(conn, "SELECT count(*) FROM followups WHERE status <> 'done' AND on_time IS NOT NULL") == 0

@@ -254,6 +254,17 @@ def test_an_empty_period_gives_null_figures_and_zero_counts(week):
     assert "first_response_s.median       —" in table
 
 
+def test_on_time_is_read_as_stored_when_a_follow_up_was_done_and_decided_by_the_zone_otherwise(week, db_path):
+    import json
+
+    # Follow-up 2 was done a day late by the zone, but its stored verdict (set when it was marked
+    # done, maybe under another zone) wins; follow-up 1 has none stored and is still decided (on time).
+    with sqlite3.connect(db_path) as conn:
+        conn.execute("UPDATE followups SET on_time = 1 WHERE id = 2")
+    followups = json.loads(week("kpi", *WEEK, "--format", "json").stdout)["followups"]
+    assert followups == {"due": 4, "done": 2, "on_time": 2, "overdue": 1, "on_time_pct": 50.0}
+
+
 def test_backlog_at_a_past_until_counts_tickets_open_then(week):
     import json
 

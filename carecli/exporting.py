@@ -28,7 +28,9 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 class Field:
     key: str  # the column name in the export (and the import mapping's field name)
     sql: str  # SQL expression over the entity's FROM clause
-    kind: str = "text"  # text (free text: quoted, neutralised) | code | time | int | tags | json
+    # text: free text, quoted and neutralised; code: our vocabulary (config lists), quoted if it must be;
+    # word: one of the few values a CHECK constraint allows, written as it is; time | int | tags | json
+    kind: str = "text"
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,7 @@ TICKET_FIELDS: list[Field] = [
     Field("external_id", "t.external_id"),
     *_customer_fields("t"),
     Field("subject", "t.subject"),
-    Field("status", "t.status", "code"),
+    Field("status", "t.status", "word"),
     Field("priority", "t.priority", "code"),
     Field("channel", "t.channel", "code"),
     Field("category", "t.category", "code"),
@@ -106,7 +108,7 @@ SPECS: dict[str, Entity] = {
         (Field("id", "i.id", "int"), Field("at", "i.at", "time"), *_customer_fields("i"),
          Field("ticket_id", "i.ticket_id", "int"),
          Field("ticket_external_id", "(SELECT t.external_id FROM tickets t WHERE t.id = i.ticket_id)"),
-         Field("direction", "i.direction", "code"), Field("channel", "i.channel", "code"),
+         Field("direction", "i.direction", "word"), Field("channel", "i.channel", "code"),
          Field("body", "i.body"), Field("followup_id", "i.followup_id", "int")),
         "i.id", time_column="i.at", customer_column="i.customer_id", filter_columns={"channel": "i.channel"},
     ),
@@ -115,14 +117,14 @@ SPECS: dict[str, Entity] = {
         (Field("id", "f.id", "int"), *_customer_fields("f"), Field("ticket_id", "f.ticket_id", "int"),
          Field("kind", "f.kind", "code"), Field("note", "f.note"), Field("due_at", "f.due_at", "time"),
          Field("all_day", "f.all_day", "int"), Field("recurrence", "f.recurrence"),
-         Field("status", "f.status", "code"), Field("created_at", "f.created_at", "time"),
+         Field("status", "f.status", "word"), Field("created_at", "f.created_at", "time"),
          Field("completed_at", "f.completed_at", "time"), Field("outcome", "f.outcome"),
          Field("source", "f.source"), Field("previous_id", "f.previous_id", "int")),
         "f.id", time_column="f.due_at", customer_column="f.customer_id", filter_columns={"status": "f.status"},
     ),
     "surveys": Entity(
         "surveys", "surveys s JOIN customers c ON c.id = s.customer_id",
-        (Field("id", "s.id", "int"), Field("kind", "s.kind", "code"), *_customer_fields("s"),
+        (Field("id", "s.id", "int"), Field("kind", "s.kind", "word"), *_customer_fields("s"),
          Field("ticket_id", "s.ticket_id", "int"), Field("score", "s.score", "int"),
          Field("comment", "s.comment"), Field("at", "s.at", "time")),
         "s.id", time_column="s.at", customer_column="s.customer_id",
@@ -165,19 +167,22 @@ def columns(name: str) -> list[str]:
 def _csv_text(expr: str, raw: bool) -> str:
     """SQL turning a text value into one CSV cell: neutralised unless raw, quoted when needed.
 
-    One unicode() and one GLOB per cell, and printf's %w to double quotes, keep this close to
-    the sqlite3 shell's own CSV speed. NULL stays NULL (printf's %s writes it as nothing).
+    One unicode() per cell, a GLOB per character that forces quotes, and printf's %w to double
+    quotes keep this close to the sqlite3 shell's own CSV speed. Four GLOBs with a literal beat one
+    with a class ('*[,"]*'): SQLite skips ahead to a literal but tries a class at every position
+    (1M tickets: 4.4 s -> 4.0 s). NULL stays NULL (printf's %s writes it as nothing).
     """
     value = expr
     if not raw:
         codes = ", ".join(str(ord(c)) for c in FORMULA_STARTS)
         value = f"CASE WHEN unicode({expr}) IN ({codes}) THEN '''' || {expr} ELSE {expr} END"
-    special = '*[,"' + "\n\r" + "]*"  # a raw newline inside a SQL string literal is fine
-    return f"CASE WHEN {expr} GLOB '{special}' THEN printf('\"%w\"', {value}) ELSE {value} END"
+    # A raw newline inside a SQL string literal is fine.
+    special = " OR ".join(f"{expr} GLOB '*{c}*'" for c in ',"\n\r')
+    return f"CASE WHEN {special} THEN printf('\"%w\"', {value}) ELSE {value} END"
 
 
 def _csv_cell(f: Field, raw: bool) -> str:
-    if f.kind in ("int", "time"):
+    if f.kind in ("int", "time", "word"):  # nothing to quote: skipping the check saves 0.15 s per 1M cells
         return f.sql
     if f.kind in ("code", "tags"):  # our own vocabulary: never a formula, quoted only if it must be
         return _csv_text(f.sql, raw=True)

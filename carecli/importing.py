@@ -40,6 +40,8 @@ FIELDS: dict[str, tuple[str, ...]] = {
                      "body", "at"),
 }
 SCORE_RANGES = {"csat": (1, 5), "ces": (1, 7)}
+RESPONSE_AFTER_CLOSE = "first response stamped after the close (imported as it is)"
+BEFORE_OPENED = "a time before the ticket was opened (imported as it is; durations negative)"
 csv.field_size_limit(16 * 1024 * 1024)  # long descriptions are real
 
 
@@ -850,7 +852,7 @@ class Importer:
 
     def _ticket_parser(self) -> Callable[[list[str]], tuple]:
         """One function per import that turns a record into the ticket's values (see TICKET_PARSED)."""
-        v, warn = self.v, self.report.warn
+        v = self.v
         text, time, integer, minutes = v.getter, v.time_getter, v.integer_getter, v.minutes_getter
         external_id_of, email_of, name_of = text("external_id"), text("customer_email"), text("customer_name")
         subject_of, status_of, tags_of = text("subject"), text("status"), text("tags")
@@ -890,11 +892,12 @@ class Importer:
             if status == "closed" and closed is None:
                 raise v.error(closed_field, "a closed ticket needs the time it was closed")
             created_at = created[0]
+            notes = ()  # warnings, counted only if the row lands (not for duplicates or rejects)
             if first_response is not None and closed is not None and first_response[0] > closed[0]:
-                warn("first response stamped after the close (imported as it is)")
+                notes = (RESPONSE_AFTER_CLOSE,)
             if (first_response is not None and first_response[0] < created_at) or \
                     (closed is not None and closed[0] < created_at):
-                warn("a time before the ticket was opened (imported as it is; durations negative)")
+                notes += (BEFORE_OPENED,)
             replies = replies_of(record)
             if replies is None:
                 replies = 1 if first_response else 0
@@ -919,7 +922,7 @@ class Importer:
                 first_response and int((first_response[0] - created_at).total_seconds()),
                 first_closed and int((first_closed[0] - created_at).total_seconds()),
                 closed and int((closed[0] - created_at).total_seconds()),
-                csat, ces, message_of(record),
+                csat, ces, message_of(record), notes,
             )
 
         return parse
@@ -927,7 +930,8 @@ class Importer:
     TICKET_COLUMNS = ("id", "external_id", "customer_id", "subject", "channel", "category", "priority", "status", "tags",
                       "resolution", "created_at", "updated_at", "first_response_at", "first_closed_at", "closed_at",
                       "reopen_count", "reply_count", "first_response_s", "first_resolution_s", "resolution_s")
-    # A parsed ticket: (external_id, customer_email, customer_name, then TICKET_COLUMNS[3:] in order, csat, ces, message)
+    # A parsed ticket: (external_id, customer_email, customer_name, then TICKET_COLUMNS[3:] in order, csat, ces,
+    # message, warnings)
     _STORED = slice(3, 20)
 
     def _flush_tickets(self, batch: list[tuple[SourceRow, tuple]]) -> None:
@@ -951,6 +955,10 @@ class Importer:
             if external_id is not None:
                 in_batch.add(external_id)
             kept.append((parsed, None))
+        warn = self.report.warn
+        for parsed, _ in kept:
+            for note in parsed[23]:
+                warn(note)
         customer_ids = self._customer_ids([(parsed[1], parsed[2], parsed[10]) for parsed, _ in kept])
         first_id = next_id = (conn.execute("SELECT max(id) FROM tickets").fetchone()[0] or 0) + 1
         stored = self._STORED

@@ -159,12 +159,18 @@ def test_import_maps_columns_values_and_fills_the_stored_figures(run, tmp_path, 
     assert conn.execute("SELECT subject FROM tickets WHERE external_id = 'T-2'").fetchone()[0] == "Two-line subject"
 
 
+# T-3 was answered 10 hours after it was closed: imported as it is, with a warning.
+LATE_ANSWER = "T-3,Cy Twombly,cy@example.com,Late answer,Solved,2026-03-03 09:00,600,2026-03-03 10:00,\n"
+
+
 def test_importing_the_same_file_twice_changes_nothing(run, tmp_path, mapping, db_path):
-    data = _write(tmp_path, "t.csv", GOOD)
-    run("import", "tickets", str(data), "--map", str(mapping), ok=True)
+    data = _write(tmp_path, "t.csv", GOOD + LATE_ANSWER)
+    first = run("import", "tickets", str(data), "--map", str(mapping), ok=True)
+    assert "warning: 1 row: first response stamped after the close" in first.stderr
     before = database_digest(db_path)
     again = run("import", "tickets", str(data), "--map", str(mapping), "--format", "json", ok=True)
-    assert json.loads(again.stdout)["skipped"] == 2
+    assert json.loads(again.stdout)["skipped"] == 3
+    assert json.loads(again.stdout)["warnings"] == [] and "warning" not in again.stderr  # nothing imported, nothing to warn about
     assert database_digest(db_path) == before
     dup = run("import", "tickets", str(data), "--map", str(mapping), "--on-duplicate", "error")
     assert dup.exit_code == 1 and "already imported" in dup.stderr

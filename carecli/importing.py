@@ -22,6 +22,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from carecli.config import Settings
 from carecli.errors import InvalidInput, StoreError
+from carecli.timeparse import to_db
 
 ENTITIES = ("customers", "tickets", "interactions")
 ON_DUPLICATE = ("skip", "update", "error")
@@ -599,6 +600,7 @@ class Importer:
             raise InvalidInput(f"--on-duplicate must be one of {', '.join(ON_DUPLICATE)}")
         self.conn, self.settings, self.entity = conn, settings, entity
         self.on_duplicate, self.now, self.file_label = on_duplicate, now, file_label
+        self.stamp = to_db(now)  # when this import happened, as stored
         self.v = Values(mapping, header, settings, file_label)
         self.report = Report(entity)
         self.progress = progress or (lambda n: None)
@@ -999,12 +1001,25 @@ class Importer:
     def _update_ticket(self, ticket_id: int, customer_id: int, parsed: tuple) -> None:
         conn = self.conn
         values = dict(zip(self.TICKET_COLUMNS[3:], parsed[self._STORED]), customer_id=customer_id)
-        before = conn.execute("SELECT status, closed_at FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
+        before = conn.execute("SELECT created_at, first_response_at, closed_at FROM tickets WHERE id = ?",
+                              (ticket_id,)).fetchone()
         conn.execute(f"UPDATE tickets SET {', '.join(f'{c} = ?' for c in values)} WHERE id = ?",
                      (*values.values(), ticket_id))
-        if values["closed_at"] and values["closed_at"] != before[1]:
-            conn.execute("INSERT INTO events (customer_id, ticket_id, kind, at) VALUES (?, ?, 'closed', ?)",
-                         (customer_id, ticket_id, values["closed_at"]))
+        # Events are append-only: what the source now says is appended, never rewritten. A first
+        # answer or a (new) close gets its event; a moved opening or first answer gets a
+        # 'corrected' event, stamped now, saying from what to what.
+        events = []
+        if values["first_response_at"] and before[1] is None:
+            events.append(("replied-first", values["first_response_at"], None))
+        if values["closed_at"] and values["closed_at"] != before[2]:
+            events.append(("closed", values["closed_at"], None))
+        corrected = {column: {"from": old, "to": values[column]}
+                     for column, old in zip(("created_at", "first_response_at"), before[:2])
+                     if old is not None and values[column] != old}
+        if corrected:
+            events.append(("corrected", self.stamp, json.dumps(corrected, sort_keys=True)))
+        conn.executemany("INSERT INTO events (customer_id, ticket_id, kind, at, detail) VALUES (?, ?, ?, ?, ?)",
+                         [(customer_id, ticket_id, kind, at, detail) for kind, at, detail in events])
         for kind, score in zip(("csat", "ces"), parsed[20:22]):
             if score is not None:
                 conn.execute(

@@ -186,6 +186,25 @@ def test_on_duplicate_update_rewrites_the_ticket(run, tmp_path, mapping, db_path
     assert conn.execute("SELECT count(*) FROM tickets").fetchone()[0] == 2
 
 
+def test_on_duplicate_update_appends_events_for_what_the_source_changed(run, tmp_path, mapping, db_path):
+    run("import", "tickets", str(_write(tmp_path, "t.csv", GOOD)), "--map", str(mapping), ok=True)
+    # T-1 opened an hour earlier than first exported (times in Berlin); T-2 answered and solved since.
+    changed = GOOD.replace("2026-03-01 09:00,30", "2026-03-01 08:00,30").replace(
+        "New,2026-03-02 10:00,,,", "Solved,2026-03-02 10:00,45,2026-03-02 15:00,")
+    run("import", "tickets", str(_write(tmp_path, "t2.csv", changed)), "--map", str(mapping),
+        "--on-duplicate", "update", ok=True)
+    conn = sqlite3.connect(db_path)
+    events = conn.execute("SELECT ticket_id, kind, at, detail FROM events ORDER BY id").fetchall()
+    assert events[-3:] == [
+        (1, "corrected", "2026-03-14T10:00:00+00:00", json.dumps({
+            "created_at": {"from": "2026-03-01T08:00:00+00:00", "to": "2026-03-01T07:00:00+00:00"},
+            "first_response_at": {"from": "2026-03-01T08:30:00+00:00", "to": "2026-03-01T07:30:00+00:00"}})),
+        (2, "replied-first", "2026-03-02T09:45:00+00:00", None),
+        (2, "closed", "2026-03-02T14:00:00+00:00", None),
+    ]
+    assert conn.execute("SELECT first_response_s, resolution_s FROM tickets WHERE id = 2").fetchone() == (2700, 5 * 3600)
+
+
 BAD = GOOD + (
     'T-3,Cy Twombly,cy@example.com,"Note\nover lines",New,sometime soon,,,\n'
     "T-4,Di Prima,di@example.com,Fine,New,2026-03-03 10:00,,,9\n"

@@ -75,7 +75,9 @@ def store_error(exc: sqlite3.DatabaseError, path: Path) -> StoreError:
     if "not a database" in text or "malformed" in text:
         return StoreError(f"{path} is not a carecli database ({text})", "pass --db with the right file")
     if "readonly" in text or "read-only" in text or "unable to open" in text:
-        return StoreError(f"cannot write to database {path} ({text})", "check the file and its directory are writable")
+        # Even a read needs this: in WAL mode SQLite keeps -wal and -shm files beside the database.
+        return StoreError(f"cannot write to database {path} ({text})",
+                          "carecli needs write access to the file and its directory, even to read")
     if "locked" in text or "busy" in text:
         return StoreError(f"database {path} stayed locked for {BUSY_TIMEOUT_S:.0f}s ({text})", "try again when the other carecli command is done")
     if "disk" in text and "full" in text:

@@ -2,8 +2,9 @@
 
 A mapping (TOML, see docs/import-mapping.md) names the source column of each field and translates
 source values (`"Solved" = "closed"`). Rows stream through in batches of tuples into `executemany`,
-all inside the caller's one transaction: either every row lands or none does. Imported tickets get
-the same stored fields and events the domain writes, so every KPI works on them.
+all inside the caller's one transaction: either every row lands or none does. A big CSV file of
+tickets is read and checked by a second process while this one writes (`parse_aside`). Imported
+tickets get the same stored fields and events the domain writes, so every KPI works on them.
 """
 
 from __future__ import annotations
@@ -167,6 +168,8 @@ def read_rows(stream: io.TextIOBase, input_format: str) -> tuple[list[str], Iter
         raise InvalidInput("the file is empty", "a CSV import needs a header row") from None
     except csv.Error as exc:
         raise InvalidInput(f"line 1: {exc}") from None
+    except UnicodeDecodeError:
+        raise _not_utf8(1) from None
 
     def rows() -> Iterator[SourceRow]:
         start = reader.line_num + 1
@@ -180,7 +183,7 @@ def read_rows(stream: io.TextIOBase, input_format: str) -> tuple[list[str], Iter
             except csv.Error as exc:
                 raise InvalidInput(f"line {start}: unreadable CSV ({exc})", "check the quoting on that line") from None
             except UnicodeDecodeError:
-                raise InvalidInput(f"line {start}: not UTF-8 text", "save the file as UTF-8 and import it again") from None
+                raise _not_utf8(start) from None
             if record:
                 size = len(record)
                 if size == width:
@@ -196,8 +199,23 @@ def read_rows(stream: io.TextIOBase, input_format: str) -> tuple[list[str], Iter
     return header, rows()
 
 
+def _not_utf8(line: int) -> InvalidInput:
+    # Text is decoded a block at a time, ahead of the CSV reader: the bad byte is on this line or a
+    # few after it.
+    return InvalidInput(f"line {line} or soon after: not UTF-8 text", "save the file as UTF-8 and import it again")
+
+
+def _numbered_lines(stream) -> Iterator[tuple[int, str]]:
+    number = 0
+    try:
+        for number, text in enumerate(stream, 1):
+            yield number, text
+    except UnicodeDecodeError:
+        raise _not_utf8(number + 1) from None
+
+
 def _jsonl_rows(stream) -> tuple[list[str], Iterator[SourceRow]]:
-    lines = enumerate(stream, 1)
+    lines = _numbered_lines(stream)
     first = None
     for number, text in lines:
         if text.strip():
@@ -622,18 +640,26 @@ class Importer:
 
     # -------------------------------------------------------- driving
 
-    def run(self, rows: Iterable[SourceRow]) -> Report:
+    def run(self, rows: Iterable[SourceRow], *, path: str | None = None) -> Report:
+        """Import the rows; given the CSV file's `path` too (see `parse_aside`), a second process
+        reads and checks them while this one writes."""
         # The rows are millions of short-lived tuples that form no cycles: the cyclic garbage
         # collector would run thousands of times for nothing (3 s of 1M tickets).
         collecting = gc.isenabled()
         gc.disable()
         try:
-            return self._run(rows)
+            flush = getattr(self, f"_flush_{self.entity}")
+            for batch in (self._batches_from_worker(path) if path else self.parsed(rows)):
+                flush(batch)
+                self.progress(len(batch))
+                del batch  # so the next batch does not share the memory with this one
+            return self.report
         finally:
             if collecting:
                 gc.enable()
 
-    def _run(self, rows: Iterable[SourceRow]) -> Report:
+    def parsed(self, rows: Iterable[SourceRow]) -> Iterator[list[tuple[SourceRow, Any]]]:
+        """Batches of (row, its parsed values); a bad row goes to `reject` instead."""
         batch: list[tuple[SourceRow, Any]] = []
         v = self.v
         if self.entity == "tickets":
@@ -641,7 +667,6 @@ class Importer:
         else:
             handle = getattr(self, f"_parse_{self.entity}")
             parse = lambda record: handle()  # noqa: E731
-        flush = getattr(self, f"_flush_{self.entity}")
         header = v.header
         for row in rows:
             if row.record is None:  # JSON Lines: lay the object out in the mapping's header order
@@ -657,13 +682,47 @@ class Importer:
             except InvalidInput as exc:  # e.g. an invalid tag or e-mail from a domain helper
                 self.reject(row, RowError("", "", exc.message))
             if len(batch) >= BATCH:
-                flush(batch)
-                self.progress(len(batch))
+                yield batch
                 batch = []
         if batch:
-            flush(batch)
-            self.progress(len(batch))
-        return self.report
+            yield batch
+
+    def _batches_from_worker(self, path: str) -> Iterator[list[tuple[SourceRow, Any]]]:
+        """`parsed` run by a second process over the file at `path`: its batches, and its rejects
+        handed to `reject` here. Reading and checking is a third of an import's time: 1M tickets
+        took 36-38 s in one process and 29-32 s in two, on two cores."""
+        import multiprocessing
+
+        context = multiprocessing.get_context("spawn")  # a fresh interpreter: nothing inherited
+        receiving, sending = context.Pipe(duplex=False)
+        worker = context.Process(target=_parse_in_worker, daemon=True, args=(
+            sending, path, self.settings, self.entity, self.v.mapping, self.on_duplicate, self.now, self.file_label))
+        worker.start()
+        sending.close()  # only the worker writes: its death then ends recv() with EOFError
+        header = self.v.header
+        try:
+            while True:
+                try:
+                    kind, payload, rejects = receiving.recv()
+                except EOFError:
+                    raise StoreError("the process reading the file stopped; nothing imported") from None
+                count, kept = rejects
+                for line, record, extra, (field_name, value, reason) in kept:
+                    self.reject(SourceRow(line, record, header, extra), RowError(field_name, value, reason))
+                self.report.rejected += count - len(kept)  # rows beyond what the worker's report keeps
+                if kind == "rows":
+                    yield [(SourceRow(line, None, header), parsed) for line, parsed in payload]
+                elif kind == "error":
+                    raise InvalidInput(*payload)
+                elif kind == "crash":
+                    raise RuntimeError(f"reading {self.file_label}: {payload}")
+                else:
+                    return
+        finally:
+            receiving.close()
+            worker.join(timeout=5)
+            if worker.is_alive():
+                worker.kill()
 
     def reject(self, row: SourceRow, exc: RowError) -> None:
         self.report.rejected += 1
@@ -1087,6 +1146,55 @@ class Importer:
 
 def _first(pair: tuple) -> Any:
     return pair[0]
+
+
+def parse_aside(entity: str, source_format: str, path: str, on_duplicate: str, *, bulk: bool) -> bool:
+    """Whether to read and check the rows in a second process while this one writes: for bulk loads
+    of tickets from a CSV file. Not with --on-duplicate error, whose rejects need every row's cells."""
+    return bulk and entity == "tickets" and source_format == "csv" and path != "-" and on_duplicate != "error"
+
+
+def _parse_in_worker(out, path: str, settings: Settings, entity: str, mapping: Mapping, on_duplicate: str,
+                     now: datetime, file_label: str) -> None:
+    """The second process of `Importer._batches_from_worker`: sends ("rows", [(line, parsed)],
+    rejects) per batch, then ("done", None, rejects), or ("error", (message, hint), rejects), where
+    rejects = (rows rejected since the last message, [(line, cells, extra, (column, value, reason))])."""
+    import signal
+
+    gc.disable()  # as in Importer.run
+    # Ctrl-C reaches the whole process group: the importer handles it, and this process then stops
+    # at its next send instead of printing a traceback of its own.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    sent = 0
+
+    def rejects() -> tuple[int, list]:
+        """The rows rejected since the last call: how many, and those the report kept."""
+        nonlocal sent
+        report = importer.report
+        kept = [(row.line, row.record, row.extra, (exc.field, exc.value, exc.reason)) for row, exc in report.rejects]
+        report.rejects.clear()
+        count, sent = report.rejected - sent, report.rejected
+        return count, kept
+
+    importer = None
+    try:
+        try:
+            stream = open_input(path)
+            header, rows = read_rows(stream, "csv")
+            importer = Importer(None, settings, entity, mapping, header, on_duplicate=on_duplicate, now=now,
+                                file_label=file_label)
+            for batch in importer.parsed(rows):
+                out.send(("rows", [(row.line, parsed) for row, parsed in batch], rejects()))
+            out.send(("done", None, rejects()))
+        except InvalidInput as exc:
+            out.send(("error", (exc.message, exc.hint), rejects() if importer else (0, [])))
+        except OSError:
+            raise
+        except Exception as exc:  # a bug: reported by the importer, on one line like any other
+            out.send(("crash", f"{type(exc).__name__}: {exc}", (0, [])))
+    except OSError:
+        pass  # the importer is gone (killed, or stopped on an error), and with it the point of going on
 
 
 def describe(exc: RowError, row: SourceRow, file_label: str) -> str:

@@ -177,12 +177,14 @@ def import_(
         source_format = importing.guess_format(file, input_format)
         header, rows = importing.read_rows(stream, source_format)
         size = None if file == "-" else Path(file).stat().st_size
+        bulk = importing.worth_bulk_loading(conn, what, size)
+        aside = importing.parse_aside(what, source_format, file, on_duplicate, bulk=bulk)
         try:
-            with importing.import_transaction(conn, bulk=importing.worth_bulk_loading(conn, what, size)):
+            with importing.import_transaction(conn, bulk=bulk):
                 importer = importing.Importer(conn, settings, what, rules, header if source_format == "csv" else None,
                                               on_duplicate=on_duplicate,
                                               now=STATE.now, file_label=label, progress=progress.advance)
-                report = importer.run(rows)
+                report = importer.run(rows, path=file if aside else None)
                 if report.rejected and not skip_bad and not dry_run:
                     raise _bad_rows(report, label)
                 if dry_run:

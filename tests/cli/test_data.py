@@ -232,6 +232,59 @@ def test_skip_bad_imports_the_rest_and_writes_a_reject_file(run, tmp_path, mappi
     assert "not a time" in rejects[0]["reason"]
 
 
+def test_a_bulk_load_read_by_a_second_process_gives_what_one_process_gives(run, tmp_path, mapping, db_path,
+                                                                          monkeypatch):
+    """Big files are read and checked in a second process (importing.parse_aside): the same
+    tickets, warnings, rejects and line numbers as reading them here."""
+    from carecli import importing
+
+    text = BAD + LATE_ANSWER + "T-1,Ada Lovelace,ada@example.com,Again,Solved,2026-03-01 09:00,30,2026-03-01 12:00,\n"
+    data = _write(tmp_path, "bad.csv", text)
+    outcomes = []
+    for aside in (False, True):
+        db = tmp_path / f"aside-{aside}.db"
+        monkeypatch.setattr(importing, "worth_bulk_loading", lambda *args: True)
+        monkeypatch.setattr(importing, "parse_aside", lambda *args, bulk: aside)
+        result = run("--db", str(db), "import", "tickets", str(data), "--map", str(mapping), "--skip-bad",
+                     "--format", "json", ok=True)
+        rejects = open(f"{data}.rejects.csv", newline="").read()
+        with sqlite3.connect(db) as conn:
+            stored = [conn.execute(f"SELECT * FROM {table} ORDER BY id").fetchall()
+                      for table in ("customers", "tickets", "events", "surveys", "interactions")]
+        outcomes.append((json.loads(result.stdout), result.stderr, rejects, stored))
+    assert outcomes[0] == outcomes[1]
+    report, stderr, rejects, _ = outcomes[1]
+    assert (report["created"], report["skipped"], report["rejected"]) == (3, 1, 2)
+    assert report["warnings"] == [{"warning": importing.RESPONSE_AFTER_CLOSE, "rows": 1}]
+    assert f"{data}:5: column 'Created' value 'sometime soon': not a time" in stderr
+    assert [row["line"] for row in csv.DictReader(io.StringIO(rejects))] == ["5", "7"]
+
+
+@pytest.mark.parametrize("how", ["csv", "csv read by a second process", "jsonl"])
+def test_a_file_that_is_not_utf8_is_one_error_and_imports_nothing(run, tmp_path, mapping, db_path, monkeypatch,
+                                                                   how):
+    from carecli import importing
+
+    run("init", ok=True)
+    before = database_digest(db_path)
+    if how == "jsonl":
+        data = tmp_path / "latin1.jsonl"
+        data.write_bytes('{"Ref": "T-9", "Name": "Zoë"}\n'.encode("latin-1"))
+    else:  # the bad byte far enough down that the header reads fine
+        padding = "".join(f"P-{i},Pat,pat@example.com,Vase,New,2026-03-02 10:00,,,\n" for i in range(400))
+        data = tmp_path / "latin1.csv"
+        data.write_bytes((GOOD + padding).encode() + "T-9,Zoë,zoe@example.com,Vase,New,2026-03-02 10:00,,,\n"
+                         .encode("latin-1"))
+    if how == "csv read by a second process":
+        monkeypatch.setattr(importing, "worth_bulk_loading", lambda *args: True)
+    result = run("import", "tickets", str(data), "--map", str(mapping))
+    assert result.exit_code == 1
+    line = int(result.stderr.split()[2])
+    assert result.stderr.startswith(f"error: line {line} or soon after: not UTF-8 text; save the file as UTF-8")
+    assert (line == 1) if how == "jsonl" else (100 < line <= 406)
+    assert "Traceback" not in result.stderr and database_digest(db_path) == before
+
+
 def test_dry_run_reports_and_writes_nothing(run, tmp_path, mapping, db_path):
     run("init", ok=True)
     before = database_digest(db_path)
@@ -333,6 +386,26 @@ def test_the_public_kaggle_export_imports_with_its_preset(run, db_path):
     assert run.json("import", "tickets", str(KAGGLE), "--preset", "kaggle")["skipped"] == 8469
 
 
+def _children(pid: int) -> list[int]:
+    """Child processes of `pid` (Linux /proc; empty elsewhere)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "gone"
+
+
 def test_an_import_killed_midway_leaves_the_database_as_it_was(run, tmp_path, mapping, db_path):
     run("customer", "add", "Ada Lovelace", "--email", "ada@example.com", ok=True)
     before = database_digest(db_path)
@@ -346,9 +419,16 @@ def test_an_import_killed_midway_leaves_the_database_as_it_was(run, tmp_path, ma
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(1.5)
     assert proc.poll() is None, "the import finished before it could be killed; make the file bigger"
+    readers = _children(proc.pid)  # the process reading the big file (importing.parse_aside)
+    assert readers or not Path("/proc").exists()
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert database_digest(db_path) == before
+    deadline = time.monotonic() + 10
+    while readers and time.monotonic() < deadline:  # it stops at its next send: nobody reads any more
+        readers = [pid for pid in readers if Path(f"/proc/{pid}").exists() and _state(pid) != "Z"]
+        time.sleep(0.05)
+    assert not readers, "the reading process outlived the import"
     check = subprocess.run([sys.executable, "-m", "carecli", "db", "check"], env=env, capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
 

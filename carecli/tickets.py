@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import re
 import sqlite3
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Iterable
 
 from carecli import store
@@ -12,7 +14,7 @@ from carecli.activity import log_interaction, record_event
 from carecli.config import Settings
 from carecli.customers import merge_tags, normalize_tags
 from carecli.errors import Conflict, InvalidInput, NotFound
-from carecli.timeparse import from_db, to_db
+from carecli.timeparse import format_local, from_db, to_db
 
 STATUSES = ("open", "pending", "closed")
 ACTIVE = ("open", "pending")
@@ -301,17 +303,45 @@ def list_tickets(
     return conn.execute(sql, params)
 
 
-def ticket_timeline(conn: sqlite3.Connection, ticket_id: int) -> list[dict]:
-    """Messages, notes and status changes of one ticket, oldest first."""
+def ticket_timeline(conn: sqlite3.Connection, ticket_id: int, tz: tzinfo) -> list[dict]:
+    """Messages, notes and status changes of one ticket, oldest first; a change says what its
+    event's detail records (see `event_text`)."""
     rows = conn.execute(
         """
-        SELECT at, direction AS kind, channel, body, 1 AS step, id FROM interactions WHERE ticket_id = ?
+        SELECT at, direction AS kind, channel, body, NULL AS detail, 1 AS step, id FROM interactions WHERE ticket_id = ?
         UNION ALL
         -- at the same second, 'opened' comes before the first message, other changes after
-        SELECT at, 'event' AS kind, NULL, kind, CASE kind WHEN 'opened' THEN 0 ELSE 2 END, id
+        SELECT at, 'event' AS kind, NULL, kind, detail, CASE kind WHEN 'opened' THEN 0 ELSE 2 END, id
         FROM events WHERE ticket_id = ?
         ORDER BY at, step, id
         """,
         (ticket_id, ticket_id),
     )
-    return [{key: row[key] for key in ("at", "kind", "channel", "body")} for row in rows]
+    return [{"at": row["at"], "kind": row["kind"], "channel": row["channel"],
+             "body": event_text(row["body"], row["detail"], tz) if row["kind"] == "event" else row["body"]}
+            for row in rows]
+
+
+_STORED_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00")
+
+
+def event_text(kind: str, detail: str | None, tz: tzinfo) -> str:
+    """An event as a line of the timeline: its kind, then what its detail records, e.g.
+    `priority: normal → high`, `reopened: still leaking`, `corrected: created_at 2026-03-01 09:00 →
+    2026-03-01 08:00` (stored times shown in `tz`)."""
+    if not detail:
+        return kind
+    data = json.loads(detail)
+
+    def shown(value) -> str:
+        return format_local(value, tz) if isinstance(value, str) and _STORED_TIME.fullmatch(value) else str(value)
+
+    def is_change(value) -> bool:
+        return isinstance(value, dict) and set(value) == {"from", "to"}
+
+    if is_change(data):
+        parts = [f"{shown(data['from'])} → {shown(data['to'])}"]
+    else:
+        parts = [f"{key} {shown(value['from'])} → {shown(value['to'])}" if is_change(value) else shown(value)
+                 for key, value in data.items() if value not in (None, "")]
+    return f"{kind}: {'; '.join(parts)}" if parts else kind

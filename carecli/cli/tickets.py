@@ -282,6 +282,6 @@ def show(ticket_id: TicketId, fmt: FormatOpt = "table") -> None:
 
     conn = STATE.conn
     record = dict(_ticket(conn, ticket_id))
-    record["timeline"] = tickets.ticket_timeline(conn, ticket_id)
+    record["timeline"] = tickets.ticket_timeline(conn, ticket_id, STATE.settings.tz)
     emit_record(record, fmt, fields=TICKET_COLUMNS, sections={"timeline": TIMELINE_COLUMNS},
                 tz=STATE.settings.tz, title=f"Ticket #{ticket_id}")

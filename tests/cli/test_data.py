@@ -203,6 +203,9 @@ def test_on_duplicate_update_appends_events_for_what_the_source_changed(run, tmp
         (2, "closed", "2026-03-02T14:00:00+00:00", None),
     ]
     assert conn.execute("SELECT first_response_s, resolution_s FROM tickets WHERE id = 2").fetchone() == (2700, 5 * 3600)
+    timeline = [e["body"] for e in json.loads(run("ticket", "show", "1", "--format", "json", ok=True).stdout)["timeline"]]
+    assert timeline[-1] == ("corrected: created_at 2026-03-01 09:00 → 2026-03-01 08:00; "
+                            "first_response_at 2026-03-01 09:30 → 2026-03-01 08:30")
 
 
 BAD = GOOD + (

@@ -167,7 +167,15 @@ def test_edit_changes_priority_and_records_it(shop):
     ticket = shop.json("ticket", "edit", "1", "--priority", "urgent", "--tag", "fragile")
     assert ticket["priority"] == "urgent" and ticket["tags"] == ["fragile"]
     events = [e["body"] for e in shop.json("ticket", "show", "1")["timeline"] if e["kind"] == "event"]
-    assert "priority" in events
+    assert "priority: high → urgent" in events
+
+
+def test_the_timeline_says_what_each_change_recorded(shop):
+    shop("ticket", "close", "1", "--resolution", "sent a new vase", "--at", "2026-03-13 10:00", ok=True)
+    shop("ticket", "reopen", "1", "--reason", "the new one leaks too", "--at", "2026-03-13 15:00", ok=True)
+    events = [e["body"] for e in shop.json("ticket", "show", "1")["timeline"] if e["kind"] == "event"]
+    assert events[-2:] == ["closed: sent a new vase", "reopened: the new one leaks too"]
+    assert "reopened: the new one leaks too" in shop("ticket", "show", "1", ok=True).stdout
 
 
 @pytest.mark.parametrize("fmt", ["table", "csv", "json", "jsonl"])

@@ -496,8 +496,9 @@ class BulkLoad:
     checks to the end.
     """
 
-    def __init__(self, conn: sqlite3.Connection):
+    def __init__(self, conn: sqlite3.Connection, stage: Callable[[str], None] | None = None):
         self.conn = conn
+        self.stage = stage or (lambda text: None)  # says which long step runs (a progress line)
         marks = ", ".join("?" * len(BULK_TABLES))
         self.indexes = conn.execute(
             f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN ({marks})",
@@ -510,10 +511,10 @@ class BulkLoad:
         self.threads = conn.execute("PRAGMA threads").fetchone()[0]
 
     def __enter__(self) -> "BulkLoad":
+        # Unique indexes stay: duplicate detection and ON CONFLICT need them.
+        self.indexes = [(name, sql) for name, sql in self.indexes if not self._unique(name)]
         for name, _ in self.indexes:
-            # Unique indexes stay: duplicate detection and ON CONFLICT need them.
-            if not self._unique(name):
-                self.conn.execute(f'DROP INDEX "{name}"')
+            self.conn.execute(f'DROP INDEX "{name}"')
         for name, _ in self.triggers:
             self.conn.execute(f'DROP TRIGGER "{name}"')
         return self
@@ -526,14 +527,15 @@ class BulkLoad:
         if kind is not None:
             return  # the transaction rolls back, and the dropped objects come back with it
         conn = self.conn
+        self.stage(f"rebuilding {len(self.indexes)} indexes")
         conn.execute("PRAGMA threads = 4")  # helper threads for the index sorts: 11 s -> 8 s of 1M tickets
         try:
-            for name, sql in self.indexes:
-                conn.execute(sql.replace("CREATE INDEX", "CREATE INDEX IF NOT EXISTS", 1).replace(
-                    "CREATE UNIQUE INDEX", "CREATE UNIQUE INDEX IF NOT EXISTS", 1))
+            for _, sql in self.indexes:
+                conn.execute(sql)
         finally:
             conn.execute(f"PRAGMA threads = {int(self.threads)}")
         if self.triggers:
+            self.stage("indexing the new rows for search")
             conn.execute("INSERT INTO tickets_fts (rowid, subject) SELECT id, subject FROM tickets WHERE id >= ?",
                          (self.first_ids["tickets"],))
             conn.execute("INSERT INTO interactions_fts (rowid, body) SELECT id, body FROM interactions WHERE id >= ?",
@@ -549,6 +551,7 @@ class BulkLoad:
         reference must name an existing row (NULL references none). The parent keys are read into
         a list first (`+key`), so this is a scan, not a random lookup per row."""
         conn = self.conn
+        self.stage("checking references")
         for table in BULK_TABLES:
             for parent, column, key in conn.execute(
                     'SELECT "table", "from", coalesce("to", \'id\') FROM pragma_foreign_key_list(?)', (table,)).fetchall():
@@ -560,11 +563,13 @@ class BulkLoad:
 
 
 @contextmanager
-def import_transaction(conn: sqlite3.Connection, *, bulk: bool) -> Iterator[None]:
+def import_transaction(conn: sqlite3.Connection, *, bulk: bool,
+                       stage: Callable[[str], None] | None = None) -> Iterator[None]:
     """The import's one transaction. A bulk load (see `worth_bulk_loading`) also runs in a
     BulkLoad, with SQLite's row-by-row foreign key checks off: they are a random read of the
     customers table per row (6 s of 1M tickets), and BulkLoad checks the new rows at the end
-    instead. SQLite can switch the checks only outside a transaction, hence this wrapper."""
+    instead. SQLite can switch the checks only outside a transaction, hence this wrapper.
+    `stage` hears of the long steps after the rows (seconds each on a million)."""
     from carecli import store
 
     if not bulk:
@@ -574,8 +579,11 @@ def import_transaction(conn: sqlite3.Connection, *, bulk: bool) -> Iterator[None
     enforced = conn.execute("PRAGMA foreign_keys").fetchone()[0]
     conn.execute("PRAGMA foreign_keys = OFF")
     try:
-        with store.transaction(conn), BulkLoad(conn):
-            yield
+        with store.transaction(conn):
+            with BulkLoad(conn, stage):
+                yield
+            if stage:
+                stage("writing to disk")
     finally:
         conn.execute(f"PRAGMA foreign_keys = {'ON' if enforced else 'OFF'}")
 

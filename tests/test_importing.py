@@ -50,3 +50,32 @@ def test_bulk_load_checks_the_references_it_let_through(shop, db_path):
                          "'2026-03-01T00:00:00+00:00', '2026-03-01T00:00:00+00:00')")
     assert conn.execute("SELECT count(*) FROM tickets").fetchone()[0] == tickets
     assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1  # enforcement is back on for the connection
+
+
+def test_a_bulk_load_says_which_long_step_runs(shop, db_path):
+    conn = store.connect(db_path)
+    stages: list[str] = []
+    with importing.import_transaction(conn, bulk=True, stage=stages.append):
+        conn.execute("INSERT INTO tickets (customer_id, subject, channel, category, priority, status, created_at, "
+                     "updated_at) VALUES (1, 'Tulips', 'email', 'other', 'normal', 'open', "
+                     "'2026-03-01T00:00:00+00:00', '2026-03-01T00:00:00+00:00')")
+    assert stages[0].startswith("rebuilding ") and stages[0].endswith(" indexes")
+    assert stages[1:] == ["indexing the new rows for search", "checking references", "writing to disk"]
+
+
+def test_progress_shows_a_stage_on_a_terminal_only():
+    import io
+
+    from carecli.cli.progress import Progress
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    shown, hidden = Terminal(), io.StringIO()
+    for stream in (shown, hidden):
+        progress = Progress("importing tickets", None, stream=stream)
+        progress.stage("rebuilding 30 indexes")
+        progress.done()
+    assert shown.getvalue() == "\r\033[Kimporting tickets: rebuilding 30 indexes\r\033[K"
+    assert hidden.getvalue() == ""

@@ -180,7 +180,7 @@ def import_(
         bulk = importing.worth_bulk_loading(conn, what, size)
         aside = importing.parse_aside(what, source_format, file, on_duplicate, bulk=bulk)
         try:
-            with importing.import_transaction(conn, bulk=bulk):
+            with importing.import_transaction(conn, bulk=bulk, stage=progress.stage):
                 importer = importing.Importer(conn, settings, what, rules, header if source_format == "csv" else None,
                                               on_duplicate=on_duplicate,
                                               now=STATE.now, file_label=label, progress=progress.advance)

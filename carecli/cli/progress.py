@@ -37,6 +37,14 @@ class Progress:
         self.stream.write("\r" + text)
         self.stream.flush()
 
+    def stage(self, text: str) -> None:
+        """Say what a long step after the rows is doing (e.g. rebuilding indexes), at once."""
+        if not self.active:
+            return
+        self._shown_at = time.monotonic()
+        self.stream.write(f"\r\033[K{self.label}: {text}")
+        self.stream.flush()
+
     def done(self) -> None:
         if self.active and self._shown_at:
             self.stream.write("\r\033[K")

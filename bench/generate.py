@@ -31,8 +31,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from carecli import config, store
-from carecli.importing import BulkLoad
 from carecli.demo import CHANNEL_WEIGHTS, FIRST, LAST, PRIORITY_WEIGHTS, STORIES, TAGS
+from carecli.importing import BulkLoad
 from carecli.timeparse import from_db
 
 DAY = 86_400

@@ -463,8 +463,10 @@ def _prepare_midnights(ctx: _Context) -> None:
 
     tz = ctx.settings.tz
     ctx.conn.execute("CREATE TEMP TABLE IF NOT EXISTS kpi_midnights (at TEXT PRIMARY KEY) WITHOUT ROWID")
-    # Only the days follow-ups are due on: an all-time period starts decades before the data.
-    low, high = ctx.rows("SELECT min(due_at), max(due_at) FROM followups WHERE due_at >= :since AND due_at < :until")[0]
+    # Only the days follow-ups are due on: an all-time period starts decades before the data. Two
+    # subqueries, each answered from the due_at index (one SELECT of both scans the range: 0.1 s).
+    in_period = "FROM followups WHERE due_at >= :since AND due_at < :until"
+    low, high = ctx.rows(f"SELECT (SELECT min(due_at) {in_period}), (SELECT max(due_at) {in_period})")[0]
     if low is None:
         return
     first = from_db(low).astimezone(tz).date()

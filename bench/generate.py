@@ -278,14 +278,14 @@ class ShopHistory:
 
     # ------------------------------------------------------------------ follow-ups
 
-    def local_midnight(self, ts: int) -> int:
-        day = datetime.fromtimestamp(ts, self.tz).date()
+    def local_midnight(self, ts: int, *, days_later: int = 0) -> int:
+        """The local midnight starting the day of `ts` (or a day `days_later`), as epoch seconds."""
+        day = datetime.fromtimestamp(ts, self.tz).date() + timedelta(days=days_later)
         return int(datetime(day.year, day.month, day.day, tzinfo=self.tz).timestamp())
 
     def due_day_end(self, due: int) -> int:
         """The local midnight ending the due day, as carecli.followups.due_day_end decides it."""
-        day = datetime.fromtimestamp(due, self.tz).date() + timedelta(days=1)
-        return int(datetime(day.year, day.month, day.day, tzinfo=self.tz).timestamp())
+        return self.local_midnight(due, days_later=1)
 
     def followup_rows(self, rows: Rows, cid: int, due: int, *, kind: str, ticket_id: int | None = None,
                       source: str = "manual", created: int | None = None, recurrence: str | None = None,

@@ -500,9 +500,10 @@ class BulkLoad:
         self.conn = conn
         self.stage = stage or (lambda text: None)  # says which long step runs (a progress line)
         marks = ", ".join("?" * len(BULK_TABLES))
-        self.indexes = conn.execute(
+        # Unique indexes stay: duplicate detection and ON CONFLICT need them.
+        self.indexes = [(name, sql) for name, sql in conn.execute(
             f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN ({marks})",
-            BULK_TABLES).fetchall()
+            BULK_TABLES).fetchall() if not self._unique(name)]
         self.triggers = conn.execute(
             f"SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE '%fts%' AND tbl_name IN ({marks})",
             BULK_TABLES).fetchall()
@@ -511,8 +512,6 @@ class BulkLoad:
         self.threads = conn.execute("PRAGMA threads").fetchone()[0]
 
     def __enter__(self) -> "BulkLoad":
-        # Unique indexes stay: duplicate detection and ON CONFLICT need them.
-        self.indexes = [(name, sql) for name, sql in self.indexes if not self._unique(name)]
         for name, _ in self.indexes:
             self.conn.execute(f'DROP INDEX "{name}"')
         for name, _ in self.triggers:

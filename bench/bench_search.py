@@ -18,7 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from carecli import searching, store  # noqa: E402
+from carecli.data import searching
+from carecli.schema import database
 
 
 def main() -> None:
@@ -27,7 +28,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("words", nargs="*", default=["parcel", "refund late", "customer", "zzzunknown"])
     args = parser.parse_args()
-    conn = store.connect(args.db)
+    conn = database.connect(args.db)
     tickets = conn.execute("SELECT count(*) FROM tickets").fetchone()[0]
     print(f"{args.db}: {tickets} tickets; rank cap {searching.RANK_CAP} matches per source")
     for text in args.words:

@@ -21,8 +21,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from carecli import config, store  # noqa: E402
-from carecli.timeparse import to_db  # noqa: E402
+from carecli.core import config
+from carecli.core import store  # noqa: E402
+from carecli.schema import database
+from carecli.text.when import to_db  # noqa: E402
 
 NOW = datetime(2026, 3, 14, 10, 0, tzinfo=timezone.utc)
 PRIORITIES = ["low", "normal", "high", "urgent"]
@@ -30,7 +32,7 @@ PRIORITIES = ["low", "normal", "high", "urgent"]
 
 def generate(path: Path, tickets: int, seed: int = 1) -> None:
     rng = random.Random(seed)
-    conn = store.connect(path)
+    conn = database.connect(path)
     customers = max(1, tickets // 20)
     span_s = 3 * 365 * 86400
     with store.transaction(conn):
@@ -101,12 +103,12 @@ def main() -> None:
         generate(path, args.tickets)
         print(f"generated {path} in {time.perf_counter() - start:.1f}s", file=sys.stderr)
 
-    from carecli.agenda import build_agenda
+    from carecli.measure.agenda import build_agenda
 
     env = {**os.environ, "CARECLI_DB": str(path), "CARECLI_NOW": to_db(NOW), "CARECLI_TIMEZONE": "Europe/Berlin"}
     os.environ.update(env)
     settings = config.load(None)
-    conn = store.connect(path)
+    conn = database.connect(path)
     day = NOW.astimezone(settings.tz).date()
     agenda = build_agenda(conn, settings, day=day, now=NOW, limit=50)
     counts = agenda["counts"]

@@ -10,7 +10,7 @@ tickets / 5 follow-ups (after-close check-ins, one-off and recurring contacts; d
 scheduled and overdue). Only tickets from the last few weeks (and a few stuck older ones) are
 still open or pending.
 
-The database is opened through carecli.store.connect, so the schema is whatever the migrations
+The database is opened through carecli.schema.database.connect, so the schema is whatever the migrations
 make; everything is then written in one transaction (all or nothing, even if the process is
 killed) with executemany over streamed chunks, as `carecli import` loads a big file: secondary
 indexes and search triggers set aside, then rebuilt at the end. The same seed, size and end time
@@ -27,13 +27,15 @@ import random
 import sys
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 
-from carecli import config, store
-from carecli.demo import CHANNEL_WEIGHTS, FIRST, LAST, PRIORITY_WEIGHTS, STORIES, TAGS
-from carecli.importing import import_transaction
-from carecli.timeparse import from_db
+from carecli.core import config
+from carecli.core import store
+from carecli.schema import database
+from carecli.demo.shop import CHANNEL_WEIGHTS, FIRST, LAST, PRIORITY_WEIGHTS, STORIES, TAGS
+from carecli.data.importing import import_transaction
+from carecli.text.when import from_db
 
 DAY = 86_400
 HOUR = 3_600
@@ -284,7 +286,7 @@ class ShopHistory:
         return int(datetime(day.year, day.month, day.day, tzinfo=self.tz).timestamp())
 
     def due_day_end(self, due: int) -> int:
-        """The local midnight ending the due day, as carecli.followups.due_day_end decides it."""
+        """The local midnight ending the due day, as carecli.records.followups.due_day_end decides it."""
         return self.local_midnight(due, days_later=1)
 
     def followup_rows(self, rows: Rows, cid: int, due: int, *, kind: str, ticket_id: int | None = None,
@@ -348,7 +350,7 @@ def generate(path: Path, tickets: int, *, seed: int = 1, end: datetime | None = 
     settings = settings or config.load()
     end = end or from_db(DEFAULT_END)
     history = ShopHistory(tickets, seed=seed, end=end, years=years, settings=settings)
-    conn = store.connect(path)
+    conn = database.connect(path)
     if store.scalar(conn, "SELECT count(*) FROM tickets") or store.scalar(conn, "SELECT count(*) FROM customers"):
         raise SystemExit(f"error: {path} already holds data; use a new path or --replace")
     if journal != "wal":

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from carecli import store
+from carecli.schema import database
 from tests.conftest import database_digest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,7 +37,7 @@ def history(tmp_path_factory):
 
 
 def _settings():
-    from carecli import config
+    from carecli.core import config
 
     return config.load(env={"CARECLI_TIMEZONE": "Europe/Berlin"})
 
@@ -64,8 +64,8 @@ def test_the_database_is_sound_and_uses_the_real_schema(history):
     assert scalar(conn, "PRAGMA integrity_check") == "ok"
     assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
     assert scalar(conn, "PRAGMA journal_mode") == "wal"
-    opened = store.connect(path)
-    assert store.pending_migrations(opened) == []
+    opened = database.connect(path)
+    assert database.pending_migrations(opened) == []
     opened.close()
 
 
@@ -146,8 +146,8 @@ def test_a_database_with_data_is_refused(tmp_path):
 
 
 def test_done_follow_ups_carry_on_time_as_the_domain_decides_it(history):
-    from carecli.followups import is_on_time
-    from carecli.timeparse import from_db
+    from carecli.records.followups import is_on_time
+    from carecli.text.when import from_db
 
     conn, _, _ = history
     tz = _settings().tz

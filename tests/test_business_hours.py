@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import given, settings as hsettings, strategies as st
 
-from carecli import business_hours as bh
-from carecli import config
-from carecli.errors import ConfigError
-from carecli.timeparse import to_db
+from carecli.measure import clocks as bh
+from carecli.core import config
+from carecli.core.errors import ConfigError
+from carecli.text.when import to_db
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

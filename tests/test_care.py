@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from carecli import config, store
-from carecli.demo import build_demo
+from carecli.core import config
+from carecli.schema import database
+from carecli.demo.shop import build_demo
 
 
 def test_demo_history_has_care_data_that_obeys_the_rules(db_path):
-    conn = store.connect(db_path)
+    conn = database.connect(db_path)
     end = datetime(2026, 3, 14, 10, tzinfo=timezone.utc)
     counts = build_demo(conn, config.load(None), end=end, days=60)
     assert counts["followups"] > 10 and counts["lost_customers"] == 2

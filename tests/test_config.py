@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from carecli import config
-from carecli.errors import ConfigError
+from carecli.core import config
+from carecli.core.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -9,7 +9,7 @@ import sqlite3
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from carecli.exporting import Entity, ExportFilter, Field, build_query
+from carecli.data.exporting import Entity, ExportFilter, Field, build_query
 
 SPEC = Entity("notes", "notes n", (Field("id", "n.id", "int"), Field("body", "n.body"),
                                    Field("kind", "n.kind", "word")), "n.id")

@@ -7,15 +7,19 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from carecli import config, customers, followups, store
-from carecli.timeparse import from_db, local_day_bounds
+from carecli.core import config
+from carecli.records import customers
+from carecli.records import followups
+from carecli.core import store
+from carecli.schema import database
+from carecli.text.when import from_db, local_day_bounds
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
 
 @pytest.fixture
 def env(db_path):
-    conn = store.connect(db_path)
+    conn = database.connect(db_path)
     settings = config.load(None)
     with store.transaction(conn):
         ada = customers.add_customer(conn, "Ada Lovelace", at=datetime(2020, 1, 1, tzinfo=timezone.utc))

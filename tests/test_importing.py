@@ -1,11 +1,14 @@
-"""The bulk-load path of carecli.importing: indexes and search triggers come back, and the index covers new rows."""
+"""The bulk-load path of carecli.data.importing: indexes and search triggers come back, and the index covers new rows."""
 
 from __future__ import annotations
 
 import pytest
 
-from carecli import importing, searching, store
-from carecli.errors import StoreError
+from carecli.data import importing
+from carecli.data import searching
+from carecli.core import store
+from carecli.schema import database
+from carecli.core.errors import StoreError
 
 
 def _schema(conn):
@@ -13,7 +16,7 @@ def _schema(conn):
 
 
 def test_bulk_load_restores_indexes_and_triggers_and_indexes_the_new_rows(shop, db_path):
-    conn = store.connect(db_path)
+    conn = database.connect(db_path)
     before = _schema(conn)
     with store.transaction(conn):
         with importing.BulkLoad(conn):
@@ -28,7 +31,7 @@ def test_bulk_load_restores_indexes_and_triggers_and_indexes_the_new_rows(shop, 
 
 
 def test_bulk_load_is_undone_with_its_transaction(shop, db_path):
-    conn = store.connect(db_path)
+    conn = database.connect(db_path)
     before = _schema(conn)
     try:
         with store.transaction(conn):
@@ -41,7 +44,7 @@ def test_bulk_load_is_undone_with_its_transaction(shop, db_path):
 
 def test_bulk_load_checks_the_references_it_let_through(shop, db_path):
     """Row-by-row foreign key checks are off during a bulk load; the new rows are checked at the end."""
-    conn = store.connect(db_path)
+    conn = database.connect(db_path)
     tickets = conn.execute("SELECT count(*) FROM tickets").fetchone()[0]
     with pytest.raises(StoreError, match="1 tickets row.*missing customers"):
         with importing.import_transaction(conn, bulk=True):
@@ -53,7 +56,7 @@ def test_bulk_load_checks_the_references_it_let_through(shop, db_path):
 
 
 def test_a_bulk_load_says_which_long_step_runs(shop, db_path):
-    conn = store.connect(db_path)
+    conn = database.connect(db_path)
     stages: list[str] = []
     with importing.import_transaction(conn, bulk=True, stage=stages.append):
         conn.execute("INSERT INTO tickets (customer_id, subject, channel, category, priority, status, created_at, "

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from carecli import store
+from carecli.schema import database
 
 FULL = os.environ.get("CARECLI_FULL_LOAD") == "1"
 WRITES_PER_PROCESS = 300 if FULL else 25
@@ -97,7 +97,7 @@ def generate_command(path: Path, journal: str) -> list[str]:
 
 
 def table_counts(path: Path) -> dict[str, int]:
-    conn = store.connect(path)  # also finishes a migration the kill interrupted
+    conn = database.connect(path)  # also finishes a migration the kill interrupted
     try:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert conn.execute("PRAGMA foreign_key_check").fetchall() == []

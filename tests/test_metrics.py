@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from carecli.output import flatten
+from carecli.cli.output import flatten
+from carecli.measure import aggregates, periods
 
 WEEK = ("--since", "2026-03-02", "--until", "2026-03-08")  # Mon..Sun in Berlin, [Mar 1 23:00Z, Mar 8 23:00Z)
 SLA_CONFIG = """
@@ -220,7 +221,7 @@ def test_by_channel_over_the_whole_history_gives_the_figures_of_the_plain_scans(
     every figure must equal the one the generic table scans give."""
     import json
 
-    from carecli import metrics
+    from carecli.measure import metrics
 
     flags = ["kpi", *WEEK, "--by", "channel", "--format", "json"] + (["--business-hours"] if business_hours else [])
     fast = json.loads(week(*flags).stdout)
@@ -343,9 +344,11 @@ def test_medians_and_p90s_are_exact_whether_read_from_value_indexes_or_aggregate
     import random
     from datetime import datetime, timezone
 
-    from carecli import config, metrics, store
+    from carecli.core import config
+    from carecli.measure import metrics
+    from carecli.schema import database
 
-    conn = store.connect(tmp_path / "q.db")
+    conn = database.connect(tmp_path / "q.db")
     rng = random.Random(sum(counts))
     conn.execute("INSERT INTO customers (id, name, created_at) VALUES (1, 'Ada', '2026-01-01T00:00:00+00:00')")
     rows, ticket = [], 0
@@ -362,13 +365,13 @@ def test_medians_and_p90s_are_exact_whether_read_from_value_indexes_or_aggregate
     settings = config.load(None, env={"CARECLI_TIMEZONE": "UTC"})
     now = datetime(2026, 3, 14, tzinfo=timezone.utc)
     for since, until in [("2026-01-01", "2026-03-14"), ("2026-02-10", "2026-02-13")]:
-        period = metrics.Period(datetime.fromisoformat(since).replace(tzinfo=timezone.utc),
+        period = periods.Period(datetime.fromisoformat(since).replace(tzinfo=timezone.utc),
                                 datetime.fromisoformat(until).replace(tzinfo=timezone.utc))
         inside = [r for r in rows if since <= r[2] < until]
         overall = metrics.compute(conn, settings, period, now=now)["first_response_s"]
         values = [r[5] for r in inside]
-        assert (overall["n"], overall["median"], overall["p90"]) == (len(values), metrics.median(values), metrics.p90(values))
+        assert (overall["n"], overall["median"], overall["p90"]) == (len(values), aggregates.median(values), aggregates.p90(values))
         for group in metrics.compute(conn, settings, period, now=now, by="channel"):
             values = [r[5] for r in inside if r[1] == group["group"]]
             block = group["first_response_s"]
-            assert (block["n"], block["median"], block["p90"]) == (len(values), metrics.median(values), metrics.p90(values))
+            assert (block["n"], block["median"], block["p90"]) == (len(values), aggregates.median(values), aggregates.p90(values))

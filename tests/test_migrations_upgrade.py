@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from carecli import store
+from carecli.schema import database
 
 FIXTURES = sorted((Path(__file__).parent / "fixtures").glob("schema-*.db"))
 
@@ -40,8 +40,8 @@ def test_an_old_database_upgrades_with_every_row_intact(fixture, tmp_path):
     before = snapshot(path)
     assert before["tickets"][1], "the fixture holds data"
 
-    conn = store.connect(path)
-    assert store.pending_migrations(conn) == []
+    conn = database.connect(path)
+    assert database.pending_migrations(conn) == []
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
     conn.close()

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from carecli.output import Column, emit_record, emit_rows, flatten
+from carecli.cli.output import Column, emit_record, emit_rows, flatten
 
 COLUMNS = [Column("id", kind="int"), Column("name"), Column("tags", kind="tags"), Column("wait", kind="duration")]
 ROWS = [

@@ -16,7 +16,7 @@ import typer.testing
 from typer.testing import CliRunner
 
 import carecli
-from carecli import store
+from carecli.schema import database
 from carecli.cli import app
 from carecli.cli.lazy import lazy_root
 
@@ -47,7 +47,7 @@ def loaded_heavy_modules(args: list[str], extra_env: dict[str, str] | None = Non
 @pytest.fixture
 def initialised_db(db_path):
     # The first open of a new database runs the migrations, which need sqlite-utils.
-    store.connect(db_path).close()
+    database.connect(db_path).close()
     return db_path
 
 

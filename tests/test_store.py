@@ -10,7 +10,9 @@ import sys
 
 import pytest
 
-from carecli import migrations, store
+from carecli.schema import migrations
+from carecli.core import store
+from carecli.schema import database
 from tests.conftest import database_digest
 
 TABLES = {
@@ -31,24 +33,24 @@ def columns(conn, table: str) -> set[str]:
 
 
 def test_a_new_database_gets_every_migration_and_the_schema(db_path):
-    conn = store.connect(db_path)
-    assert [name for name, _ in store.applied_migrations(conn)] == migrations.NAMES
+    conn = database.connect(db_path)
+    assert [name for name, _ in database.applied_migrations(conn)] == migrations.NAMES
     for table, expected in TABLES.items():
         assert expected <= columns(conn, table), table
 
 
 def test_reopening_applies_nothing_again(db_path):
-    store.connect(db_path).close()
+    database.connect(db_path).close()
     before = database_digest(db_path)
-    conn = store.connect(db_path)
-    assert store.pending_migrations(conn) == []
-    assert store.apply_migrations(conn) == []
+    conn = database.connect(db_path)
+    assert database.pending_migrations(conn) == []
+    assert database.apply_migrations(conn) == []
     conn.close()
     assert database_digest(db_path) == before
 
 
 def test_connections_use_wal_a_busy_timeout_and_foreign_keys(db_path):
-    conn = store.connect(db_path)
+    conn = database.connect(db_path)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == store.BUSY_TIMEOUT_S * 1000
     assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
@@ -58,7 +60,7 @@ def test_connections_use_wal_a_busy_timeout_and_foreign_keys(db_path):
 
 
 def test_the_database_file_is_private(db_path):
-    store.connect(db_path).close()
+    database.connect(db_path).close()
     assert stat.S_IMODE(db_path.stat().st_mode) == 0o600
 
 
@@ -113,7 +115,7 @@ def test_a_read_only_database_can_be_read_but_a_write_gives_one_line(run, db_pat
 
 
 def test_two_processes_creating_the_same_database_both_succeed(db_path):
-    code = "import sys; from carecli import store; store.connect(sys.argv[1]).close()"
+    code = "import sys; from carecli.schema import database; database.connect(sys.argv[1]).close()"
     for _ in range(3):
         for suffix in ("", "-wal", "-shm"):
             db_path.with_name(db_path.name + suffix).unlink(missing_ok=True)

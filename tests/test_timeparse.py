@@ -1,4 +1,4 @@
-"""Specification of carecli.timeparse: how users write times, durations and cadences."""
+"""Specification of carecli.text.when: how users write times, durations and cadences."""
 
 import os
 import subprocess
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from carecli.timeparse import (
+from carecli.text.when import (
     TimeParseError,
     age_text,
     format_local,
@@ -596,7 +596,7 @@ def test_parse_duration_raises_only_time_parse_error(text):
 
 
 def test_importing_timeparse_does_not_import_dateutil():
-    probe = "import sys, carecli.timeparse; print(sorted(m for m in ('dateutil', 'rich') if m in sys.modules))"
+    probe = "import sys, carecli.text.when; print(sorted(m for m in ('dateutil', 'rich') if m in sys.modules))"
     environment = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     result = subprocess.run(
         [sys.executable, "-c", probe], env=environment, capture_output=True, text=True, check=True

@@ -14,7 +14,7 @@ from carecli import __version__
 from carecli.cli.lazy import LazyCommandsMixin, lazy_root
 from carecli.cli.options import check_path
 from carecli.cli.state import STATE
-from carecli.errors import EXIT_ERROR, CareError
+from carecli.core.errors import EXIT_ERROR, CareError
 
 
 def report_error(exc: CareError) -> None:
@@ -33,7 +33,7 @@ class CareGroup(LazyCommandsMixin, TyperGroup):
             report_error(exc)
             raise typer.Exit(exc.exit_code) from None
         except sqlite3.Error as exc:
-            from carecli.store import store_error
+            from carecli.core.store import store_error
 
             report_error(store_error(exc, STATE.db_file))
             raise typer.Exit(EXIT_ERROR) from None

@@ -10,7 +10,7 @@ import typer
 
 from carecli.cli.options import TIME_HELP, AtOpt, FormatOpt, LimitOpt, SinceOpt, UntilOpt, YesOpt
 from carecli.cli.state import STATE
-from carecli.output import Column, emit_record, emit_rows, message
+from carecli.cli.output import Column, emit_record, emit_rows, message
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -48,7 +48,7 @@ def today(
     fmt: FormatOpt = "table",
 ) -> None:
     """The day's agenda: follow-ups due and overdue, tickets waiting on us or too long on the customer, SLA breaches."""
-    from carecli.agenda import build_agenda
+    from carecli.measure.agenda import build_agenda
     from carecli.cli.followups import with_due_text
 
     settings = STATE.settings
@@ -87,7 +87,9 @@ def lost(
     fmt: FormatOpt = "table",
 ) -> None:
     """Record that a customer stopped doing business with us, and why."""
-    from carecli import care, customers, store
+    from carecli.records import care
+    from carecli.records import customers
+    from carecli.core import store
     from carecli.cli.customers import show_customer
 
     when = STATE.when(at)
@@ -100,7 +102,9 @@ def lost(
 
 def won_back(ref: CustomerArg, at: AtOpt = None, fmt: FormatOpt = "table") -> None:
     """A lost customer is back."""
-    from carecli import care, customers, store
+    from carecli.records import care
+    from carecli.records import customers
+    from carecli.core import store
     from carecli.cli.customers import show_customer
 
     when = STATE.when(at)
@@ -113,7 +117,7 @@ def won_back(ref: CustomerArg, at: AtOpt = None, fmt: FormatOpt = "table") -> No
 @app.command("churn")
 def churn(since: SinceOpt = None, until: UntilOpt = None, fmt: FormatOpt = "table") -> None:
     """Customers lost in a period (default the last 30 days up to the end of today), counted by reason."""
-    from carecli.care import churn_by_reason
+    from carecli.measure.churn import churn_by_reason
 
     start = STATE.when(since or "-30d", option="--since")
     end = STATE.when(until or "today", end_of_day=True, option="--until")
@@ -121,7 +125,7 @@ def churn(since: SinceOpt = None, until: UntilOpt = None, fmt: FormatOpt = "tabl
     emit_rows(rows, [Column("reason"), Column("lost", kind="int"), Column("won_back", "won back since", kind="int"),
                      Column("share_pct", "share", kind="pct")],
               fmt, tz=STATE.settings.tz, empty="no customers lost in the period")
-    from carecli.timeparse import format_local
+    from carecli.text.when import format_local
 
     tz = STATE.settings.tz
     message(f"{sum(r['lost'] for r in rows)} customer(s) lost from {format_local(start, tz)} to {format_local(end, tz)}")
@@ -151,11 +155,12 @@ def suggest(
     fmt: FormatOpt = "table",
 ) -> None:
     """Follow-ups the data calls for (recovery, repeat contact, silent, thank-you), with the evidence."""
-    from carecli import care, store
-    from carecli.errors import InvalidInput
+    from carecli.core import store
+    from carecli.core.errors import InvalidInput
+    from carecli.measure import suggest as suggesting
 
     settings, conn = STATE.settings, STATE.conn
-    suggestions = care.suggest(conn, settings, now=STATE.now)
+    suggestions = suggesting.suggest(conn, settings, now=STATE.now)
     emit_rows(suggestions, SUGGEST_TABLE_COLUMNS if fmt == "table" else SUGGEST_COLUMNS, fmt, tz=settings.tz,
               empty="nothing to suggest: every customer is covered")
     if not apply or not suggestions:
@@ -167,7 +172,7 @@ def suggest(
             raise InvalidInput("--apply asks for confirmation", "pass --yes to schedule without asking")
         typer.confirm(f"Schedule these {len(suggestions)} follow-ups?", abort=True, err=True)
     with store.transaction(conn):
-        made = care.apply_suggestions(conn, settings, suggestions, at=STATE.now)
+        made = suggesting.apply_suggestions(conn, settings, suggestions, at=STATE.now)
     message(f"scheduled {len(made)} follow-up(s): " + ", ".join(f"#{row['id']}" for row in made))
 
 
@@ -192,8 +197,8 @@ def health(
     fmt: FormatOpt = "table",
 ) -> None:
     """A 0-100 health score per customer with the factors that moved it, worst first (see docs/metrics.md)."""
-    from carecli import customers
-    from carecli.health import health as compute
+    from carecli.records import customers
+    from carecli.measure.health import health as compute
 
     conn = STATE.conn
     customer_id = customers.resolve_customer(conn, ref)["id"] if ref else None

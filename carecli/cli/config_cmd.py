@@ -8,7 +8,7 @@ import typer
 
 from carecli.cli.options import FormatOpt
 from carecli.cli.state import STATE
-from carecli.output import Column, emit_rows
+from carecli.cli.output import Column, emit_rows
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -16,7 +16,7 @@ app = typer.Typer(no_args_is_help=True)
 @app.command("show")
 def show(fmt: FormatOpt = "table") -> None:
     """Every setting, its effective value and its source (default, file, environment)."""
-    from carecli.config import KEYS
+    from carecli.core.config import KEYS
 
     settings = STATE.settings
     rows = [

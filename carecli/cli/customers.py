@@ -8,7 +8,7 @@ import typer
 
 from carecli.cli.options import AtOpt, ChannelOpt, FormatOpt, LimitOpt, TagsOpt, UntagOpt
 from carecli.cli.state import STATE
-from carecli.output import Column, emit_record, emit_rows, message
+from carecli.cli.output import Column, emit_record, emit_rows, message
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -66,7 +66,8 @@ def add(
     fmt: FormatOpt = "table",
 ) -> None:
     """Add a customer."""
-    from carecli import customers, store
+    from carecli.records import customers
+    from carecli.core import store
 
     when = STATE.when(at)
     with store.transaction(STATE.conn) as conn:
@@ -84,7 +85,7 @@ def list_(
     fmt: FormatOpt = "table",
 ) -> None:
     """List customers by name."""
-    from carecli import customers
+    from carecli.records import customers
 
     rows = customers.list_customers(STATE.conn, tag=tag, search=search, include_lost=not active, limit=limit or None)
     emit_rows(rows, LIST_COLUMNS, fmt, tz=STATE.settings.tz, empty="no customers match")
@@ -96,7 +97,8 @@ def show(
     fmt: FormatOpt = "table",
 ) -> None:
     """A customer's profile, open tickets and full interaction timeline."""
-    from carecli import customers, tickets
+    from carecli.records import customers
+    from carecli.records import tickets
 
     conn = STATE.conn
     row = customers.resolve_customer(conn, ref)
@@ -124,7 +126,8 @@ def edit(
     fmt: FormatOpt = "table",
 ) -> None:
     """Change a customer's details, tags or notes."""
-    from carecli import customers, store
+    from carecli.records import customers
+    from carecli.core import store
 
     with store.transaction(STATE.conn) as conn:
         row = customers.resolve_customer(conn, ref)
@@ -143,8 +146,9 @@ def log(
     fmt: FormatOpt = "table",
 ) -> None:
     """Log a contact that belongs to no ticket: a care call, a thank-you note, a visit."""
-    from carecli import customers, store
-    from carecli.activity import log_interaction
+    from carecli.records import customers
+    from carecli.core import store
+    from carecli.records.activity import log_interaction
 
     when = STATE.when(at)
     settings = STATE.settings

@@ -1,17 +1,21 @@
 """`carecli export`, `carecli import` and `carecli search`: data in and out."""
 
 from __future__ import annotations
+from typing import TYPE_CHECKING
 
 import sys
 from pathlib import Path
-from typing import Annotated, List, Optional
+from typing import Annotated, Optional
 
 import typer
 
 from carecli.cli.options import CategoryOpt, ChannelOpt, FormatOpt, check_path, PriorityOpt, SinceOpt, UntilOpt
 from carecli.cli.progress import Progress
 from carecli.cli.state import STATE
-from carecli.output import message
+from carecli.cli.output import message
+
+if TYPE_CHECKING:
+    import rich.text
 
 EXPORT_ENTITIES = ("customers", "tickets", "interactions", "followups", "surveys", "events")
 IMPORT_ENTITIES = ("customers", "tickets", "interactions")
@@ -61,8 +65,8 @@ def export(
     CSV cells of free text that start with = + - @, tab or CR get a leading ' so spreadsheets do not
     run them as formulas; --raw turns that off.
     """
-    from carecli import exporting
-    from carecli.customers import normalize_tags
+    from carecli.data import exporting
+    from carecli.records.customers import normalize_tags
 
     conn, settings = STATE.conn, STATE.settings
     filters = exporting.ExportFilter(
@@ -83,7 +87,7 @@ def export(
     if output is None or output == "-":
         written = _write_chunks(chunks, sys.stdout, progress)
     else:
-        from carecli.files import atomic_text
+        from carecli.core.files import atomic_text
 
         with atomic_text(output) as stream:
             written = _write_chunks(chunks, stream, progress)
@@ -94,13 +98,14 @@ def _ticket_figures(conn, settings) -> dict[str, str]:
     """Bring the stored business durations and SLA clocks up to date; the SQL of `sla_breached` now."""
     from datetime import timedelta
 
-    from carecli import metrics, sla
-    from carecli.timeparse import from_db, to_db
+    from carecli.measure import clocks, sla
+    from carecli.measure.periods import Period
+    from carecli.text.when import from_db, to_db
 
     now = STATE.now
     first = conn.execute("SELECT MIN(created_at) FROM tickets").fetchone()[0]
     if first is not None:  # the whole history, as `kpi` would see it
-        metrics.prepare(conn, settings, now=now, period=metrics.Period(from_db(first), now + timedelta(seconds=1)))
+        clocks.prepare(conn, settings, now=now, period=Period(from_db(first), now + timedelta(seconds=1)))
     return {"sla_breached": sla.breached_sql(settings, cutoff=f"'{to_db(now)}'")}
 
 
@@ -124,7 +129,7 @@ def _write_chunks(chunks, stream, progress: Progress) -> int:
 def _customer_id(conn, ref: str | None) -> int | None:
     if not ref:
         return None
-    from carecli.customers import resolve_customer
+    from carecli.records.customers import resolve_customer
 
     return resolve_customer(conn, ref)["id"]
 
@@ -136,7 +141,7 @@ class _DryRun(Exception):
 
 
 def _complete_preset(ctx, incomplete: str) -> list[str]:
-    from carecli.importing import preset_names
+    from carecli.data.importing import preset_names
 
     return [p for p in preset_names() if p.startswith(incomplete)]
 
@@ -165,8 +170,8 @@ def import_(
     Columns are mapped by --map and/or --preset. Rows with an external id already imported are
     skipped (or updated, or an error) so importing the same file twice changes nothing.
     """
-    from carecli import importing, store
-    from carecli.output import emit_record
+    from carecli.data import importing
+    from carecli.cli.output import emit_record
 
     settings, conn = STATE.settings, STATE.conn
     rules = importing.load_mapping(what, path=mapping, preset=preset)
@@ -199,7 +204,7 @@ def import_(
     if report.rejected:
         _show_rejects(report, label, limit=10)
         if skip_bad and not dry_run:
-            from carecli.files import atomic_text
+            from carecli.core.files import atomic_text
 
             target = rejects or ("rejects.csv" if file == "-" else f"{file}.rejects.csv")
             with atomic_text(target, newline="") as out:
@@ -213,7 +218,7 @@ def import_(
 
 
 def _show_rejects(report, label: str, limit: int) -> None:
-    from carecli.importing import describe
+    from carecli.data.importing import describe
 
     for row, exc in report.rejects[:limit]:
         message(describe(exc, row, label))
@@ -222,7 +227,7 @@ def _show_rejects(report, label: str, limit: int) -> None:
 
 
 def _bad_rows(report, label: str):
-    from carecli.errors import InvalidInput
+    from carecli.core.errors import InvalidInput
 
     _show_rejects(report, label, limit=10)
     return InvalidInput(f"{report.rejected} bad row{'s' if report.rejected != 1 else ''} in {label}; nothing imported",
@@ -239,8 +244,8 @@ def search(
     fmt: FormatOpt = "table",
 ) -> None:
     """Full-text search over ticket subjects, messages and notes, customer names and notes; best first."""
-    from carecli import searching
-    from carecli.output import Column, emit_rows, use_rich
+    from carecli.data import searching
+    from carecli.cli.output import Column, emit_rows, use_rich
 
     conn = STATE.conn
     on_terminal = fmt == "table" and use_rich(sys.stdout)
@@ -266,7 +271,7 @@ def _rich_results(results: list[dict], columns) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from carecli.output import display_value
+    from carecli.cli.output import display_value
 
     if not results:
         message("nothing matches")
@@ -286,7 +291,7 @@ def _rich_results(results: list[dict], columns) -> None:
     Console().print(table)
 
 
-def _highlighted(value: str, Text) -> "Text":
+def _highlighted(value: str, Text: type[rich.text.Text]) -> rich.text.Text:
     text = Text()
     bold = False
     for part in value.replace("\x03", "\x02").split("\x02"):

@@ -8,8 +8,8 @@ import typer
 
 from carecli.cli.options import FormatOpt, check_path
 from carecli.cli.state import STATE
-from carecli.errors import CareError
-from carecli.output import emit_record, message
+from carecli.core.errors import CareError
+from carecli.cli.output import emit_record, message
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -27,10 +27,10 @@ def backup(
                                                   show_default=False)] = None,
 ) -> None:
     """Copy the database safely, even while another carecli writes (SQLite online backup, mode 0600)."""
-    from carecli import dbcare
+    from carecli.data import maintenance
 
-    target = path or dbcare.default_backup_path(STATE.db_file, STATE.now)
-    written = dbcare.backup(STATE.conn, target)
+    target = path or maintenance.default_backup_path(STATE.db_file, STATE.now)
+    written = maintenance.backup(STATE.conn, target)
     message(f"backed up {STATE.db_file}")
     print(written)
 
@@ -38,12 +38,12 @@ def backup(
 @app.command("check")
 def check() -> None:
     """Check integrity, foreign keys and migrations; exit 1 if anything is wrong."""
-    from carecli import dbcare
-    from carecli.store import connect
+    from carecli.data import maintenance
+    from carecli.schema.database import connect
 
     conn = connect(STATE.db_file, migrate=False)
     try:
-        problems = dbcare.check(conn)
+        problems = maintenance.check(conn)
     finally:
         conn.close()
     for problem in problems:
@@ -57,12 +57,12 @@ def check() -> None:
 @app.command("info")
 def info(fmt: FormatOpt = "table") -> None:
     """Path, size, schema version and row counts."""
-    from carecli import dbcare
-    from carecli.store import connect
+    from carecli.data import maintenance
+    from carecli.schema.database import connect
 
     conn = connect(STATE.db_file, migrate=False)
     try:
-        facts = dbcare.info(conn, STATE.db_file)
+        facts = maintenance.info(conn, STATE.db_file)
     finally:
         conn.close()
     if fmt == "table":
@@ -75,8 +75,8 @@ def info(fmt: FormatOpt = "table") -> None:
 @app.command("migrate")
 def migrate() -> None:
     """Apply pending schema migrations, after a backup when the database holds data."""
-    from carecli import dbcare
-    from carecli.store import apply_migrations, connect, pending_migrations
+    from carecli.data import maintenance
+    from carecli.schema.database import apply_migrations, connect, pending_migrations
 
     conn = connect(STATE.db_file, migrate=False)
     try:
@@ -84,8 +84,8 @@ def migrate() -> None:
         if not pending:
             message("schema up to date")
             return
-        if not dbcare.is_empty(conn):
-            saved = dbcare.backup(conn, dbcare.default_backup_path(STATE.db_file, STATE.now))
+        if not maintenance.is_empty(conn):
+            saved = maintenance.backup(conn, maintenance.default_backup_path(STATE.db_file, STATE.now))
             message(f"backed up to {saved}")
         applied = apply_migrations(conn)
     finally:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -11,7 +10,7 @@ import typer
 
 from carecli.cli.options import YesOpt
 from carecli.cli.state import STATE
-from carecli.output import message
+from carecli.cli.output import message
 
 
 def demo(
@@ -20,10 +19,10 @@ def demo(
     yes: YesOpt = False,
 ) -> None:
     """Build a demo shop's history (in its own database unless --db is given) and tour it."""
-    from carecli.config import data_dir
-    from carecli.demo import build_demo
-    from carecli.errors import InvalidInput
-    from carecli.store import connect
+    from carecli.core.config import data_dir
+    from carecli.demo.shop import build_demo
+    from carecli.core.errors import InvalidInput
+    from carecli.schema.database import connect
 
     target = Path(STATE.db_path) if STATE.db_path else data_dir() / "demo.db"
     if STATE.db_path and target.exists() and target.stat().st_size > 0:

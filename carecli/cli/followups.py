@@ -9,7 +9,7 @@ import typer
 
 from carecli.cli.options import TIME_HELP, AtOpt, ChannelOpt, FormatOpt, LimitOpt
 from carecli.cli.state import STATE
-from carecli.output import Column, emit_record, emit_rows, message
+from carecli.cli.output import Column, emit_record, emit_rows, message
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -25,7 +25,7 @@ TicketOpt = Annotated[Optional[int], typer.Option("--ticket", min=1, help="the t
 
 
 def _due_text(row: dict) -> str:
-    from carecli.timeparse import format_local
+    from carecli.text.when import format_local
 
     return row["due_day"] if row["all_day"] else format_local(row["due_at"], STATE.settings.tz)
 
@@ -69,8 +69,8 @@ def with_due_text(record: dict) -> dict:
 
 
 def _record(row) -> dict:
-    from carecli.followups import as_dict
-    from carecli.timeparse import local_day_bounds
+    from carecli.records.followups import as_dict
+    from carecli.text.when import local_day_bounds
 
     tz = STATE.settings.tz
     return as_dict(row, tz=tz, today_start=local_day_bounds(STATE.now.astimezone(tz).date(), tz)[0])
@@ -93,7 +93,7 @@ def show(row, fmt: str, title: str | None = None) -> None:
 
 def _due(text: str, option: str = "--due"):
     """A due time as typed, and whether it names a whole day."""
-    from carecli.timeparse import is_date_only
+    from carecli.text.when import is_date_only
 
     return STATE.when(text, option=option), is_date_only(text)
 
@@ -111,7 +111,9 @@ def add(
     fmt: FormatOpt = "table",
 ) -> None:
     """Schedule a follow-up with a customer, once or on a cadence."""
-    from carecli import customers, followups, store
+    from carecli.records import customers
+    from carecli.records import followups
+    from carecli.core import store
 
     when = STATE.when(at)
     due_at, all_day = _due(due)
@@ -135,9 +137,10 @@ def list_(
     fmt: FormatOpt = "table",
 ) -> None:
     """List follow-ups, earliest due first (default: scheduled)."""
-    from carecli import customers, followups
-    from carecli.errors import InvalidInput
-    from carecli.timeparse import local_day_bounds
+    from carecli.records import customers
+    from carecli.records import followups
+    from carecli.core.errors import InvalidInput
+    from carecli.text.when import local_day_bounds
 
     settings, conn = STATE.settings, STATE.conn
     statuses = followups.check_status(status)
@@ -167,13 +170,13 @@ def list_(
 @app.command("show")
 def show_(followup_id: FollowupId, fmt: FormatOpt = "table") -> None:
     """One follow-up's details."""
-    from carecli.followups import get_followup
+    from carecli.records.followups import get_followup
 
     show(get_followup(STATE.conn, followup_id), fmt)
 
 
 def _report_series(result) -> None:
-    from carecli.timeparse import format_local
+    from carecli.text.when import format_local
 
     tz = STATE.settings.tz
     if result.skipped_occurrences:
@@ -195,7 +198,8 @@ def done(
     fmt: FormatOpt = "table",
 ) -> None:
     """Mark a follow-up done and log the contact; a recurring one schedules its next occurrence."""
-    from carecli import followups, store
+    from carecli.records import followups
+    from carecli.core import store
 
     when = STATE.when(at)
     with store.transaction(STATE.conn) as conn:
@@ -214,7 +218,8 @@ def snooze(
     fmt: FormatOpt = "table",
 ) -> None:
     """Move a scheduled follow-up to a later day or time."""
-    from carecli import followups, store
+    from carecli.records import followups
+    from carecli.core import store
 
     due_at, all_day = _due(until, option="UNTIL")
     with store.transaction(STATE.conn) as conn:
@@ -233,7 +238,8 @@ def skip(
     fmt: FormatOpt = "table",
 ) -> None:
     """Skip a follow-up (a recurring one goes on to its next occurrence unless --stop)."""
-    from carecli import followups, store
+    from carecli.records import followups
+    from carecli.core import store
 
     when = STATE.when(at)
     with store.transaction(STATE.conn) as conn:
@@ -258,7 +264,8 @@ def edit(
     fmt: FormatOpt = "table",
 ) -> None:
     """Change a follow-up's due time, kind, note, ticket, cadence or outcome."""
-    from carecli import followups, store
+    from carecli.records import followups
+    from carecli.core import store
 
     due_at, all_day = _due(due) if due is not None else (None, None)
     with store.transaction(STATE.conn) as conn:

@@ -10,7 +10,7 @@ import typer
 
 from carecli.cli.options import FormatOpt, SinceOpt, UntilOpt
 from carecli.cli.state import STATE
-from carecli.output import Column, emit_record, emit_rows, flatten
+from carecli.cli.output import Column, emit_record, emit_rows, flatten
 
 # Every figure, in the order of docs/metrics.md: (dotted key, kind).
 FIGURES = [
@@ -74,7 +74,7 @@ def emit_kpis(result, fmt: str, *, title: str | None = None, keys: list[str] | N
 
 
 def period_from(since: str | None, until: str | None):
-    from carecli.metrics import Period, default_period
+    from carecli.measure.periods import Period, default_period
 
     now = STATE.now
     default = default_period(now, STATE.settings.tz)
@@ -92,11 +92,12 @@ def kpi(
     fmt: FormatOpt = "table",
 ) -> None:
     """Service and care KPIs over a period (default: the last 30 days). See docs/metrics.md."""
-    from carecli import metrics
-    from carecli.errors import InvalidInput
+    from carecli.measure import metrics
+    from carecli.measure.periods import bucket_start
+    from carecli.core.errors import InvalidInput
     from datetime import timedelta
 
-    from carecli.timeparse import format_local
+    from carecli.text.when import format_local
 
     settings = STATE.settings
     if by is not None:
@@ -107,9 +108,9 @@ def kpi(
         raise InvalidInput("--trend needs --by day, week or month", "e.g. carecli kpi --by week --trend")
     if trend and since is None:
         today = STATE.now.astimezone(settings.tz).date()
-        first = metrics.bucket_start(today, by)
+        first = bucket_start(today, by)
         for _ in range(periods - 1):
-            first = metrics.bucket_start(first - timedelta(days=1), by)
+            first = bucket_start(first - timedelta(days=1), by)
         since = first.isoformat()
     period = period_from(since, until)
     result = metrics.compute(STATE.conn, settings, period, now=STATE.now, by=by, business_hours=business_hours)
@@ -131,7 +132,7 @@ def sparkline(values: list) -> str:
 
 
 def emit_trend(result: list[dict], title: str) -> None:
-    from carecli.output import display_value
+    from carecli.cli.output import display_value
 
     rows = []
     for key in HEADLINE:
@@ -147,7 +148,7 @@ def emit_trend(result: list[dict], title: str) -> None:
 
 def emit_breaching(fmt: str) -> None:
     """`ticket list --breaching`: tickets past or near an SLA deadline."""
-    from carecli.sla import breaching_tickets
+    from carecli.measure.sla import breaching_tickets
 
     rows = breaching_tickets(STATE.conn, STATE.settings, now=STATE.now)
     emit_rows(rows, BREACH_COLUMNS, fmt, tz=STATE.settings.tz, empty="no tickets breaching or near an SLA")

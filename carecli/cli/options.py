@@ -6,7 +6,7 @@ from typing import Annotated, List, Optional
 
 import typer
 
-from carecli.output import FORMATS
+from carecli.cli.output import FORMATS
 
 TIME_HELP = "e.g. 2026-03-14, '2026-03-14 09:30', now, today, yesterday, -2h, +3d, 'next monday'"
 
@@ -15,7 +15,7 @@ def _complete_from(list_key: str):
     def complete(incomplete: str) -> list[str]:
         import os
 
-        from carecli import config
+        from carecli.core import config
 
         try:
             # Completion runs no root callback, so honour CARECLI_CONFIG here ourselves.

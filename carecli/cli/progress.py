@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 
-from carecli.output import is_terminal
+from carecli.cli.output import is_terminal
 
 WIDTH = 30
 EVERY_S = 0.2

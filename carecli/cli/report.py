@@ -27,8 +27,8 @@ FailOpt = Annotated[bool, typer.Option("--fail-on-breach", help="exit 3 when any
 
 
 def _run(kind: str, date_text: str | None, fmt: str, fail_on_breach: bool) -> None:
-    from carecli import reports
-    from carecli.errors import EXIT_BREACH
+    from carecli.measure import reports
+    from carecli.core.errors import EXIT_BREACH
 
     settings, now = STATE.settings, STATE.now
     day = (STATE.when(date_text, option="--date").astimezone(settings.tz).date() if date_text
@@ -63,8 +63,8 @@ def monthly(date: DateOpt = None, fmt: ReportFormatOpt = "text", fail_on_breach:
 def render_text(report: dict, *, markdown: bool) -> str:
     """Plain text that reads well in a cron e-mail (no colour codes), or markdown."""
     from carecli.cli.kpi import KINDS
-    from carecli.output import Column, display_value
-    from carecli.timeparse import format_local, humanize_seconds
+    from carecli.cli.output import Column, display_value
+    from carecli.text.when import format_local, humanize_seconds
 
     tz = STATE.settings.tz
     lines: list[str] = []

@@ -5,8 +5,8 @@ from __future__ import annotations
 import sqlite3
 from datetime import datetime
 
-from carecli import config as config_module
-from carecli.output import message
+from carecli.core import config as config_module
+from carecli.cli.output import message
 
 
 class State:
@@ -36,7 +36,7 @@ class State:
     @property
     def conn(self) -> sqlite3.Connection:
         if self._conn is None:
-            from carecli.store import connect
+            from carecli.schema.database import connect
 
             self._conn = connect(self.db_file)
         return self._conn
@@ -45,7 +45,7 @@ class State:
     def now(self) -> datetime:
         """One 'now' per invocation, so every record a command writes carries the same time."""
         if self._now is None:
-            from carecli.timeparse import now_utc
+            from carecli.text.when import now_utc
 
             self._now = now_utc()
         return self._now
@@ -54,8 +54,8 @@ class State:
         """Parse a time the user typed (None = now); errors name the option."""
         if text is None:
             return self.now
-        from carecli.errors import InvalidInput
-        from carecli.timeparse import TimeParseError, parse_when
+        from carecli.core.errors import InvalidInput
+        from carecli.text.when import TimeParseError, parse_when
 
         try:
             return parse_when(text, now=self.now, tz=self.settings.tz,

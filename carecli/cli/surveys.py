@@ -9,7 +9,7 @@ import typer
 
 from carecli.cli.options import AtOpt, FormatOpt, LimitOpt, SinceOpt, UntilOpt
 from carecli.cli.state import STATE
-from carecli.output import Column, emit_record, emit_rows, message
+from carecli.cli.output import Column, emit_record, emit_rows, message
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -29,7 +29,7 @@ CommentOpt = Annotated[Optional[str], typer.Option("--comment", help="what the c
 
 def record_for_ticket(conn, kind: str, ticket, score: int, *, at, comment: str | None = None) -> None:
     """Record a CSAT or CES response to a ticket, saying so when it replaces an earlier one."""
-    from carecli import surveys
+    from carecli.records import surveys
 
     result = surveys.record(conn, kind, score, at=at, customer_id=ticket["customer_id"], ticket_id=ticket["id"],
                             comment=comment)
@@ -39,8 +39,9 @@ def record_for_ticket(conn, kind: str, ticket, score: int, *, at, comment: str |
 
 
 def _ticket_survey(kind: str, ticket_id: int, score: int, comment: str | None, at: str | None, fmt: str) -> None:
-    from carecli import store, surveys
-    from carecli.tickets import get_ticket
+    from carecli.core import store
+    from carecli.records import surveys
+    from carecli.records.tickets import get_ticket
 
     when = STATE.when(at)
     surveys.check_score(kind, score)
@@ -69,7 +70,9 @@ def nps(customer: Annotated[str, typer.Argument(help="customer id, email or name
         score: Annotated[int, typer.Argument(help="0 (would not recommend) to 10 (certainly would)")],
         comment: CommentOpt = None, at: AtOpt = None, fmt: FormatOpt = "table") -> None:
     """Record a net-promoter score (0-10) from a customer; every response counts."""
-    from carecli import customers, store, surveys
+    from carecli.records import customers
+    from carecli.core import store
+    from carecli.records import surveys
 
     when = STATE.when(at)
     surveys.check_score("nps", score)
@@ -91,8 +94,9 @@ def list_(
     fmt: FormatOpt = "table",
 ) -> None:
     """List survey responses, newest first."""
-    from carecli import customers, surveys
-    from carecli.errors import InvalidInput
+    from carecli.records import customers
+    from carecli.records import surveys
+    from carecli.core.errors import InvalidInput
 
     if kind is not None and kind.strip().lower() not in surveys.KINDS:
         raise InvalidInput(f"unknown survey kind '{kind}'", f"use one of: {', '.join(surveys.KINDS)}")

@@ -10,7 +10,7 @@ import typer
 from carecli.cli.options import (AtOpt, CategoryOpt, ChannelOpt, FormatOpt, LimitOpt, PriorityOpt, SinceOpt,
                                  TagsOpt, UntagOpt, UntilOpt)
 from carecli.cli.state import STATE
-from carecli.output import Column, emit_record, emit_rows, message
+from carecli.cli.output import Column, emit_record, emit_rows, message
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -52,7 +52,7 @@ def _show(row, fmt: str) -> None:
 
 
 def _ticket(conn, ticket_id: int):
-    from carecli.tickets import get_ticket
+    from carecli.records.tickets import get_ticket
 
     return get_ticket(conn, ticket_id)
 
@@ -70,7 +70,9 @@ def open_(
     fmt: FormatOpt = "table",
 ) -> None:
     """Open a ticket for a customer."""
-    from carecli import customers, store, tickets
+    from carecli.records import customers
+    from carecli.core import store
+    from carecli.records import tickets
 
     when = STATE.when(at)
     settings = STATE.settings
@@ -92,7 +94,8 @@ def reply(
     fmt: FormatOpt = "table",
 ) -> None:
     """Log our reply to the customer; the first reply sets the first response time."""
-    from carecli import store, tickets
+    from carecli.core import store
+    from carecli.records import tickets
 
     when = STATE.when(at)
     with store.transaction(STATE.conn) as conn:
@@ -106,7 +109,8 @@ def reply(
 @app.command("note")
 def note(ticket_id: TicketId, text: TextArg, at: AtOpt = None, fmt: FormatOpt = "table") -> None:
     """Add an internal note (not sent, not a response)."""
-    from carecli import store, tickets
+    from carecli.core import store
+    from carecli.records import tickets
 
     when = STATE.when(at)
     with store.transaction(STATE.conn) as conn:
@@ -119,7 +123,8 @@ def note(ticket_id: TicketId, text: TextArg, at: AtOpt = None, fmt: FormatOpt = 
 def inbound(ticket_id: TicketId, text: TextArg, channel: ChannelOpt = None, at: AtOpt = None,
             fmt: FormatOpt = "table") -> None:
     """The customer wrote again: log it (a pending ticket goes back to open)."""
-    from carecli import store, tickets
+    from carecli.core import store
+    from carecli.records import tickets
 
     when = STATE.when(at)
     with store.transaction(STATE.conn) as conn:
@@ -135,7 +140,8 @@ def inbound(ticket_id: TicketId, text: TextArg, channel: ChannelOpt = None, at: 
 @app.command("pending")
 def pending(ticket_id: TicketId, at: AtOpt = None, fmt: FormatOpt = "table") -> None:
     """Mark a ticket as waiting on the customer."""
-    from carecli import store, tickets
+    from carecli.core import store
+    from carecli.records import tickets
 
     when = STATE.when(at)
     with store.transaction(STATE.conn) as conn:
@@ -156,7 +162,9 @@ def close(
     fmt: FormatOpt = "table",
 ) -> None:
     """Close a ticket."""
-    from carecli import care, store, tickets
+    from carecli.records import care
+    from carecli.core import store
+    from carecli.records import tickets
     from carecli.cli.surveys import record_for_ticket
 
     when = STATE.when(at)
@@ -183,7 +191,9 @@ def reopen(
     fmt: FormatOpt = "table",
 ) -> None:
     """Reopen a closed ticket (its pending after-close check-in is skipped)."""
-    from carecli import care, store, tickets
+    from carecli.records import care
+    from carecli.core import store
+    from carecli.records import tickets
 
     when = STATE.when(at)
     with store.transaction(STATE.conn) as conn:
@@ -208,7 +218,8 @@ def edit(
     fmt: FormatOpt = "table",
 ) -> None:
     """Change a ticket's subject, channel, category, priority or tags."""
-    from carecli import store, tickets
+    from carecli.core import store
+    from carecli.records import tickets
 
     when = STATE.when(at)
     with store.transaction(STATE.conn) as conn:
@@ -220,8 +231,8 @@ def edit(
 
 
 def parse_statuses(status: str) -> tuple[str, ...]:
-    from carecli.errors import InvalidInput
-    from carecli.tickets import ACTIVE, STATUSES
+    from carecli.core.errors import InvalidInput
+    from carecli.records.tickets import ACTIVE, STATUSES
 
     if status == "active":
         return ACTIVE
@@ -249,7 +260,8 @@ def list_(
     fmt: FormatOpt = "table",
 ) -> None:
     """List tickets, most urgent and oldest first (default: open and pending)."""
-    from carecli import customers, tickets
+    from carecli.records import customers
+    from carecli.records import tickets
 
     if breaching:
         from carecli.cli.kpi import emit_breaching
@@ -278,7 +290,7 @@ def list_(
 @app.command("show")
 def show(ticket_id: TicketId, fmt: FormatOpt = "table") -> None:
     """A ticket's details and its full timeline."""
-    from carecli import tickets
+    from carecli.records import tickets
 
     conn = STATE.conn
     record = dict(_ticket(conn, ticket_id))

@@ -128,10 +128,11 @@ def test_build_agenda_is_a_plain_json_ready_dict(shop, db_path):
     import json
     from datetime import date, datetime, timezone
 
-    from carecli import config, store
-    from carecli.agenda import build_agenda
+    from carecli.core import config
+    from carecli.schema import database
+    from carecli.measure.agenda import build_agenda
 
-    conn = store.connect(db_path)
+    conn = database.connect(db_path)
     agenda = build_agenda(conn, config.load(None), day=date(2026, 3, 14),
                           now=datetime(2026, 3, 14, 10, tzinfo=timezone.utc))
     conn.close()

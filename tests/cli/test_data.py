@@ -38,7 +38,7 @@ def served(shop, db_path):
 
 def test_ticket_export_has_the_documented_columns_and_every_figure(served):
     rows = list(csv.DictReader(io.StringIO(served("export", "tickets", ok=True).stdout)))
-    from carecli.exporting import columns
+    from carecli.data.exporting import columns
 
     assert list(rows[0]) == columns("tickets")
     first = rows[0]
@@ -239,7 +239,7 @@ def test_a_bulk_load_read_by_a_second_process_gives_what_one_process_gives(run, 
                                                                           monkeypatch):
     """Big files are read and checked in a second process (importing.parse_aside): the same
     tickets, warnings, rejects and line numbers as reading them here."""
-    from carecli import importing
+    from carecli.data import importing
 
     text = BAD + LATE_ANSWER + "T-1,Ada Lovelace,ada@example.com,Again,Solved,2026-03-01 09:00,30,2026-03-01 12:00,\n"
     data = _write(tmp_path, "bad.csv", text)
@@ -266,7 +266,7 @@ def test_a_bulk_load_read_by_a_second_process_gives_what_one_process_gives(run, 
 @pytest.mark.parametrize("how", ["csv", "csv read by a second process", "jsonl"])
 def test_a_file_that_is_not_utf8_is_one_error_and_imports_nothing(run, tmp_path, mapping, db_path, monkeypatch,
                                                                    how):
-    from carecli import importing
+    from carecli.data import importing
 
     run("init", ok=True)
     before = database_digest(db_path)
@@ -459,7 +459,7 @@ def test_search_without_words_is_an_error(run):
 
 
 def test_search_for_a_very_common_word_ranks_only_its_most_recent_matches(shop, monkeypatch):
-    from carecli import searching
+    from carecli.data import searching
 
     shop("ticket", "open", "ben", "Orchid orchid orchid wilted", "--at", "2026-03-10 08:00", ok=True)  # the best match
     for day in (11, 12, 13):

@@ -10,7 +10,7 @@ import sys
 import textwrap
 import time
 
-from carecli import migrations
+from carecli.schema import migrations
 
 
 def test_backup_is_a_private_consistent_copy_next_to_the_database(shop, db_path):
@@ -28,8 +28,9 @@ def test_backup_taken_while_another_process_writes_is_consistent(run, db_path, t
     run("init", ok=True)
     writer = textwrap.dedent(f"""
         import time
-        from carecli import store
-        conn = store.connect({str(db_path)!r})
+        from carecli.core import store
+        from carecli.schema import database
+        conn = database.connect({str(db_path)!r})
         deadline = time.time() + 4
         i = 0
         while time.time() < deadline:

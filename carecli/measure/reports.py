@@ -6,11 +6,12 @@ from __future__ import annotations
 import sqlite3
 from datetime import date, datetime, timedelta
 
-from carecli import metrics
-from carecli.agenda import build_agenda
-from carecli.config import Settings
-from carecli.errors import InvalidInput
-from carecli.timeparse import to_db
+from carecli.measure import metrics
+from carecli.measure.agenda import build_agenda
+from carecli.core.config import Settings
+from carecli.core.errors import InvalidInput
+from carecli.text.when import to_db
+from carecli.measure import periods
 
 UNITS = {"daily": "day", "weekly": "week", "monthly": "month"}
 # Headline figures compared with the previous period: (dotted key, lower is better).
@@ -26,7 +27,7 @@ AGE_BUCKETS = ("<1d", "1-3d", "3-7d", ">7d")
 def default_day(kind: str, now: datetime, tz) -> date:
     """A day inside the last complete period: yesterday, last week, last month."""
     today = now.astimezone(tz).date()
-    return metrics.bucket_start(today, UNITS[kind]) - timedelta(days=1)
+    return periods.bucket_start(today, UNITS[kind]) - timedelta(days=1)
 
 
 def _get(record: dict, dotted: str):
@@ -37,11 +38,11 @@ def _get(record: dict, dotted: str):
 
 def build_report(conn: sqlite3.Connection, settings: Settings, kind: str, *, day: date, now: datetime) -> dict:
     tz, unit = settings.tz, UNITS[kind]
-    period = metrics.calendar_period(day, unit, tz)
+    period = periods.calendar_period(day, unit, tz)
     if period.since >= now:
         raise InvalidInput(f"the {unit} of {day.isoformat()} has not started yet", "pick a --date up to today")
-    period = metrics.Period(period.since, min(period.until, now), period.label)
-    previous = metrics.calendar_period(period.since.astimezone(tz).date() - timedelta(days=1), unit, tz)
+    period = periods.Period(period.since, min(period.until, now), period.label)
+    previous = periods.calendar_period(period.since.astimezone(tz).date() - timedelta(days=1), unit, tz)
     figures = metrics.compute(conn, settings, period, now=now)
     before = metrics.compute(conn, settings, previous, now=now)
     changes = []
@@ -83,7 +84,7 @@ _FOLLOWUP_FIELDS = """f.id, f.kind, f.note, f.customer_id, c.name AS customer_na
                       f.completed_at, f.outcome"""
 
 
-def followups_done(conn: sqlite3.Connection, period: metrics.Period) -> list[dict]:
+def followups_done(conn: sqlite3.Connection, period: periods.Period) -> list[dict]:
     rows = conn.execute(
         f"""SELECT {_FOLLOWUP_FIELDS} FROM followups f JOIN customers c ON c.id = f.customer_id
             WHERE f.status = 'done' AND f.completed_at >= ? AND f.completed_at < ? ORDER BY f.completed_at, f.id""",

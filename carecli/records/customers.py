@@ -7,9 +7,9 @@ import sqlite3
 from datetime import datetime
 from typing import Iterable
 
-from carecli import store
-from carecli.errors import Conflict, InvalidInput, NotFound
-from carecli.timeparse import to_db
+from carecli.core import store
+from carecli.core.errors import Conflict, InvalidInput, NotFound
+from carecli.text.when import to_db
 
 CUSTOMER_FIELDS = "id, name, email, phone, tags, notes, created_at, lost_at, lost_reason"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")

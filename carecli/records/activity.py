@@ -7,9 +7,9 @@ import sqlite3
 from datetime import datetime
 from typing import Any
 
-from carecli import store
-from carecli.errors import InvalidInput
-from carecli.timeparse import to_db
+from carecli.core import store
+from carecli.core.errors import InvalidInput
+from carecli.text.when import to_db
 
 DIRECTIONS = ("in", "out", "note")
 

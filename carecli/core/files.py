@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, TextIO
 
-from carecli.errors import InvalidInput
+from carecli.core.errors import InvalidInput
 
 
 @contextmanager

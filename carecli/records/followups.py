@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from typing import Iterator
 
-from carecli import store
-from carecli.activity import log_interaction
-from carecli.config import Settings
-from carecli.errors import Conflict, InvalidInput, NotFound
-from carecli.timeparse import (TimeParseError, from_db, local_day_bounds, next_occurrence,
+from carecli.core import store
+from carecli.records.activity import log_interaction
+from carecli.core.config import Settings
+from carecli.core.errors import Conflict, InvalidInput, NotFound
+from carecli.text.when import (TimeParseError, from_db, local_day_bounds, next_occurrence,
                                parse_every, parse_rrule, to_db)
 
 KINDS = ("check-in", "tip", "service-reminder", "recovery", "thank-you", "offer", "other")

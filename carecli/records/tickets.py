@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Iterable
 
-from carecli import store
-from carecli.activity import log_interaction, record_event
-from carecli.config import Settings
-from carecli.customers import merge_tags, normalize_tags
-from carecli.errors import Conflict, InvalidInput, NotFound
-from carecli.timeparse import format_local, from_db, to_db
+from carecli.core import store
+from carecli.records.activity import log_interaction, record_event
+from carecli.core.config import Settings
+from carecli.records.customers import merge_tags, normalize_tags
+from carecli.core.errors import Conflict, InvalidInput, NotFound
+from carecli.text.when import format_local, from_db, to_db
 
 STATUSES = ("open", "pending", "closed")
 ACTIVE = ("open", "pending")

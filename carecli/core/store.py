@@ -1,4 +1,4 @@
-"""The one place that opens the database: WAL, busy timeout, foreign keys, mode 0600, migrations.
+"""The one place that opens SQLite files and runs transactions: WAL, busy timeout, foreign keys, mode 0600.
 
 Everyday reads and writes use the standard sqlite3 module; sqlite-utils is loaded only when a
 migration is due (or by the modules that do bulk work).
@@ -13,15 +13,18 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-from carecli import migrations
-from carecli.errors import StoreError
+from carecli.core.errors import StoreError
 
 BUSY_TIMEOUT_S = 5.0
 MAX_ID = 2**63 - 1  # SQLite's largest integer: a bigger id cannot exist (and cannot even be bound)
 
 
-def connect(path: str | os.PathLike, *, migrate: bool = True) -> sqlite3.Connection:
-    """Open (creating on first use) the database at `path`, ready for use."""
+def open_connection(path: str | os.PathLike) -> sqlite3.Connection:
+    """Open (creating on first use) the SQLite file at `path`: WAL, busy timeout, foreign keys.
+
+    The schema is not this module's business: `carecli.schema.database.connect` opens through
+    here and then applies the migrations.
+    """
     path = Path(path)
     _create_private_file(path)
     try:
@@ -33,8 +36,6 @@ def connect(path: str | os.PathLike, *, migrate: bool = True) -> sqlite3.Connect
         if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
             _switch_to_wal(conn)
         conn.execute("PRAGMA synchronous = NORMAL")
-        if migrate and pending_migrations(conn):
-            apply_migrations(conn)
     except sqlite3.DatabaseError as exc:
         raise store_error(exc, path) from None
     return conn
@@ -83,51 +84,6 @@ def store_error(exc: sqlite3.DatabaseError, path: Path) -> StoreError:
     if "disk" in text and "full" in text:
         return StoreError(f"the disk holding {path} is full", "free some space and try again")
     return StoreError(f"database error in {path}: {text}")
-
-
-def pending_migrations(conn: sqlite3.Connection) -> list[str]:
-    """Names of migration steps not yet recorded; cheap (one query, no sqlite-utils)."""
-    try:
-        applied = {
-            row[0]
-            for row in conn.execute(
-                "SELECT name FROM _sqlite_migrations WHERE migration_set = ?", (migrations.MIGRATION_SET,)
-            )
-        }
-    except sqlite3.OperationalError as exc:
-        if "no such table" not in str(exc):
-            raise
-        applied = set()
-    return [name for name in migrations.NAMES if name not in applied]
-
-
-def applied_migrations(conn: sqlite3.Connection) -> list[tuple[str, str]]:
-    """(name, applied_at) of every recorded step, oldest first."""
-    try:
-        return [
-            (row[0], row[1])
-            for row in conn.execute(
-                "SELECT name, applied_at FROM _sqlite_migrations WHERE migration_set = ? ORDER BY rowid",
-                (migrations.MIGRATION_SET,),
-            )
-        ]
-    except sqlite3.OperationalError:
-        return []
-
-
-def apply_migrations(conn: sqlite3.Connection) -> list[str]:
-    """Apply every pending step in one immediate transaction; returns the names applied.
-
-    Taking the write lock first means two processes opening a new database at once do not
-    both try to create the schema: the second waits, then finds nothing pending.
-    """
-    from sqlite_utils import Database
-
-    with transaction(conn):
-        due = pending_migrations(conn)
-        if due:
-            migrations.migrations().apply(Database(conn, execute_plugins=False))
-    return due
 
 
 @contextmanager

@@ -10,126 +10,44 @@ from __future__ import annotations
 
 import math
 import sqlite3
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta, tzinfo
-from typing import Any, Iterator
+from datetime import datetime, timedelta
+from typing import Any
 
-from carecli.config import Settings
-from carecli.errors import InvalidInput
-from carecli.timeparse import local_day_bounds, to_db
+from carecli.core.config import Settings
+from carecli.core.errors import InvalidInput
+from carecli.text.when import local_day_bounds, to_db
+from carecli.measure.clocks import prepare
+from carecli.measure.periods import Period, buckets
 
 ATTRIBUTE_GROUPS = ("channel", "category", "priority")
 TIME_GROUPS = ("day", "week", "month")
 GROUPS = ATTRIBUTE_GROUPS + TIME_GROUPS
-DEFAULT_DAYS = 30
 
 
-@dataclass(frozen=True)
-class Period:
-    since: datetime  # aware UTC, inclusive
-    until: datetime  # aware UTC, exclusive
-    label: str | None = None
-
-    def __post_init__(self) -> None:
-        if self.until <= self.since:
-            raise InvalidInput(f"the period is empty: --until ({to_db(self.until)}) is not after --since "
-                               f"({to_db(self.since)})", "give an --until later than --since")
 
 
-def default_period(now: datetime, tz: tzinfo, days: int = DEFAULT_DAYS) -> Period:
-    """The last `days` local days, today included, up to now."""
-    today = now.astimezone(tz).date()
-    return Period(local_day_bounds(today - timedelta(days=days - 1), tz)[0], now)
 
 
 # ---------------------------------------------------------------- calendar buckets
 
-def bucket_start(day: date, unit: str) -> date:
-    if unit == "week":
-        return day - timedelta(days=day.weekday())
-    if unit == "month":
-        return day.replace(day=1)
-    return day
 
 
-def next_bucket(day: date, unit: str) -> date:
-    if unit == "week":
-        return day + timedelta(days=7)
-    if unit == "month":
-        return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
-    return day + timedelta(days=1)
 
 
-def bucket_label(day: date, unit: str) -> str:
-    return day.strftime("%Y-%m") if unit == "month" else day.isoformat()
 
 
-def calendar_period(day: date, unit: str, tz: tzinfo) -> Period:
-    """The whole local day, week (Monday first) or month holding `day`."""
-    first = bucket_start(day, unit)
-    return Period(local_day_bounds(first, tz)[0], local_day_bounds(next_bucket(first, unit), tz)[0],
-                  bucket_label(first, unit))
 
 
-def buckets(period: Period, unit: str, tz: tzinfo) -> Iterator[Period]:
-    """Calendar buckets covering the period, the first and last cut to its bounds."""
-    day = bucket_start(period.since.astimezone(tz).date(), unit)
-    while True:
-        start = local_day_bounds(day, tz)[0]
-        if start >= period.until:
-            return
-        following = next_bucket(day, unit)
-        end = local_day_bounds(following, tz)[0]
-        yield Period(max(start, period.since), min(end, period.until), bucket_label(day, unit))
-        day = following
 
 
 # ---------------------------------------------------------------- aggregates
 
-def median(values: list) -> float | None:
-    """The middle value; the mean of the two middle values when there is an even number."""
-    ordered = sorted(values)
-    n = len(ordered)
-    if not n:
-        return None
-    middle = n // 2
-    return ordered[middle] if n % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
-def p90(values: list) -> float | None:
-    """Nearest-rank 90th percentile: the smallest value with at least 90% of values at or below it."""
-    ordered = sorted(values)
-    if not ordered:
-        return None
-    return ordered[math.ceil(0.9 * len(ordered)) - 1]
 
 
-class _Quantiles:
-    """SQL aggregate kpi_durations(x): "n mean median p90" of the non-NULL values, or NULL.
-
-    One aggregate for all four figures, so the (maybe costly, business-time) expression is
-    evaluated once per row: SQLite re-evaluates it for every aggregate that names it.
-
-    `step` is the list's own append (a C call, no Python frame per row): the measured difference
-    between 1.2 s and 0.3 s over a million tickets.
-    """
-
-    def __init__(self) -> None:
-        self.values: list = []
-        self.step = self.values.append
-
-    def finalize(self) -> str | None:
-        ordered = sorted(v for v in self.values if v is not None)
-        n = len(ordered)
-        if not n:
-            return None
-        middle = n // 2
-        return (f"{n} {sum(ordered) / n!r} {ordered[middle] if n % 2 else (ordered[middle - 1] + ordered[middle]) / 2}"
-                f" {ordered[math.ceil(0.9 * n) - 1]}")
 
 
-def register(conn: sqlite3.Connection) -> None:
-    conn.create_aggregate("kpi_durations", 1, _Quantiles)
 
 
 def _durations(text: str | None) -> dict:
@@ -161,7 +79,6 @@ class _Context:
 
     def __init__(self, conn, settings: Settings, period: Period, *, now: datetime, group: str | None,
                  business_hours: bool) -> None:
-        from carecli import business_hours as bh
 
         self.conn, self.settings, self.group = conn, settings, group
         self.since, self.until = to_db(period.since), to_db(period.until)
@@ -222,33 +139,6 @@ class _Context:
         return f"COUNT({value}), AVG({value}), NULL" if self.walk else f"NULL, NULL, kpi_durations({value})"
 
 
-def prepare(conn: sqlite3.Connection, settings: Settings, *, now: datetime, period: Period | None = None,
-            business_hours: bool = True) -> None:
-    """Register the aggregate and, when business time is involved, build the offsets table over
-    every instant the period's figures can touch."""
-    from carecli import business_hours as bh
-    from carecli.timeparse import from_db
-
-    register(conn)
-    if not (business_hours or settings["business_hours.enabled"]):
-        return
-    hours = bh.BusinessHours.from_settings(settings)
-    if period is not None:
-        from carecli.business_time import refresh
-
-        refresh(conn, hours)  # stored durations; offsets are left for the clocks still running
-        if not settings["business_hours.enabled"]:
-            return  # no SLA clock counts business time: the stored durations are all we need
-    # Running SLA clocks: open tickets (without a period), or tickets created in the period,
-    # measured up to now or the period's end.
-    first = conn.execute(
-        "SELECT MIN(created_at) FROM tickets WHERE status IN ('open', 'pending')" if period is None
-        else "SELECT MIN(created_at) FROM tickets WHERE created_at >= ?", () if period is None else (to_db(period.since),)
-    ).fetchone()[0]
-    moments = [now] + ([from_db(first)] if first else []) + ([period.since, period.until] if period else [])
-    if period is not None and first:
-        moments.remove(period.since)  # no offsets needed before the first ticket
-    bh.prepare_offsets(conn, hours, min(moments), max(moments))
 
 
 def compute(
@@ -325,7 +215,7 @@ _EMPTY_COUNTS = {"opened": 0, "closed": 0, "reopened": 0, "backlog": 0}
 def _covers_most(conn, period: Period) -> bool:
     """Whether the period spans most of the tickets' history: then one table scan beats an index
     range plus a row lookup per ticket (measured 0.13 s against 0.33 s on a million tickets)."""
-    from carecli.timeparse import from_db
+    from carecli.text.when import from_db
 
     # Two subqueries: SQLite answers a lone MIN or MAX from the index, but scans the table for both
     # in one SELECT (100 ms on a million tickets).
@@ -459,7 +349,7 @@ def _followups(ctx: _Context) -> dict:
 
 
 def _prepare_midnights(ctx: _Context) -> None:
-    from carecli.timeparse import from_db
+    from carecli.text.when import from_db
 
     tz = ctx.settings.tz
     ctx.conn.execute("CREATE TEMP TABLE IF NOT EXISTS kpi_midnights (at TEXT PRIMARY KEY) WITHOUT ROWID")
@@ -532,7 +422,7 @@ def _sla_block(tickets: int, first_breached: int, resolution_breached: int, brea
 
 
 def _sla(ctx: _Context) -> dict:
-    from carecli.sla import breach_sql, targets, target_sql
+    from carecli.measure.sla import breach_sql, targets, target_sql
 
     goals = targets(ctx.settings)
     if not goals:

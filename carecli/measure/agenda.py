@@ -10,11 +10,11 @@ from __future__ import annotations
 import sqlite3
 from datetime import date, datetime
 
-from carecli import followups
-from carecli.config import Settings
-from carecli.sla import breaching_tickets
-from carecli.tickets import priority_rank_sql
-from carecli.timeparse import local_day_bounds, to_db
+from carecli.records import followups
+from carecli.core.config import Settings
+from carecli.measure.sla import breaching_tickets
+from carecli.records.tickets import priority_rank_sql
+from carecli.text.when import local_day_bounds, to_db
 
 LISTS = ("followups_due", "followups_overdue", "waiting_on_us", "waiting_on_customer", "sla_breaching")
 

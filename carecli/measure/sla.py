@@ -9,9 +9,9 @@ from __future__ import annotations
 import sqlite3
 from datetime import datetime, timedelta
 
-from carecli.config import Settings
-from carecli.errors import ConfigError
-from carecli.timeparse import TimeParseError, from_db, parse_duration, to_db
+from carecli.core.config import Settings
+from carecli.core.errors import ConfigError
+from carecli.text.when import TimeParseError, from_db, parse_duration, to_db
 
 FIELDS = ("first_response", "resolution")
 
@@ -47,7 +47,7 @@ def clock_sql(name: str, *, business: bool, cutoff: str, closed_only: bool = Fal
     """Seconds on ticket `t`'s SLA clock for `name` (first_response, resolution): the stored
     duration once the event happened (business time when business hours are enabled), else the
     time from creation up to `cutoff` (a SQL expression)."""
-    from carecli import business_hours as bh
+    from carecli.measure import clocks as bh
 
     stored = f"t.{name}_{'bs' if business else 's'}"
     if closed_only:
@@ -84,8 +84,8 @@ def breaching_tickets(conn: sqlite3.Connection, settings: Settings, *, now: date
     (first_response | resolution), due_at (the deadline), state (breached | at risk), overdue_s
     (seconds past the deadline; negative = time left, in the SLA clock's time).
     """
-    from carecli import business_hours as bh
-    from carecli.metrics import prepare
+    from carecli.measure import clocks as bh
+    from carecli.measure.clocks import prepare
 
     goals = targets(settings)
     if not goals:

@@ -12,9 +12,9 @@ from collections import Counter
 from datetime import datetime
 from typing import Callable, NamedTuple
 
-from carecli.config import Settings
-from carecli.sla import breaching_tickets
-from carecli.timeparse import from_db, local_day_bounds, to_db
+from carecli.core.config import Settings
+from carecli.measure.sla import breaching_tickets
+from carecli.text.when import from_db, local_day_bounds, to_db
 
 START = 100
 

@@ -7,8 +7,8 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 
-from carecli.errors import InvalidInput
-from carecli.timeparse import to_db
+from carecli.core.errors import InvalidInput
+from carecli.text.when import to_db
 
 RANK_CAP = 20_000  # matches ranked per source; beyond it, the most recent ones (see README: Search)
 

@@ -21,9 +21,9 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from carecli.config import Settings
-from carecli.errors import InvalidInput, StoreError
-from carecli.timeparse import to_db
+from carecli.core.config import Settings
+from carecli.core.errors import InvalidInput, StoreError
+from carecli.text.when import to_db
 
 ENTITIES = ("customers", "tickets", "interactions")
 ON_DUPLICATE = ("skip", "update", "error")
@@ -272,7 +272,7 @@ class Values:
     """
 
     def __init__(self, mapping: Mapping, header: list[str] | None, settings: Settings, file_label: str):
-        from carecli.timeparse import get_zone
+        from carecli.text.when import get_zone
 
         self.mapping, self.settings = mapping, settings
         if header is None:  # JSON Lines: each object may leave out keys
@@ -477,7 +477,7 @@ def _db(moment: datetime | None) -> str | None:
 
 
 def _tags(text: str | None) -> str:
-    from carecli.customers import normalize_tags
+    from carecli.records.customers import normalize_tags
 
     if not text:
         return ""
@@ -569,7 +569,7 @@ def import_transaction(conn: sqlite3.Connection, *, bulk: bool,
     customers table per row (6 s of 1M tickets), and BulkLoad checks the new rows at the end
     instead. SQLite can switch the checks only outside a transaction, hence this wrapper.
     `stage` hears of the long steps after the rows (seconds each on a million)."""
-    from carecli import store
+    from carecli.core import store
 
     if not bulk:
         with store.transaction(conn):
@@ -761,7 +761,7 @@ class Importer:
             return None
         email = self._emails.get(text)
         if email is None:
-            from carecli.customers import clean_email
+            from carecli.records.customers import clean_email
 
             try:
                 email = clean_email(text)
@@ -800,7 +800,7 @@ class Importer:
 
     def _create_customer(self, key: str, email: str | None, name: str | None, at: str) -> int:
         """A new customer, written with the next flush_new_customers() (before anything refers to it)."""
-        from carecli.customers import clean_name
+        from carecli.records.customers import clean_name
 
         try:
             display = clean_name(name) if name else email.split("@")[0]
@@ -854,7 +854,7 @@ class Importer:
         return ids
 
     def _parse_customers(self) -> dict:
-        from carecli.customers import clean_email, clean_name
+        from carecli.records.customers import clean_email, clean_name
 
         v = self.v
         email = v.text("email")

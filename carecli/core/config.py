@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from carecli.errors import ConfigError
+from carecli.core.errors import ConfigError
 
 ENV_PREFIX = "CARECLI_"
 
@@ -108,14 +108,14 @@ class Settings:
     def tz(self):
         """The configured time zone as a tzinfo (the system's when unset)."""
         if self._zone is None:
-            from carecli.timeparse import get_zone
+            from carecli.text.when import get_zone
 
             self._zone = get_zone(self.values["timezone"] or None)
         return self._zone
 
     def duration(self, name: str):
         """A duration key as a timedelta, or None when the key is empty (feature off)."""
-        from carecli.timeparse import parse_duration
+        from carecli.text.when import parse_duration
 
         text = self.values[name]
         return parse_duration(text) if text else None
@@ -252,14 +252,14 @@ def _check(key: Key, value: Any, where: str) -> Any:
     if not isinstance(value, str):
         raise ConfigError(f"{where}: '{key.name}' must be a string, not {value!r}")
     if kind == "duration" and value:
-        from carecli.timeparse import TimeParseError, parse_duration
+        from carecli.text.when import TimeParseError, parse_duration
 
         try:
             parse_duration(value)
         except TimeParseError as exc:
             raise ConfigError(f"{where}: '{key.name}': {exc}") from None
     if kind == "timezone" and value:
-        from carecli.timeparse import TimeParseError, get_zone
+        from carecli.text.when import TimeParseError, get_zone
 
         try:
             get_zone(value)

@@ -10,10 +10,15 @@ import random
 import sqlite3
 from datetime import datetime, timedelta
 
-from carecli import customers, store, surveys, tickets
-from carecli.activity import log_interaction
-from carecli.care import build_demo_care
-from carecli.config import Settings
+from carecli.records import customers
+from carecli.core import store
+from carecli.records import surveys
+from carecli.records import tickets
+from carecli.records.activity import log_interaction
+from carecli.records import followups
+from carecli.records.care import mark_lost, schedule_after_close
+from carecli.text.when import from_db, local_day_bounds, to_db
+from carecli.core.config import Settings
 
 FIRST = ["Ada", "Ben", "Chloe", "Dario", "Elif", "Finn", "Greta", "Hugo", "Ines", "Jonas", "Kaya", "Luca",
          "Mara", "Nils", "Olga", "Pia", "Quentin", "Rosa", "Sami", "Tara", "Uli", "Vera", "Wim", "Yara", "Zoe"]
@@ -128,3 +133,56 @@ def _story(conn, settings, rng: random.Random, person, opened: datetime, end: da
                 tickets.close(conn, tickets.get_ticket(conn, ticket["id"]), at=clock + timedelta(hours=1))
                 made += 1
     return made
+
+
+def build_demo_care(
+    conn: sqlite3.Connection, settings: Settings, people: list[sqlite3.Row], *, end: datetime, seed: int = 7
+) -> dict[str, int]:
+    """Add care to the demo shop (inside its transaction): monthly reminders kept on time and late,
+    check-ins due today and overdue, after-close check-ins for recent closes, two lost customers."""
+    import random
+
+    rng = random.Random(seed)
+    tz = settings.tz
+    today = end.astimezone(tz).date()
+    day = lambda offset: local_day_bounds(today + timedelta(days=offset), tz)[0]  # noqa: E731
+    chosen = rng.sample(people, k=min(10, len(people)))
+    made = 0
+
+    for person in chosen[:3]:  # a monthly care call, completed each month, once late
+        row = followups.add_followup(conn, settings, customer_id=person["id"], due=day(-95 + rng.randint(0, 4)),
+                                     all_day=True, at=day(-100), kind="service-reminder", every="monthly",
+                                     note="Monthly plant-care call for the subscription")
+        made += 1
+        while from_db(row["due_at"]) < day(-1):
+            late = rng.random() < 0.25
+            done_at = min(from_db(row["due_at"]) + timedelta(days=2 if late else 0, hours=10), end)
+            result = followups.complete(conn, settings, row, at=done_at, channel="phone",
+                                        outcome="Called: plants doing well" + (" (called late)" if late else ""))
+            if result.next_followup is None:
+                break
+            row, made = result.next_followup, made + 1
+
+    notes = ["Ask how the wedding flowers went", "Offer the spring catalogue", "Check the replacement arrived"]
+    for offset, person in zip((0, 0, -2, -4), chosen[3:7]):  # due today, and overdue
+        followups.add_followup(conn, settings, customer_id=person["id"], due=day(offset), all_day=True,
+                               at=day(offset - 7), kind=rng.choice(["check-in", "offer", "tip"]),
+                               note=rng.choice(notes))
+        made += 1
+
+    recent = conn.execute(
+        "SELECT t.* FROM tickets t WHERE t.status = 'closed' AND t.closed_at >= ? ORDER BY t.closed_at LIMIT 4",
+        (to_db(end - timedelta(days=5)),),
+    ).fetchall()
+    for ticket in recent:
+        schedule_after_close(conn, settings, ticket, at=from_db(ticket["closed_at"]), after=timedelta(days=7))
+        made += 1
+
+    lost = 0
+    for person, reason, days_ago in zip(chosen[7:9], ("price", "moved"), (20, 50)):
+        mark_lost(conn, settings, person, reason=reason, at=end - timedelta(days=days_ago),
+                  note="Told us on the phone")
+        lost += 1
+    return {"followups": made, "lost_customers": lost}
+
+

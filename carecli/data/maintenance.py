@@ -7,8 +7,9 @@ import sqlite3
 from datetime import datetime
 from pathlib import Path
 
-from carecli import migrations, store
-from carecli.errors import InvalidInput
+from carecli.schema import migrations
+from carecli.schema import database
+from carecli.core.errors import InvalidInput
 
 # Tables a user may read with sqlite3, sqlite-utils or Datasette; their columns are the documented schema.
 USER_TABLES = ("customers", "tickets", "interactions", "events", "followups", "surveys")
@@ -54,10 +55,10 @@ def check(conn: sqlite3.Connection) -> list[str]:
     problems = [f"integrity: {row[0]}" for row in conn.execute("PRAGMA integrity_check") if row[0] != "ok"]
     for table, rowid, parent, _ in conn.execute("PRAGMA foreign_key_check"):
         problems.append(f"foreign key: {table} row {rowid} points to a missing {parent} row")
-    pending = store.pending_migrations(conn)
+    pending = database.pending_migrations(conn)
     if pending:
         problems.append(f"migrations not applied: {', '.join(pending)} (run `carecli db migrate`)")
-    unknown = [name for name, _ in store.applied_migrations(conn) if name not in migrations.NAMES]
+    unknown = [name for name, _ in database.applied_migrations(conn) if name not in migrations.NAMES]
     if unknown:
         problems.append(f"migrations from a newer carecli: {', '.join(unknown)}")
     return problems
@@ -65,7 +66,7 @@ def check(conn: sqlite3.Connection) -> list[str]:
 
 def info(conn: sqlite3.Connection, db_file: str | os.PathLike) -> dict:
     path = Path(db_file)
-    applied = store.applied_migrations(conn)
+    applied = database.applied_migrations(conn)
     size = path.stat().st_size if path.exists() else 0
     wal = Path(f"{path}-wal")
     return {
@@ -73,7 +74,7 @@ def info(conn: sqlite3.Connection, db_file: str | os.PathLike) -> dict:
         "size_bytes": size + (wal.stat().st_size if wal.exists() else 0),
         "schema_version": applied[-1][0] if applied else None,
         "migrations_applied": len(applied),
-        "migrations_pending": store.pending_migrations(conn),
+        "migrations_pending": database.pending_migrations(conn),
         "sqlite_version": sqlite3.sqlite_version,
         "rows": {table: _count(conn, table) for table in USER_TABLES},
     }

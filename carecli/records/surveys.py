@@ -7,9 +7,9 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from carecli import store
-from carecli.errors import InvalidInput
-from carecli.timeparse import from_db, to_db
+from carecli.core import store
+from carecli.core.errors import InvalidInput
+from carecli.text.when import from_db, to_db
 
 KINDS = ("csat", "ces", "nps")
 RANGES = {"csat": (1, 5), "ces": (1, 7), "nps": (0, 10)}

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Iterator
 
-from carecli.errors import InvalidInput
-from carecli.timeparse import to_db
+from carecli.core.errors import InvalidInput
+from carecli.text.when import to_db
 
 ENTITIES = ("customers", "tickets", "interactions", "followups", "surveys", "events")
 EXPORT_FORMATS = ("csv", "json", "jsonl")

@@ -16,8 +16,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import Iterator
 
-from carecli.config import WEEKDAY_KEYS, Settings
-from carecli.errors import ConfigError
+from carecli.core.config import WEEKDAY_KEYS, Settings
+from carecli.core.errors import ConfigError
+from carecli.measure.aggregates import register
+from carecli.measure.periods import Period
+from carecli.text.when import to_db
 
 HOUR_S = 3600
 TABLE = "business_offsets"
@@ -36,7 +39,7 @@ class BusinessHours:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "BusinessHours":
-        from carecli.timeparse import get_zone
+        from carecli.text.when import get_zone
 
         start, end = (time.fromisoformat(settings[f"business_hours.{k}"]) for k in ("start", "end"))
         if end <= start:
@@ -155,3 +158,85 @@ def duration_sql(start: str, end: str) -> str:
 def wall_duration_sql(start: str, end: str) -> str:
     """SQL for the elapsed seconds between two stored instants."""
     return f"({EPOCH_SQL.format(end)} - {EPOCH_SQL.format(start)})"
+
+
+# ---------------------------------------------------------------- stored business-time durations
+# Business-time durations stored on tickets (first_response_bs, first_resolution_bs, resolution_bs).
+# 
+# They are a cache of offset(end) - offset(start) from carecli/business_hours.py, so `kpi
+# --business-hours` reads stored integers like the wall-clock figures. A trigger (migration m005)
+# clears a value whenever an instant it depends on changes, whoever writes the ticket; `refresh`
+# fills the cleared and new values in one SQL statement, and clears and refills all of them when
+# [business_hours] is no longer what they were computed with (the fingerprint).
+
+# Bump when the arithmetic changes, so stored values are recomputed.
+VERSION = 1
+COLUMNS = {"first_response_bs": "first_response_at", "first_resolution_bs": "first_closed_at",
+           "resolution_bs": "closed_at"}
+# The same text as the partial index tickets_business_stale, so SQLite uses that index.
+STALE = """(first_response_at IS NOT NULL AND first_response_bs IS NULL)
+               OR (first_closed_at IS NOT NULL AND first_resolution_bs IS NULL)
+               OR (closed_at IS NOT NULL AND resolution_bs IS NULL)"""
+
+
+def fingerprint(hours: BusinessHours) -> str:
+    zone = getattr(hours.tz, "key", None) or str(hours.tz)
+    return (f"v{VERSION} {zone} {sorted(hours.weekdays)} {hours.start:%H:%M:%S}-{hours.end:%H:%M:%S} "
+            f"{sorted(d.isoformat() for d in hours.holidays)}")
+
+
+def refresh(conn: sqlite3.Connection, hours: BusinessHours) -> int:
+    """Bring the stored business durations up to date; returns how many tickets were (re)computed.
+
+    Reads only (no write lock) when everything is current, the usual case."""
+    from carecli.core import store
+    from carecli.text.when import from_db
+
+    current = fingerprint(hours)
+    stored = conn.execute("SELECT fingerprint FROM business_time").fetchone()
+    changed = stored is None or stored[0] != current
+    if not changed and conn.execute(f"SELECT 1 FROM tickets WHERE {STALE} LIMIT 1").fetchone() is None:
+        return 0
+    with store.transaction(conn):
+        if changed:
+            conn.execute("UPDATE tickets SET first_response_bs = NULL, first_resolution_bs = NULL, resolution_bs = NULL"
+                         " WHERE first_response_bs IS NOT NULL OR first_resolution_bs IS NOT NULL"
+                         " OR resolution_bs IS NOT NULL")
+            conn.execute("INSERT OR REPLACE INTO business_time (id, fingerprint) VALUES (1, ?)", (current,))
+        first, *lasts = conn.execute(
+            f"SELECT MIN(created_at), MAX(first_response_at), MAX(first_closed_at), MAX(closed_at) FROM tickets "
+            f"WHERE {STALE}").fetchone()
+        if first is None:
+            return 0
+        moments = [from_db(text) for text in (first, *lasts) if text]
+        prepare_offsets(conn, hours, min(moments), max(moments))
+        sets = ", ".join(f"{column} = {duration_sql('created_at', instant)}" for column, instant in COLUMNS.items())
+        return conn.execute(f"UPDATE tickets SET {sets} WHERE {STALE}").rowcount
+
+
+# ---------------------------------------------------------------- before a computation
+
+def prepare(conn: sqlite3.Connection, settings: Settings, *, now: datetime, period: Period | None = None,
+            business_hours: bool = True) -> None:
+    """Register the aggregate and, when business time is involved, build the offsets table over
+    every instant the period's figures can touch."""
+    from carecli.text.when import from_db
+
+    register(conn)
+    if not (business_hours or settings["business_hours.enabled"]):
+        return
+    hours = BusinessHours.from_settings(settings)
+    if period is not None:
+        refresh(conn, hours)  # stored durations; offsets are left for the clocks still running
+        if not settings["business_hours.enabled"]:
+            return  # no SLA clock counts business time: the stored durations are all we need
+    # Running SLA clocks: open tickets (without a period), or tickets created in the period,
+    # measured up to now or the period's end.
+    first = conn.execute(
+        "SELECT MIN(created_at) FROM tickets WHERE status IN ('open', 'pending')" if period is None
+        else "SELECT MIN(created_at) FROM tickets WHERE created_at >= ?", () if period is None else (to_db(period.since),)
+    ).fetchone()[0]
+    moments = [now] + ([from_db(first)] if first else []) + ([period.since, period.until] if period else [])
+    if period is not None and first:
+        moments.remove(period.since)  # no offsets needed before the first ticket
+    prepare_offsets(conn, hours, min(moments), max(moments))

@@ -1,0 +1,1 @@
+"""The demo shop and the bulk generator the benchmarks use."""

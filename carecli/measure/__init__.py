@@ -1,0 +1,1 @@
+"""What the records say: business clocks, SLAs, the KPI engine, the agenda, health, reports, suggestions."""

@@ -1,0 +1,71 @@
+"""Periods of time the figures are computed over: since/until, the default window, calendar buckets."""
+
+from __future__ import annotations
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, tzinfo
+from typing import Iterator
+from carecli.core.errors import InvalidInput
+from carecli.text.when import local_day_bounds, to_db
+
+
+DEFAULT_DAYS = 30
+
+
+@dataclass(frozen=True)
+class Period:
+    since: datetime  # aware UTC, inclusive
+    until: datetime  # aware UTC, exclusive
+    label: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.until <= self.since:
+            raise InvalidInput(f"the period is empty: --until ({to_db(self.until)}) is not after --since "
+                               f"({to_db(self.since)})", "give an --until later than --since")
+
+
+def default_period(now: datetime, tz: tzinfo, days: int = DEFAULT_DAYS) -> Period:
+    """The last `days` local days, today included, up to now."""
+    today = now.astimezone(tz).date()
+    return Period(local_day_bounds(today - timedelta(days=days - 1), tz)[0], now)
+
+
+def bucket_start(day: date, unit: str) -> date:
+    if unit == "week":
+        return day - timedelta(days=day.weekday())
+    if unit == "month":
+        return day.replace(day=1)
+    return day
+
+
+def next_bucket(day: date, unit: str) -> date:
+    if unit == "week":
+        return day + timedelta(days=7)
+    if unit == "month":
+        return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return day + timedelta(days=1)
+
+
+def bucket_label(day: date, unit: str) -> str:
+    return day.strftime("%Y-%m") if unit == "month" else day.isoformat()
+
+
+def calendar_period(day: date, unit: str, tz: tzinfo) -> Period:
+    """The whole local day, week (Monday first) or month holding `day`."""
+    first = bucket_start(day, unit)
+    return Period(local_day_bounds(first, tz)[0], local_day_bounds(next_bucket(first, unit), tz)[0],
+                  bucket_label(first, unit))
+
+
+def buckets(period: Period, unit: str, tz: tzinfo) -> Iterator[Period]:
+    """Calendar buckets covering the period, the first and last cut to its bounds."""
+    day = bucket_start(period.since.astimezone(tz).date(), unit)
+    while True:
+        start = local_day_bounds(day, tz)[0]
+        if start >= period.until:
+            return
+        following = next_bucket(day, unit)
+        end = local_day_bounds(following, tz)[0]
+        yield Period(max(start, period.since), min(end, period.until), bucket_label(day, unit))
+        day = following
+
+

@@ -1,0 +1,182 @@
+"""`care suggest`: the follow-ups the data calls for (recovery, repeat contact, silent customers, thanks), with their evidence."""
+
+from __future__ import annotations
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from carecli.records import followups
+from carecli.core.config import Settings
+from carecli.text.when import from_db, local_day_bounds, to_db
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    kind: str  # the kind of follow-up it proposes
+
+
+RULES = (
+    Rule("recovery", "recovery"),
+    Rule("repeat-contact", "check-in"),
+    Rule("silent", "check-in"),
+    Rule("thank-you", "thank-you"),
+)
+
+
+_RULE_KIND = {rule.name: rule.kind for rule in RULES}
+
+
+# A customer is already covered for a rule when they have a follow-up of the rule's kind that is
+# still scheduled, or that was made (done or skipped too) at or after the rule's evidence: the
+# evidence has been acted on. `:kind` and `:evidence_at` are bound per rule.
+_NOT_COVERED = """
+    NOT EXISTS (SELECT 1 FROM followups f
+                WHERE f.customer_id = c.id AND f.kind = :kind
+                  AND (f.status = 'scheduled' OR f.created_at >= {evidence_at}))
+"""
+
+
+def _span(settings: Settings, key: str) -> timedelta:
+    return settings.duration(key) or timedelta(0)
+
+
+def suggest(conn: sqlite3.Connection, settings: Settings, *, now: datetime) -> list[dict]:
+    """Proposed follow-ups, one per customer and rule, each with its evidence; nothing is written."""
+    params = {
+        "now": to_db(now),
+        "survey_since": to_db(now - _span(settings, "care.survey_window")),
+        "repeat_since": to_db(now - _span(settings, "care.repeat_contact_window")),
+        "silent_before": to_db(now - _span(settings, "care.silent_after")),
+        "thanks_since": to_db(now - _span(settings, "care.thank_you_quiet")),
+        "csat_max": settings["care.recovery_csat_max"],
+        "ces_max": settings["care.recovery_ces_max"],
+        "nps_max": settings["care.recovery_nps_max"],
+        "nps_min": settings["care.thank_you_nps_min"],
+        "repeat_min": settings["care.repeat_contact_tickets"],
+    }
+    found = [
+        *_recovery(conn, params),
+        *_repeat_contact(conn, params),
+        *_silent(conn, params),
+        *_thank_you(conn, params),
+    ]
+    tz = settings.tz
+    due = local_day_bounds(now.astimezone(tz).date(), tz)[0]
+    return [
+        {"rule": row["rule"], "customer_id": row["customer_id"], "customer_name": row["customer_name"],
+         "kind": _RULE_KIND[row["rule"]], "due_at": to_db(due), "ticket_id": row["ticket_id"],
+         "evidence": _evidence(row, now), "evidence_at": row["evidence_at"], "score": row["score"],
+         "days": row["days"]}
+        for row in found
+    ]
+
+
+def _query(conn: sqlite3.Connection, sql: str, params: dict, kind: str) -> list[sqlite3.Row]:
+    return conn.execute(sql, {**params, "kind": kind}).fetchall()
+
+
+def _recovery(conn, params) -> list[sqlite3.Row]:
+    """The customer's worst recent score among CSAT <= csat_max, CES <= ces_max, NPS <= nps_max."""
+    sql = f"""
+        WITH bad AS (
+            SELECT s.*, row_number() OVER (
+                       PARTITION BY s.customer_id
+                       ORDER BY CASE s.kind WHEN 'nps' THEN s.score / 10.0 WHEN 'csat' THEN (s.score - 1) / 4.0
+                                ELSE (s.score - 1) / 6.0 END, s.at DESC) AS worst
+            FROM surveys s
+            WHERE s.at >= :survey_since AND s.at <= :now
+              AND ((s.kind = 'csat' AND s.score <= :csat_max) OR (s.kind = 'ces' AND s.score <= :ces_max)
+                   OR (s.kind = 'nps' AND s.score <= :nps_max))
+        )
+        SELECT 'recovery' AS rule, c.id AS customer_id, c.name AS customer_name, b.ticket_id, b.kind AS survey,
+               b.score, b.at AS evidence_at, NULL AS days, NULL AS tickets
+        FROM bad b JOIN customers c ON c.id = b.customer_id
+        WHERE b.worst = 1 AND c.lost_at IS NULL
+          AND {_NOT_COVERED.format(evidence_at="b.at")}
+        ORDER BY c.id
+    """
+    return _query(conn, sql, params, "recovery")
+
+
+def _repeat_contact(conn, params) -> list[sqlite3.Row]:
+    sql = f"""
+        WITH recent AS (
+            SELECT customer_id, count(*) AS n, max(created_at) AS last_at, group_concat('#' || id, ', ') AS tickets
+            FROM (SELECT id, customer_id, created_at FROM tickets
+                  WHERE created_at >= :repeat_since AND created_at <= :now ORDER BY created_at)
+            GROUP BY customer_id HAVING count(*) >= :repeat_min
+        )
+        SELECT 'repeat-contact' AS rule, c.id AS customer_id, c.name AS customer_name, NULL AS ticket_id,
+               NULL AS survey, r.n AS score, r.last_at AS evidence_at, NULL AS days, r.tickets
+        FROM recent r JOIN customers c ON c.id = r.customer_id
+        WHERE c.lost_at IS NULL AND {_NOT_COVERED.format(evidence_at="r.last_at")}
+        ORDER BY c.id
+    """
+    return _query(conn, sql, params, "check-in")
+
+
+def _silent(conn, params) -> list[sqlite3.Row]:
+    """No message in or out (notes do not count) since silent_before; a customer never contacted
+    counts from when they were added."""
+    sql = f"""
+        WITH last AS (
+            SELECT c.id, c.name, coalesce(
+                       (SELECT max(i.at) FROM interactions i WHERE i.customer_id = c.id AND i.direction != 'note'),
+                       c.created_at) AS last_at
+            FROM customers c WHERE c.lost_at IS NULL
+        )
+        SELECT 'silent' AS rule, l.id AS customer_id, l.name AS customer_name, NULL AS ticket_id, NULL AS survey,
+               NULL AS score, l.last_at AS evidence_at,
+               CAST((julianday(:now) - julianday(l.last_at)) AS INTEGER) AS days, NULL AS tickets
+        FROM last l JOIN customers c ON c.id = l.id
+        WHERE l.last_at < :silent_before AND {_NOT_COVERED.format(evidence_at="l.last_at")}
+        ORDER BY l.last_at, c.id
+    """
+    return _query(conn, sql, params, "check-in")
+
+
+def _thank_you(conn, params) -> list[sqlite3.Row]:
+    """A recent promoter with no thank-you follow-up scheduled, or made within thank_you_quiet."""
+    sql = f"""
+        WITH best AS (
+            SELECT s.*, row_number() OVER (PARTITION BY s.customer_id ORDER BY s.score DESC, s.at DESC) AS top
+            FROM surveys s
+            WHERE s.kind = 'nps' AND s.score >= :nps_min AND s.at >= :survey_since AND s.at <= :now
+        )
+        SELECT 'thank-you' AS rule, c.id AS customer_id, c.name AS customer_name, NULL AS ticket_id,
+               'nps' AS survey, b.score, b.at AS evidence_at, NULL AS days, NULL AS tickets
+        FROM best b JOIN customers c ON c.id = b.customer_id
+        WHERE b.top = 1 AND c.lost_at IS NULL AND {_NOT_COVERED.format(evidence_at=":thanks_since")}
+        ORDER BY c.id
+    """
+    return _query(conn, sql, params, "thank-you")
+
+
+def _evidence(row: sqlite3.Row, now: datetime) -> str:
+    days_ago = int((now - from_db(row["evidence_at"])).total_seconds() // 86400)
+    ago = "today" if days_ago == 0 else f"{days_ago} day{'s' if days_ago != 1 else ''} ago"
+    rule = row["rule"]
+    if rule == "recovery":
+        on = f" on ticket #{row['ticket_id']}" if row["ticket_id"] else ""
+        return f"{row['survey'].upper()} {row['score']}{on}, {ago}"
+    if rule == "repeat-contact":
+        return f"{row['score']} tickets in the window ({row['tickets']}), the last {ago}"
+    if rule == "silent":
+        return f"no contact for {row['days']} days (last {row['evidence_at'][:10]})"
+    return f"NPS {row['score']}, {ago}"
+
+
+def apply_suggestions(
+    conn: sqlite3.Connection, settings: Settings, suggestions: list[dict], *, at: datetime
+) -> list[sqlite3.Row]:
+    """Schedule exactly the given suggestions (as listed), all-day on their due day."""
+    made = []
+    for item in suggestions:
+        made.append(followups.add_followup(
+            conn, settings, customer_id=item["customer_id"], ticket_id=item["ticket_id"],
+            due=from_db(item["due_at"]), all_day=True, at=at, kind=item["kind"],
+            note=f"{item['rule']}: {item['evidence']}", source=f"suggest:{item['rule']}",
+        ))
+    return made
+
+

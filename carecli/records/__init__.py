@@ -1,0 +1,1 @@
+"""The only writers of records: customers, tickets, interactions, follow-ups, surveys."""

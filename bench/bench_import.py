@@ -22,12 +22,36 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-HEADER = ["id", "external_id", "customer_id", "customer_name", "customer_email", "subject", "status", "priority",
-          "channel", "category", "tags", "created_at", "first_response_at", "first_closed_at", "closed_at",
-          "updated_at", "first_response_s", "first_resolution_s", "resolution_s", "replies", "reopens", "csat", "ces",
-          "resolution"]
-WORDS = ("order parcel vase roses delivery refund invoice broken late missing wrong colour size payment card "
-         "bouquet tulips wedding funeral birthday subscription address cancel discount voucher photo damaged").split()
+HEADER = [
+    "id",
+    "external_id",
+    "customer_id",
+    "customer_name",
+    "customer_email",
+    "subject",
+    "status",
+    "priority",
+    "channel",
+    "category",
+    "tags",
+    "created_at",
+    "first_response_at",
+    "first_closed_at",
+    "closed_at",
+    "updated_at",
+    "first_response_s",
+    "first_resolution_s",
+    "resolution_s",
+    "replies",
+    "reopens",
+    "csat",
+    "ces",
+    "resolution",
+]
+WORDS = (
+    "order parcel vase roses delivery refund invoice broken late missing wrong colour size payment card "
+    "bouquet tulips wedding funeral birthday subscription address cancel discount voucher photo damaged"
+).split()
 
 
 def write_csv(path: Path, rows: int, seed: int = 1) -> None:
@@ -45,11 +69,34 @@ def write_csv(path: Path, rows: int, seed: int = 1) -> None:
             customer = rng.randint(1, customers)
             stamp = lambda moment: moment.isoformat() if moment else ""  # noqa: E731
             seconds = lambda moment: int((moment - created).total_seconds()) if moment else ""  # noqa: E731
-            writer.writerow([
-                i, f"T{i}", customer, f"Customer {customer}", f"c{customer}@example.com", " ".join(rng.sample(WORDS, 4)),
-                state, "normal", "email", "delivery", "", stamp(created), stamp(answered), stamp(closed), stamp(closed),
-                stamp(closed or answered or created), seconds(answered), seconds(closed), seconds(closed),
-                1 if answered else 0, 0, (1 + i % 5) if closed and i % 3 == 0 else "", "", ""])
+            writer.writerow(
+                [
+                    i,
+                    f"T{i}",
+                    customer,
+                    f"Customer {customer}",
+                    f"c{customer}@example.com",
+                    " ".join(rng.sample(WORDS, 4)),
+                    state,
+                    "normal",
+                    "email",
+                    "delivery",
+                    "",
+                    stamp(created),
+                    stamp(answered),
+                    stamp(closed),
+                    stamp(closed),
+                    stamp(closed or answered or created),
+                    seconds(answered),
+                    seconds(closed),
+                    seconds(closed),
+                    1 if answered else 0,
+                    0,
+                    (1 + i % 5) if closed and i % 3 == 0 else "",
+                    "",
+                    "",
+                ]
+            )
 
 
 def timed(argv: list[str], **kwargs) -> tuple[float, float]:
@@ -83,14 +130,28 @@ def main() -> None:
             floor = timed([sqlite3, str(Path(work) / "floor.db"), ".mode csv", f".import {source} tickets"])
             results.append(("sqlite3 .import (bare table)", *floor))
         mapping = ["--preset", args.preset] + (["--map", args.mapping] if args.mapping else [])
-        ours = timed([*carecli, "--db", str(Path(work) / "carecli.db"), "import", "tickets", str(source), *mapping,
-                      "--format", "json"], stderr=subprocess.DEVNULL)
+        ours = timed(
+            [
+                *carecli,
+                "--db",
+                str(Path(work) / "carecli.db"),
+                "import",
+                "tickets",
+                str(source),
+                *mapping,
+                "--format",
+                "json",
+            ],
+            stderr=subprocess.DEVNULL,
+        )
         results.append((f"carecli import tickets {' '.join(mapping)}", *ours))
     print(f"{source.name}: {source.stat().st_size / 1e6:.0f} MB")
     for name, seconds, megabytes in results:
         print(f"  {name:<48} {seconds:7.2f} s  {megabytes:6.0f} MB peak")
     if sqlite3:
-        print(f"  ratio carecli / sqlite3: {results[1][1] / results[0][1]:.1f}x  (target: under 10 s, within 4x, under 100 MB)")
+        print(
+            f"  ratio carecli / sqlite3: {results[1][1] / results[0][1]:.1f}x  (target: under 10 s, within 4x, under 100 MB)"
+        )
 
 
 if __name__ == "__main__":

@@ -26,7 +26,9 @@ from pathlib import Path
 NOW = "2026-03-14T10:00:00+00:00"
 THIRTY_DAYS_SINCE = "2026-02-12T23:00:00+00:00"  # local midnight 29 days before NOW in Europe/Berlin
 ALL_TIME_SINCE = "2020-01-01"
-SLA_CONFIG = '[sla.urgent]\nfirst_response = "1h"\nresolution = "1d"\n[sla.high]\nfirst_response = "4h"\nresolution = "3d"\n'
+SLA_CONFIG = (
+    '[sla.urgent]\nfirst_response = "1h"\nresolution = "1d"\n[sla.high]\nfirst_response = "4h"\nresolution = "3d"\n'
+)
 DURATIONS = [("first_response", "first_response_at"), ("resolution", "closed_at"), ("first_resolution", "closed_at")]
 
 
@@ -76,19 +78,33 @@ def main() -> None:
     config = Path(os.environ.get("TMPDIR", "/tmp")) / "bench_kpi_sla.toml"
     config.write_text(SLA_CONFIG)
     env = {**os.environ, "CARECLI_NOW": NOW, "CARECLI_TIMEZONE": "Europe/Berlin"}
-    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}   runs per figure: {args.runs} (median)")
+    print(
+        f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}   runs per figure: {args.runs} (median)"
+    )
     print(f"{'period':9} {'variant':28} {'carecli kpi':>12} {'hand SQL':>10}   all carecli runs (ms)")
-    for label, since, shell_since in [("30 days", None, THIRTY_DAYS_SINCE), ("all time", ALL_TIME_SINCE, ALL_TIME_SINCE)]:
+    for label, since, shell_since in [
+        ("30 days", None, THIRTY_DAYS_SINCE),
+        ("all time", ALL_TIME_SINCE, ALL_TIME_SINCE),
+    ]:
         for grouped in (False, True):
             for business in (False, True):
-                flags = (["--since", since] if since else []) + (["--by", "channel"] if grouped else []) \
+                flags = (
+                    (["--since", since] if since else [])
+                    + (["--by", "channel"] if grouped else [])
                     + (["--business-hours"] if business else [])
-                kpi = timed([args.carecli, "--db", str(args.db), "--config", str(config), "kpi", *flags,
-                             "--format", "json"], args.runs, env)
+                )
+                kpi = timed(
+                    [args.carecli, "--db", str(args.db), "--config", str(config), "kpi", *flags, "--format", "json"],
+                    args.runs,
+                    env,
+                )
                 hand = timed([args.sqlite3, str(args.db)], args.runs, env, hand_sql(shell_since, business, grouped))
                 variant = " ".join(flags[2:] if since else flags) or "(plain)"
-                print(f"{label:9} {variant:28} {statistics.median(kpi) * 1000:9.0f} ms {statistics.median(hand) * 1000:7.0f} ms"
-                      f"   {' '.join(f'{t * 1000:.0f}' for t in kpi)}", flush=True)
+                print(
+                    f"{label:9} {variant:28} {statistics.median(kpi) * 1000:9.0f} ms {statistics.median(hand) * 1000:7.0f} ms"
+                    f"   {' '.join(f'{t * 1000:.0f}' for t in kpi)}",
+                    flush=True,
+                )
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 

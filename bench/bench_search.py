@@ -32,8 +32,9 @@ def main() -> None:
     tickets = conn.execute("SELECT count(*) FROM tickets").fetchone()[0]
     print(f"{args.db}: {tickets} tickets; rank cap {searching.RANK_CAP} matches per source")
     for text in args.words:
-        matches = conn.execute("SELECT count(*) FROM tickets_fts WHERE tickets_fts MATCH ?",
-                               (searching.fts_query(text),)).fetchone()[0]
+        matches = conn.execute(
+            "SELECT count(*) FROM tickets_fts WHERE tickets_fts MATCH ?", (searching.fts_query(text),)
+        ).fetchone()[0]
         inside = []
         for _ in range(args.runs):
             start = time.perf_counter()
@@ -42,11 +43,16 @@ def main() -> None:
         whole = []
         for _ in range(args.runs):
             start = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "carecli", "--db", str(args.db), "search", text, "--format", "json"],
-                           check=True, stdout=subprocess.DEVNULL)
+            subprocess.run(
+                [sys.executable, "-m", "carecli", "--db", str(args.db), "search", text, "--format", "json"],
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
             whole.append(time.perf_counter() - start)
-        print(f"  {text!r:<16} {matches:>8} ticket matches  search() {statistics.median(inside) * 1000:6.0f} ms  "
-              f"carecli search {statistics.median(whole) * 1000:6.0f} ms")
+        print(
+            f"  {text!r:<16} {matches:>8} ticket matches  search() {statistics.median(inside) * 1000:6.0f} ms  "
+            f"carecli search {statistics.median(whole) * 1000:6.0f} ms"
+        )
 
 
 if __name__ == "__main__":

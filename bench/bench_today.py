@@ -21,10 +21,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from carecli.core import config
-from carecli.core import store  # noqa: E402
+from carecli.core import (
+    config,
+    store,
+)
 from carecli.schema import database
-from carecli.text.when import to_db  # noqa: E402
+from carecli.text.when import to_db
 
 NOW = datetime(2026, 3, 14, 10, 0, tzinfo=timezone.utc)
 PRIORITIES = ["low", "normal", "high", "urgent"]
@@ -38,7 +40,10 @@ def generate(path: Path, tickets: int, seed: int = 1) -> None:
     with store.transaction(conn):
         conn.executemany(
             "INSERT INTO customers (id, name, email, created_at) VALUES (?, ?, ?, ?)",
-            ((i, f"Customer {i}", f"c{i}@example.com", to_db(NOW - timedelta(days=1200))) for i in range(1, customers + 1)),
+            (
+                (i, f"Customer {i}", f"c{i}@example.com", to_db(NOW - timedelta(days=1200)))
+                for i in range(1, customers + 1)
+            ),
         )
 
         def ticket_rows():
@@ -47,8 +52,18 @@ def generate(path: Path, tickets: int, seed: int = 1) -> None:
                 roll = rng.random()
                 status = "open" if roll < 0.02 else "pending" if roll < 0.03 else "closed"
                 text = to_db(created)
-                yield (i, rng.randint(1, customers), f"Ticket {i}", "email", "other", rng.choice(PRIORITIES), status,
-                       text, text, None if status == "open" else text)
+                yield (
+                    i,
+                    rng.randint(1, customers),
+                    f"Ticket {i}",
+                    "email",
+                    "other",
+                    rng.choice(PRIORITIES),
+                    status,
+                    text,
+                    text,
+                    None if status == "open" else text,
+                )
 
         conn.executemany(
             """INSERT INTO tickets (id, customer_id, subject, channel, category, priority, status, created_at,
@@ -66,8 +81,14 @@ def generate(path: Path, tickets: int, seed: int = 1) -> None:
             for i in range(1, count + 1):
                 due = NOW - timedelta(seconds=span_s * (count - i) / count) + timedelta(days=30)
                 scheduled = due > NOW - timedelta(days=10) or rng.random() < 0.001
-                yield (rng.randint(1, customers), "check-in", to_db(due), "scheduled" if scheduled else "done",
-                       to_db(due - timedelta(days=7)), None if scheduled else to_db(due))
+                yield (
+                    rng.randint(1, customers),
+                    "check-in",
+                    to_db(due),
+                    "scheduled" if scheduled else "done",
+                    to_db(due - timedelta(days=7)),
+                    None if scheduled else to_db(due),
+                )
 
         conn.executemany(
             """INSERT INTO followups (customer_id, kind, due_at, status, created_at, completed_at)
@@ -115,19 +136,51 @@ def main() -> None:
     carecli = str(Path(sys.executable).with_name("carecli"))
     print(f"{args.tickets:,} tickets; agenda counts: {counts}\n")
     print("| scenario | median ms | min ms | max ms |\n|---|---|---|---|")
-    print(summary("build_agenda(limit=50), in-process", timed(
-        lambda: build_agenda(conn, settings, day=day, now=NOW, limit=50), args.runs)))
-    print(summary("build_agenda(limit=None), in-process", timed(
-        lambda: build_agenda(conn, settings, day=day, now=NOW), args.runs)))
+    print(
+        summary(
+            "build_agenda(limit=50), in-process",
+            timed(lambda: build_agenda(conn, settings, day=day, now=NOW, limit=50), args.runs),
+        )
+    )
+    print(
+        summary(
+            "build_agenda(limit=None), in-process",
+            timed(lambda: build_agenda(conn, settings, day=day, now=NOW), args.runs),
+        )
+    )
     for fmt in ("table", "json"):
-        print(summary(f"`carecli today --format {fmt}` (process)", timed(
-            lambda: subprocess.run([carecli, "today", "--format", fmt], env=env, check=True,
-                                   stdout=subprocess.DEVNULL), args.runs)))
-    print(summary("`carecli followup list --overdue --format csv` (process)", timed(
-        lambda: subprocess.run([carecli, "followup", "list", "--overdue", "--format", "csv"], env=env, check=True,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), args.runs)))
-    print(summary("`python3 -c pass` (process floor)", timed(
-        lambda: subprocess.run([sys.executable, "-c", "pass"], check=True), args.runs)))
+        print(
+            summary(
+                f"`carecli today --format {fmt}` (process)",
+                timed(
+                    lambda: subprocess.run(
+                        [carecli, "today", "--format", fmt], env=env, check=True, stdout=subprocess.DEVNULL
+                    ),
+                    args.runs,
+                ),
+            )
+        )
+    print(
+        summary(
+            "`carecli followup list --overdue --format csv` (process)",
+            timed(
+                lambda: subprocess.run(
+                    [carecli, "followup", "list", "--overdue", "--format", "csv"],
+                    env=env,
+                    check=True,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                ),
+                args.runs,
+            ),
+        )
+    )
+    print(
+        summary(
+            "`python3 -c pass` (process floor)",
+            timed(lambda: subprocess.run([sys.executable, "-c", "pass"], check=True), args.runs),
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -30,11 +30,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from carecli.core import config
-from carecli.core import store
-from carecli.schema import database
-from carecli.demo.shop import CHANNEL_WEIGHTS, FIRST, LAST, PRIORITY_WEIGHTS, STORIES, TAGS
+from carecli.core import config, store
 from carecli.data.importing import import_transaction
+from carecli.demo.shop import CHANNEL_WEIGHTS, FIRST, LAST, PRIORITY_WEIGHTS, STORIES, TAGS
+from carecli.schema import database
 from carecli.text.when import from_db
 
 DAY = 86_400
@@ -45,21 +44,58 @@ STILL_ACTIVE_WINDOW = 21 * DAY  # tickets younger than this may still be open or
 LOST_REASONS = ["service", "price", "product", "moved", "competitor", "other"]
 FOLLOWUP_KINDS = ["check-in", "tip", "service-reminder", "recovery", "thank-you", "offer", "other"]
 RECURRENCES = ["FREQ=MONTHLY;INTERVAL=6", "FREQ=MONTHLY;INTERVAL=3", "FREQ=MONTHLY", "FREQ=YEARLY"]
-RECURRENCE_SECONDS = {"FREQ=MONTHLY;INTERVAL=6": 182 * DAY, "FREQ=MONTHLY;INTERVAL=3": 91 * DAY,
-                      "FREQ=MONTHLY": 30 * DAY, "FREQ=YEARLY": 365 * DAY}
+RECURRENCE_SECONDS = {
+    "FREQ=MONTHLY;INTERVAL=6": 182 * DAY,
+    "FREQ=MONTHLY;INTERVAL=3": 91 * DAY,
+    "FREQ=MONTHLY": 30 * DAY,
+    "FREQ=YEARLY": 365 * DAY,
+}
 CSAT_WEIGHTS = {1: 5, 2: 7, 3: 13, 4: 30, 5: 45}
 CES_WEIGHTS = {1: 3, 2: 4, 3: 8, 4: 15, 5: 25, 6: 25, 7: 20}
 NPS_WEIGHTS = {0: 2, 1: 1, 2: 1, 3: 2, 4: 2, 5: 4, 6: 6, 7: 10, 8: 18, 9: 27, 10: 27}
 
 TABLE_COLUMNS = {
     "customers": ("id", "name", "email", "phone", "tags", "notes", "created_at", "lost_at", "lost_reason"),
-    "tickets": ("id", "customer_id", "subject", "channel", "category", "priority", "status", "tags", "resolution",
-                "created_at", "updated_at", "first_response_at", "first_closed_at", "closed_at", "reopen_count",
-                "reply_count", "first_response_s", "first_resolution_s", "resolution_s"),
+    "tickets": (
+        "id",
+        "customer_id",
+        "subject",
+        "channel",
+        "category",
+        "priority",
+        "status",
+        "tags",
+        "resolution",
+        "created_at",
+        "updated_at",
+        "first_response_at",
+        "first_closed_at",
+        "closed_at",
+        "reopen_count",
+        "reply_count",
+        "first_response_s",
+        "first_resolution_s",
+        "resolution_s",
+    ),
     "interactions": ("customer_id", "ticket_id", "followup_id", "direction", "channel", "body", "at"),
     "events": ("customer_id", "ticket_id", "kind", "at", "detail"),
-    "followups": ("id", "customer_id", "ticket_id", "kind", "note", "due_at", "all_day", "recurrence", "status",
-                  "created_at", "completed_at", "outcome", "source", "previous_id", "on_time"),
+    "followups": (
+        "id",
+        "customer_id",
+        "ticket_id",
+        "kind",
+        "note",
+        "due_at",
+        "all_day",
+        "recurrence",
+        "status",
+        "created_at",
+        "completed_at",
+        "outcome",
+        "source",
+        "previous_id",
+        "on_time",
+    ),
     "surveys": ("kind", "customer_id", "ticket_id", "score", "comment", "at"),
 }
 
@@ -70,8 +106,9 @@ class Stamp:
     def __init__(self, first_ts: int, last_ts: int) -> None:
         self.first_day = first_ts // DAY - 1
         epoch = datetime(1970, 1, 1)
-        self.days = [(epoch + timedelta(days=d)).strftime("%Y-%m-%d")
-                     for d in range(self.first_day, last_ts // DAY + 2)]
+        self.days = [
+            (epoch + timedelta(days=d)).strftime("%Y-%m-%d") for d in range(self.first_day, last_ts // DAY + 2)
+        ]
         self.clock = [f"T{s // HOUR:02d}:{s // 60 % 60:02d}:{s % 60:02d}+00:00" for s in range(DAY)]
 
     def __call__(self, ts: int) -> str:
@@ -95,8 +132,9 @@ class Rows:
         for table, rows in self.tables.items():
             if rows:
                 columns = TABLE_COLUMNS[table]
-                conn.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-                                 rows)
+                conn.executemany(
+                    f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})", rows
+                )
                 self.counts[table] += len(rows)
                 rows.clear()
 
@@ -114,7 +152,8 @@ class ShopHistory:
         self.channels = weighted({c: CHANNEL_WEIGHTS.get(c, 1) for c in settings["channels"]})
         self.priorities = weighted({p: PRIORITY_WEIGHTS.get(p, 1) for p in settings["priorities"]})
         self.stories = [s for s in STORIES if s[1] in settings["categories"]] or [
-            (s[0], settings["categories"][0], *s[2:]) for s in STORIES]
+            (s[0], settings["categories"][0], *s[2:]) for s in STORIES
+        ]
         self.csat = weighted(CSAT_WEIGHTS)
         self.ces = weighted(CES_WEIGHTS)
         self.nps = weighted(NPS_WEIGHTS)
@@ -147,11 +186,19 @@ class ShopHistory:
                     self.lost_at[cid] = lost
                     lost_at, lost_reason = stamp(lost), reason
             tag = rng.choice(TAGS)
-            rows.tables["customers"].append((
-                cid, f"{first} {last}", f"{first}.{last}.{cid}@example.com".lower(),
-                f"+49 30 {rng.randint(1000000, 9999999)}" if rng.random() < 0.6 else None,
-                tag, "", stamp(created), lost_at, lost_reason,
-            ))
+            rows.tables["customers"].append(
+                (
+                    cid,
+                    f"{first} {last}",
+                    f"{first}.{last}.{cid}@example.com".lower(),
+                    f"+49 30 {rng.randint(1000000, 9999999)}" if rng.random() < 0.6 else None,
+                    tag,
+                    "",
+                    stamp(created),
+                    lost_at,
+                    lost_reason,
+                )
+            )
             if rng.random() < 0.3:  # an NPS answer, a few give two
                 for _ in range(2 if rng.random() < 0.15 else 1):
                     at = created + int(rng.random() * (self.end - created))
@@ -196,8 +243,9 @@ class ShopHistory:
             new = self.priorities[int(rng.random() * len(self.priorities))]
             if new != priority:
                 at = min(created + int(rng.random() * HOUR), end - 1)
-                events.append((cid, ticket_id, "priority", stamp(at), json.dumps({"from": priority, "to": new},
-                                                                                  sort_keys=True)))
+                events.append(
+                    (cid, ticket_id, "priority", stamp(at), json.dumps({"from": priority, "to": new}, sort_keys=True))
+                )
                 priority, clock = new, at
 
         replied_at = created + int(min(rng.lognormvariate(math.log(90 * 60), 1.2), 5 * DAY))
@@ -239,8 +287,9 @@ class ShopHistory:
                     again = clock + rng.randint(DAY, 10 * DAY)
                     if again < end:
                         clock, status, reopen_count = again, "open", 1
-                        events.append((cid, ticket_id, "reopened", stamp(clock),
-                                       json.dumps({"reason": "customer came back"})))
+                        events.append(
+                            (cid, ticket_id, "reopened", stamp(clock), json.dumps({"reason": "customer came back"}))
+                        )
                         say("in", "It happened again, sorry!", clock)
                         fixed = clock + rng.randint(HOUR, 20 * HOUR)
                         if fixed < end:
@@ -253,20 +302,33 @@ class ShopHistory:
                             if close_again < end:
                                 clock = closed = close_again
                                 status = "closed"
-                                events.append((cid, ticket_id, "closed", stamp(clock),
-                                               json.dumps({"resolution": resolution})))
+                                events.append(
+                                    (cid, ticket_id, "closed", stamp(clock), json.dumps({"resolution": resolution}))
+                                )
 
-        tables["tickets"].append((
-            ticket_id, cid, subject, channel, category, priority, status, "", resolution if closed else None,
-            stamp(created), stamp(clock),
-            stamp(first_response) if first_response else None,
-            stamp(first_closed) if first_closed else None,
-            stamp(closed) if closed else None,
-            reopen_count, reply_count,
-            first_response - created if first_response else None,
-            first_closed - created if first_closed else None,
-            closed - created if closed else None,
-        ))
+        tables["tickets"].append(
+            (
+                ticket_id,
+                cid,
+                subject,
+                channel,
+                category,
+                priority,
+                status,
+                "",
+                resolution if closed else None,
+                stamp(created),
+                stamp(clock),
+                stamp(first_response) if first_response else None,
+                stamp(first_closed) if first_closed else None,
+                stamp(closed) if closed else None,
+                reopen_count,
+                reply_count,
+                first_response - created if first_response else None,
+                first_closed - created if first_closed else None,
+                closed - created if closed else None,
+            )
+        )
         if status == "closed":
             if rng.random() < 0.3:
                 at = closed + rng.randint(10 * 60, 3 * DAY)
@@ -275,8 +337,15 @@ class ShopHistory:
                     if rng.random() < 0.33:
                         tables["surveys"].append(("ces", cid, ticket_id, rng.choice(self.ces), None, stamp(at)))
             if rng.random() < self.checkin_share:
-                self.followup_rows(rows, cid, closed + 7 * DAY, kind="check-in", ticket_id=ticket_id,
-                                   source="after-close", created=closed)
+                self.followup_rows(
+                    rows,
+                    cid,
+                    closed + 7 * DAY,
+                    kind="check-in",
+                    ticket_id=ticket_id,
+                    source="after-close",
+                    created=closed,
+                )
 
     # ------------------------------------------------------------------ follow-ups
 
@@ -289,9 +358,19 @@ class ShopHistory:
         """The local midnight ending the due day, as carecli.records.followups.due_day_end decides it."""
         return self.local_midnight(due, days_later=1)
 
-    def followup_rows(self, rows: Rows, cid: int, due: int, *, kind: str, ticket_id: int | None = None,
-                      source: str = "manual", created: int | None = None, recurrence: str | None = None,
-                      previous_id: int | None = None) -> int:
+    def followup_rows(
+        self,
+        rows: Rows,
+        cid: int,
+        due: int,
+        *,
+        kind: str,
+        ticket_id: int | None = None,
+        source: str = "manual",
+        created: int | None = None,
+        recurrence: str | None = None,
+        previous_id: int | None = None,
+    ) -> int:
         """One follow-up; a recurring one that is done continues with its next occurrence."""
         rng, stamp, end = self.rng, self.stamp, self.end
         all_day = rng.random() < 0.8
@@ -314,18 +393,41 @@ class ShopHistory:
                     status, outcome = "done", "talked, all good"
                 else:
                     completed = None
-        rows.tables["followups"].append((
-            followup_id, cid, ticket_id, kind, f"{kind.replace('-', ' ')} call", stamp(due), int(all_day),
-            recurrence, status, stamp(created), stamp(completed) if completed else None, outcome, source,
-            previous_id, int(completed < self.due_day_end(due)) if status == "done" else None,
-        ))
+        rows.tables["followups"].append(
+            (
+                followup_id,
+                cid,
+                ticket_id,
+                kind,
+                f"{kind.replace('-', ' ')} call",
+                stamp(due),
+                int(all_day),
+                recurrence,
+                status,
+                stamp(created),
+                stamp(completed) if completed else None,
+                outcome,
+                source,
+                previous_id,
+                int(completed < self.due_day_end(due)) if status == "done" else None,
+            )
+        )
         if status == "done":
             # A proactive contact, not a reply on the ticket: it must not count as one.
-            rows.tables["interactions"].append((cid, None, followup_id, "out", "phone",
-                                                f"Follow-up ({kind}): {outcome}", stamp(completed)))
+            rows.tables["interactions"].append(
+                (cid, None, followup_id, "out", "phone", f"Follow-up ({kind}): {outcome}", stamp(completed))
+            )
             if recurrence:
-                self.followup_rows(rows, cid, due + RECURRENCE_SECONDS[recurrence], kind=kind, source=source,
-                                   created=completed, recurrence=recurrence, previous_id=followup_id)
+                self.followup_rows(
+                    rows,
+                    cid,
+                    due + RECURRENCE_SECONDS[recurrence],
+                    kind=kind,
+                    source=source,
+                    created=completed,
+                    recurrence=recurrence,
+                    previous_id=followup_id,
+                )
         return followup_id
 
     def other_followups(self, rows: Rows, target: int) -> None:
@@ -340,8 +442,17 @@ class ShopHistory:
             self.followup_rows(rows, cid, due, kind=kind, source=source, recurrence=recurrence)
 
 
-def generate(path: Path, tickets: int, *, seed: int = 1, end: datetime | None = None, years: float = 3.0,
-             settings=None, progress=None, journal: str = "delete") -> dict[str, float]:
+def generate(
+    path: Path,
+    tickets: int,
+    *,
+    seed: int = 1,
+    end: datetime | None = None,
+    years: float = 3.0,
+    settings=None,
+    progress=None,
+    journal: str = "delete",
+) -> dict[str, float]:
     """Write the history into the (new or empty) database at `path`.
 
     Returns rows written per table, and seconds spent per phase (`seconds.rows`, `.indexes` with the
@@ -379,8 +490,11 @@ def generate(path: Path, tickets: int, *, seed: int = 1, end: datetime | None = 
     conn.execute("PRAGMA journal_mode = WAL")  # what carecli uses; also checkpoints a WAL load
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
-    seconds = {"seconds.rows": loaded - started, "seconds.indexes": indexed - loaded,
-               "seconds.checkpoint": timer() - indexed}
+    seconds = {
+        "seconds.rows": loaded - started,
+        "seconds.indexes": indexed - loaded,
+        "seconds.checkpoint": timer() - indexed,
+    }
     return {**rows.counts, **seconds}
 
 
@@ -391,9 +505,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--db", required=True, help="database file to create")
     parser.add_argument("--end", default=DEFAULT_END, help=f"end of the history (default {DEFAULT_END})")
     parser.add_argument("--years", type=float, default=3.0, help="length of the history in years (default 3)")
-    parser.add_argument("--journal", choices=["delete", "wal"], default="delete",
-                        help="how the load is journaled: a rollback journal (default, faster) or the WAL "
-                             "carecli's own commands write through; all or nothing either way")
+    parser.add_argument(
+        "--journal",
+        choices=["delete", "wal"],
+        default="delete",
+        help="how the load is journaled: a rollback journal (default, faster) or the WAL "
+        "carecli's own commands write through; all or nothing either way",
+    )
     parser.add_argument("--replace", action="store_true", help="delete the database file first if it exists")
     args = parser.parse_args(argv)
     if args.tickets < 1:
@@ -409,8 +527,15 @@ def main(argv: list[str] | None = None) -> None:
         if interactive:
             print(f"\r{done:,} / {args.tickets:,} tickets", end="", file=sys.stderr, flush=True)
 
-    counts = generate(path, args.tickets, seed=args.seed, end=from_db(args.end), years=args.years,
-                      progress=progress, journal=args.journal)
+    counts = generate(
+        path,
+        args.tickets,
+        seed=args.seed,
+        end=from_db(args.end),
+        years=args.years,
+        progress=progress,
+        journal=args.journal,
+    )
     elapsed = time.perf_counter() - started
     if interactive:
         print(file=sys.stderr)

@@ -42,9 +42,12 @@ SQL_KPI_ALL = """
 SELECT count(*), avg(first_response_s), avg(resolution_s), sum(reopen_count > 0) FROM tickets;
 SELECT kind, count(*), avg(score) FROM surveys GROUP BY kind;
 """
-SQL_KPI_BY_CHANNEL = "SELECT channel, count(*), avg(first_response_s), avg(resolution_s) FROM tickets {where} GROUP BY channel;"
-SQL_EXPORT = ("SELECT t.*, c.name, c.email FROM tickets t JOIN customers c ON c.id = t.customer_id "
-              "{where} ORDER BY t.id;")
+SQL_KPI_BY_CHANNEL = (
+    "SELECT channel, count(*), avg(first_response_s), avg(resolution_s) FROM tickets {where} GROUP BY channel;"
+)
+SQL_EXPORT = (
+    "SELECT t.*, c.name, c.email FROM tickets t JOIN customers c ON c.id = t.customer_id {where} ORDER BY t.id;"
+)
 SINCE_100K = "2025-12-04T10:00:00+00:00"  # about 100,000 of 1,000,000 tickets over three years
 
 
@@ -65,47 +68,111 @@ COMPLETE_TIC = {"_CARECLI_COMPLETE": "complete_bash", "COMP_WORDS": "carecli tic
 
 SCENARIOS = [
     # start-up, on an empty database
-    Scenario("start-up: python -c pass", ["{python}", "-c", "pass"], None, "", db="empty",
-             note="the interpreter carecli runs on"),
-    Scenario("start-up: python3 -c pass (PATH)", ["python3", "-c", "pass"], None, "", db="empty",
-             note="whatever python3 is on PATH (a pyenv shim adds a shell script)"),
+    Scenario(
+        "start-up: python -c pass",
+        ["{python}", "-c", "pass"],
+        None,
+        "",
+        db="empty",
+        note="the interpreter carecli runs on",
+    ),
+    Scenario(
+        "start-up: python3 -c pass (PATH)",
+        ["python3", "-c", "pass"],
+        None,
+        "",
+        db="empty",
+        note="whatever python3 is on PATH (a pyenv shim adds a shell script)",
+    ),
     Scenario("start-up: carecli --help", ["{carecli}", "--help"], ["{python}", "-c", "pass"], "12x", db="empty"),
-    Scenario("start-up: carecli ticket list --format csv", ["{carecli}", "ticket", "list", "--format", "csv"],
-             ["{python}", "-c", "pass"], "8x", db="empty"),
-    Scenario("start-up: Tab completion 'carecli tic'", ["{carecli}"], ["{python}", "-c", "pass"], "8x",
-             db="empty", env=COMPLETE_TIC),
-    Scenario("start-up: task next (Taskwarrior)", ["{task}", "next"], ["{python}", "-c", "pass"], "", db="empty",
-             note="reference: another CLI people run all day"),
+    Scenario(
+        "start-up: carecli ticket list --format csv",
+        ["{carecli}", "ticket", "list", "--format", "csv"],
+        ["{python}", "-c", "pass"],
+        "8x",
+        db="empty",
+    ),
+    Scenario(
+        "start-up: Tab completion 'carecli tic'",
+        ["{carecli}"],
+        ["{python}", "-c", "pass"],
+        "8x",
+        db="empty",
+        env=COMPLETE_TIC,
+    ),
+    Scenario(
+        "start-up: task next (Taskwarrior)",
+        ["{task}", "next"],
+        ["{python}", "-c", "pass"],
+        "",
+        db="empty",
+        note="reference: another CLI people run all day",
+    ),
     # on the big database
     Scenario("ticket list", ["{carecli}", "ticket", "list"], None, "300ms"),
-    Scenario("ticket list --format csv --limit 0", ["{carecli}", "ticket", "list", "--format", "csv", "--limit", "0"],
-             None, "", note="every open and pending ticket (about 1.2% of all)"),
-    Scenario("customer list --format csv", ["{carecli}", "customer", "list", "--format", "csv"], None, "",
-             note="every customer with open tickets and last contact"),
+    Scenario(
+        "ticket list --format csv --limit 0",
+        ["{carecli}", "ticket", "list", "--format", "csv", "--limit", "0"],
+        None,
+        "",
+        note="every open and pending ticket (about 1.2% of all)",
+    ),
+    Scenario(
+        "customer list --format csv",
+        ["{carecli}", "customer", "list", "--format", "csv"],
+        None,
+        "",
+        note="every customer with open tickets and last contact",
+    ),
     Scenario("today", ["{carecli}", "today"], None, "300ms"),
     Scenario("followup list --overdue", ["{carecli}", "followup", "list", "--overdue"], None, "300ms"),
     Scenario("kpi (30 days)", ["{carecli}", "kpi"], ["sqlite3", "{db}", SQL_KPI_30D], "300ms"),
-    Scenario("kpi (all time)", ["{carecli}", "kpi", "--since", "2000-01-01"], ["sqlite3", "{db}", SQL_KPI_ALL],
-             "1.5s"),
-    Scenario("kpi --business-hours (30 days)", ["{carecli}", "kpi", "--business-hours"],
-             ["sqlite3", "{db}", SQL_KPI_30D], "300ms"),
-    Scenario("kpi --business-hours (all time)", ["{carecli}", "kpi", "--business-hours", "--since", "2000-01-01"],
-             ["sqlite3", "{db}", SQL_KPI_ALL], "1.5s"),
-    Scenario("kpi --by channel (30 days)", ["{carecli}", "kpi", "--by", "channel"],
-             ["sqlite3", "{db}", SQL_KPI_BY_CHANNEL.format(where="WHERE created_at >= '2026-02-12T10:00:00+00:00'")],
-             "300ms"),
-    Scenario("kpi --by channel (all time)", ["{carecli}", "kpi", "--by", "channel", "--since", "2000-01-01"],
-             ["sqlite3", "{db}", SQL_KPI_BY_CHANNEL.format(where="")], "1.5s"),
-    Scenario("export tickets --format csv (100k rows)",
-             ["{carecli}", "export", "tickets", "--format", "csv", "--since", SINCE_100K],
-             ["sqlite3", "-csv", "-header", "{db}", SQL_EXPORT.format(where=f"WHERE t.created_at >= '{SINCE_100K}'")],
-             "2x"),
-    Scenario("export tickets --format csv (all rows)", ["{carecli}", "export", "tickets", "--format", "csv"],
-             ["sqlite3", "-csv", "-header", "{db}", SQL_EXPORT.format(where="")], "2x"),
+    Scenario("kpi (all time)", ["{carecli}", "kpi", "--since", "2000-01-01"], ["sqlite3", "{db}", SQL_KPI_ALL], "1.5s"),
+    Scenario(
+        "kpi --business-hours (30 days)",
+        ["{carecli}", "kpi", "--business-hours"],
+        ["sqlite3", "{db}", SQL_KPI_30D],
+        "300ms",
+    ),
+    Scenario(
+        "kpi --business-hours (all time)",
+        ["{carecli}", "kpi", "--business-hours", "--since", "2000-01-01"],
+        ["sqlite3", "{db}", SQL_KPI_ALL],
+        "1.5s",
+    ),
+    Scenario(
+        "kpi --by channel (30 days)",
+        ["{carecli}", "kpi", "--by", "channel"],
+        ["sqlite3", "{db}", SQL_KPI_BY_CHANNEL.format(where="WHERE created_at >= '2026-02-12T10:00:00+00:00'")],
+        "300ms",
+    ),
+    Scenario(
+        "kpi --by channel (all time)",
+        ["{carecli}", "kpi", "--by", "channel", "--since", "2000-01-01"],
+        ["sqlite3", "{db}", SQL_KPI_BY_CHANNEL.format(where="")],
+        "1.5s",
+    ),
+    Scenario(
+        "export tickets --format csv (100k rows)",
+        ["{carecli}", "export", "tickets", "--format", "csv", "--since", SINCE_100K],
+        ["sqlite3", "-csv", "-header", "{db}", SQL_EXPORT.format(where=f"WHERE t.created_at >= '{SINCE_100K}'")],
+        "2x",
+    ),
+    Scenario(
+        "export tickets --format csv (all rows)",
+        ["{carecli}", "export", "tickets", "--format", "csv"],
+        ["sqlite3", "-csv", "-header", "{db}", SQL_EXPORT.format(where="")],
+        "2x",
+    ),
     Scenario("report daily (cron: absolute path, --db)", ["{carecli}", "--db", "{db}", "report", "daily"], None, "1s"),
-    Scenario("import tickets (all rows)", ["{carecli}", "import", "tickets", "{csv}", "--preset", "carecli"],
-             ["sqlite3", "{db}", "-cmd", ".mode csv", ".import {csv} tickets_import"], "10s,100MB", db="fresh",
-             note="the CSV is `carecli export tickets --raw` of the big database"),
+    Scenario(
+        "import tickets (all rows)",
+        ["{carecli}", "import", "tickets", "{csv}", "--preset", "carecli"],
+        ["sqlite3", "{db}", "-cmd", ".mode csv", ".import {csv} tickets_import"],
+        "10s,100MB",
+        db="fresh",
+        note="the CSV is `carecli export tickets --raw` of the big database",
+    ),
     Scenario("search (one word)", ["{carecli}", "search", "wilted"], None, "200ms"),
 ]
 
@@ -163,8 +230,12 @@ def command_exists(argv: list[str], env: dict[str, str]) -> bool:
         if word.startswith("-") or "/" in word or len(words) == 2:
             break
         words.append(word)
-    return subprocess.run([argv[0], *words, "--help"], env=env, stdout=subprocess.DEVNULL,
-                          stderr=subprocess.DEVNULL).returncode == 0
+    return (
+        subprocess.run(
+            [argv[0], *words, "--help"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        ).returncode
+        == 0
+    )
 
 
 def check(target: str, result: Measure, floor: Measure | None) -> str:
@@ -194,11 +265,15 @@ def machine() -> dict[str, str]:
                 break
     except OSError:
         pass
-    shell = subprocess.run(["sqlite3", "--version"], capture_output=True, text=True).stdout.split()[:1] \
-        if shutil.which("sqlite3") else ["not installed"]
+    shell = (
+        subprocess.run(["sqlite3", "--version"], capture_output=True, text=True).stdout.split()[:1]
+        if shutil.which("sqlite3")
+        else ["not installed"]
+    )
     version = subprocess.run([CARECLI, "--version"], capture_output=True, text=True).stdout.strip()
-    commit = subprocess.run(["git", "-C", str(BENCH), "rev-parse", "--short", "HEAD"], capture_output=True,
-                            text=True).stdout.strip()
+    commit = subprocess.run(
+        ["git", "-C", str(BENCH), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
     return {
         "CPU": f"{cpu}, {os.cpu_count()} cores",
         "OS": f"{platform.system()} {platform.release()}",
@@ -234,8 +309,11 @@ def main(argv: list[str] | None = None) -> None:
     if not args.db and not big.exists() and any(s.db != "empty" for s in scenarios):
         big.parent.mkdir(parents=True, exist_ok=True)
         print(f"generating {big} ...", file=sys.stderr)
-        subprocess.run([PYTHON, str(BENCH / "generate.py"), "--tickets", str(args.tickets), "--db", str(big)],
-                       check=True, env=_env(work, big))
+        subprocess.run(
+            [PYTHON, str(BENCH / "generate.py"), "--tickets", str(args.tickets), "--db", str(big)],
+            check=True,
+            env=_env(work, big),
+        )
     empty = work / "empty.db"
     subprocess.run([CARECLI, "init"], env=_env(work, empty), check=True, capture_output=True)
     task_env = _taskwarrior(work)
@@ -245,8 +323,13 @@ def main(argv: list[str] | None = None) -> None:
     for scenario in scenarios:
         db = {"empty": empty, "big": big, "fresh": work / "fresh.db"}[scenario.db]
         env = {**_env(work, db), **scenario.env, **(task_env if "{task}" in scenario.argv else {})}
-        values = {"carecli": CARECLI, "python": PYTHON, "db": str(db), "csv": str(csv_file),
-                  "task": shutil.which("task") or "task"}
+        values = {
+            "carecli": CARECLI,
+            "python": PYTHON,
+            "db": str(db),
+            "csv": str(csv_file),
+            "task": shutil.which("task") or "task",
+        }
         command = [part.format(**values) for part in scenario.argv]
         floor_command = [part.format(**values) for part in scenario.floor] if scenario.floor else None
         skip = _skip_reason(scenario, command, env)
@@ -262,12 +345,14 @@ def main(argv: list[str] | None = None) -> None:
                 for suffix in ("", "-wal", "-shm"):
                     Path(f"{db}{suffix}").unlink(missing_ok=True)
                 subprocess.run([CARECLI, "init"], env=env, check=True, capture_output=True)
+
         result, *floor = measure([command, *([floor_command] if floor_command else [])], env, args.runs, prepare)
         floor = floor[0] if floor else None
         rows.append((scenario, result, floor, result.error))
         shown = f"{result.median * 1000:,.0f} ms" if not result.error else result.error
-        print(f"{scenario.name}: {shown}" + (f" (floor {floor.median * 1000:,.0f} ms)" if floor else ""),
-              file=sys.stderr)
+        print(
+            f"{scenario.name}: {shown}" + (f" (floor {floor.median * 1000:,.0f} ms)" if floor else ""), file=sys.stderr
+        )
 
     Path(args.output).write_text(render(rows, machine(), args, big))
     print(f"wrote {args.output}", file=sys.stderr)
@@ -276,8 +361,14 @@ def main(argv: list[str] | None = None) -> None:
 
 def _env(work: Path, db: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CARECLI_") and not k.startswith("_CARECLI")}
-    env.update(CARECLI_DB=str(db), CARECLI_NOW=END, CARECLI_TIMEZONE="Europe/Berlin",
-               XDG_CONFIG_HOME=str(work / "config"), XDG_DATA_HOME=str(work / "data"), NO_COLOR="1")
+    env.update(
+        CARECLI_DB=str(db),
+        CARECLI_NOW=END,
+        CARECLI_TIMEZONE="Europe/Berlin",
+        XDG_CONFIG_HOME=str(work / "config"),
+        XDG_DATA_HOME=str(work / "data"),
+        NO_COLOR="1",
+    )
     return env
 
 
@@ -299,8 +390,9 @@ def _taskwarrior(work: Path) -> dict[str, str]:
     rc.write_text(f"data.location={work / 'task'}\nconfirmation=off\nverbose=nothing\n")
     env = {**os.environ, "TASKRC": str(rc)}
     for number in range(20):
-        subprocess.run(["task", "add", f"call customer {number}", f"due:{number % 5 + 1}d"], env=env,
-                       capture_output=True)
+        subprocess.run(
+            ["task", "add", f"call customer {number}", f"due:{number % 5 + 1}d"], env=env, capture_output=True
+        )
     return {"TASKRC": str(rc)}
 
 
@@ -317,26 +409,35 @@ def _label(argv: list[str]) -> str:
 
 
 def render(rows, facts: dict[str, str], args, big: Path) -> str:
-    lines = ["# Benchmark results", "",
-             f"Produced by `python bench/run.py --tickets {args.tickets} --runs {args.runs}` "
-             f"(database made by `python bench/generate.py --tickets {args.tickets} --db ...`).", ""]
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Produced by `python bench/run.py --tickets {args.tickets} --runs {args.runs}` "
+        f"(database made by `python bench/generate.py --tickets {args.tickets} --db ...`).",
+        "",
+    ]
     lines += [f"- {name}: {value}" for name, value in facts.items()]
     if big.exists():
         lines.append(f"- Big database: {big.name}, {big.stat().st_size / 1e6:,.0f} MB")
-    lines += ["", "Times are whole-process wall-clock medians of the runs (after one warm-up), with the "
-              "fastest and slowest run; memory is peak resident set size.", "",
-              "| scenario | median ms | min–max ms | peak MB | floor | floor ms | × floor | target | met |",
-              "|---|---:|---:|---:|---|---:|---:|---|---|"]
+    lines += [
+        "",
+        "Times are whole-process wall-clock medians of the runs (after one warm-up), with the "
+        "fastest and slowest run; memory is peak resident set size.",
+        "",
+        "| scenario | median ms | min–max ms | peak MB | floor | floor ms | × floor | target | met |",
+        "|---|---:|---:|---:|---|---:|---:|---|---|",
+    ]
     for scenario, result, floor, error in rows:
         floor_text = _label(scenario.floor) if scenario.floor else ""
         if result is None or error:
-            lines.append(f"| {scenario.name} | skipped | | | {floor_text} | | | {scenario.target} | "
-                         f"{error} |")
+            lines.append(f"| {scenario.name} | skipped | | | {floor_text} | | | {scenario.target} | {error} |")
             continue
         floor_ms = f"{floor.median * 1000:,.1f}" if floor and not floor.error else (floor.error if floor else "")
         ratio = f"{result.median / floor.median:.1f}" if floor and not floor.error else ""
-        lines.append(f"| {scenario.name} | {result.median * 1000:,.1f} | {result.spread()} | {result.peak_mb:,.0f} | "
-                     f"{floor_text} | {floor_ms} | {ratio} | {scenario.target} | {check(scenario.target, result, floor)} |")
+        lines.append(
+            f"| {scenario.name} | {result.median * 1000:,.1f} | {result.spread()} | {result.peak_mb:,.0f} | "
+            f"{floor_text} | {floor_ms} | {ratio} | {scenario.target} | {check(scenario.target, result, floor)} |"
+        )
     notes = [f"- {s.name}: {s.note}" for s, *_ in rows if s.note]
     if notes:
         lines += ["", "Notes:", *notes]

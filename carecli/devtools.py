@@ -41,10 +41,17 @@ def generate() -> dict[str, str]:
     env = _clean_env()
     files = {}
     for path, instruction in COMPLETIONS.items():
-        files[path] = subprocess.run([entry_point()], env={**env, "_CARECLI_COMPLETE": instruction},
-                                     capture_output=True, text=True, check=True).stdout
-    docs = subprocess.run([sys.executable, "-m", "typer", "carecli.cli", "utils", "docs", "--name", "carecli"],
-                          env=env, capture_output=True, text=True, check=True, cwd=REPO).stdout
+        files[path] = subprocess.run(
+            [entry_point()], env={**env, "_CARECLI_COMPLETE": instruction}, capture_output=True, text=True, check=True
+        ).stdout
+    docs = subprocess.run(
+        [sys.executable, "-m", "typer", "carecli.cli", "utils", "docs", "--name", "carecli"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO,
+    ).stdout
     files[CLI_DOCS] = docs.rstrip("\n") + "\n"
     return files
 

@@ -61,8 +61,21 @@ def shop(run):
     """Two customers and one open ticket with a first message."""
     run("customer", "add", "Ada Lovelace", "--email", "ada@example.com", "--tag", "vip", "--at", "2026-03-01", ok=True)
     run("customer", "add", "Ben Okafor", "--email", "ben@example.com", "--at", "2026-03-02", ok=True)
-    run("ticket", "open", "ada", "Vase arrived cracked", "--channel", "email", "--priority", "high",
-        "--message", "The vase is cracked", "--at", "2026-03-13 09:00", ok=True)
+    run(
+        "ticket",
+        "open",
+        "ada",
+        "Vase arrived cracked",
+        "--channel",
+        "email",
+        "--priority",
+        "high",
+        "--message",
+        "The vase is cracked",
+        "--at",
+        "2026-03-13 09:00",
+        ok=True,
+    )
     return run
 
 

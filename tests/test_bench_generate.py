@@ -91,10 +91,22 @@ def test_ticket_fields_agree_with_timestamps_and_events(history):
 def test_times_use_the_stored_format_and_end_at_the_fixed_end(history):
     conn, _, _ = history
     end = generator.DEFAULT_END
-    for table, column in [("tickets", "created_at"), ("tickets", "updated_at"), ("interactions", "at"),
-                          ("events", "at"), ("surveys", "at"), ("customers", "created_at")]:
-        assert scalar(conn, f"SELECT count(*) FROM {table} WHERE {column} NOT GLOB "
-                            "'[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]+00:00'") == 0
+    for table, column in [
+        ("tickets", "created_at"),
+        ("tickets", "updated_at"),
+        ("interactions", "at"),
+        ("events", "at"),
+        ("surveys", "at"),
+        ("customers", "created_at"),
+    ]:
+        assert (
+            scalar(
+                conn,
+                f"SELECT count(*) FROM {table} WHERE {column} NOT GLOB "
+                "'[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]+00:00'",
+            )
+            == 0
+        )
         assert scalar(conn, f"SELECT max({column}) FROM {table}") < end, (table, column)
 
 
@@ -112,11 +124,16 @@ def test_followups_have_every_status_and_recurring_chains(history):
     conn, _, _ = history
     statuses = dict(conn.execute("SELECT status, count(*) FROM followups GROUP BY status").fetchall())
     assert set(statuses) == {"scheduled", "done", "skipped"}
-    overdue = scalar(conn, f"SELECT count(*) FROM followups WHERE status = 'scheduled' AND due_at < '{generator.DEFAULT_END}'")
+    overdue = scalar(
+        conn, f"SELECT count(*) FROM followups WHERE status = 'scheduled' AND due_at < '{generator.DEFAULT_END}'"
+    )
     assert overdue > 0
     assert scalar(conn, "SELECT count(*) FROM followups WHERE previous_id IS NOT NULL AND recurrence IS NOT NULL") > 0
-    done_without_contact = scalar(conn, "SELECT count(*) FROM followups f WHERE status = 'done' AND NOT EXISTS "
-                                        "(SELECT 1 FROM interactions i WHERE i.followup_id = f.id)")
+    done_without_contact = scalar(
+        conn,
+        "SELECT count(*) FROM followups f WHERE status = 'done' AND NOT EXISTS "
+        "(SELECT 1 FROM interactions i WHERE i.followup_id = f.id)",
+    )
     assert done_without_contact == 0
 
 
@@ -130,8 +147,9 @@ def test_the_same_seed_gives_the_same_database(tmp_path):
 def _data(path: Path) -> dict[str, list]:
     conn = sqlite3.connect(path)
     try:
-        return {table: conn.execute(f"SELECT * FROM {table} ORDER BY rowid").fetchall()
-                for table in generator.TABLE_COLUMNS}
+        return {
+            table: conn.execute(f"SELECT * FROM {table} ORDER BY rowid").fetchall() for table in generator.TABLE_COLUMNS
+        }
     finally:
         conn.close()
 

@@ -7,19 +7,26 @@ from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given, settings as hsettings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
-from carecli.measure import clocks as bh
 from carecli.core import config
 from carecli.core.errors import ConfigError
+from carecli.measure import clocks as bh
 from carecli.text.when import to_db
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
 
 def hours(days=(0, 1, 2, 3, 4), start="09:00", end="17:00", holidays=()) -> bh.BusinessHours:
-    return bh.BusinessHours(BERLIN, frozenset(days), time.fromisoformat(start), time.fromisoformat(end),
-                            frozenset(date.fromisoformat(d) for d in holidays))
+    return bh.BusinessHours(
+        BERLIN,
+        frozenset(days),
+        time.fromisoformat(start),
+        time.fromisoformat(end),
+        frozenset(date.fromisoformat(d) for d in holidays),
+    )
 
 
 def local(text: str) -> datetime:
@@ -78,11 +85,15 @@ def test_hours_in_a_zone_whose_day_crosses_utc_midnight():
 
 
 @hsettings(max_examples=60, deadline=None)
-@given(st.integers(0, 60 * 24 * 400), st.integers(0, 60 * 24 * 40), st.sampled_from(["Europe/Berlin", "Asia/Kolkata",
-                                                                                      "America/New_York"]))
+@given(
+    st.integers(0, 60 * 24 * 400),
+    st.integers(0, 60 * 24 * 40),
+    st.sampled_from(["Europe/Berlin", "Asia/Kolkata", "America/New_York"]),
+)
 def test_sql_offsets_agree_with_python_for_any_stretch(start_minute, length_minutes, zone):
-    shop_hours = bh.BusinessHours(ZoneInfo(zone), frozenset({0, 1, 2, 3, 5}), time(8, 30), time(18, 15),
-                                  frozenset({date(2026, 5, 1)}))
+    shop_hours = bh.BusinessHours(
+        ZoneInfo(zone), frozenset({0, 1, 2, 3, 5}), time(8, 30), time(18, 15), frozenset({date(2026, 5, 1)})
+    )
     start = datetime(2026, 1, 1, tzinfo=timezone.utc) + timedelta(minutes=start_minute)
     end = start + timedelta(minutes=length_minutes)
     assert sql_seconds(shop_hours, start, end) == shop_hours.seconds_between(start, end)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from carecli.core import config
-from carecli.schema import database
 from carecli.demo.shop import build_demo
+from carecli.schema import database
 
 
 def test_demo_history_has_care_data_that_obeys_the_rules(db_path):
@@ -14,18 +14,31 @@ def test_demo_history_has_care_data_that_obeys_the_rules(db_path):
     end = datetime(2026, 3, 14, 10, tzinfo=timezone.utc)
     counts = build_demo(conn, config.load(None), end=end, days=60)
     assert counts["followups"] > 10 and counts["lost_customers"] == 2
-    on_time = dict(conn.execute(
-        "SELECT on_time, count(*) FROM followups WHERE status = 'done' GROUP BY on_time").fetchall())
+    on_time = dict(
+        conn.execute("SELECT on_time, count(*) FROM followups WHERE status = 'done' GROUP BY on_time").fetchall()
+    )
     assert on_time.get(1) and on_time.get(0)  # some kept on time, some late
-    assert conn.execute("SELECT count(*) FROM followups WHERE status = 'scheduled' AND due_at < ?",
-                        ("2026-03-13T23:00:00+00:00",)).fetchone()[0] >= 1  # overdue
-    assert conn.execute("SELECT count(*) FROM followups WHERE recurrence IS NOT NULL AND status = 'scheduled'"
-                        ).fetchone()[0] == 3  # each monthly series goes on
+    assert (
+        conn.execute(
+            "SELECT count(*) FROM followups WHERE status = 'scheduled' AND due_at < ?", ("2026-03-13T23:00:00+00:00",)
+        ).fetchone()[0]
+        >= 1
+    )  # overdue
+    assert (
+        conn.execute("SELECT count(*) FROM followups WHERE recurrence IS NOT NULL AND status = 'scheduled'").fetchone()[
+            0
+        ]
+        == 3
+    )  # each monthly series goes on
     assert conn.execute("SELECT max(completed_at) FROM followups").fetchone()[0] <= "2026-03-14T10:00:00+00:00"
     # every done follow-up logged its contact
-    assert conn.execute("""SELECT count(*) FROM followups f WHERE f.status = 'done' AND NOT EXISTS
-                           (SELECT 1 FROM interactions i WHERE i.followup_id = f.id AND i.direction = 'out')"""
-                        ).fetchone()[0] == 0
+    assert (
+        conn.execute("""SELECT count(*) FROM followups f WHERE f.status = 'done' AND NOT EXISTS
+                           (SELECT 1 FROM interactions i WHERE i.followup_id = f.id AND i.direction = 'out')""").fetchone()[
+            0
+        ]
+        == 0
+    )
     assert conn.execute("SELECT count(*) FROM customers WHERE lost_at IS NOT NULL").fetchone()[0] == 2
     conn.close()
 

@@ -25,7 +25,10 @@ def _complete(words: str, cword: int, **env) -> list[str]:
     result = subprocess.run(
         [devtools.entry_point()],
         env={**os.environ, **env, "COMP_WORDS": words, "COMP_CWORD": str(cword), "_CARECLI_COMPLETE": "complete_bash"},
-        capture_output=True, text=True, check=True)
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return result.stdout.split()
 
 

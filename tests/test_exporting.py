@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 
 from carecli.data.exporting import Entity, ExportFilter, Field, build_query
 
-SPEC = Entity("notes", "notes n", (Field("id", "n.id", "int"), Field("body", "n.body"),
-                                   Field("kind", "n.kind", "word")), "n.id")
+SPEC = Entity(
+    "notes", "notes n", (Field("id", "n.id", "int"), Field("body", "n.body"), Field("kind", "n.kind", "word")), "n.id"
+)
 
 
 def _export(body: str | None, *, raw: bool) -> list[str]:

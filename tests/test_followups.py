@@ -7,10 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from carecli.core import config
-from carecli.records import customers
-from carecli.records import followups
-from carecli.core import store
+from carecli.core import config, store
+from carecli.records import customers, followups
 from carecli.schema import database
 from carecli.text.when import from_db, local_day_bounds
 
@@ -35,8 +33,16 @@ def series(env, *, due: datetime, all_day: bool, steps: int, every: str | None =
     """Complete each occurrence on its due day and collect the due times (local) of the series."""
     conn, settings, customer_id = env
     with store.transaction(conn):
-        row = followups.add_followup(conn, settings, customer_id=customer_id, due=due, all_day=all_day,
-                                     at=datetime(2020, 1, 1, tzinfo=timezone.utc), every=every, rrule=rrule)
+        row = followups.add_followup(
+            conn,
+            settings,
+            customer_id=customer_id,
+            due=due,
+            all_day=all_day,
+            at=datetime(2020, 1, 1, tzinfo=timezone.utc),
+            every=every,
+            rrule=rrule,
+        )
     seen = []
     for _ in range(steps):
         due_at = from_db(row["due_at"])
@@ -51,17 +57,30 @@ def series(env, *, due: datetime, all_day: bool, steps: int, every: str | None =
 
 def test_monthly_from_the_31st_clamps_to_month_ends(env):
     assert series(env, due=local("2027-01-31"), all_day=True, every="monthly", steps=5) == [
-        "2027-01-31 00:00", "2027-02-28 00:00", "2027-03-31 00:00", "2027-04-30 00:00", "2027-05-31 00:00"]
+        "2027-01-31 00:00",
+        "2027-02-28 00:00",
+        "2027-03-31 00:00",
+        "2027-04-30 00:00",
+        "2027-05-31 00:00",
+    ]
 
 
 def test_monthly_in_a_leap_year_lands_on_february_29(env):
     assert series(env, due=local("2028-01-30"), all_day=True, every="monthly", steps=3) == [
-        "2028-01-30 00:00", "2028-02-29 00:00", "2028-03-30 00:00"]
+        "2028-01-30 00:00",
+        "2028-02-29 00:00",
+        "2028-03-30 00:00",
+    ]
 
 
 def test_yearly_from_february_29_falls_on_february_28_in_common_years(env):
     assert series(env, due=local("2028-02-29"), all_day=True, every="1y", steps=5) == [
-        "2028-02-29 00:00", "2029-02-28 00:00", "2030-02-28 00:00", "2031-02-28 00:00", "2032-02-29 00:00"]
+        "2028-02-29 00:00",
+        "2029-02-28 00:00",
+        "2030-02-28 00:00",
+        "2031-02-28 00:00",
+        "2032-02-29 00:00",
+    ]
 
 
 def test_a_weekly_0900_reminder_stays_at_0900_across_both_dst_changes(env):
@@ -72,20 +91,27 @@ def test_a_weekly_0900_reminder_stays_at_0900_across_both_dst_changes(env):
     utc = [r[0] for r in conn.execute("SELECT due_at FROM followups ORDER BY id LIMIT 2")]
     assert utc == ["2026-03-25T08:00:00+00:00", "2026-04-01T07:00:00+00:00"]  # CET, then CEST
     assert series(env, due=local("2026-10-21 09:00"), all_day=False, every="weekly", steps=3) == [
-        "2026-10-21 09:00", "2026-10-28 09:00", "2026-11-04 09:00"]
+        "2026-10-21 09:00",
+        "2026-10-28 09:00",
+        "2026-11-04 09:00",
+    ]
 
 
 def test_all_day_occurrences_start_at_local_midnight_on_dst_days(env):
     series(env, due=local("2026-03-28"), all_day=True, every="daily", steps=3)
     conn = env[0]
     assert [r[0] for r in conn.execute("SELECT due_at FROM followups ORDER BY id")] == [
-        "2026-03-27T23:00:00+00:00", "2026-03-28T23:00:00+00:00", "2026-03-29T22:00:00+00:00",
-        "2026-03-30T22:00:00+00:00"]
+        "2026-03-27T23:00:00+00:00",
+        "2026-03-28T23:00:00+00:00",
+        "2026-03-29T22:00:00+00:00",
+        "2026-03-30T22:00:00+00:00",
+    ]
 
 
 def test_rrule_every_six_months_on_the_first(env):
-    assert series(env, due=local("2026-04-01"), all_day=True, rrule="FREQ=MONTHLY;INTERVAL=6;BYMONTHDAY=1",
-                  steps=3) == ["2026-04-01 00:00", "2026-10-01 00:00", "2027-04-01 00:00"]
+    assert series(
+        env, due=local("2026-04-01"), all_day=True, rrule="FREQ=MONTHLY;INTERVAL=6;BYMONTHDAY=1", steps=3
+    ) == ["2026-04-01 00:00", "2026-10-01 00:00", "2027-04-01 00:00"]
 
 
 def test_on_time_means_before_the_end_of_the_local_due_day():

@@ -20,18 +20,72 @@ except ImportError:  # pragma: no cover - typer may vendor click
 
 # Values no command should accept as given, or at worst takes as free text.
 CONTROL = "".join(chr(c) for c in range(0, 32)) + "\x7f"
-COMMON = ["", " ", "\t", "\x00", "\n\n", "-", "--", "%", "_", "'", '"', "\\", "#", "#0", "0", "-1",
-          "NaN", "inf", "None", "null", "💥", "é\u0301", "\u202e", "\ufeff", "x" * 100_000, "1" * 400]
-TIMES = ["yesterdayy", "2026-13-45", "2026-02-30", "32/01/2026", "+99999999d", "-99999999999y", "next blursday",
-         "25:61", "9999-12-31 25:00", "0000-00-00", "2026-03-14T10:00:00+99:00", "1e9", "tomorrow tomorrow", "@",
-         "3 fortnights", "١٢/٠٣/٢٠٢٦"]
-NUMBERS = ["abc", "1.5", "1e3", "0x10", "99999999999999999999999", "-99999999999999999999999", "١٢", "½", "--1",
-           "+", "1 2", "٣"]
+COMMON = [
+    "",
+    " ",
+    "\t",
+    "\x00",
+    "\n\n",
+    "-",
+    "--",
+    "%",
+    "_",
+    "'",
+    '"',
+    "\\",
+    "#",
+    "#0",
+    "0",
+    "-1",
+    "NaN",
+    "inf",
+    "None",
+    "null",
+    "💥",
+    "é\u0301",
+    "\u202e",
+    "\ufeff",
+    "x" * 100_000,
+    "1" * 400,
+]
+TIMES = [
+    "yesterdayy",
+    "2026-13-45",
+    "2026-02-30",
+    "32/01/2026",
+    "+99999999d",
+    "-99999999999y",
+    "next blursday",
+    "25:61",
+    "9999-12-31 25:00",
+    "0000-00-00",
+    "2026-03-14T10:00:00+99:00",
+    "1e9",
+    "tomorrow tomorrow",
+    "@",
+    "3 fortnights",
+    "١٢/٠٣/٢٠٢٦",
+]
+NUMBERS = [
+    "abc",
+    "1.5",
+    "1e3",
+    "0x10",
+    "99999999999999999999999",
+    "-99999999999999999999999",
+    "١٢",
+    "½",
+    "--1",
+    "+",
+    "1 2",
+    "٣",
+]
 EXAMPLES = int(os.environ.get("CARECLI_FUZZ_EXAMPLES", "12"))  # per command; raise it to hunt for bugs
 TIME_OPTIONS = {"--at", "--since", "--until", "--due", "--due-by", "--date", "--until-date", "--snooze"}
 
-junk_text = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)) | st.sampled_from(CONTROL),
-                    max_size=30)
+junk_text = st.text(
+    alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)) | st.sampled_from(CONTROL), max_size=30
+)
 
 
 def leaf_commands(command, path=()):
@@ -42,8 +96,11 @@ def leaf_commands(command, path=()):
             yield (*path, name), sub
 
 
-COMMANDS = [(path, command) for path, command in leaf_commands(typer.main.get_command(app))
-            if any(not _flag for _flag in (getattr(p, "is_flag", False) for p in command.params))]
+COMMANDS = [
+    (path, command)
+    for path, command in leaf_commands(typer.main.get_command(app))
+    if any(not _flag for _flag in (getattr(p, "is_flag", False) for p in command.params))
+]
 
 
 def malformed(param) -> st.SearchStrategy[str]:
@@ -62,8 +119,9 @@ def malformed(param) -> st.SearchStrategy[str]:
 
 def invocation(path, command) -> st.SearchStrategy[list[str]]:
     positional = [p for p in command.params if p.param_type_name == "argument"]
-    options = [p for p in command.params if p.param_type_name == "option" and not getattr(p, "is_flag", False)
-               and not p.hidden]
+    options = [
+        p for p in command.params if p.param_type_name == "option" and not getattr(p, "is_flag", False) and not p.hidden
+    ]
 
     @st.composite
     def build(draw):
@@ -92,7 +150,10 @@ def check_outcome(args, result, before, db_path) -> None:
         assert len(errors) == 1 and lines[-1] == errors[0], (args, result.stderr[-500:])
         assert "internal error" not in errors[0], (args, errors[0])
     else:
-        assert any("Usage:" in line or line.startswith("Error") or "Error:" in line for line in lines), (args, result.stderr[-500:])
+        assert any("Usage:" in line or line.startswith("Error") or "Error:" in line for line in lines), (
+            args,
+            result.stderr[-500:],
+        )
     assert database_digest(db_path) == before, (args, "a failed command wrote to the database")
 
 
@@ -102,9 +163,12 @@ def test_malformed_values_give_a_clear_error_and_write_nothing(shop, db_path, pa
     (tmp_path / "cwd").mkdir()
     monkeypatch.chdir(tmp_path / "cwd")
 
-    @settings(max_examples=EXAMPLES, deadline=None, database=None,
-              suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                                     HealthCheck.data_too_large])
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
     @given(invocation(path, command))
     def attempt(args):
         before = database_digest(db_path)
@@ -124,7 +188,7 @@ def test_a_config_file_that_is_not_toml_gives_one_line(run, isolated, db_path):
 
 
 def test_a_config_file_with_wrong_types_or_encoding_gives_one_line(run, isolated):
-    for content in (b"channels = 5\n", b"dayfirst = \"maybe\"\n", b"\xff\xfe\x00bad", b"timezone = \"Mars/Olympus\"\n"):
+    for content in (b"channels = 5\n", b'dayfirst = "maybe"\n', b"\xff\xfe\x00bad", b'timezone = "Mars/Olympus"\n'):
         config = isolated / "bad.toml"
         config.write_bytes(content)
         result = run("--config", str(config), "ticket", "list")

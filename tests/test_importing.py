@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from carecli.data import importing
-from carecli.data import searching
 from carecli.core import store
-from carecli.schema import database
 from carecli.core.errors import StoreError
+from carecli.data import importing, searching
+from carecli.schema import database
 
 
 def _schema(conn):
-    return conn.execute("SELECT type, name, sql FROM sqlite_master WHERE type IN ('index', 'trigger') ORDER BY name").fetchall()
+    return conn.execute(
+        "SELECT type, name, sql FROM sqlite_master WHERE type IN ('index', 'trigger') ORDER BY name"
+    ).fetchall()
 
 
 def test_bulk_load_restores_indexes_and_triggers_and_indexes_the_new_rows(shop, db_path):
@@ -21,9 +22,11 @@ def test_bulk_load_restores_indexes_and_triggers_and_indexes_the_new_rows(shop, 
     with store.transaction(conn):
         with importing.BulkLoad(conn):
             assert not [row for row in _schema(conn) if row[0] == "trigger" and "fts" in row[1]]
-            conn.execute("INSERT INTO tickets (customer_id, subject, channel, category, priority, status, created_at, "
-                         "updated_at) VALUES (1, 'Orchids arrived frozen', 'email', 'other', 'normal', 'open', "
-                         "'2026-03-01T00:00:00+00:00', '2026-03-01T00:00:00+00:00')")
+            conn.execute(
+                "INSERT INTO tickets (customer_id, subject, channel, category, priority, status, created_at, "
+                "updated_at) VALUES (1, 'Orchids arrived frozen', 'email', 'other', 'normal', 'open', "
+                "'2026-03-01T00:00:00+00:00', '2026-03-01T00:00:00+00:00')"
+            )
     assert _schema(conn) == before
     assert [hit["ref"] for hit in searching.search(conn, "orchids")] == ["#2"]
     conn.execute("UPDATE tickets SET subject = 'Roses arrived frozen' WHERE id = 2")  # the triggers work again
@@ -48,9 +51,11 @@ def test_bulk_load_checks_the_references_it_let_through(shop, db_path):
     tickets = conn.execute("SELECT count(*) FROM tickets").fetchone()[0]
     with pytest.raises(StoreError, match="1 tickets row.*missing customers"):
         with importing.import_transaction(conn, bulk=True):
-            conn.execute("INSERT INTO tickets (customer_id, subject, channel, category, priority, status, created_at, "
-                         "updated_at) VALUES (999, 'Nobody''s order', 'email', 'other', 'normal', 'open', "
-                         "'2026-03-01T00:00:00+00:00', '2026-03-01T00:00:00+00:00')")
+            conn.execute(
+                "INSERT INTO tickets (customer_id, subject, channel, category, priority, status, created_at, "
+                "updated_at) VALUES (999, 'Nobody''s order', 'email', 'other', 'normal', 'open', "
+                "'2026-03-01T00:00:00+00:00', '2026-03-01T00:00:00+00:00')"
+            )
     assert conn.execute("SELECT count(*) FROM tickets").fetchone()[0] == tickets
     assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1  # enforcement is back on for the connection
 
@@ -59,9 +64,11 @@ def test_a_bulk_load_says_which_long_step_runs(shop, db_path):
     conn = database.connect(db_path)
     stages: list[str] = []
     with importing.import_transaction(conn, bulk=True, stage=stages.append):
-        conn.execute("INSERT INTO tickets (customer_id, subject, channel, category, priority, status, created_at, "
-                     "updated_at) VALUES (1, 'Tulips', 'email', 'other', 'normal', 'open', "
-                     "'2026-03-01T00:00:00+00:00', '2026-03-01T00:00:00+00:00')")
+        conn.execute(
+            "INSERT INTO tickets (customer_id, subject, channel, category, priority, status, created_at, "
+            "updated_at) VALUES (1, 'Tulips', 'email', 'other', 'normal', 'open', "
+            "'2026-03-01T00:00:00+00:00', '2026-03-01T00:00:00+00:00')"
+        )
     assert stages[0].startswith("rebuilding ") and stages[0].endswith(" indexes")
     assert stages[1:] == ["indexing the new rows for search", "checking references", "writing to disk"]
 

@@ -83,17 +83,31 @@ def test_two_writers_and_a_reader_lose_nothing_and_see_no_errors(shop, db_path):
     assert reads > 0
     conn = sqlite3.connect(db_path)
     for name in ("writer-a", "writer-b"):
-        bodies = [r[0] for r in conn.execute(
-            "SELECT body FROM interactions i JOIN customers c ON c.id = i.customer_id WHERE c.email = ? ORDER BY i.id",
-            (f"{name}@example.com",))]
+        bodies = [
+            r[0]
+            for r in conn.execute(
+                "SELECT body FROM interactions i JOIN customers c ON c.id = i.customer_id WHERE c.email = ? ORDER BY i.id",
+                (f"{name}@example.com",),
+            )
+        ]
         assert bodies == [f"{name} call {n}" for n in range(WRITES_PER_PROCESS)]
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     conn.close()
 
 
 def generate_command(path: Path, journal: str) -> list[str]:
-    return [sys.executable, str(ROOT / "bench" / "generate.py"), "--tickets", "6000", "--seed", "5",
-            "--db", str(path), "--journal", journal]
+    return [
+        sys.executable,
+        str(ROOT / "bench" / "generate.py"),
+        "--tickets",
+        "6000",
+        "--seed",
+        "5",
+        "--db",
+        str(path),
+        "--journal",
+        journal,
+    ]
 
 
 def table_counts(path: Path) -> dict[str, int]:
@@ -101,8 +115,10 @@ def table_counts(path: Path) -> dict[str, int]:
     try:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
-        return {table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-                for table in ("customers", "tickets", "interactions", "events", "followups", "surveys")}
+        return {
+            table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            for table in ("customers", "tickets", "interactions", "events", "followups", "surveys")
+        }
     finally:
         conn.close()
 
@@ -120,8 +136,9 @@ def test_a_bulk_write_killed_at_any_point_leaves_all_or_nothing(tmp_path, journa
     outcomes = []
     for attempt in range(KILLS):
         path = tmp_path / f"killed-{attempt}.db"
-        process = subprocess.Popen(generate_command(path, journal), stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            generate_command(path, journal), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         # Stratified over the run (kill k lands in the k-th slice), so some kills come early even
         # when the machine is busier or idler than during the timed run.
         time.sleep(max(0.05, duration * 0.9 * (attempt + rng.random()) / KILLS))

@@ -42,9 +42,13 @@ def week(run, db_path, tmp_path, tmp_path_factory):
         shutil.copy(_BUILT_WEEK[0], db_path)
         return go
 
-    for name, email, created in [("Ada Lovelace", "ada@x.org", "2026-01-10"), ("Ben Okafor", "ben@x.org", "2026-02-01"),
-                                 ("Cleo Vogel", "cleo@x.org", "2026-02-15"), ("Dan Moreau", "dan@x.org", "2026-03-03"),
-                                 ("Eve Novak", "eve@x.org", "2026-01-05")]:
+    for name, email, created in [
+        ("Ada Lovelace", "ada@x.org", "2026-01-10"),
+        ("Ben Okafor", "ben@x.org", "2026-02-01"),
+        ("Cleo Vogel", "cleo@x.org", "2026-02-15"),
+        ("Dan Moreau", "dan@x.org", "2026-03-03"),
+        ("Eve Novak", "eve@x.org", "2026-01-05"),
+    ]:
         go("customer", "add", name, "--email", email, "--at", created)
     # T1 ada high: answered in 30m (the SLA exactly), closed after 3h, never reopened: FCR.
     go("ticket", "open", "ada", "T1", "--priority", "high", "--channel", "email", "--at", "2026-03-02 09:00")
@@ -75,8 +79,13 @@ def week(run, db_path, tmp_path, tmp_path_factory):
     go("ticket", "reply", "6", "a", "--at", "2026-02-27 10:00")
     go("ticket", "close", "6", "--at", "2026-03-02 09:00")
     # NPS: two promoters, a passive, a detractor in the week; one response before it.
-    for who, score, at in [("ada", "10", "2026-03-05"), ("ben", "9", "2026-03-05"), ("cleo", "3", "2026-03-05"),
-                           ("dan", "7", "2026-03-06"), ("ada", "2", "2026-02-20")]:
+    for who, score, at in [
+        ("ada", "10", "2026-03-05"),
+        ("ben", "9", "2026-03-05"),
+        ("cleo", "3", "2026-03-05"),
+        ("dan", "7", "2026-03-06"),
+        ("ada", "2", "2026-02-20"),
+    ]:
         go("survey", "nps", who, score, "--at", at)
     # Contacts without a ticket: one outbound (proactive), one inbound (not counted).
     go("log", "cleo", "Checked in", "--direction", "out", "--at", "2026-03-04 11:00")
@@ -89,14 +98,19 @@ def week(run, db_path, tmp_path, tmp_path_factory):
         conn.executemany(
             "INSERT INTO followups (id, customer_id, kind, due_at, all_day, status, created_at, completed_at) "
             "VALUES (?, ?, 'check-in', ?, ?, ?, '2026-02-01T00:00:00+00:00', ?)",
-            [(1, 1, "2026-03-02T23:00:00+00:00", 1, "done", "2026-03-03T14:00:00+00:00"),
-             (2, 2, "2026-03-03T23:00:00+00:00", 1, "done", "2026-03-05T08:00:00+00:00"),
-             (3, 3, "2026-03-06T09:00:00+00:00", 0, "scheduled", None),
-             (4, 1, "2026-03-04T23:00:00+00:00", 1, "skipped", "2026-03-05T09:00:00+00:00"),
-             (5, 4, "2026-03-09T23:00:00+00:00", 1, "scheduled", None)])
+            [
+                (1, 1, "2026-03-02T23:00:00+00:00", 1, "done", "2026-03-03T14:00:00+00:00"),
+                (2, 2, "2026-03-03T23:00:00+00:00", 1, "done", "2026-03-05T08:00:00+00:00"),
+                (3, 3, "2026-03-06T09:00:00+00:00", 0, "scheduled", None),
+                (4, 1, "2026-03-04T23:00:00+00:00", 1, "skipped", "2026-03-05T09:00:00+00:00"),
+                (5, 4, "2026-03-09T23:00:00+00:00", 1, "scheduled", None),
+            ],
+        )
         # The follow-up call on Tuesday: outbound, on a ticket, but proactive.
-        conn.execute("INSERT INTO interactions (customer_id, ticket_id, followup_id, direction, channel, body, at) "
-                     "VALUES (1, 1, 1, 'out', 'phone', 'How is the vase?', '2026-03-03T14:00:00+00:00')")
+        conn.execute(
+            "INSERT INTO interactions (customer_id, ticket_id, followup_id, direction, channel, body, at) "
+            "VALUES (1, 1, 1, 'out', 'phone', 'How is the vase?', '2026-03-03T14:00:00+00:00')"
+        )
         # Cleo lost during the week; Eve lost before it (so not a customer at its start).
         conn.execute("INSERT INTO events (customer_id, kind, at) VALUES (3, 'lost', '2026-03-05T10:00:00+00:00')")
         conn.execute("INSERT INTO events (customer_id, kind, at) VALUES (5, 'lost', '2026-02-20T10:00:00+00:00')")
@@ -215,8 +229,9 @@ def test_grouped_by_channel_splits_ticket_figures_and_keeps_customer_figures_ove
 
 
 @pytest.mark.parametrize("business_hours", [False, True])
-def test_by_channel_over_the_whole_history_gives_the_figures_of_the_plain_scans(week, db_path, tmp_path, monkeypatch,
-                                                                                 business_hours):
+def test_by_channel_over_the_whole_history_gives_the_figures_of_the_plain_scans(
+    week, db_path, tmp_path, monkeypatch, business_hours
+):
     """Over most of the history, --by channel reads the channel-ordered indexes of migration m006;
     every figure must equal the one the generic table scans give."""
     import json
@@ -272,8 +287,9 @@ def test_backlog_at_a_past_until_counts_tickets_open_then(week):
     # At the end of Tuesday: T3 open (closed on Wed... but it was closed Tue 11:00 and reopened Wed), T2 closed.
     tuesday = json.loads(week("kpi", "--since", "2026-03-03", "--until", "2026-03-03", "--format", "json").stdout)
     assert tuesday["tickets"]["backlog"] == 0
-    wednesday_noon = json.loads(week("kpi", "--since", "2026-03-04", "--until", "2026-03-04 12:00",
-                                     "--format", "json").stdout)
+    wednesday_noon = json.loads(
+        week("kpi", "--since", "2026-03-04", "--until", "2026-03-04 12:00", "--format", "json").stdout
+    )
     assert wednesday_noon["tickets"]["backlog"] == 1  # T3, reopened at 09:00
 
 
@@ -304,7 +320,7 @@ def test_kpi_rejects_an_unknown_group_and_a_reversed_period(run):
 
 def test_trend_shows_a_sparkline_per_headline_figure(week):
     out = week("kpi", "--by", "day", "--trend", *WEEK).stdout
-    line = next(l for l in out.splitlines() if l.startswith("tickets.opened"))
+    line = next(text for text in out.splitlines() if text.startswith("tickets.opened"))
     assert line.split()[1] == "█▅▅▁▅▁▁"  # 2, 1, 1, 0, 1, 0, 0 opened
 
 
@@ -321,8 +337,18 @@ def test_business_durations_follow_a_reopen_and_a_change_of_opening_hours(run, t
     run("customer", "add", "Ada", "--at", "2026-01-01", ok=True)
     run("ticket", "open", "ada", "vase", "--at", "2026-03-09 10:00", ok=True)
     run("ticket", "close", "1", "--at", "2026-03-09 12:00", ok=True)
-    args = ("--config", str(config), "kpi", "--since", "2026-03-01", "--until", "2026-03-20", "--business-hours",
-            "--format", "json")
+    args = (
+        "--config",
+        str(config),
+        "kpi",
+        "--since",
+        "2026-03-01",
+        "--until",
+        "2026-03-20",
+        "--business-hours",
+        "--format",
+        "json",
+    )
 
     def resolution():
         return json.loads(run(*args, ok=True).stdout)["resolution_s"]["median"]
@@ -361,17 +387,29 @@ def test_medians_and_p90s_are_exact_whether_read_from_value_indexes_or_aggregate
             rows.append((ticket, channel, at, at, at, seconds))
     conn.executemany(
         "INSERT INTO tickets (id, customer_id, subject, channel, category, priority, status, created_at, updated_at,"
-        " first_response_at, first_response_s) VALUES (?, 1, 's', ?, 'other', 'normal', 'open', ?, ?, ?, ?)", rows)
+        " first_response_at, first_response_s) VALUES (?, 1, 's', ?, 'other', 'normal', 'open', ?, ?, ?, ?)",
+        rows,
+    )
     settings = config.load(None, env={"CARECLI_TIMEZONE": "UTC"})
     now = datetime(2026, 3, 14, tzinfo=timezone.utc)
     for since, until in [("2026-01-01", "2026-03-14"), ("2026-02-10", "2026-02-13")]:
-        period = periods.Period(datetime.fromisoformat(since).replace(tzinfo=timezone.utc),
-                                datetime.fromisoformat(until).replace(tzinfo=timezone.utc))
+        period = periods.Period(
+            datetime.fromisoformat(since).replace(tzinfo=timezone.utc),
+            datetime.fromisoformat(until).replace(tzinfo=timezone.utc),
+        )
         inside = [r for r in rows if since <= r[2] < until]
         overall = metrics.compute(conn, settings, period, now=now)["first_response_s"]
         values = [r[5] for r in inside]
-        assert (overall["n"], overall["median"], overall["p90"]) == (len(values), aggregates.median(values), aggregates.p90(values))
+        assert (overall["n"], overall["median"], overall["p90"]) == (
+            len(values),
+            aggregates.median(values),
+            aggregates.p90(values),
+        )
         for group in metrics.compute(conn, settings, period, now=now, by="channel"):
             values = [r[5] for r in inside if r[1] == group["group"]]
             block = group["first_response_s"]
-            assert (block["n"], block["median"], block["p90"]) == (len(values), aggregates.median(values), aggregates.p90(values))
+            assert (block["n"], block["median"], block["p90"]) == (
+                len(values),
+                aggregates.median(values),
+                aggregates.p90(values),
+            )

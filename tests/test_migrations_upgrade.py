@@ -16,10 +16,14 @@ FIXTURES = sorted((Path(__file__).parent / "fixtures").glob("schema-*.db"))
 def snapshot(path: Path) -> dict[str, tuple[list[str], list[tuple]]]:
     conn = sqlite3.connect(path)
     try:
-        tables = [r[0] for r in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
-            "AND name <> '_sqlite_migrations' AND sql NOT LIKE 'CREATE VIRTUAL TABLE%' "
-            "AND name NOT LIKE '%_fts_%'")]  # the search index is derived data, rebuilt by its migration
+        tables = [
+            r[0]
+            for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+                "AND name <> '_sqlite_migrations' AND sql NOT LIKE 'CREATE VIRTUAL TABLE%' "
+                "AND name NOT LIKE '%_fts_%'"
+            )
+        ]  # the search index is derived data, rebuilt by its migration
         result = {}
         for table in tables:
             names = [r[1] for r in conn.execute(f"PRAGMA table_info({table})")]

@@ -6,7 +6,6 @@ import json
 
 import pytest
 
-
 CONFIG = """
 [sla]
 warn_before = "30m"
@@ -44,8 +43,12 @@ def test_a_reply_exactly_at_the_target_meets_it_and_one_second_later_breaches(sl
     sla_run("ticket", "reply", "2", "x", "--at", "2026-03-10 10:00:01")
     sla_run("ticket", "close", "2", "--at", "2026-03-11 09:00:01")
     sla_run("ticket", "open", "ada", "no target", "--priority", "low", "--at", "2026-03-10 09:00")
-    assert sla_block(sla_run) == {"tickets": 2, "first_response_breached": 1, "resolution_breached": 1,
-                                  "breach_pct": 50.0}
+    assert sla_block(sla_run) == {
+        "tickets": 2,
+        "first_response_breached": 1,
+        "resolution_breached": 1,
+        "breach_pct": 50.0,
+    }
 
 
 def test_open_tickets_are_listed_when_breached_or_within_warn_before(sla_run):
@@ -57,7 +60,9 @@ def test_open_tickets_are_listed_when_breached_or_within_warn_before(sla_run):
     sla_run("ticket", "reply", "4", "x", "--at", "2026-03-14 10:40")
     rows = breaching(sla_run)
     assert [(r["id"], r["state"], r["target"], r["overdue_s"]) for r in rows] == [
-        (1, "breached", "first_response", 60), (2, "at risk", "first_response", -1800)]
+        (1, "breached", "first_response", 60),
+        (2, "at risk", "first_response", -1800),
+    ]
     assert rows[0]["due_at"] == "2026-03-14T09:59:00+00:00"
 
 
@@ -66,11 +71,23 @@ def test_sla_clock_counts_business_time_when_enabled(run, tmp_path):
     path.write_text(CONFIG + '\n[business_hours]\nenabled = true\nstart = "09:00"\nend = "17:00"\n')
     run("customer", "add", "Ada", "--at", "2026-01-01", ok=True)
     # Friday 16:30: 30 business minutes on Friday, then the shop is closed until Monday.
-    run("--config", str(path), "ticket", "open", "ada", "weekend", "--priority", "high", "--at", "2026-03-13 16:30",
-        ok=True)
+    run(
+        "--config",
+        str(path),
+        "ticket",
+        "open",
+        "ada",
+        "weekend",
+        "--priority",
+        "high",
+        "--at",
+        "2026-03-13 16:30",
+        ok=True,
+    )
     rows = json.loads(run("--config", str(path), "ticket", "list", "--breaching", "--format", "json", ok=True).stdout)
     assert [(r["state"], r["due_at"], r["overdue_s"]) for r in rows] == [
-        ("at risk", "2026-03-16T08:30:00+00:00", -1800)]  # due Monday 09:30 Berlin
+        ("at risk", "2026-03-16T08:30:00+00:00", -1800)
+    ]  # due Monday 09:30 Berlin
 
 
 def test_a_bad_sla_config_is_a_one_line_error(run, tmp_path):

@@ -16,9 +16,9 @@ import typer.testing
 from typer.testing import CliRunner
 
 import carecli
-from carecli.schema import database
 from carecli.cli import app
 from carecli.cli.lazy import lazy_root
+from carecli.schema import database
 
 CARECLI = Path(sys.executable).parent / "carecli"  # the installed entry point
 HEAVY = {"rich", "sqlite_utils", "dateutil", "pydantic"}
@@ -37,9 +37,14 @@ print("LOADED=" + json.dumps(heavy), file=sys.stderr)
 
 
 def loaded_heavy_modules(args: list[str], extra_env: dict[str, str] | None = None) -> list[str]:
-    result = subprocess.run([sys.executable, "-c", PROBE, json.dumps(args), json.dumps(sorted(HEAVY))],
-                            capture_output=True, text=True, env={**os.environ, **(extra_env or {})}, timeout=60)
-    line = [l for l in result.stderr.splitlines() if l.startswith("LOADED=")]
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, json.dumps(args), json.dumps(sorted(HEAVY))],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(extra_env or {})},
+        timeout=60,
+    )
+    line = [text for text in result.stderr.splitlines() if text.startswith("LOADED=")]
     assert line, result.stderr
     return json.loads(line[-1].split("=", 1)[1])
 
@@ -51,13 +56,16 @@ def initialised_db(db_path):
     return db_path
 
 
-@pytest.mark.parametrize("args", [
-    ["ticket", "list", "--format", "csv"],
-    ["ticket", "list"],
-    ["customer", "list", "--format", "json"],
-    ["--help"],
-    ["ticket", "--help"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["ticket", "list", "--format", "csv"],
+        ["ticket", "list"],
+        ["customer", "list", "--format", "json"],
+        ["--help"],
+        ["ticket", "--help"],
+    ],
+)
 def test_simple_commands_load_no_heavy_library(initialised_db, args):
     assert loaded_heavy_modules(args) == []
 

@@ -10,22 +10,34 @@ import sys
 
 import pytest
 
-from carecli.schema import migrations
 from carecli.core import store
-from carecli.schema import database
+from carecli.schema import database, migrations
 from tests.conftest import database_digest
 
 TABLES = {
     "customers": {"id", "name", "email", "tags", "created_at", "lost_at", "lost_reason", "external_id"},
-    "tickets": {"id", "customer_id", "status", "created_at", "first_response_at", "first_closed_at", "closed_at",
-                "reopen_count", "reply_count", "first_response_s", "first_resolution_s", "resolution_s"},
+    "tickets": {
+        "id",
+        "customer_id",
+        "status",
+        "created_at",
+        "first_response_at",
+        "first_closed_at",
+        "closed_at",
+        "reopen_count",
+        "reply_count",
+        "first_response_s",
+        "first_resolution_s",
+        "resolution_s",
+    },
     "interactions": {"id", "customer_id", "ticket_id", "followup_id", "direction", "channel", "body", "at"},
     "events": {"id", "customer_id", "ticket_id", "kind", "at", "detail"},
     "followups": {"id", "customer_id", "ticket_id", "kind", "due_at", "recurrence", "status", "previous_id"},
     "surveys": {"id", "kind", "customer_id", "ticket_id", "score", "at"},
 }
-running_as_root = pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0,
-                                     reason="root ignores file permissions")
+running_as_root = pytest.mark.skipif(
+    hasattr(os, "geteuid") and os.geteuid() == 0, reason="root ignores file permissions"
+)
 
 
 def columns(conn, table: str) -> set[str]:
@@ -55,8 +67,10 @@ def test_connections_use_wal_a_busy_timeout_and_foreign_keys(db_path):
     assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == store.BUSY_TIMEOUT_S * 1000
     assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     with pytest.raises(sqlite3.IntegrityError):
-        conn.execute("INSERT INTO tickets (customer_id, subject, channel, category, priority, status, created_at, "
-                     "updated_at) VALUES (99, 's', 'email', 'other', 'normal', 'open', 'x', 'x')")
+        conn.execute(
+            "INSERT INTO tickets (customer_id, subject, channel, category, priority, status, created_at, "
+            "updated_at) VALUES (99, 's', 'email', 'other', 'normal', 'open', 'x', 'x')"
+        )
 
 
 def test_the_database_file_is_private(db_path):
@@ -71,7 +85,9 @@ def one_error_line(result) -> str:
     return lines[0]
 
 
-@pytest.mark.parametrize("content", [b"hello, this is a text file" * 20, os.urandom(4096), b"SQLite format 3\0" + b"\xff" * 200])
+@pytest.mark.parametrize(
+    "content", [b"hello, this is a text file" * 20, os.urandom(4096), b"SQLite format 3\0" + b"\xff" * 200]
+)
 def test_a_file_that_is_not_a_database_gives_one_line(run, db_path, content):
     db_path.write_bytes(content)
     result = run("ticket", "list")
@@ -119,8 +135,10 @@ def test_two_processes_creating_the_same_database_both_succeed(db_path):
     for _ in range(3):
         for suffix in ("", "-wal", "-shm"):
             db_path.with_name(db_path.name + suffix).unlink(missing_ok=True)
-        processes = [subprocess.Popen([sys.executable, "-c", code, str(db_path)], stderr=subprocess.PIPE, text=True)
-                     for _ in range(2)]
+        processes = [
+            subprocess.Popen([sys.executable, "-c", code, str(db_path)], stderr=subprocess.PIPE, text=True)
+            for _ in range(2)
+        ]
         for process in processes:
             assert process.wait(timeout=60) == 0, process.stderr.read()
         conn = sqlite3.connect(db_path)

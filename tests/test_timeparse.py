@@ -191,9 +191,28 @@ def test_end_of_day_leaves_exact_times_alone(text):
 @pytest.mark.parametrize(
     "text",
     [
-        "blorp", "", "   ", "5", "12", "-3", "1.5", "next", "next blorp", "monday blorp",
-        "tomorrow 25:00", "today 13pm", "tomorrow 9", "2026-02-30", "2026-13-01 10:00",
-        "+99999y", "1.5mo", "10:00 CET", "march", "-3 days ago", "9999-12-31 23:59-12:00", "0001-01-01 00:30",
+        "blorp",
+        "",
+        "   ",
+        "5",
+        "12",
+        "-3",
+        "1.5",
+        "next",
+        "next blorp",
+        "monday blorp",
+        "tomorrow 25:00",
+        "today 13pm",
+        "tomorrow 9",
+        "2026-02-30",
+        "2026-13-01 10:00",
+        "+99999y",
+        "1.5mo",
+        "10:00 CET",
+        "march",
+        "-3 days ago",
+        "9999-12-31 23:59-12:00",
+        "0001-01-01 00:30",
     ],
 )
 def test_unreadable_times_raise_time_parse_error_with_examples(text):
@@ -221,11 +240,24 @@ def test_naive_now_is_a_programming_error():
 @pytest.mark.parametrize(
     "text, expected",
     [
-        ("2026-03-14", True), ("today", True), ("Tomorrow", True), ("yesterday", True),
-        ("next monday", True), ("fri", True), ("last sunday", True), ("14 March 2026", True),
-        ("2026-03-14 09:30", False), ("tomorrow 09:30", False), ("+3d", False), ("2w", False),
-        ("now", False), ("eow", False), ("som", False), ("March 14 2026 9am", False),
-        ("blorp", False), ("", False),
+        ("2026-03-14", True),
+        ("today", True),
+        ("Tomorrow", True),
+        ("yesterday", True),
+        ("next monday", True),
+        ("fri", True),
+        ("last sunday", True),
+        ("14 March 2026", True),
+        ("2026-03-14 09:30", False),
+        ("tomorrow 09:30", False),
+        ("+3d", False),
+        ("2w", False),
+        ("now", False),
+        ("eow", False),
+        ("som", False),
+        ("March 14 2026 9am", False),
+        ("blorp", False),
+        ("", False),
     ],
 )
 def test_is_date_only_tells_whole_days_from_instants(text, expected):
@@ -346,9 +378,19 @@ def test_format_local_shows_the_zone_wall_clock():
 @pytest.mark.parametrize(
     "seconds, expected",
     [
-        (None, "—"), (0, "0s"), (0.7, "0s"), (45, "45s"), (720, "12m"), (725, "12m 5s"),
-        (8100, "2h 15m"), (7200, "2h"), (3 * 86400 + 4 * 3600 + 59, "3d 4h"),
-        (3 * 86400 + 300, "3d"), (15 * 86400, "15d"), (-8100, "-2h 15m"), (-30.5, "-30s"),
+        (None, "—"),
+        (0, "0s"),
+        (0.7, "0s"),
+        (45, "45s"),
+        (720, "12m"),
+        (725, "12m 5s"),
+        (8100, "2h 15m"),
+        (7200, "2h"),
+        (3 * 86400 + 4 * 3600 + 59, "3d 4h"),
+        (3 * 86400 + 300, "3d"),
+        (15 * 86400, "15d"),
+        (-8100, "-2h 15m"),
+        (-30.5, "-30s"),
     ],
 )
 def test_humanize_seconds_keeps_the_two_most_significant_units(seconds, expected):
@@ -472,8 +514,21 @@ def test_yearly_from_a_leap_day_uses_february_28_in_common_years():
 
 @pytest.mark.parametrize(
     "spec",
-    ["", "blorp", "every", "5", "2h", "0w", "1.5w", "1w2d", "daily on monday", "weekly on blorp",
-     "monthly on the 32nd", "monthly on friday", "every other week"],
+    [
+        "",
+        "blorp",
+        "every",
+        "5",
+        "2h",
+        "0w",
+        "1.5w",
+        "1w2d",
+        "daily on monday",
+        "weekly on blorp",
+        "monthly on the 32nd",
+        "monthly on friday",
+        "every other week",
+    ],
 )
 def test_parse_every_rejects_unknown_cadences_with_examples(spec):
     with pytest.raises(TimeParseError, match="try 2w, 3 months, monthly, weekly on friday, 1y"):
@@ -482,14 +537,15 @@ def test_parse_every_rejects_unknown_cadences_with_examples(spec):
 
 @pytest.mark.parametrize(
     "text",
-    ["FREQ=MONTHLY;INTERVAL=6;BYMONTHDAY=1", "RRULE:FREQ=MONTHLY;INTERVAL=6;BYMONTHDAY=1",
-     "rrule:freq=monthly;interval=6;bymonthday=1"],
+    [
+        "FREQ=MONTHLY;INTERVAL=6;BYMONTHDAY=1",
+        "RRULE:FREQ=MONTHLY;INTERVAL=6;BYMONTHDAY=1",
+        "rrule:freq=monthly;interval=6;bymonthday=1",
+    ],
 )
 def test_parse_rrule_reads_rfc_5545_text(text):
     rule = parse_rrule(text, dtstart=utc(2026, 3, 14, 8), tz=BERLIN)
-    assert local_occurrences(rule, 3) == [
-        datetime(2026, 9, 1, 9), datetime(2027, 3, 1, 9), datetime(2027, 9, 1, 9)
-    ]
+    assert local_occurrences(rule, 3) == [datetime(2026, 9, 1, 9), datetime(2027, 3, 1, 9), datetime(2027, 9, 1, 9)]
 
 
 def test_parse_rrule_reads_a_utc_until():
@@ -498,8 +554,16 @@ def test_parse_rrule_reads_a_utc_until():
 
 
 @pytest.mark.parametrize(
-    "text", ["", "blorp", "FREQ=", "FREQ=SOMETIMES", "FREQ=DAILY;BYDAY=XX", "FREQ=DAILY\nRRULE:FREQ=WEEKLY",
-             "DTSTART:20260101T000000"],
+    "text",
+    [
+        "",
+        "blorp",
+        "FREQ=",
+        "FREQ=SOMETIMES",
+        "FREQ=DAILY;BYDAY=XX",
+        "FREQ=DAILY\nRRULE:FREQ=WEEKLY",
+        "DTSTART:20260101T000000",
+    ],
 )
 def test_parse_rrule_errors_show_an_example(text):
     with pytest.raises(TimeParseError, match="try FREQ=MONTHLY;INTERVAL=6;BYMONTHDAY=1"):
@@ -533,12 +597,16 @@ def test_next_occurrence_is_none_when_the_rule_has_ended():
 # --- properties --------------------------------------------------------------------------------
 
 ZONES = st.sampled_from(
-    [UTC, BERLIN, ZoneInfo("America/New_York"), ZoneInfo("Asia/Kolkata"), ZoneInfo("Australia/Lord_Howe"),
-     timezone(timedelta(hours=-9, minutes=-30))]
+    [
+        UTC,
+        BERLIN,
+        ZoneInfo("America/New_York"),
+        ZoneInfo("Asia/Kolkata"),
+        ZoneInfo("Australia/Lord_Howe"),
+        timezone(timedelta(hours=-9, minutes=-30)),
+    ]
 )
-AWARE_TIMES = st.datetimes(
-    min_value=datetime(1970, 1, 2), max_value=datetime(2100, 12, 30), timezones=ZONES
-)
+AWARE_TIMES = st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(2100, 12, 30), timezones=ZONES)
 
 
 @given(AWARE_TIMES)
@@ -598,7 +666,5 @@ def test_parse_duration_raises_only_time_parse_error(text):
 def test_importing_timeparse_does_not_import_dateutil():
     probe = "import sys, carecli.text.when; print(sorted(m for m in ('dateutil', 'rich') if m in sys.modules))"
     environment = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-    result = subprocess.run(
-        [sys.executable, "-c", probe], env=environment, capture_output=True, text=True, check=True
-    )
+    result = subprocess.run([sys.executable, "-c", probe], env=environment, capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"

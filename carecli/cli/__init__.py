@@ -57,8 +57,11 @@ class CareGroup(LazyCommandsMixin, TyperGroup):
                 raise
             if type(exc).__module__.split(".")[0] in ("click", "typer"):
                 raise  # usage errors: click prints them and exits 2
-            print(f"error: internal error ({type(exc).__name__}: {str(exc)[:200]}); "
-                  "run again with CARECLI_DEBUG=1 for the full trace", file=sys.stderr)
+            print(
+                f"error: internal error ({type(exc).__name__}: {str(exc)[:200]}); "
+                "run again with CARECLI_DEBUG=1 for the full trace",
+                file=sys.stderr,
+            )
             raise typer.Exit(EXIT_ERROR) from None
         finally:
             STATE.close()
@@ -83,9 +86,29 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def root(
-    db: Annotated[Optional[str], typer.Option("--db", envvar="CARECLI_DB", metavar="PATH", help="database file [default: XDG data dir]", callback=check_path)] = None,
-    config: Annotated[Optional[str], typer.Option("--config", envvar="CARECLI_CONFIG", metavar="PATH", help="config file [default: XDG config dir]", callback=check_path)] = None,
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="show the version")] = False,
+    db: Annotated[
+        Optional[str],
+        typer.Option(
+            "--db",
+            envvar="CARECLI_DB",
+            metavar="PATH",
+            help="database file [default: XDG data dir]",
+            callback=check_path,
+        ),
+    ] = None,
+    config: Annotated[
+        Optional[str],
+        typer.Option(
+            "--config",
+            envvar="CARECLI_CONFIG",
+            metavar="PATH",
+            help="config file [default: XDG config dir]",
+            callback=check_path,
+        ),
+    ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="show the version")
+    ] = False,
 ) -> None:
     STATE.reset(db, config)
 

@@ -9,8 +9,8 @@ from typing import Annotated, Optional
 import typer
 
 from carecli.cli.options import TIME_HELP, AtOpt, FormatOpt, LimitOpt, SinceOpt, UntilOpt, YesOpt
-from carecli.cli.state import STATE
 from carecli.cli.output import Column, emit_record, emit_rows, message
+from carecli.cli.state import STATE
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -43,13 +43,15 @@ AGENDA_SLA_COLUMNS = [
 
 
 def today(
-    date_: Annotated[Optional[str], typer.Option("--date", help=f"the day to show (default today); {TIME_HELP}")] = None,
+    date_: Annotated[
+        Optional[str], typer.Option("--date", help=f"the day to show (default today); {TIME_HELP}")
+    ] = None,
     limit: Annotated[int, typer.Option("--limit", "-n", min=0, help="at most N rows per list (0 = all)")] = 50,
     fmt: FormatOpt = "table",
 ) -> None:
     """The day's agenda: follow-ups due and overdue, tickets waiting on us or too long on the customer, SLA breaches."""
-    from carecli.measure.agenda import build_agenda
     from carecli.cli.followups import with_due_text
+    from carecli.measure.agenda import build_agenda
 
     settings = STATE.settings
     day = STATE.when(date_, option="--date").astimezone(settings.tz).date()
@@ -62,22 +64,36 @@ def today(
         **agenda,
         "followups_due": [with_due_text(r) for r in agenda["followups_due"]],
         "followups_overdue": [with_due_text(r) for r in agenda["followups_overdue"]],
-        **{f"{name}_count": f"{counts[name]}" + (f" (showing {len(agenda[name])})" if counts[name] > len(agenda[name]) else "")
-           for name in counts},
+        **{
+            f"{name}_count": f"{counts[name]}"
+            + (f" (showing {len(agenda[name])})" if counts[name] > len(agenda[name]) else "")
+            for name in counts
+        },
     }
     emit_record(
-        display, fmt, tz=settings.tz, title=f"Today: {agenda['date']}",
-        fields=[Column("followups_due_count", "follow-ups due"), Column("followups_overdue_count", "overdue"),
-                Column("waiting_on_us_count", "waiting on us"),
-                Column("waiting_on_customer_count", "waiting on the customer"),
-                Column("sla_breaching_count", "SLA breached or at risk")],
-        sections={"followups_due": AGENDA_FOLLOWUP_COLUMNS, "followups_overdue": AGENDA_FOLLOWUP_COLUMNS,
-                  "waiting_on_us": AGENDA_TICKET_COLUMNS, "waiting_on_customer": AGENDA_PENDING_COLUMNS,
-                  "sla_breaching": AGENDA_SLA_COLUMNS},
+        display,
+        fmt,
+        tz=settings.tz,
+        title=f"Today: {agenda['date']}",
+        fields=[
+            Column("followups_due_count", "follow-ups due"),
+            Column("followups_overdue_count", "overdue"),
+            Column("waiting_on_us_count", "waiting on us"),
+            Column("waiting_on_customer_count", "waiting on the customer"),
+            Column("sla_breaching_count", "SLA breached or at risk"),
+        ],
+        sections={
+            "followups_due": AGENDA_FOLLOWUP_COLUMNS,
+            "followups_overdue": AGENDA_FOLLOWUP_COLUMNS,
+            "waiting_on_us": AGENDA_TICKET_COLUMNS,
+            "waiting_on_customer": AGENDA_PENDING_COLUMNS,
+            "sla_breaching": AGENDA_SLA_COLUMNS,
+        },
     )
 
 
 # ---------------------------------------------------------------- customers lost and won back
+
 
 def lost(
     ref: CustomerArg,
@@ -87,25 +103,24 @@ def lost(
     fmt: FormatOpt = "table",
 ) -> None:
     """Record that a customer stopped doing business with us, and why."""
-    from carecli.records import care
-    from carecli.records import customers
-    from carecli.core import store
     from carecli.cli.customers import show_customer
+    from carecli.core import store
+    from carecli.records import care, customers
 
     when = STATE.when(at)
     with store.transaction(STATE.conn) as conn:
-        row = care.mark_lost(conn, STATE.settings, customers.resolve_customer(conn, ref), reason=reason, at=when,
-                             note=note)
+        row = care.mark_lost(
+            conn, STATE.settings, customers.resolve_customer(conn, ref), reason=reason, at=when, note=note
+        )
     message(f"customer #{row['id']} {row['name']} lost ({row['lost_reason']})")
     show_customer(row, fmt)
 
 
 def won_back(ref: CustomerArg, at: AtOpt = None, fmt: FormatOpt = "table") -> None:
     """A lost customer is back."""
-    from carecli.records import care
-    from carecli.records import customers
-    from carecli.core import store
     from carecli.cli.customers import show_customer
+    from carecli.core import store
+    from carecli.records import care, customers
 
     when = STATE.when(at)
     with store.transaction(STATE.conn) as conn:
@@ -122,13 +137,24 @@ def churn(since: SinceOpt = None, until: UntilOpt = None, fmt: FormatOpt = "tabl
     start = STATE.when(since or "-30d", option="--since")
     end = STATE.when(until or "today", end_of_day=True, option="--until")
     rows = churn_by_reason(STATE.conn, since=start, until=end)
-    emit_rows(rows, [Column("reason"), Column("lost", kind="int"), Column("won_back", "won back since", kind="int"),
-                     Column("share_pct", "share", kind="pct")],
-              fmt, tz=STATE.settings.tz, empty="no customers lost in the period")
+    emit_rows(
+        rows,
+        [
+            Column("reason"),
+            Column("lost", kind="int"),
+            Column("won_back", "won back since", kind="int"),
+            Column("share_pct", "share", kind="pct"),
+        ],
+        fmt,
+        tz=STATE.settings.tz,
+        empty="no customers lost in the period",
+    )
     from carecli.text.when import format_local
 
     tz = STATE.settings.tz
-    message(f"{sum(r['lost'] for r in rows)} customer(s) lost from {format_local(start, tz)} to {format_local(end, tz)}")
+    message(
+        f"{sum(r['lost'] for r in rows)} customer(s) lost from {format_local(start, tz)} to {format_local(end, tz)}"
+    )
 
 
 # ---------------------------------------------------------------- the care queue
@@ -145,7 +171,9 @@ SUGGEST_COLUMNS = [
     Column("days", kind="int"),
     Column("due_at", "due", kind="time"),
 ]
-SUGGEST_TABLE_COLUMNS = [c for c in SUGGEST_COLUMNS if c.key in ("rule", "customer_name", "kind", "ticket_id", "evidence")]
+SUGGEST_TABLE_COLUMNS = [
+    c for c in SUGGEST_COLUMNS if c.key in ("rule", "customer_name", "kind", "ticket_id", "evidence")
+]
 
 
 @app.command("suggest")
@@ -161,8 +189,13 @@ def suggest(
 
     settings, conn = STATE.settings, STATE.conn
     suggestions = suggesting.suggest(conn, settings, now=STATE.now)
-    emit_rows(suggestions, SUGGEST_TABLE_COLUMNS if fmt == "table" else SUGGEST_COLUMNS, fmt, tz=settings.tz,
-              empty="nothing to suggest: every customer is covered")
+    emit_rows(
+        suggestions,
+        SUGGEST_TABLE_COLUMNS if fmt == "table" else SUGGEST_COLUMNS,
+        fmt,
+        tz=settings.tz,
+        empty="nothing to suggest: every customer is covered",
+    )
     if not apply or not suggestions:
         if suggestions and not apply:
             message(f"{len(suggestions)} suggestion(s); schedule them with: carecli care suggest --apply")
@@ -177,6 +210,7 @@ def suggest(
 
 
 # ---------------------------------------------------------------- health
+
 
 def _factors_text(factors: list[dict]) -> str:
     return "; ".join(f"{f['detail']} ({f['points']:+d})" for f in factors) or "nothing known wrong"
@@ -197,8 +231,8 @@ def health(
     fmt: FormatOpt = "table",
 ) -> None:
     """A 0-100 health score per customer with the factors that moved it, worst first (see docs/metrics.md)."""
-    from carecli.records import customers
     from carecli.measure.health import health as compute
+    from carecli.records import customers
 
     conn = STATE.conn
     customer_id = customers.resolve_customer(conn, ref)["id"] if ref else None

@@ -7,8 +7,8 @@ import os
 import typer
 
 from carecli.cli.options import FormatOpt
-from carecli.cli.state import STATE
 from carecli.cli.output import Column, emit_rows
+from carecli.cli.state import STATE
 
 app = typer.Typer(no_args_is_help=True)
 

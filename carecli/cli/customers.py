@@ -7,8 +7,8 @@ from typing import Annotated, Optional
 import typer
 
 from carecli.cli.options import AtOpt, ChannelOpt, FormatOpt, LimitOpt, TagsOpt, UntagOpt
-from carecli.cli.state import STATE
 from carecli.cli.output import Column, emit_record, emit_rows, message
+from carecli.cli.state import STATE
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -66,8 +66,8 @@ def add(
     fmt: FormatOpt = "table",
 ) -> None:
     """Add a customer."""
-    from carecli.records import customers
     from carecli.core import store
+    from carecli.records import customers
 
     when = STATE.when(at)
     with store.transaction(STATE.conn) as conn:
@@ -97,8 +97,7 @@ def show(
     fmt: FormatOpt = "table",
 ) -> None:
     """A customer's profile, open tickets and full interaction timeline."""
-    from carecli.records import customers
-    from carecli.records import tickets
+    from carecli.records import customers, tickets
 
     conn = STATE.conn
     row = customers.resolve_customer(conn, ref)
@@ -109,8 +108,14 @@ def show(
         for t in tickets.list_tickets(conn, STATE.settings, filters)
     ]
     record["timeline"] = customers.customer_timeline(conn, row["id"])
-    emit_record(record, fmt, fields=CUSTOMER_COLUMNS, tz=STATE.settings.tz, title=f"Customer #{row['id']}",
-                sections={"open_tickets": OPEN_TICKET_COLUMNS, "timeline": TIMELINE_COLUMNS})
+    emit_record(
+        record,
+        fmt,
+        fields=CUSTOMER_COLUMNS,
+        tz=STATE.settings.tz,
+        title=f"Customer #{row['id']}",
+        sections={"open_tickets": OPEN_TICKET_COLUMNS, "timeline": TIMELINE_COLUMNS},
+    )
 
 
 @app.command("edit")
@@ -126,13 +131,22 @@ def edit(
     fmt: FormatOpt = "table",
 ) -> None:
     """Change a customer's details, tags or notes."""
-    from carecli.records import customers
     from carecli.core import store
+    from carecli.records import customers
 
     with store.transaction(STATE.conn) as conn:
         row = customers.resolve_customer(conn, ref)
-        row = customers.edit_customer(conn, row, name=name, email=email, phone=phone, add_tags=tag or [],
-                                      remove_tags=untag or [], notes=note, append_note=append_note)
+        row = customers.edit_customer(
+            conn,
+            row,
+            name=name,
+            email=email,
+            phone=phone,
+            add_tags=tag or [],
+            remove_tags=untag or [],
+            notes=note,
+            append_note=append_note,
+        )
     message(f"updated customer #{row['id']} {row['name']}")
     show_customer(row, fmt)
 
@@ -140,23 +154,34 @@ def edit(
 def log(
     customer: Annotated[str, typer.Argument(help="customer id, email or name")],
     text: Annotated[str, typer.Argument(help="what was said or done")],
-    direction: Annotated[str, typer.Option("--direction", "-d", help="out (we contacted them), in (they contacted us) or note")] = "out",
+    direction: Annotated[
+        str, typer.Option("--direction", "-d", help="out (we contacted them), in (they contacted us) or note")
+    ] = "out",
     channel: ChannelOpt = None,
     at: AtOpt = None,
     fmt: FormatOpt = "table",
 ) -> None:
     """Log a contact that belongs to no ticket: a care call, a thank-you note, a visit."""
-    from carecli.records import customers
     from carecli.core import store
+    from carecli.records import customers
     from carecli.records.activity import log_interaction
 
     when = STATE.when(at)
     settings = STATE.settings
     with store.transaction(STATE.conn) as conn:
         row = customers.resolve_customer(conn, customer)
-        interaction = log_interaction(conn, customer_id=row["id"], direction=direction.strip().lower(),
-                                      channel=settings.choose("channels", channel, "default_channel"),
-                                      body=text, at=when)
+        interaction = log_interaction(
+            conn,
+            customer_id=row["id"],
+            direction=direction.strip().lower(),
+            channel=settings.choose("channels", channel, "default_channel"),
+            body=text,
+            at=when,
+        )
     message(f"logged {interaction['direction']} contact #{interaction['id']} with {row['name']}")
-    emit_record(dict(interaction), fmt, fields=[Column(k, kind="time" if k == "at" else "text") for k in interaction.keys()],
-                tz=settings.tz)
+    emit_record(
+        dict(interaction),
+        fmt,
+        fields=[Column(k, kind="time" if k == "at" else "text") for k in interaction.keys()],
+        tz=settings.tz,
+    )

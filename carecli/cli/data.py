@@ -1,18 +1,17 @@
 """`carecli export`, `carecli import` and `carecli search`: data in and out."""
 
 from __future__ import annotations
-from typing import TYPE_CHECKING
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from carecli.cli.options import CategoryOpt, ChannelOpt, FormatOpt, check_path, PriorityOpt, SinceOpt, UntilOpt
+from carecli.cli.options import CategoryOpt, ChannelOpt, FormatOpt, PriorityOpt, SinceOpt, UntilOpt, check_path
+from carecli.cli.output import message
 from carecli.cli.progress import Progress
 from carecli.cli.state import STATE
-from carecli.cli.output import message
 
 if TYPE_CHECKING:
     import rich.text
@@ -42,23 +41,47 @@ CustomerFilterOpt = Annotated[Optional[str], typer.Option("--customer", help="on
 
 # ---------------------------------------------------------------- export
 
+
 def export(
-    what: Annotated[str, typer.Argument(help="customers, tickets, interactions, followups, surveys or events",
-                                        autocompletion=_choices(EXPORT_ENTITIES),
-                                        callback=_check_choice(EXPORT_ENTITIES, "table"), show_default=False)],
+    what: Annotated[
+        str,
+        typer.Argument(
+            help="customers, tickets, interactions, followups, surveys or events",
+            autocompletion=_choices(EXPORT_ENTITIES),
+            callback=_check_choice(EXPORT_ENTITIES, "table"),
+            show_default=False,
+        ),
+    ],
     since: SinceOpt = None,
     until: UntilOpt = None,
     customer: CustomerFilterOpt = None,
-    status: Annotated[Optional[str], typer.Option("--status", "-s", help="tickets/follow-ups: a status or a comma list")] = None,
+    status: Annotated[
+        Optional[str], typer.Option("--status", "-s", help="tickets/follow-ups: a status or a comma list")
+    ] = None,
     channel: ChannelOpt = None,
     category: CategoryOpt = None,
     priority: PriorityOpt = None,
     tag: Annotated[Optional[str], typer.Option("--tag", "-t", help="customers/tickets: only with this tag")] = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="csv, json or jsonl",
-                                     autocompletion=_choices(("csv", "json", "jsonl")),
-                                     callback=_check_choice(("csv", "json", "jsonl"), "format"))] = "csv",
-    output: Annotated[Optional[str], typer.Option("--output", "-o", help="write to this file (atomically, mode 0600) instead of stdout", callback=check_path)] = None,
-    raw: Annotated[bool, typer.Option("--raw", help="CSV: keep cells starting with = + - @ as they are (for scripts, not spreadsheets)")] = False,
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            "-f",
+            help="csv, json or jsonl",
+            autocompletion=_choices(("csv", "json", "jsonl")),
+            callback=_check_choice(("csv", "json", "jsonl"), "format"),
+        ),
+    ] = "csv",
+    output: Annotated[
+        Optional[str],
+        typer.Option(
+            "--output", "-o", help="write to this file (atomically, mode 0600) instead of stdout", callback=check_path
+        ),
+    ] = None,
+    raw: Annotated[
+        bool,
+        typer.Option("--raw", help="CSV: keep cells starting with = + - @ as they are (for scripts, not spreadsheets)"),
+    ] = False,
 ) -> None:
     """Stream a whole table as CSV, JSON or JSON Lines, in a stable documented column order.
 
@@ -136,6 +159,7 @@ def _customer_id(conn, ref: str | None) -> int | None:
 
 # ---------------------------------------------------------------- import
 
+
 class _DryRun(Exception):
     """Raised inside the transaction to roll it back after a dry run."""
 
@@ -147,22 +171,56 @@ def _complete_preset(ctx, incomplete: str) -> list[str]:
 
 
 def import_(
-    what: Annotated[str, typer.Argument(help="customers, tickets or interactions",
-                                        autocompletion=_choices(IMPORT_ENTITIES),
-                                        callback=_check_choice(IMPORT_ENTITIES, "table"), show_default=False)],
-    file: Annotated[str, typer.Argument(help="CSV or JSONL file, or - for stdin", show_default=False, callback=check_path)],
-    mapping: Annotated[Optional[str], typer.Option("--map", "-m", help="mapping file (TOML, see docs/import-mapping.md)", callback=check_path)] = None,
-    preset: Annotated[Optional[str], typer.Option("--preset", help="a built-in mapping: zendesk, freshdesk, kaggle, carecli",
-                                                  autocompletion=_complete_preset)] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="report what would be created, updated and rejected; write nothing")] = False,
-    on_duplicate: Annotated[str, typer.Option("--on-duplicate", help="a row whose external id is already imported: skip, update or error",
-                                              autocompletion=_choices(("skip", "update", "error")),
-                                              callback=_check_choice(("skip", "update", "error"), "mode"))] = "skip",
-    skip_bad: Annotated[bool, typer.Option("--skip-bad", help="import the good rows and write the bad ones to a reject file")] = False,
-    rejects: Annotated[Optional[str], typer.Option("--rejects", help="reject file for --skip-bad [default: FILE.rejects.csv]", callback=check_path)] = None,
-    input_format: Annotated[Optional[str], typer.Option("--input-format", help="csv or jsonl [default: from the file name]",
-                                                        autocompletion=_choices(("csv", "jsonl")),
-                                                        callback=_check_choice(("csv", "jsonl"), "format"))] = None,
+    what: Annotated[
+        str,
+        typer.Argument(
+            help="customers, tickets or interactions",
+            autocompletion=_choices(IMPORT_ENTITIES),
+            callback=_check_choice(IMPORT_ENTITIES, "table"),
+            show_default=False,
+        ),
+    ],
+    file: Annotated[
+        str, typer.Argument(help="CSV or JSONL file, or - for stdin", show_default=False, callback=check_path)
+    ],
+    mapping: Annotated[
+        Optional[str],
+        typer.Option("--map", "-m", help="mapping file (TOML, see docs/import-mapping.md)", callback=check_path),
+    ] = None,
+    preset: Annotated[
+        Optional[str],
+        typer.Option(
+            "--preset", help="a built-in mapping: zendesk, freshdesk, kaggle, carecli", autocompletion=_complete_preset
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="report what would be created, updated and rejected; write nothing")
+    ] = False,
+    on_duplicate: Annotated[
+        str,
+        typer.Option(
+            "--on-duplicate",
+            help="a row whose external id is already imported: skip, update or error",
+            autocompletion=_choices(("skip", "update", "error")),
+            callback=_check_choice(("skip", "update", "error"), "mode"),
+        ),
+    ] = "skip",
+    skip_bad: Annotated[
+        bool, typer.Option("--skip-bad", help="import the good rows and write the bad ones to a reject file")
+    ] = False,
+    rejects: Annotated[
+        Optional[str],
+        typer.Option("--rejects", help="reject file for --skip-bad [default: FILE.rejects.csv]", callback=check_path),
+    ] = None,
+    input_format: Annotated[
+        Optional[str],
+        typer.Option(
+            "--input-format",
+            help="csv or jsonl [default: from the file name]",
+            autocompletion=_choices(("csv", "jsonl")),
+            callback=_check_choice(("csv", "jsonl"), "format"),
+        ),
+    ] = None,
     fmt: FormatOpt = "table",
 ) -> None:
     """Import rows from a CSV or JSONL file in one transaction: every row lands, or none does.
@@ -170,8 +228,8 @@ def import_(
     Columns are mapped by --map and/or --preset. Rows with an external id already imported are
     skipped (or updated, or an error) so importing the same file twice changes nothing.
     """
-    from carecli.data import importing
     from carecli.cli.output import emit_record
+    from carecli.data import importing
 
     settings, conn = STATE.settings, STATE.conn
     rules = importing.load_mapping(what, path=mapping, preset=preset)
@@ -186,9 +244,17 @@ def import_(
         aside = importing.parse_aside(what, source_format, file, on_duplicate, bulk=bulk)
         try:
             with importing.import_transaction(conn, bulk=bulk, stage=progress.stage):
-                importer = importing.Importer(conn, settings, what, rules, header if source_format == "csv" else None,
-                                              on_duplicate=on_duplicate,
-                                              now=STATE.now, file_label=label, progress=progress.advance)
+                importer = importing.Importer(
+                    conn,
+                    settings,
+                    what,
+                    rules,
+                    header if source_format == "csv" else None,
+                    on_duplicate=on_duplicate,
+                    now=STATE.now,
+                    file_label=label,
+                    progress=progress.advance,
+                )
                 report = importer.run(rows, path=file if aside else None)
                 if report.rejected and not skip_bad and not dry_run:
                     raise _bad_rows(report, label)
@@ -211,9 +277,12 @@ def import_(
                 importing.write_rejects(out, header, report.rejects, label)
             message(f"{report.rejected} rejected row(s) written to {target}")
     verb = "would import" if dry_run else "imported"
-    message(f"{verb} {report.created} {what}, updated {report.updated}, skipped {report.skipped} already imported, "
-            f"rejected {report.rejected}" + (f"; {report.customers_created} new customers" if report.customers_created else "")
-            + ("; dry run, nothing written" if dry_run else ""))
+    message(
+        f"{verb} {report.created} {what}, updated {report.updated}, skipped {report.skipped} already imported, "
+        f"rejected {report.rejected}"
+        + (f"; {report.customers_created} new customers" if report.customers_created else "")
+        + ("; dry run, nothing written" if dry_run else "")
+    )
     emit_record(report.as_record(), fmt, title="Import")
 
 
@@ -230,33 +299,48 @@ def _bad_rows(report, label: str):
     from carecli.core.errors import InvalidInput
 
     _show_rejects(report, label, limit=10)
-    return InvalidInput(f"{report.rejected} bad row{'s' if report.rejected != 1 else ''} in {label}; nothing imported",
-                        "fix them, or pass --skip-bad to import the rest and write the bad ones to a reject file")
+    return InvalidInput(
+        f"{report.rejected} bad row{'s' if report.rejected != 1 else ''} in {label}; nothing imported",
+        "fix them, or pass --skip-bad to import the rest and write the bad ones to a reject file",
+    )
 
 
 # ---------------------------------------------------------------- search
 
+
 def search(
-    text: Annotated[str, typer.Argument(help="words to find (all must match; \"quoted phrase\", prefix*, OR)", show_default=False)],
+    text: Annotated[
+        str, typer.Argument(help='words to find (all must match; "quoted phrase", prefix*, OR)', show_default=False)
+    ],
     customer: CustomerFilterOpt = None,
     since: SinceOpt = None,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="show at most N results")] = 20,
     fmt: FormatOpt = "table",
 ) -> None:
     """Full-text search over ticket subjects, messages and notes, customer names and notes; best first."""
-    from carecli.data import searching
     from carecli.cli.output import Column, emit_rows, use_rich
+    from carecli.data import searching
 
     conn = STATE.conn
     on_terminal = fmt == "table" and use_rich(sys.stdout)
     results = searching.search(
-        conn, text, customer_id=_customer_id(conn, customer),
-        since=STATE.when(since, option="--since") if since else None, limit=limit,
+        conn,
+        text,
+        customer_id=_customer_id(conn, customer),
+        since=STATE.when(since, option="--since") if since else None,
+        limit=limit,
         highlight=("\x02", "\x03") if on_terminal else ("", ""),
     )
-    columns = [Column("kind"), Column("ref", kind="text"), Column("customer_name", "customer"),
-               Column("at", kind="time"), Column("snippet", "match"), Column("customer_id", "customer id", kind="int"),
-               Column("ticket_id", "ticket", kind="int"), Column("rank", kind="number")]
+    columns = [
+        Column("kind"),
+        Column("ref", kind="text"),
+        Column("customer_name", "customer"),
+        Column("at", kind="time"),
+        Column("snippet", "match"),
+        Column("customer_id", "customer id", kind="int"),
+        Column("ticket_id", "ticket", kind="int"),
+        Column("rank", kind="number"),
+    ]
     if fmt == "table":
         columns = [c for c in columns if c.key not in ("customer_id", "ticket_id", "rank")]
     if on_terminal:

@@ -7,24 +7,30 @@ from typing import Annotated, Optional
 import typer
 
 from carecli.cli.options import FormatOpt, check_path
+from carecli.cli.output import emit_record, message
 from carecli.cli.state import STATE
 from carecli.core.errors import CareError
-from carecli.cli.output import emit_record, message
 
 app = typer.Typer(no_args_is_help=True)
 
 
 def init() -> None:
     """Create the database (safe to run again) and print its path."""
-    STATE.conn  # opening creates it and applies any due migrations
+    STATE.conn  # noqa: B018 (opening creates it and applies any due migrations)
     message("database ready")
     print(STATE.db_file)
 
 
 @app.command("backup")
 def backup(
-    path: Annotated[Optional[str], typer.Argument(help="where to write it [default: a dated file next to the database]", callback=check_path,
-                                                  show_default=False)] = None,
+    path: Annotated[
+        Optional[str],
+        typer.Argument(
+            help="where to write it [default: a dated file next to the database]",
+            callback=check_path,
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Copy the database safely, even while another carecli writes (SQLite online backup, mode 0600)."""
     from carecli.data import maintenance
@@ -49,8 +55,10 @@ def check() -> None:
     for problem in problems:
         print(problem)
     if problems:
-        raise CareError(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} in {STATE.db_file}",
-                        "restore a backup (carecli db backup makes them) or run `carecli db migrate`")
+        raise CareError(
+            f"{len(problems)} problem{'s' if len(problems) != 1 else ''} in {STATE.db_file}",
+            "restore a backup (carecli db backup makes them) or run `carecli db migrate`",
+        )
     message("database ok")
 
 

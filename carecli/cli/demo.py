@@ -9,8 +9,8 @@ from typing import Annotated
 import typer
 
 from carecli.cli.options import YesOpt
-from carecli.cli.state import STATE
 from carecli.cli.output import message
+from carecli.cli.state import STATE
 
 
 def demo(
@@ -20,8 +20,8 @@ def demo(
 ) -> None:
     """Build a demo shop's history (in its own database unless --db is given) and tour it."""
     from carecli.core.config import data_dir
-    from carecli.demo.shop import build_demo
     from carecli.core.errors import InvalidInput
+    from carecli.demo.shop import build_demo
     from carecli.schema.database import connect
 
     target = Path(STATE.db_path) if STATE.db_path else data_dir() / "demo.db"
@@ -37,8 +37,10 @@ def demo(
     counts = build_demo(conn, STATE.settings, end=STATE.now, days=days, seed=seed)
     conn.close()
     message(f"demo database: {target}")
-    message(f"{counts['customers']} customers, {counts['tickets']} tickets, "
-            f"{counts['interactions']} interactions over {days} days\n")
+    message(
+        f"{counts['customers']} customers, {counts['tickets']} tickets, "
+        f"{counts['interactions']} interactions over {days} days\n"
+    )
     _tour(target)
 
 
@@ -59,6 +61,14 @@ def _tour(target: Path) -> None:
         app(["--db", db, *args], standalone_mode=False)
         print(flush=True)
     message("Try next:")
-    for line in ("customer show 1", "customer health", "care suggest", "report daily",
-                 "kpi --by week --trend", "search vase", "export tickets --format csv", "config show"):
+    for line in (
+        "customer show 1",
+        "customer health",
+        "care suggest",
+        "report daily",
+        "kpi --by week --trend",
+        "search vase",
+        "export tickets --format csv",
+        "config show",
+    ):
         message(f"  carecli --db {quoted} {line}")

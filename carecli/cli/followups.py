@@ -8,17 +8,20 @@ from typing import Annotated, Optional
 import typer
 
 from carecli.cli.options import TIME_HELP, AtOpt, ChannelOpt, FormatOpt, LimitOpt
-from carecli.cli.state import STATE
 from carecli.cli.output import Column, emit_record, emit_rows, message
+from carecli.cli.state import STATE
 
 app = typer.Typer(no_args_is_help=True)
 
 FollowupId = Annotated[int, typer.Argument(help="follow-up id", min=1)]
 KIND_HELP = "check-in, tip, service-reminder, recovery, thank-you, offer or other"
-EveryOpt = Annotated[Optional[str], typer.Option(
-    "--every", help="repeat: 2w, '3 months', monthly, 'weekly on friday', 'monthly on the 1st', 1y")]
-RruleOpt = Annotated[Optional[str], typer.Option(
-    "--rrule", help="repeat by an RFC 5545 rule, e.g. FREQ=MONTHLY;INTERVAL=6;BYMONTHDAY=1")]
+EveryOpt = Annotated[
+    Optional[str],
+    typer.Option("--every", help="repeat: 2w, '3 months', monthly, 'weekly on friday', 'monthly on the 1st', 1y"),
+]
+RruleOpt = Annotated[
+    Optional[str], typer.Option("--rrule", help="repeat by an RFC 5545 rule, e.g. FREQ=MONTHLY;INTERVAL=6;BYMONTHDAY=1")
+]
 KindOpt = Annotated[Optional[str], typer.Option("--kind", "-k", help=KIND_HELP)]
 NoteOpt = Annotated[Optional[str], typer.Option("--note", help="what to do or say")]
 TicketOpt = Annotated[Optional[int], typer.Option("--ticket", min=1, help="the ticket it is about")]
@@ -60,8 +63,24 @@ def table_columns(keys: tuple[str, ...]) -> list[Column]:
 
 
 LIST_KEYS = ("id", "due", "customer_name", "kind", "note", "rule", "status", "on_time", "ticket_id")
-SHOW_KEYS = ("id", "customer_name", "customer_id", "ticket_id", "kind", "note", "due", "rule", "status",
-             "overdue", "completed_at", "on_time", "outcome", "source", "previous_id", "created_at")
+SHOW_KEYS = (
+    "id",
+    "customer_name",
+    "customer_id",
+    "ticket_id",
+    "kind",
+    "note",
+    "due",
+    "rule",
+    "status",
+    "overdue",
+    "completed_at",
+    "on_time",
+    "outcome",
+    "source",
+    "previous_id",
+    "created_at",
+)
 
 
 def with_due_text(record: dict) -> dict:
@@ -85,8 +104,13 @@ def show(row, fmt: str, title: str | None = None) -> None:
     settings = STATE.settings
     record = _record(row)
     if fmt == "table":
-        emit_record(with_due_text(record), fmt, fields=table_columns(SHOW_KEYS), tz=settings.tz,
-                    title=title or f"Follow-up #{record['id']}")
+        emit_record(
+            with_due_text(record),
+            fmt,
+            fields=table_columns(SHOW_KEYS),
+            tz=settings.tz,
+            title=title or f"Follow-up #{record['id']}",
+        )
     else:
         emit_record(record, fmt, fields=FOLLOWUP_COLUMNS, tz=settings.tz)
 
@@ -111,16 +135,26 @@ def add(
     fmt: FormatOpt = "table",
 ) -> None:
     """Schedule a follow-up with a customer, once or on a cadence."""
-    from carecli.records import customers
-    from carecli.records import followups
     from carecli.core import store
+    from carecli.records import customers, followups
 
     when = STATE.when(at)
     due_at, all_day = _due(due)
     with store.transaction(STATE.conn) as conn:
         who = customers.resolve_customer(conn, customer)
-        row = followups.add_followup(conn, STATE.settings, customer_id=who["id"], due=due_at, all_day=all_day,
-                                     at=when, kind=kind, note=note or "", ticket_id=ticket, every=every, rrule=rrule)
+        row = followups.add_followup(
+            conn,
+            STATE.settings,
+            customer_id=who["id"],
+            due=due_at,
+            all_day=all_day,
+            at=when,
+            kind=kind,
+            note=note or "",
+            ticket_id=ticket,
+            every=every,
+            rrule=rrule,
+        )
     repeats = f", repeating {followups.rule_text(row['recurrence'])}" if row["recurrence"] else ""
     message(f"scheduled {row['kind']} #{row['id']} with {who['name']}{repeats}")
     show(row, fmt)
@@ -132,14 +166,15 @@ def list_(
     overdue: Annotated[bool, typer.Option("--overdue", help="only scheduled follow-ups past their due day")] = False,
     customer: Annotated[Optional[str], typer.Option("--customer", help="customer id, email or name")] = None,
     kind: KindOpt = None,
-    status: Annotated[str, typer.Option("--status", "-s", help="scheduled, done, skipped, all, or a comma list")] = "scheduled",
+    status: Annotated[
+        str, typer.Option("--status", "-s", help="scheduled, done, skipped, all, or a comma list")
+    ] = "scheduled",
     limit: LimitOpt = 100,
     fmt: FormatOpt = "table",
 ) -> None:
     """List follow-ups, earliest due first (default: scheduled)."""
-    from carecli.records import customers
-    from carecli.records import followups
     from carecli.core.errors import InvalidInput
+    from carecli.records import customers, followups
     from carecli.text.when import local_day_bounds
 
     settings, conn = STATE.settings, STATE.conn
@@ -159,8 +194,13 @@ def list_(
     cursor = followups.list_followups(conn, filters, limit=limit + 1 if limit else None)
     rows = followups.iter_dicts(cursor, tz=settings.tz, now=STATE.now)
     if fmt == "table":
-        shown = emit_rows((with_due_text(r) for r in islice(rows, limit or None)), table_columns(LIST_KEYS), fmt,
-                          tz=settings.tz, empty="no follow-ups match")
+        shown = emit_rows(
+            (with_due_text(r) for r in islice(rows, limit or None)),
+            table_columns(LIST_KEYS),
+            fmt,
+            tz=settings.tz,
+            empty="no follow-ups match",
+        )
     else:
         shown = emit_rows(islice(rows, limit or None), FOLLOWUP_COLUMNS, fmt, tz=settings.tz)
     if limit and shown == limit and next(rows, None) is not None:
@@ -198,13 +238,14 @@ def done(
     fmt: FormatOpt = "table",
 ) -> None:
     """Mark a follow-up done and log the contact; a recurring one schedules its next occurrence."""
-    from carecli.records import followups
     from carecli.core import store
+    from carecli.records import followups
 
     when = STATE.when(at)
     with store.transaction(STATE.conn) as conn:
-        result = followups.complete(conn, STATE.settings, followups.get_followup(conn, followup_id), at=when,
-                                    outcome=outcome, channel=channel)
+        result = followups.complete(
+            conn, STATE.settings, followups.get_followup(conn, followup_id), at=when, outcome=outcome, channel=channel
+        )
     row = result.followup
     message(f"done: {row['kind']} #{row['id']} with {row['customer_name']} ({'on time' if row['on_time'] else 'late'})")
     _report_series(result)
@@ -218,13 +259,19 @@ def snooze(
     fmt: FormatOpt = "table",
 ) -> None:
     """Move a scheduled follow-up to a later day or time."""
-    from carecli.records import followups
     from carecli.core import store
+    from carecli.records import followups
 
     due_at, all_day = _due(until, option="UNTIL")
     with store.transaction(STATE.conn) as conn:
-        row = followups.snooze(conn, STATE.settings, followups.get_followup(conn, followup_id), until=due_at,
-                               all_day=all_day, now=STATE.now)
+        row = followups.snooze(
+            conn,
+            STATE.settings,
+            followups.get_followup(conn, followup_id),
+            until=due_at,
+            all_day=all_day,
+            now=STATE.now,
+        )
     message(f"snoozed #{row['id']} to {describe_due(row)}")
     show(row, fmt)
 
@@ -238,13 +285,14 @@ def skip(
     fmt: FormatOpt = "table",
 ) -> None:
     """Skip a follow-up (a recurring one goes on to its next occurrence unless --stop)."""
-    from carecli.records import followups
     from carecli.core import store
+    from carecli.records import followups
 
     when = STATE.when(at)
     with store.transaction(STATE.conn) as conn:
-        result = followups.skip(conn, STATE.settings, followups.get_followup(conn, followup_id), at=when,
-                                reason=reason, stop=stop)
+        result = followups.skip(
+            conn, STATE.settings, followups.get_followup(conn, followup_id), at=when, reason=reason, stop=stop
+        )
     message(f"skipped #{result.followup['id']}")
     _report_series(result)
     show(result.followup, fmt)
@@ -260,17 +308,30 @@ def edit(
     every: EveryOpt = None,
     rrule: RruleOpt = None,
     no_repeat: Annotated[bool, typer.Option("--no-repeat", help="stop repeating")] = False,
-    outcome: Annotated[Optional[str], typer.Option("--outcome", help="correct the outcome of a done or skipped one")] = None,
+    outcome: Annotated[
+        Optional[str], typer.Option("--outcome", help="correct the outcome of a done or skipped one")
+    ] = None,
     fmt: FormatOpt = "table",
 ) -> None:
     """Change a follow-up's due time, kind, note, ticket, cadence or outcome."""
-    from carecli.records import followups
     from carecli.core import store
+    from carecli.records import followups
 
     due_at, all_day = _due(due) if due is not None else (None, None)
     with store.transaction(STATE.conn) as conn:
-        row = followups.edit(conn, STATE.settings, followups.get_followup(conn, followup_id), due=due_at,
-                             all_day=all_day, kind=kind, note=note, ticket_id=ticket, every=every, rrule=rrule,
-                             no_repeat=no_repeat, outcome=outcome)
+        row = followups.edit(
+            conn,
+            STATE.settings,
+            followups.get_followup(conn, followup_id),
+            due=due_at,
+            all_day=all_day,
+            kind=kind,
+            note=note,
+            ticket_id=ticket,
+            every=every,
+            rrule=rrule,
+            no_repeat=no_repeat,
+            outcome=outcome,
+        )
     message(f"updated follow-up #{row['id']}")
     show(row, fmt)

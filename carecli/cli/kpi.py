@@ -9,38 +9,76 @@ from typing import Annotated, Optional
 import typer
 
 from carecli.cli.options import FormatOpt, SinceOpt, UntilOpt
-from carecli.cli.state import STATE
 from carecli.cli.output import Column, emit_record, emit_rows, flatten
+from carecli.cli.state import STATE
 
 # Every figure, in the order of docs/metrics.md: (dotted key, kind).
 FIGURES = [
-    ("tickets.opened", "int"), ("tickets.closed", "int"), ("tickets.reopened", "int"), ("tickets.backlog", "int"),
-    *((f"{block}.{field}", "int" if field == "n" else "duration")
-      for block in ("first_response_s", "resolution_s", "first_resolution_s")
-      for field in ("n", "mean", "median", "p90")),
-    ("fcr_pct", "pct"), ("reopen_pct", "pct"),
-    ("csat.n", "int"), ("csat.mean", "number"), ("csat.satisfied_pct", "pct"),
-    ("ces.n", "int"), ("ces.mean", "number"), ("ces.easy_pct", "pct"),
-    ("nps.n", "int"), ("nps.promoters", "int"), ("nps.passives", "int"), ("nps.detractors", "int"),
+    ("tickets.opened", "int"),
+    ("tickets.closed", "int"),
+    ("tickets.reopened", "int"),
+    ("tickets.backlog", "int"),
+    *(
+        (f"{block}.{field}", "int" if field == "n" else "duration")
+        for block in ("first_response_s", "resolution_s", "first_resolution_s")
+        for field in ("n", "mean", "median", "p90")
+    ),
+    ("fcr_pct", "pct"),
+    ("reopen_pct", "pct"),
+    ("csat.n", "int"),
+    ("csat.mean", "number"),
+    ("csat.satisfied_pct", "pct"),
+    ("ces.n", "int"),
+    ("ces.mean", "number"),
+    ("ces.easy_pct", "pct"),
+    ("nps.n", "int"),
+    ("nps.promoters", "int"),
+    ("nps.passives", "int"),
+    ("nps.detractors", "int"),
     ("nps.score", "number"),
-    ("followups.due", "int"), ("followups.done", "int"), ("followups.on_time", "int"), ("followups.overdue", "int"),
+    ("followups.due", "int"),
+    ("followups.done", "int"),
+    ("followups.on_time", "int"),
+    ("followups.overdue", "int"),
     ("followups.on_time_pct", "pct"),
     ("proactive_pct", "pct"),
-    ("retention.customers_at_start", "int"), ("retention.lost", "int"), ("retention.new", "int"),
-    ("retention.retention_pct", "pct"), ("retention.churn_pct", "pct"),
-    ("sla.tickets", "int"), ("sla.first_response_breached", "int"), ("sla.resolution_breached", "int"),
+    ("retention.customers_at_start", "int"),
+    ("retention.lost", "int"),
+    ("retention.new", "int"),
+    ("retention.retention_pct", "pct"),
+    ("retention.churn_pct", "pct"),
+    ("sla.tickets", "int"),
+    ("sla.first_response_breached", "int"),
+    ("sla.resolution_breached", "int"),
     ("sla.breach_pct", "pct"),
 ]
 KINDS = dict(FIGURES)
 # What a table grouped by something or a trend shows; machine formats get every figure.
-HEADLINE = ["tickets.opened", "tickets.closed", "tickets.backlog", "first_response_s.median", "resolution_s.median",
-            "fcr_pct", "reopen_pct", "csat.mean", "nps.score", "followups.on_time_pct", "proactive_pct",
-            "sla.breach_pct"]
+HEADLINE = [
+    "tickets.opened",
+    "tickets.closed",
+    "tickets.backlog",
+    "first_response_s.median",
+    "resolution_s.median",
+    "fcr_pct",
+    "reopen_pct",
+    "csat.mean",
+    "nps.score",
+    "followups.on_time_pct",
+    "proactive_pct",
+    "sla.breach_pct",
+]
 SPARKS = "▁▂▃▄▅▆▇█"
 BREACH_COLUMNS = [
-    Column("id", kind="int"), Column("state"), Column("target"), Column("due_at", "due", kind="time"),
-    Column("overdue_s", "over by", kind="duration"), Column("priority"), Column("status"),
-    Column("customer_name", "customer"), Column("subject"),
+    Column("id", kind="int"),
+    Column("state"),
+    Column("target"),
+    Column("due_at", "due", kind="time"),
+    Column("overdue_s", "over by", kind="duration"),
+    Column("priority"),
+    Column("status"),
+    Column("customer_name", "customer"),
+    Column("subject"),
 ]
 
 ByOpt = Annotated[Optional[str], typer.Option("--by", help="channel, category, priority, day, week or month")]
@@ -78,25 +116,34 @@ def period_from(since: str | None, until: str | None):
 
     now = STATE.now
     default = default_period(now, STATE.settings.tz)
-    return Period(STATE.when(since, option="--since") if since else default.since,
-                  STATE.when(until, end_of_day=True, option="--until") if until else now)
+    return Period(
+        STATE.when(since, option="--since") if since else default.since,
+        STATE.when(until, end_of_day=True, option="--until") if until else now,
+    )
 
 
 def kpi(
     since: SinceOpt = None,
     until: UntilOpt = None,
     by: ByOpt = None,
-    business_hours: Annotated[bool, typer.Option("--business-hours", help="count only business time in durations")] = False,
-    trend: Annotated[bool, typer.Option("--trend", help="headline figures per period with a sparkline (needs --by day, week or month)")] = False,
-    periods: Annotated[int, typer.Option("--periods", min=2, max=120, help="with --trend and no --since: how many periods")] = 8,
+    business_hours: Annotated[
+        bool, typer.Option("--business-hours", help="count only business time in durations")
+    ] = False,
+    trend: Annotated[
+        bool,
+        typer.Option("--trend", help="headline figures per period with a sparkline (needs --by day, week or month)"),
+    ] = False,
+    periods: Annotated[
+        int, typer.Option("--periods", min=2, max=120, help="with --trend and no --since: how many periods")
+    ] = 8,
     fmt: FormatOpt = "table",
 ) -> None:
     """Service and care KPIs over a period (default: the last 30 days). See docs/metrics.md."""
-    from carecli.measure import metrics
-    from carecli.measure.periods import bucket_start
-    from carecli.core.errors import InvalidInput
     from datetime import timedelta
 
+    from carecli.core.errors import InvalidInput
+    from carecli.measure import metrics
+    from carecli.measure.periods import bucket_start
     from carecli.text.when import format_local
 
     settings = STATE.settings
@@ -114,8 +161,9 @@ def kpi(
         since = first.isoformat()
     period = period_from(since, until)
     result = metrics.compute(STATE.conn, settings, period, now=STATE.now, by=by, business_hours=business_hours)
-    title = (f"KPIs {format_local(period.since, settings.tz)} to {format_local(period.until, settings.tz)}"
-             + (" (business hours)" if business_hours else ""))
+    title = f"KPIs {format_local(period.since, settings.tz)} to {format_local(period.until, settings.tz)}" + (
+        " (business hours)" if business_hours else ""
+    )
     if trend and fmt == "table":
         emit_trend(result, title)
     else:
@@ -138,12 +186,21 @@ def emit_trend(result: list[dict], title: str) -> None:
     for key in HEADLINE:
         values = [flatten(item)[key] for item in result]
         column = Column(key, kind=KINDS[key])
-        rows.append({"figure": key, "trend": sparkline(values),
-                     "first": display_value(values[0] if values else None, column, None),
-                     "last": display_value(values[-1] if values else None, column, None)})
+        rows.append(
+            {
+                "figure": key,
+                "trend": sparkline(values),
+                "first": display_value(values[0] if values else None, column, None),
+                "last": display_value(values[-1] if values else None, column, None),
+            }
+        )
     span = f"{result[0]['group']} .. {result[-1]['group']}" if result else ""
-    emit_rows(rows, [Column("figure"), Column("trend"), Column("first"), Column("last")], "table",
-              title=f"{title}, {len(result)} periods {span}")
+    emit_rows(
+        rows,
+        [Column("figure"), Column("trend"), Column("first"), Column("last")],
+        "table",
+        title=f"{title}, {len(result)} periods {span}",
+    )
 
 
 def emit_breaching(fmt: str) -> None:

@@ -65,8 +65,13 @@ class _StandIn(TyperCommand):
 class _CommandStandIn(_StandIn):
     def __init__(self, info) -> None:
         help_text = inspect.getdoc(info.callback) if info.help is None else inspect.cleandoc(info.help)
-        super().__init__(info.name or typer.main.get_command_name(info.callback.__name__), help=help_text,
-                         short_help=info.short_help, hidden=info.hidden, deprecated=info.deprecated)
+        super().__init__(
+            info.name or typer.main.get_command_name(info.callback.__name__),
+            help=help_text,
+            short_help=info.short_help,
+            hidden=info.hidden,
+            deprecated=info.deprecated,
+        )
         self.info = info
 
     def build(self):
@@ -76,8 +81,13 @@ class _CommandStandIn(_StandIn):
 class _GroupStandIn(_StandIn):
     def __init__(self, info) -> None:
         solved = typer.main.solve_typer_info_defaults(info)
-        super().__init__(solved.name, help=solved.help, short_help=solved.short_help, hidden=solved.hidden,
-                         deprecated=solved.deprecated)
+        super().__init__(
+            solved.name,
+            help=solved.help,
+            short_help=solved.short_help,
+            hidden=solved.hidden,
+            deprecated=solved.deprecated,
+        )
         self.info = info
 
     def build(self):

@@ -46,19 +46,37 @@ def check_path(value):
 
 FormatOpt = Annotated[
     str,
-    typer.Option("--format", "-f", help="table, csv, json or jsonl", callback=check_format,
-                 autocompletion=complete_format, show_default=False),
+    typer.Option(
+        "--format",
+        "-f",
+        help="table, csv, json or jsonl",
+        callback=check_format,
+        autocompletion=complete_format,
+        show_default=False,
+    ),
 ]
 AtOpt = Annotated[Optional[str], typer.Option("--at", help=f"when it happened (default now); {TIME_HELP}")]
 SinceOpt = Annotated[Optional[str], typer.Option("--since", help=f"from this time on; {TIME_HELP}")]
-UntilOpt = Annotated[Optional[str], typer.Option("--until", help=f"before this time (a date means up to its end); {TIME_HELP}")]
+UntilOpt = Annotated[
+    Optional[str], typer.Option("--until", help=f"before this time (a date means up to its end); {TIME_HELP}")
+]
 LimitOpt = Annotated[int, typer.Option("--limit", "-n", min=0, help="show at most N rows (0 = all)")]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="do not ask for confirmation")]
-ChannelOpt = Annotated[Optional[str], typer.Option("--channel", "-c", help="channel (from config 'channels')",
-                                                   autocompletion=_complete_from("channels"))]
-CategoryOpt = Annotated[Optional[str], typer.Option("--category", "-k", help="category (from config 'categories')",
-                                                    autocompletion=_complete_from("categories"))]
-PriorityOpt = Annotated[Optional[str], typer.Option("--priority", "-p", help="priority (from config 'priorities')",
-                                                    autocompletion=_complete_from("priorities"))]
+ChannelOpt = Annotated[
+    Optional[str],
+    typer.Option("--channel", "-c", help="channel (from config 'channels')", autocompletion=_complete_from("channels")),
+]
+CategoryOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--category", "-k", help="category (from config 'categories')", autocompletion=_complete_from("categories")
+    ),
+]
+PriorityOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--priority", "-p", help="priority (from config 'priorities')", autocompletion=_complete_from("priorities")
+    ),
+]
 TagsOpt = Annotated[Optional[List[str]], typer.Option("--tag", "-t", help="a tag (repeat for more)")]
 UntagOpt = Annotated[Optional[List[str]], typer.Option("--untag", help="remove a tag (repeat for more)")]

@@ -49,6 +49,7 @@ def message(text: str) -> None:
 
 # ---------------------------------------------------------------- machine values
 
+
 def machine_value(value: Any, kind: str) -> Any:
     """The JSON value of a cell: tags become lists, everything else stays as stored."""
     if kind == "tags":
@@ -78,6 +79,7 @@ def flatten(record: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 
 # ---------------------------------------------------------------- display values
 
+
 def display_value(value: Any, column: Column, tz) -> str:
     if column.show is not None:
         return column.show(value)
@@ -104,6 +106,7 @@ def display_value(value: Any, column: Column, tz) -> str:
 
 
 # ---------------------------------------------------------------- rows
+
 
 def emit_rows(
     rows: Iterable[Any],
@@ -212,6 +215,7 @@ def _rich_table(cells: list[list[str]], columns: list[Column], title: str | None
 
 
 # ---------------------------------------------------------------- one record
+
 
 def emit_record(
     record: Mapping[str, Any],

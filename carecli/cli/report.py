@@ -22,17 +22,22 @@ def _check_format(value: str) -> str:
 
 
 ReportFormatOpt = Annotated[str, typer.Option("--format", "-f", callback=_check_format, help="text, markdown or json")]
-DateOpt = Annotated[Optional[str], typer.Option("--date", help="a day inside the period to report (default: the last complete one)")]
+DateOpt = Annotated[
+    Optional[str], typer.Option("--date", help="a day inside the period to report (default: the last complete one)")
+]
 FailOpt = Annotated[bool, typer.Option("--fail-on-breach", help="exit 3 when any SLA is breached (for monitoring)")]
 
 
 def _run(kind: str, date_text: str | None, fmt: str, fail_on_breach: bool) -> None:
-    from carecli.measure import reports
     from carecli.core.errors import EXIT_BREACH
+    from carecli.measure import reports
 
     settings, now = STATE.settings, STATE.now
-    day = (STATE.when(date_text, option="--date").astimezone(settings.tz).date() if date_text
-           else reports.default_day(kind, now, settings.tz))
+    day = (
+        STATE.when(date_text, option="--date").astimezone(settings.tz).date()
+        if date_text
+        else reports.default_day(kind, now, settings.tz)
+    )
     report = reports.build_report(STATE.conn, settings, kind, day=day, now=now)
     if fmt == "json":
         sys.stdout.write(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
@@ -82,8 +87,10 @@ def render_text(report: dict, *, markdown: bool) -> str:
         return display_value(value, Column(key, kind=KINDS[key]), tz)
 
     period = report["period"]
-    title = (f"carecli {report['report']} report: {period['label']} "
-             f"({format_local(period['since'], tz)} to {format_local(period['until'], tz)})")
+    title = (
+        f"carecli {report['report']} report: {period['label']} "
+        f"({format_local(period['since'], tz)} to {format_local(period['until'], tz)})"
+    )
     lines.append(f"# {title}" if markdown else title)
 
     heading("Figures (previous period, change)")
@@ -94,16 +101,20 @@ def render_text(report: dict, *, markdown: bool) -> str:
             kind = KINDS[change["figure"]]
             amount = humanize_seconds(change["change"]) if kind == "duration" else f"{change['change']:g}"
             delta = ", " + ("+" if change["change"] > 0 else "") + amount
-        item(f"{change['figure'].ljust(width)}  {shown(change['figure'], change['value'])}"
-             f"  ({shown(change['figure'], change['previous'])}{delta})")
+        item(
+            f"{change['figure'].ljust(width)}  {shown(change['figure'], change['value'])}"
+            f"  ({shown(change['figure'], change['previous'])}{delta})"
+        )
 
     backlog = report["backlog"]
     heading(f"Backlog now: {backlog['total']} open or pending")
     item(", ".join(f"{name}: {count}" for name, count in backlog["by_age"].items()))
 
     def ticket_line(b: dict) -> str:
-        return (f"#{b['id']} {b['state']}: {b['target'].replace('_', ' ')} due {format_local(b['due_at'], tz)}"
-                f" ({b['priority']}, {b['customer_name']}: {b['subject']})")
+        return (
+            f"#{b['id']} {b['state']}: {b['target'].replace('_', ' ')} due {format_local(b['due_at'], tz)}"
+            f" ({b['priority']}, {b['customer_name']}: {b['subject']})"
+        )
 
     def followup_line(f: dict, when: str) -> str:
         note = f": {f['note']}" if f.get("note") else ""
@@ -116,11 +127,21 @@ def render_text(report: dict, *, markdown: bool) -> str:
     ]
     agenda = report["agenda"]
     sections += [
-        (f"Today's agenda ({agenda['date']}): follow-ups due", agenda["followups_due"], lambda f: followup_line(f, "due")),
-        ("Waiting on us", agenda["waiting_on_us"],
-         lambda t: f"#{t['id']} {t['customer_name']}: {t['subject']} (opened {format_local(t['created_at'], tz)})"),
-        ("Waiting on the customer", agenda["waiting_on_customer"],
-         lambda t: f"#{t['id']} {t['customer_name']}: {t['subject']} (opened {format_local(t['created_at'], tz)})"),
+        (
+            f"Today's agenda ({agenda['date']}): follow-ups due",
+            agenda["followups_due"],
+            lambda f: followup_line(f, "due"),
+        ),
+        (
+            "Waiting on us",
+            agenda["waiting_on_us"],
+            lambda t: f"#{t['id']} {t['customer_name']}: {t['subject']} (opened {format_local(t['created_at'], tz)})",
+        ),
+        (
+            "Waiting on the customer",
+            agenda["waiting_on_customer"],
+            lambda t: f"#{t['id']} {t['customer_name']}: {t['subject']} (opened {format_local(t['created_at'], tz)})",
+        ),
     ]
     for name, rows, line in sections:
         heading(f"{name} ({len(rows)})")

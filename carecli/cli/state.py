@@ -5,8 +5,8 @@ from __future__ import annotations
 import sqlite3
 from datetime import datetime
 
-from carecli.core import config as config_module
 from carecli.cli.output import message
+from carecli.core import config as config_module
 
 
 class State:
@@ -58,8 +58,9 @@ class State:
         from carecli.text.when import TimeParseError, parse_when
 
         try:
-            return parse_when(text, now=self.now, tz=self.settings.tz,
-                              dayfirst=self.settings["dayfirst"], end_of_day=end_of_day)
+            return parse_when(
+                text, now=self.now, tz=self.settings.tz, dayfirst=self.settings["dayfirst"], end_of_day=end_of_day
+            )
         except TimeParseError as exc:
             raise InvalidInput(f"{option}: {exc}") from None
 

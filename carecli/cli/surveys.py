@@ -8,8 +8,8 @@ from typing import Annotated, Optional
 import typer
 
 from carecli.cli.options import AtOpt, FormatOpt, LimitOpt, SinceOpt, UntilOpt
-from carecli.cli.state import STATE
 from carecli.cli.output import Column, emit_record, emit_rows, message
+from carecli.cli.state import STATE
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -31,8 +31,9 @@ def record_for_ticket(conn, kind: str, ticket, score: int, *, at, comment: str |
     """Record a CSAT or CES response to a ticket, saying so when it replaces an earlier one."""
     from carecli.records import surveys
 
-    result = surveys.record(conn, kind, score, at=at, customer_id=ticket["customer_id"], ticket_id=ticket["id"],
-                            comment=comment)
+    result = surveys.record(
+        conn, kind, score, at=at, customer_id=ticket["customer_id"], ticket_id=ticket["id"], comment=comment
+    )
     if result.replaced is not None:
         message(f"replaced the earlier {surveys.NAMES[kind]} ({result.replaced['score']}) for ticket #{ticket['id']}")
     return result.survey
@@ -52,27 +53,39 @@ def _ticket_survey(kind: str, ticket_id: int, score: int, comment: str | None, a
 
 
 @app.command("csat")
-def csat(ticket_id: TicketArg, score: Annotated[int, typer.Argument(help="1 (very unhappy) to 5 (very happy)")],
-         comment: CommentOpt = None, at: AtOpt = None, fmt: FormatOpt = "table") -> None:
+def csat(
+    ticket_id: TicketArg,
+    score: Annotated[int, typer.Argument(help="1 (very unhappy) to 5 (very happy)")],
+    comment: CommentOpt = None,
+    at: AtOpt = None,
+    fmt: FormatOpt = "table",
+) -> None:
     """Record a customer-satisfaction score (1-5) for a ticket; a second one replaces the first."""
     _ticket_survey("csat", ticket_id, score, comment, at, fmt)
 
 
 @app.command("ces")
-def ces(ticket_id: TicketArg, score: Annotated[int, typer.Argument(help="1 (very hard) to 7 (very easy)")],
-        at: AtOpt = None, fmt: FormatOpt = "table") -> None:
+def ces(
+    ticket_id: TicketArg,
+    score: Annotated[int, typer.Argument(help="1 (very hard) to 7 (very easy)")],
+    at: AtOpt = None,
+    fmt: FormatOpt = "table",
+) -> None:
     """Record a customer-effort score (1-7) for a ticket; a second one replaces the first."""
     _ticket_survey("ces", ticket_id, score, None, at, fmt)
 
 
 @app.command("nps")
-def nps(customer: Annotated[str, typer.Argument(help="customer id, email or name")],
-        score: Annotated[int, typer.Argument(help="0 (would not recommend) to 10 (certainly would)")],
-        comment: CommentOpt = None, at: AtOpt = None, fmt: FormatOpt = "table") -> None:
+def nps(
+    customer: Annotated[str, typer.Argument(help="customer id, email or name")],
+    score: Annotated[int, typer.Argument(help="0 (would not recommend) to 10 (certainly would)")],
+    comment: CommentOpt = None,
+    at: AtOpt = None,
+    fmt: FormatOpt = "table",
+) -> None:
     """Record a net-promoter score (0-10) from a customer; every response counts."""
-    from carecli.records import customers
     from carecli.core import store
-    from carecli.records import surveys
+    from carecli.records import customers, surveys
 
     when = STATE.when(at)
     surveys.check_score("nps", score)
@@ -94,9 +107,8 @@ def list_(
     fmt: FormatOpt = "table",
 ) -> None:
     """List survey responses, newest first."""
-    from carecli.records import customers
-    from carecli.records import surveys
     from carecli.core.errors import InvalidInput
+    from carecli.records import customers, surveys
 
     if kind is not None and kind.strip().lower() not in surveys.KINDS:
         raise InvalidInput(f"unknown survey kind '{kind}'", f"use one of: {', '.join(surveys.KINDS)}")
@@ -110,7 +122,8 @@ def list_(
         until=STATE.when(until, end_of_day=True, option="--until") if until else None,
         limit=limit + 1 if limit else None,
     )
-    shown = emit_rows(islice(rows, limit or None), SURVEY_COLUMNS, fmt, tz=STATE.settings.tz,
-                      empty="no survey responses match")
+    shown = emit_rows(
+        islice(rows, limit or None), SURVEY_COLUMNS, fmt, tz=STATE.settings.tz, empty="no survey responses match"
+    )
     if limit and rows.fetchone() is not None:
         message(f"showing the first {shown}; use --limit 0 for all")

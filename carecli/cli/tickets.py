@@ -7,10 +7,20 @@ from typing import Annotated, Optional
 
 import typer
 
-from carecli.cli.options import (AtOpt, CategoryOpt, ChannelOpt, FormatOpt, LimitOpt, PriorityOpt, SinceOpt,
-                                 TagsOpt, UntagOpt, UntilOpt)
-from carecli.cli.state import STATE
+from carecli.cli.options import (
+    AtOpt,
+    CategoryOpt,
+    ChannelOpt,
+    FormatOpt,
+    LimitOpt,
+    PriorityOpt,
+    SinceOpt,
+    TagsOpt,
+    UntagOpt,
+    UntilOpt,
+)
 from carecli.cli.output import Column, emit_record, emit_rows, message
+from carecli.cli.state import STATE
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -42,8 +52,20 @@ TICKET_COLUMNS = [
 ]
 _BY_KEY = {c.key: c for c in TICKET_COLUMNS}
 # What fits on a screen; machine formats get every column.
-LIST_TABLE_COLUMNS = [_BY_KEY[k] for k in ("id", "status", "priority", "customer_name", "subject", "channel",
-                                            "category", "created_at", "first_response_at")]
+LIST_TABLE_COLUMNS = [
+    _BY_KEY[k]
+    for k in (
+        "id",
+        "status",
+        "priority",
+        "customer_name",
+        "subject",
+        "channel",
+        "category",
+        "created_at",
+        "first_response_at",
+    )
+]
 TIMELINE_COLUMNS = [Column("at", kind="time"), Column("kind"), Column("channel"), Column("body", "message")]
 
 
@@ -70,16 +92,25 @@ def open_(
     fmt: FormatOpt = "table",
 ) -> None:
     """Open a ticket for a customer."""
-    from carecli.records import customers
     from carecli.core import store
-    from carecli.records import tickets
+    from carecli.records import customers, tickets
 
     when = STATE.when(at)
     settings = STATE.settings
     with store.transaction(STATE.conn) as conn:
         who = customers.resolve_customer(conn, customer)
-        row = tickets.open_ticket(conn, settings, customer_id=who["id"], subject=subject, at=when, channel=channel,
-                                  category=category, priority=priority, message=message_text, tags=tag or [])
+        row = tickets.open_ticket(
+            conn,
+            settings,
+            customer_id=who["id"],
+            subject=subject,
+            at=when,
+            channel=channel,
+            category=category,
+            priority=priority,
+            message=message_text,
+            tags=tag or [],
+        )
     message(f"opened ticket #{row['id']} for {who['name']}")
     _show(row, fmt)
 
@@ -120,8 +151,9 @@ def note(ticket_id: TicketId, text: TextArg, at: AtOpt = None, fmt: FormatOpt = 
 
 
 @app.command("inbound")
-def inbound(ticket_id: TicketId, text: TextArg, channel: ChannelOpt = None, at: AtOpt = None,
-            fmt: FormatOpt = "table") -> None:
+def inbound(
+    ticket_id: TicketId, text: TextArg, channel: ChannelOpt = None, at: AtOpt = None, fmt: FormatOpt = "table"
+) -> None:
     """The customer wrote again: log it (a pending ticket goes back to open)."""
     from carecli.core import store
     from carecli.records import tickets
@@ -130,8 +162,10 @@ def inbound(ticket_id: TicketId, text: TextArg, channel: ChannelOpt = None, at: 
     with store.transaction(STATE.conn) as conn:
         result = tickets.inbound(conn, STATE.settings, _ticket(conn, ticket_id), text, at=when, channel=channel)
     row = result.ticket
-    message(f"logged message from {row['customer_name']} on ticket #{row['id']}"
-            + (" (back to open)" if result.resumed else ""))
+    message(
+        f"logged message from {row['customer_name']} on ticket #{row['id']}"
+        + (" (back to open)" if result.resumed else "")
+    )
     if result.closed:
         message(f"note: ticket #{row['id']} is closed; if it needs more work: carecli ticket reopen {row['id']}")
     _show(row, fmt)
@@ -154,7 +188,12 @@ def pending(ticket_id: TicketId, at: AtOpt = None, fmt: FormatOpt = "table") -> 
 def close(
     ticket_id: TicketId,
     resolution: Annotated[Optional[str], typer.Option("--resolution", "-r", help="how it was solved")] = None,
-    followup: Annotated[Optional[str], typer.Option("--followup", help="check in this long after closing, e.g. 3d (default: config care.followup_after_close)")] = None,
+    followup: Annotated[
+        Optional[str],
+        typer.Option(
+            "--followup", help="check in this long after closing, e.g. 3d (default: config care.followup_after_close)"
+        ),
+    ] = None,
     no_followup: Annotated[bool, typer.Option("--no-followup", help="no after-close check-in")] = False,
     csat: Annotated[Optional[int], typer.Option("--csat", help="the customer's satisfaction score, 1-5")] = None,
     ces: Annotated[Optional[int], typer.Option("--ces", help="the customer's effort score, 1-7")] = None,
@@ -162,10 +201,9 @@ def close(
     fmt: FormatOpt = "table",
 ) -> None:
     """Close a ticket."""
-    from carecli.records import care
-    from carecli.core import store
-    from carecli.records import tickets
     from carecli.cli.surveys import record_for_ticket
+    from carecli.core import store
+    from carecli.records import care, tickets
 
     when = STATE.when(at)
     delay = care.after_close_delay(STATE.settings, followup, no_followup)
@@ -191,9 +229,8 @@ def reopen(
     fmt: FormatOpt = "table",
 ) -> None:
     """Reopen a closed ticket (its pending after-close check-in is skipped)."""
-    from carecli.records import care
     from carecli.core import store
-    from carecli.records import tickets
+    from carecli.records import care, tickets
 
     when = STATE.when(at)
     with store.transaction(STATE.conn) as conn:
@@ -223,9 +260,18 @@ def edit(
 
     when = STATE.when(at)
     with store.transaction(STATE.conn) as conn:
-        row = tickets.edit(conn, STATE.settings, _ticket(conn, ticket_id), at=when, subject=subject,
-                           channel=channel, category=category, priority=priority,
-                           add_tags=tag or [], remove_tags=untag or [])
+        row = tickets.edit(
+            conn,
+            STATE.settings,
+            _ticket(conn, ticket_id),
+            at=when,
+            subject=subject,
+            channel=channel,
+            category=category,
+            priority=priority,
+            add_tags=tag or [],
+            remove_tags=untag or [],
+        )
     message(f"updated ticket #{row['id']}")
     _show(row, fmt)
 
@@ -247,7 +293,9 @@ def parse_statuses(status: str) -> tuple[str, ...]:
 
 @app.command("list")
 def list_(
-    status: Annotated[str, typer.Option("--status", "-s", help="open, pending, closed, active (open+pending), all, or a comma list")] = "active",
+    status: Annotated[
+        str, typer.Option("--status", "-s", help="open, pending, closed, active (open+pending), all, or a comma list")
+    ] = "active",
     customer: Annotated[Optional[str], typer.Option("--customer", help="customer id, email or name")] = None,
     channel: ChannelOpt = None,
     category: CategoryOpt = None,
@@ -260,8 +308,7 @@ def list_(
     fmt: FormatOpt = "table",
 ) -> None:
     """List tickets, most urgent and oldest first (default: open and pending)."""
-    from carecli.records import customers
-    from carecli.records import tickets
+    from carecli.records import customers, tickets
 
     if breaching:
         from carecli.cli.kpi import emit_breaching
@@ -281,8 +328,13 @@ def list_(
     )
     # Fetch one more than asked, to say so when the list was cut.
     rows = tickets.list_tickets(conn, settings, filters, limit=limit + 1 if limit else None)
-    shown = emit_rows(islice(rows, limit or None), TICKET_COLUMNS if fmt != "table" else LIST_TABLE_COLUMNS, fmt,
-                      tz=settings.tz, empty="no tickets match")
+    shown = emit_rows(
+        islice(rows, limit or None),
+        TICKET_COLUMNS if fmt != "table" else LIST_TABLE_COLUMNS,
+        fmt,
+        tz=settings.tz,
+        empty="no tickets match",
+    )
     if limit and rows.fetchone() is not None:
         message(f"showing the first {shown}; use --limit 0 for all")
 
@@ -295,5 +347,11 @@ def show(ticket_id: TicketId, fmt: FormatOpt = "table") -> None:
     conn = STATE.conn
     record = dict(_ticket(conn, ticket_id))
     record["timeline"] = tickets.ticket_timeline(conn, ticket_id, STATE.settings.tz)
-    emit_record(record, fmt, fields=TICKET_COLUMNS, sections={"timeline": TIMELINE_COLUMNS},
-                tz=STATE.settings.tz, title=f"Ticket #{ticket_id}")
+    emit_record(
+        record,
+        fmt,
+        fields=TICKET_COLUMNS,
+        sections={"timeline": TIMELINE_COLUMNS},
+        tz=STATE.settings.tz,
+        title=f"Ticket #{ticket_id}",
+    )

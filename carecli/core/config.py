@@ -34,41 +34,76 @@ def _key(name: str, default: Any, kind: str, help: str) -> None:
 
 _key("timezone", "", "timezone", "IANA time zone used to show times and to read local dates; empty = the system's")
 _key("dayfirst", False, "bool", "read 03/04/2026 as 3 April (true) or March 4 (false)")
-_key("channels", ["email", "chat", "phone", "social", "web", "in-person"], "list",
-     "channels a ticket or interaction may come through")
-_key("categories", ["question", "technical", "billing", "delivery", "returns", "complaint", "other"], "list",
-     "ticket categories")
+_key(
+    "channels",
+    ["email", "chat", "phone", "social", "web", "in-person"],
+    "list",
+    "channels a ticket or interaction may come through",
+)
+_key(
+    "categories",
+    ["question", "technical", "billing", "delivery", "returns", "complaint", "other"],
+    "list",
+    "ticket categories",
+)
 _key("priorities", ["low", "normal", "high", "urgent"], "list", "ticket priorities, least urgent first")
 _key("default_channel", "email", "str", "channel used when a command is given none")
 _key("default_category", "other", "str", "category used when `ticket open` is given none")
 _key("default_priority", "normal", "str", "priority used when `ticket open` is given none")
 
 # --- care: follow-ups, agenda, churn, suggestions (issue 3)
-_key("care.followup_after_close", "", "duration",
-     "closing a ticket schedules a check-in this long after the close (e.g. 7d); empty = off")
-_key("care.pending_nudge_after", "3d", "duration", "`today` lists pending tickets waiting on the customer longer than this")
-_key("care.lost_reasons", ["service", "price", "product", "moved", "competitor", "other"], "list",
-     "reasons a customer may be recorded as lost for")
+_key(
+    "care.followup_after_close",
+    "",
+    "duration",
+    "closing a ticket schedules a check-in this long after the close (e.g. 7d); empty = off",
+)
+_key(
+    "care.pending_nudge_after",
+    "3d",
+    "duration",
+    "`today` lists pending tickets waiting on the customer longer than this",
+)
+_key(
+    "care.lost_reasons",
+    ["service", "price", "product", "moved", "competitor", "other"],
+    "list",
+    "reasons a customer may be recorded as lost for",
+)
 _key("care.silent_after", "90d", "duration", "suggest a check-in (and lower health) after this long without contact")
 _key("care.survey_window", "30d", "duration", "`care suggest` looks at survey scores this recent")
 _key("care.recovery_csat_max", 2, "int", "a CSAT at or below this suggests a recovery follow-up")
 _key("care.recovery_ces_max", 3, "int", "a CES at or below this suggests a recovery follow-up")
 _key("care.recovery_nps_max", 6, "int", "an NPS at or below this (a detractor) suggests a recovery follow-up")
-_key("care.repeat_contact_tickets", 3, "int", "this many tickets from one customer within repeat_contact_window suggests a check-in")
+_key(
+    "care.repeat_contact_tickets",
+    3,
+    "int",
+    "this many tickets from one customer within repeat_contact_window suggests a check-in",
+)
 _key("care.repeat_contact_window", "30d", "duration", "the window counted by repeat_contact_tickets")
 _key("care.thank_you_nps_min", 9, "int", "an NPS at or above this (a promoter) suggests a thank-you")
 _key("care.thank_you_quiet", "90d", "duration", "no thank-you suggestion if one was done or made this recently")
 _key("care.health_window", "90d", "duration", "`customer health` reads survey scores and reopens this recent")
-_key("care.health_stale_ticket_after", "3d", "duration", "`customer health` counts tickets waiting on us longer than this")
+_key(
+    "care.health_stale_ticket_after",
+    "3d",
+    "duration",
+    "`customer health` counts tickets waiting on us longer than this",
+)
 
 # --- measurement: surveys, KPIs, business hours, SLAs, reports (issue 4)
-_key("business_hours.enabled", False, "bool",
-     "true: SLA clocks count business time only (kpi --business-hours uses these hours either way)")
+_key(
+    "business_hours.enabled",
+    False,
+    "bool",
+    "true: SLA clocks count business time only (kpi --business-hours uses these hours either way)",
+)
 _key("business_hours.timezone", "", "timezone", "zone of the opening hours; empty = the main 'timezone'")
 _key("business_hours.days", ["mon", "tue", "wed", "thu", "fri"], "weekdays", "days the shop is open")
 _key("business_hours.start", "09:00", "clock", "opening time on business days")
 _key("business_hours.end", "17:00", "clock", "closing time on business days (after start)")
-_key("business_hours.holidays", [], "dates", "closed days, e.g. [\"2026-12-25\"]")
+_key("business_hours.holidays", [], "dates", 'closed days, e.g. ["2026-12-25"]')
 _key("sla", {}, "table", "service-level targets per priority: [sla.<priority>] first_response, resolution")
 _key("sla.warn_before", "1h", "duration", "a ticket this close to an SLA deadline counts as about to breach")
 
@@ -145,7 +180,7 @@ def load(config_path: str | os.PathLike | None = None, env: dict[str, str] | Non
     env = os.environ if env is None else env
     path = Path(config_path) if config_path else default_config_path()
     values = {name: key.default for name, key in KEYS.items()}
-    sources = {name: "default" for name in KEYS}
+    sources = dict.fromkeys(KEYS, "default")
     warnings: list[str] = []
 
     text = _read_config_text(path, explicit=config_path is not None)
@@ -156,7 +191,7 @@ def load(config_path: str | os.PathLike | None = None, env: dict[str, str] | Non
                 warnings.append(f"{path}:{_line_of(text, name)}: unknown key '{name}' ignored")
                 continue
             if key.kind == "table" and name != key.name:
-                values[key.name] = {**values[key.name], name[len(key.name) + 1:]: value}
+                values[key.name] = {**values[key.name], name[len(key.name) + 1 :]: value}
                 sources[key.name] = str(path)
                 continue
             values[name] = _check(key, value, f"{path}:{_line_of(text, name)}")
@@ -166,7 +201,9 @@ def load(config_path: str | os.PathLike | None = None, env: dict[str, str] | Non
         env_name = env_var(name)
         if key.kind != "table" and env_name in env:
             raw = env[env_name]
-            value: Any = [v.strip() for v in raw.split(",") if v.strip()] if key.kind in ("list", "weekdays", "dates") else raw
+            value: Any = (
+                [v.strip() for v in raw.split(",") if v.strip()] if key.kind in ("list", "weekdays", "dates") else raw
+            )
             values[name] = _check(key, value, f"environment variable {env_name}")
             sources[name] = f"env {env_name}"
     return Settings(values, sources, path, warnings)
@@ -181,10 +218,12 @@ def _read_config_text(path: Path, explicit: bool) -> str | None:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         if explicit:
-            raise ConfigError(f"config file {path} does not exist", "create it or drop --config/CARECLI_CONFIG")
+            raise ConfigError(
+                f"config file {path} does not exist", "create it or drop --config/CARECLI_CONFIG"
+            ) from None
         return None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc}")
+        raise ConfigError(f"cannot read config file {path}: {exc}") from None
 
 
 def _parse_toml(text: str, path: Path) -> dict:
@@ -195,7 +234,7 @@ def _parse_toml(text: str, path: Path) -> dict:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"invalid TOML in {path}: {exc}", "fix that line (see config.example.toml)")
+        raise ConfigError(f"invalid TOML in {path}: {exc}", "fix that line (see config.example.toml)") from None
 
 
 def _flatten(table: dict, prefix: str = "") -> dict[str, Any]:
@@ -245,7 +284,7 @@ def _check(key: Key, value: Any, where: str) -> Any:
             raise ConfigError(f"{where}: '{key.name}' must be a whole number, not {value!r}") from None
     if kind == "list":
         if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value) or not value:
-            raise ConfigError(f"{where}: '{key.name}' must be a non-empty list of strings, e.g. [\"a\", \"b\"]")
+            raise ConfigError(f'{where}: \'{key.name}\' must be a non-empty list of strings, e.g. ["a", "b"]')
         return [v.strip().lower() for v in value]
     if kind in ("weekdays", "dates"):
         return _check_day_list(key, value, where)

@@ -23,7 +23,9 @@ def atomic_text(path: str | os.PathLike, *, newline: str | None = None) -> Itera
     try:
         fd, temp = tempfile.mkstemp(dir=directory, prefix=f".{target.name}.", suffix=".tmp")
     except OSError as exc:
-        raise InvalidInput(f"cannot write {target}: {exc.strerror}", "check the directory exists and is writable") from None
+        raise InvalidInput(
+            f"cannot write {target}: {exc.strerror}", "check the directory exists and is writable"
+        ) from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline=newline) as stream:
             yield stream

@@ -68,7 +68,9 @@ def _create_private_file(path: Path) -> None:
     except FileExistsError:
         pass  # another process created it between our check and open
     except OSError as exc:
-        raise StoreError(f"cannot create database {path}: {exc.strerror}", "check the directory exists and is writable, or pass --db") from None
+        raise StoreError(
+            f"cannot create database {path}: {exc.strerror}", "check the directory exists and is writable, or pass --db"
+        ) from None
 
 
 def store_error(exc: sqlite3.DatabaseError, path: Path) -> StoreError:
@@ -77,10 +79,15 @@ def store_error(exc: sqlite3.DatabaseError, path: Path) -> StoreError:
         return StoreError(f"{path} is not a carecli database ({text})", "pass --db with the right file")
     if "readonly" in text or "read-only" in text or "unable to open" in text:
         # Even a read needs this: in WAL mode SQLite keeps -wal and -shm files beside the database.
-        return StoreError(f"cannot write to database {path} ({text})",
-                          "carecli needs write access to the file and its directory, even to read")
+        return StoreError(
+            f"cannot write to database {path} ({text})",
+            "carecli needs write access to the file and its directory, even to read",
+        )
     if "locked" in text or "busy" in text:
-        return StoreError(f"database {path} stayed locked for {BUSY_TIMEOUT_S:.0f}s ({text})", "try again when the other carecli command is done")
+        return StoreError(
+            f"database {path} stayed locked for {BUSY_TIMEOUT_S:.0f}s ({text})",
+            "try again when the other carecli command is done",
+        )
     if "disk" in text and "full" in text:
         return StoreError(f"the disk holding {path} is full", "free some space and try again")
     return StoreError(f"database error in {path}: {text}")

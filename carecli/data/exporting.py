@@ -45,9 +45,11 @@ class Entity:
 
 
 def _customer_fields(alias: str) -> tuple[Field, ...]:
-    return (Field("customer_id", f"{alias}.customer_id", "int"),
-            Field("customer_name", "c.name"),
-            Field("customer_email", "c.email"))
+    return (
+        Field("customer_id", f"{alias}.customer_id", "int"),
+        Field("customer_name", "c.name"),
+        Field("customer_email", "c.email"),
+    )
 
 
 def _survey_score(kind: str) -> str:
@@ -90,51 +92,113 @@ TICKET_FIELDS: list[Field] = [
 
 SPECS: dict[str, Entity] = {
     "customers": Entity(
-        "customers", "customers c",
-        (Field("id", "c.id", "int"), Field("external_id", "c.external_id"), Field("name", "c.name"),
-         Field("email", "c.email"), Field("phone", "c.phone"), Field("tags", "c.tags", "tags"),
-         Field("notes", "c.notes"), Field("created_at", "c.created_at", "time"),
-         Field("lost_at", "c.lost_at", "time"), Field("lost_reason", "c.lost_reason")),
-        "c.id", time_column="c.created_at", customer_column="c.id", filter_columns={"tag": "c.tags"},
+        "customers",
+        "customers c",
+        (
+            Field("id", "c.id", "int"),
+            Field("external_id", "c.external_id"),
+            Field("name", "c.name"),
+            Field("email", "c.email"),
+            Field("phone", "c.phone"),
+            Field("tags", "c.tags", "tags"),
+            Field("notes", "c.notes"),
+            Field("created_at", "c.created_at", "time"),
+            Field("lost_at", "c.lost_at", "time"),
+            Field("lost_reason", "c.lost_reason"),
+        ),
+        "c.id",
+        time_column="c.created_at",
+        customer_column="c.id",
+        filter_columns={"tag": "c.tags"},
     ),
     "tickets": Entity(
-        "tickets", "tickets t JOIN customers c ON c.id = t.customer_id", tuple(TICKET_FIELDS), "t.id",
-        time_column="t.created_at", customer_column="t.customer_id",
-        filter_columns={"status": "t.status", "channel": "t.channel", "category": "t.category",
-                        "priority": "t.priority", "tag": "t.tags"},
+        "tickets",
+        "tickets t JOIN customers c ON c.id = t.customer_id",
+        tuple(TICKET_FIELDS),
+        "t.id",
+        time_column="t.created_at",
+        customer_column="t.customer_id",
+        filter_columns={
+            "status": "t.status",
+            "channel": "t.channel",
+            "category": "t.category",
+            "priority": "t.priority",
+            "tag": "t.tags",
+        },
     ),
     "interactions": Entity(
-        "interactions", "interactions i JOIN customers c ON c.id = i.customer_id",
-        (Field("id", "i.id", "int"), Field("at", "i.at", "time"), *_customer_fields("i"),
-         Field("ticket_id", "i.ticket_id", "int"),
-         Field("ticket_external_id", "(SELECT t.external_id FROM tickets t WHERE t.id = i.ticket_id)"),
-         Field("direction", "i.direction", "word"), Field("channel", "i.channel", "code"),
-         Field("body", "i.body"), Field("followup_id", "i.followup_id", "int")),
-        "i.id", time_column="i.at", customer_column="i.customer_id", filter_columns={"channel": "i.channel"},
+        "interactions",
+        "interactions i JOIN customers c ON c.id = i.customer_id",
+        (
+            Field("id", "i.id", "int"),
+            Field("at", "i.at", "time"),
+            *_customer_fields("i"),
+            Field("ticket_id", "i.ticket_id", "int"),
+            Field("ticket_external_id", "(SELECT t.external_id FROM tickets t WHERE t.id = i.ticket_id)"),
+            Field("direction", "i.direction", "word"),
+            Field("channel", "i.channel", "code"),
+            Field("body", "i.body"),
+            Field("followup_id", "i.followup_id", "int"),
+        ),
+        "i.id",
+        time_column="i.at",
+        customer_column="i.customer_id",
+        filter_columns={"channel": "i.channel"},
     ),
     "followups": Entity(
-        "followups", "followups f JOIN customers c ON c.id = f.customer_id",
-        (Field("id", "f.id", "int"), *_customer_fields("f"), Field("ticket_id", "f.ticket_id", "int"),
-         Field("kind", "f.kind", "code"), Field("note", "f.note"), Field("due_at", "f.due_at", "time"),
-         Field("all_day", "f.all_day", "int"), Field("recurrence", "f.recurrence"),
-         Field("status", "f.status", "word"), Field("created_at", "f.created_at", "time"),
-         Field("completed_at", "f.completed_at", "time"), Field("outcome", "f.outcome"),
-         Field("source", "f.source"), Field("previous_id", "f.previous_id", "int")),
-        "f.id", time_column="f.due_at", customer_column="f.customer_id", filter_columns={"status": "f.status"},
+        "followups",
+        "followups f JOIN customers c ON c.id = f.customer_id",
+        (
+            Field("id", "f.id", "int"),
+            *_customer_fields("f"),
+            Field("ticket_id", "f.ticket_id", "int"),
+            Field("kind", "f.kind", "code"),
+            Field("note", "f.note"),
+            Field("due_at", "f.due_at", "time"),
+            Field("all_day", "f.all_day", "int"),
+            Field("recurrence", "f.recurrence"),
+            Field("status", "f.status", "word"),
+            Field("created_at", "f.created_at", "time"),
+            Field("completed_at", "f.completed_at", "time"),
+            Field("outcome", "f.outcome"),
+            Field("source", "f.source"),
+            Field("previous_id", "f.previous_id", "int"),
+        ),
+        "f.id",
+        time_column="f.due_at",
+        customer_column="f.customer_id",
+        filter_columns={"status": "f.status"},
     ),
     "surveys": Entity(
-        "surveys", "surveys s JOIN customers c ON c.id = s.customer_id",
-        (Field("id", "s.id", "int"), Field("kind", "s.kind", "word"), *_customer_fields("s"),
-         Field("ticket_id", "s.ticket_id", "int"), Field("score", "s.score", "int"),
-         Field("comment", "s.comment"), Field("at", "s.at", "time")),
-        "s.id", time_column="s.at", customer_column="s.customer_id",
+        "surveys",
+        "surveys s JOIN customers c ON c.id = s.customer_id",
+        (
+            Field("id", "s.id", "int"),
+            Field("kind", "s.kind", "word"),
+            *_customer_fields("s"),
+            Field("ticket_id", "s.ticket_id", "int"),
+            Field("score", "s.score", "int"),
+            Field("comment", "s.comment"),
+            Field("at", "s.at", "time"),
+        ),
+        "s.id",
+        time_column="s.at",
+        customer_column="s.customer_id",
     ),
     "events": Entity(
-        "events", "events e",
-        (Field("id", "e.id", "int"), Field("at", "e.at", "time"), Field("kind", "e.kind", "code"),
-         Field("customer_id", "e.customer_id", "int"), Field("ticket_id", "e.ticket_id", "int"),
-         Field("detail", "e.detail", "json")),
-        "e.id", time_column="e.at", customer_column="e.customer_id",
+        "events",
+        "events e",
+        (
+            Field("id", "e.id", "int"),
+            Field("at", "e.at", "time"),
+            Field("kind", "e.kind", "code"),
+            Field("customer_id", "e.customer_id", "int"),
+            Field("ticket_id", "e.ticket_id", "int"),
+            Field("detail", "e.detail", "json"),
+        ),
+        "e.id",
+        time_column="e.at",
+        customer_column="e.customer_id",
     ),
 }
 
@@ -163,6 +227,7 @@ def columns(name: str) -> list[str]:
 
 
 # ---------------------------------------------------------------- SQL rendering of one cell
+
 
 def _csv_text(expr: str, raw: bool) -> str:
     """SQL turning a text value into one CSV cell: neutralised unless raw, quoted when needed.
@@ -205,8 +270,13 @@ def build_query(spec: Entity, fmt: str, filters: ExportFilter, *, raw: bool = Fa
     """One SQL query yielding one ready-made line (CSV row or JSON object) per record."""
     if fmt == "csv":
         # One printf per row: a chain of || copies the growing line once per column.
-        line = "printf('" + ",".join("%s" for _ in spec.fields) + "', " + ", ".join(
-            _csv_cell(f, raw) for f in spec.fields) + ")"
+        line = (
+            "printf('"
+            + ",".join("%s" for _ in spec.fields)
+            + "', "
+            + ", ".join(_csv_cell(f, raw) for f in spec.fields)
+            + ")"
+        )
     elif fmt in ("json", "jsonl"):
         line = "json_object(" + ", ".join(f"'{f.key}', {_json_value(f)}" for f in spec.fields) + ")"
     else:
@@ -233,8 +303,10 @@ def _where(spec: Entity, filters: ExportFilter) -> tuple[str, list]:
             continue
         column = spec.filter_columns.get(name)
         if column is None:
-            raise InvalidInput(f"--{name} does not apply to {spec.name}",
-                               f"it filters: {', '.join(spec.filter_columns) or 'only --since, --until, --customer'}")
+            raise InvalidInput(
+                f"--{name} does not apply to {spec.name}",
+                f"it filters: {', '.join(spec.filter_columns) or 'only --since, --until, --customer'}",
+            )
         if name == "tag":
             clauses.append(f"(',' || {column} || ',') LIKE ?")
             params.append(f"%,{value},%")

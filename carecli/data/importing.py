@@ -34,12 +34,40 @@ EXTRA = "\0extra"  # marks a CSV record with more fields than the header
 
 FIELDS: dict[str, tuple[str, ...]] = {
     "customers": ("external_id", "name", "email", "phone", "tags", "notes", "created_at", "lost_at", "lost_reason"),
-    "tickets": ("external_id", "customer_name", "customer_email", "subject", "channel", "category", "priority",
-                "status", "tags", "created_at", "first_response_at", "first_response_minutes", "first_closed_at",
-                "closed_at", "resolution_minutes", "updated_at", "replies", "reopens", "csat", "ces",
-                "resolution", "message"),
-    "interactions": ("customer_name", "customer_email", "ticket_external_id", "ticket_id", "direction", "channel",
-                     "body", "at"),
+    "tickets": (
+        "external_id",
+        "customer_name",
+        "customer_email",
+        "subject",
+        "channel",
+        "category",
+        "priority",
+        "status",
+        "tags",
+        "created_at",
+        "first_response_at",
+        "first_response_minutes",
+        "first_closed_at",
+        "closed_at",
+        "resolution_minutes",
+        "updated_at",
+        "replies",
+        "reopens",
+        "csat",
+        "ces",
+        "resolution",
+        "message",
+    ),
+    "interactions": (
+        "customer_name",
+        "customer_email",
+        "ticket_external_id",
+        "ticket_id",
+        "direction",
+        "channel",
+        "body",
+        "at",
+    ),
 }
 SCORE_RANGES = {"csat": (1, 5), "ces": (1, 7)}
 RESPONSE_AFTER_CLOSE = "first response stamped after the close (imported as it is)"
@@ -55,6 +83,7 @@ class RowError(Exception):
 
 # ---------------------------------------------------------------- the mapping
 
+
 @dataclass
 class Mapping:
     columns: dict[str, list[str]]  # field -> source headers, first non-empty wins
@@ -65,8 +94,13 @@ class Mapping:
 
 
 def preset_names(entity: str | None = None) -> list[str]:
-    names = sorted({p.name.split(".")[0] for p in PRESET_DIR.glob("*.toml")
-                    if entity is None or p.name.endswith(f".{entity}.toml")})
+    names = sorted(
+        {
+            p.name.split(".")[0]
+            for p in PRESET_DIR.glob("*.toml")
+            if entity is None or p.name.endswith(f".{entity}.toml")
+        }
+    )
     return names
 
 
@@ -75,15 +109,19 @@ def load_mapping(entity: str, *, path: str | None = None, preset: str | None = N
     if entity not in ENTITIES:
         raise InvalidInput(f"cannot import '{entity}'", f"import one of: {', '.join(ENTITIES)}")
     if path is None and preset is None:
-        raise InvalidInput("no mapping given", f"pass --map MAPPING.toml (see docs/import-mapping.md) or --preset "
-                                               f"({', '.join(preset_names(entity))})")
+        raise InvalidInput(
+            "no mapping given",
+            f"pass --map MAPPING.toml (see docs/import-mapping.md) or --preset ({', '.join(preset_names(entity))})",
+        )
     merged: dict = {}
     sources = []
     if preset is not None:
         preset_file = PRESET_DIR / f"{preset}.{entity}.toml"
         if not preset_file.exists():
-            raise InvalidInput(f"no preset '{preset}' for {entity}",
-                               f"presets for {entity}: {', '.join(preset_names(entity)) or 'none'}")
+            raise InvalidInput(
+                f"no preset '{preset}' for {entity}",
+                f"presets for {entity}: {', '.join(preset_names(entity)) or 'none'}",
+            )
         merged = _read_toml(preset_file)
         sources.append(f"preset {preset}")
     if path is not None:
@@ -119,11 +157,15 @@ def _check_mapping(entity: str, data: dict, source: str) -> Mapping:
     known = FIELDS[entity]
     unknown_sections = set(data) - {"columns", "values", "time"}
     if unknown_sections:
-        raise InvalidInput(f"{source}: unknown section [{sorted(unknown_sections)[0]}]", "use [columns], [values.FIELD] and [time]")
+        raise InvalidInput(
+            f"{source}: unknown section [{sorted(unknown_sections)[0]}]", "use [columns], [values.FIELD] and [time]"
+        )
     columns: dict[str, list[str]] = {}
     for name, headers in (data.get("columns") or {}).items():
         if name not in known:
-            raise InvalidInput(f"{source}: [columns] has unknown field '{name}'", f"{entity} fields: {', '.join(known)}")
+            raise InvalidInput(
+                f"{source}: [columns] has unknown field '{name}'", f"{entity} fields: {', '.join(known)}"
+            )
         headers = [headers] if isinstance(headers, str) else headers
         if not isinstance(headers, list) or not headers or not all(isinstance(h, str) and h for h in headers):
             raise InvalidInput(f"{source}: [columns] {name} must be a column name or a list of them")
@@ -131,7 +173,9 @@ def _check_mapping(entity: str, data: dict, source: str) -> Mapping:
     values: dict[str, dict[str, str]] = {}
     for name, table in (data.get("values") or {}).items():
         if name not in known or not isinstance(table, dict):
-            raise InvalidInput(f"{source}: [values.{name}] does not name a {entity} field", f"fields: {', '.join(known)}")
+            raise InvalidInput(
+                f"{source}: [values.{name}] does not name a {entity} field", f"fields: {', '.join(known)}"
+            )
         values[name] = {str(k).strip().lower(): str(v) for k, v in table.items()}
     time_section = data.get("time") or {}
     unknown_time = set(time_section) - {"timezone", "format"}
@@ -141,6 +185,7 @@ def _check_mapping(entity: str, data: dict, source: str) -> Mapping:
 
 
 # ---------------------------------------------------------------- reading the file
+
 
 class SourceRow:
     """One record: the line it starts on and its cells in header order (a JSON Lines row keeps its object)."""
@@ -231,8 +276,9 @@ def _jsonl_rows(stream) -> tuple[list[str], Iterator[SourceRow]]:
             raise InvalidInput(f"line {number}: not JSON ({exc.msg})", "each line must be one JSON object") from None
         if not isinstance(obj, dict):
             raise InvalidInput(f"line {number}: not a JSON object")
-        values = {k: "" if v is None else (json.dumps(v) if isinstance(v, (list, dict)) else str(v))
-                  for k, v in obj.items()}
+        values = {
+            k: "" if v is None else (json.dumps(v) if isinstance(v, (list, dict)) else str(v)) for k, v in obj.items()
+        }
         return SourceRow(number, None, [], obj=values)  # cells are laid out by the importer's header
 
     head = parse(*first)
@@ -251,10 +297,27 @@ def _jsonl_rows(stream) -> tuple[list[str], Iterator[SourceRow]]:
 # Formats tried, once, on a time only dateutil could read; one that reads it the same way is then used
 # first for the rest of the file (dateutil costs ~50 µs a value, strptime a tenth of that).
 LEARNABLE_FORMATS = (
-    "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %I:%M %p",
-    "%m/%d/%Y %I:%M:%S %p", "%d.%m.%Y %H:%M", "%d.%m.%Y %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d %H:%M:%S",
-    "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%Y/%m/%d", "%d %b %Y %H:%M", "%d %b %Y", "%b %d, %Y %I:%M %p",
-    "%b %d, %Y", "%a, %d %b %Y %H:%M:%S %z", "%Y-%m-%d %H:%M:%S %z", "%Y-%m-%d %H:%M:%S %Z",
+    "%d/%m/%Y %H:%M",
+    "%d/%m/%Y %H:%M:%S",
+    "%m/%d/%Y %H:%M",
+    "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%Y %I:%M %p",
+    "%m/%d/%Y %I:%M:%S %p",
+    "%d.%m.%Y %H:%M",
+    "%d.%m.%Y %H:%M:%S",
+    "%Y/%m/%d %H:%M",
+    "%Y/%m/%d %H:%M:%S",
+    "%d/%m/%Y",
+    "%m/%d/%Y",
+    "%d.%m.%Y",
+    "%Y/%m/%d",
+    "%d %b %Y %H:%M",
+    "%d %b %Y",
+    "%b %d, %Y %I:%M %p",
+    "%b %d, %Y",
+    "%a, %d %b %Y %H:%M:%S %z",
+    "%Y-%m-%d %H:%M:%S %z",
+    "%Y-%m-%d %H:%M:%S %Z",
 )
 _CACHE_LIMIT = 1000
 
@@ -281,7 +344,8 @@ class Values:
             if all(h not in header for h in headers):
                 raise InvalidInput(
                     f"{file_label}: column '{headers[0]}' (mapped to {name}) is not in the header",
-                    f"the file's columns are: {', '.join(header)}")
+                    f"the file's columns are: {', '.join(header)}",
+                )
         self.header = header
         position = {h: i for i, h in enumerate(header)}  # a repeated header: the last one wins
         self.columns = {name: [h for h in headers if h in position] for name, headers in mapping.columns.items()}
@@ -354,14 +418,18 @@ class Values:
             if known is None:
                 known = value.lower()
                 if known not in allowed:
-                    raise self.error(name, f"unknown {name}; map it in [values.{name}] or use one of: {', '.join(allowed)}")
+                    raise self.error(
+                        name, f"unknown {name}; map it in [values.{name}] or use one of: {', '.join(allowed)}"
+                    )
                 if len(cache) < _CACHE_LIMIT:
                     cache[value] = known
             return known
 
         return choice
 
-    def integer_getter(self, name: str, low: int | None = None, high: int | None = None) -> Callable[[list[str]], int | None]:
+    def integer_getter(
+        self, name: str, low: int | None = None, high: int | None = None
+    ) -> Callable[[list[str]], int | None]:
         get = self.getter(name)
         cache: dict[str, int] = {}
 
@@ -406,8 +474,11 @@ class Values:
         if get is _none:
             return _none
         parse, zone, utc = self.parse_time, self.zone, timezone.utc
-        hint = f"expected format {self.mapping.time_format}" if self.mapping.time_format else \
-            "write it like 2026-03-14 09:30 or set [time] format in the mapping"
+        hint = (
+            f"expected format {self.mapping.time_format}"
+            if self.mapping.time_format
+            else "write it like 2026-03-14 09:30 or set [time] format in the mapping"
+        )
 
         def time(record: list[str]) -> tuple[datetime, str] | None:
             value = get(record)
@@ -483,6 +554,7 @@ def _tags(text: str | None) -> str:
         return ""
     return normalize_tags(t for t in text.replace(",", " ").split() if t)
 
+
 # ---------------------------------------------------------------- bulk loads
 
 BULK_TABLES = ("customers", "tickets", "interactions", "events", "surveys")
@@ -501,17 +573,24 @@ class BulkLoad:
         self.stage = stage or (lambda text: None)  # says which long step runs (a progress line)
         marks = ", ".join("?" * len(BULK_TABLES))
         # Unique indexes stay: duplicate detection and ON CONFLICT need them.
-        self.indexes = [(name, sql) for name, sql in conn.execute(
-            f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN ({marks})",
-            BULK_TABLES).fetchall() if not self._unique(name)]
+        self.indexes = [
+            (name, sql)
+            for name, sql in conn.execute(
+                f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN ({marks})",
+                BULK_TABLES,
+            ).fetchall()
+            if not self._unique(name)
+        ]
         self.triggers = conn.execute(
             f"SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE '%fts%' AND tbl_name IN ({marks})",
-            BULK_TABLES).fetchall()
-        self.first_ids = {table: (conn.execute(f"SELECT max(id) FROM {table}").fetchone()[0] or 0) + 1
-                          for table in BULK_TABLES}
+            BULK_TABLES,
+        ).fetchall()
+        self.first_ids = {
+            table: (conn.execute(f"SELECT max(id) FROM {table}").fetchone()[0] or 0) + 1 for table in BULK_TABLES
+        }
         self.threads = conn.execute("PRAGMA threads").fetchone()[0]
 
-    def __enter__(self) -> "BulkLoad":
+    def __enter__(self) -> BulkLoad:
         for name, _ in self.indexes:
             self.conn.execute(f'DROP INDEX "{name}"')
         for name, _ in self.triggers:
@@ -519,8 +598,13 @@ class BulkLoad:
         return self
 
     def _unique(self, name: str) -> bool:
-        return bool(self.conn.execute("SELECT \"unique\" FROM pragma_index_list((SELECT tbl_name FROM sqlite_master "
-                                      "WHERE name = ?)) WHERE name = ?", (name, name)).fetchone()[0])
+        return bool(
+            self.conn.execute(
+                'SELECT "unique" FROM pragma_index_list((SELECT tbl_name FROM sqlite_master '
+                "WHERE name = ?)) WHERE name = ?",
+                (name, name),
+            ).fetchone()[0]
+        )
 
     def __exit__(self, kind, exc, tb) -> None:
         if kind is not None:
@@ -535,12 +619,18 @@ class BulkLoad:
             conn.execute(f"PRAGMA threads = {int(self.threads)}")
         if self.triggers:
             self.stage("indexing the new rows for search")
-            conn.execute("INSERT INTO tickets_fts (rowid, subject) SELECT id, subject FROM tickets WHERE id >= ?",
-                         (self.first_ids["tickets"],))
-            conn.execute("INSERT INTO interactions_fts (rowid, body) SELECT id, body FROM interactions WHERE id >= ?",
-                         (self.first_ids["interactions"],))
-            conn.execute("INSERT INTO customers_fts (rowid, name, notes) SELECT id, name, notes FROM customers "
-                         "WHERE id >= ?", (self.first_ids["customers"],))
+            conn.execute(
+                "INSERT INTO tickets_fts (rowid, subject) SELECT id, subject FROM tickets WHERE id >= ?",
+                (self.first_ids["tickets"],),
+            )
+            conn.execute(
+                "INSERT INTO interactions_fts (rowid, body) SELECT id, body FROM interactions WHERE id >= ?",
+                (self.first_ids["interactions"],),
+            )
+            conn.execute(
+                "INSERT INTO customers_fts (rowid, name, notes) SELECT id, name, notes FROM customers WHERE id >= ?",
+                (self.first_ids["customers"],),
+            )
             for _, sql in self.triggers:
                 conn.execute(sql)
         self.check_references()
@@ -553,17 +643,24 @@ class BulkLoad:
         self.stage("checking references")
         for table in BULK_TABLES:
             for parent, column, key in conn.execute(
-                    'SELECT "table", "from", coalesce("to", \'id\') FROM pragma_foreign_key_list(?)', (table,)).fetchall():
-                orphans = conn.execute(f"SELECT count(*) FROM {table} WHERE id >= ? AND {column} NOT IN "
-                                       f"(SELECT +{key} FROM {parent})", (self.first_ids[table],)).fetchone()[0]
+                'SELECT "table", "from", coalesce("to", \'id\') FROM pragma_foreign_key_list(?)', (table,)
+            ).fetchall():
+                orphans = conn.execute(
+                    f"SELECT count(*) FROM {table} WHERE id >= ? AND {column} NOT IN (SELECT +{key} FROM {parent})",
+                    (self.first_ids[table],),
+                ).fetchone()[0]
                 if orphans:
-                    raise StoreError(f"the import would leave {orphans} {table} row(s) pointing at missing {parent}; "
-                                     "nothing imported", "please report this as a bug")
+                    raise StoreError(
+                        f"the import would leave {orphans} {table} row(s) pointing at missing {parent}; "
+                        "nothing imported",
+                        "please report this as a bug",
+                    )
 
 
 @contextmanager
-def import_transaction(conn: sqlite3.Connection, *, bulk: bool,
-                       stage: Callable[[str], None] | None = None) -> Iterator[None]:
+def import_transaction(
+    conn: sqlite3.Connection, *, bulk: bool, stage: Callable[[str], None] | None = None
+) -> Iterator[None]:
     """The import's one transaction. A bulk load (see `worth_bulk_loading`) also runs in a
     BulkLoad, with SQLite's row-by-row foreign key checks off: they are a random read of the
     customers table per row (6 s of 1M tickets), and BulkLoad checks the new rows at the end
@@ -597,6 +694,7 @@ def worth_bulk_loading(conn: sqlite3.Connection, entity: str, input_bytes: int |
 
 # ---------------------------------------------------------------- the import
 
+
 @dataclass
 class Report:
     entity: str
@@ -612,15 +710,31 @@ class Report:
         self.warnings[text] = self.warnings.get(text, 0) + 1
 
     def as_record(self) -> dict:
-        return {"entity": self.entity, "created": self.created, "updated": self.updated, "skipped": self.skipped,
-                "rejected": self.rejected, "customers_created": self.customers_created,
-                "warnings": [{"warning": k, "rows": v} for k, v in self.warnings.items()]}
+        return {
+            "entity": self.entity,
+            "created": self.created,
+            "updated": self.updated,
+            "skipped": self.skipped,
+            "rejected": self.rejected,
+            "customers_created": self.customers_created,
+            "warnings": [{"warning": k, "rows": v} for k, v in self.warnings.items()],
+        }
 
 
 class Importer:
-    def __init__(self, conn: sqlite3.Connection, settings: Settings, entity: str, mapping: Mapping,
-                 header: list[str] | None, *, on_duplicate: str, now: datetime, file_label: str,
-                 progress: Callable[[int], None] | None = None):
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        settings: Settings,
+        entity: str,
+        mapping: Mapping,
+        header: list[str] | None,
+        *,
+        on_duplicate: str,
+        now: datetime,
+        file_label: str,
+        progress: Callable[[int], None] | None = None,
+    ):
         if on_duplicate not in ON_DUPLICATE:
             raise InvalidInput(f"--on-duplicate must be one of {', '.join(ON_DUPLICATE)}")
         self.conn, self.settings, self.entity = conn, settings, entity
@@ -637,13 +751,21 @@ class Importer:
         self._check_required()
 
     def _check_required(self) -> None:
-        need = {"customers": [("name", "email")], "tickets": [("subject",), ("created_at",),
-                                                             ("customer_email", "customer_name")],
-                "interactions": [("body",), ("at",), ("customer_email", "customer_name", "ticket_id", "ticket_external_id")]}
+        need = {
+            "customers": [("name", "email")],
+            "tickets": [("subject",), ("created_at",), ("customer_email", "customer_name")],
+            "interactions": [
+                ("body",),
+                ("at",),
+                ("customer_email", "customer_name", "ticket_id", "ticket_external_id"),
+            ],
+        }
         for options in need[self.entity]:
             if not any(self.v.has(o) for o in options):
-                raise InvalidInput(f"the mapping has no column for {' or '.join(options)}",
-                                   f"add it to [columns], e.g. {options[0]} = \"Column header\"")
+                raise InvalidInput(
+                    f"the mapping has no column for {' or '.join(options)}",
+                    f'add it to [columns], e.g. {options[0]} = "Column header"',
+                )
 
     # -------------------------------------------------------- driving
 
@@ -656,7 +778,7 @@ class Importer:
         gc.disable()
         try:
             flush = getattr(self, f"_flush_{self.entity}")
-            for batch in (self._batches_from_worker(path) if path else self.parsed(rows)):
+            for batch in self._batches_from_worker(path) if path else self.parsed(rows):
                 flush(batch)
                 self.progress(len(batch))
                 del batch  # so the next batch does not share the memory with this one
@@ -702,8 +824,20 @@ class Importer:
 
         context = multiprocessing.get_context("spawn")  # a fresh interpreter: nothing inherited
         receiving, sending = context.Pipe(duplex=False)
-        worker = context.Process(target=_parse_in_worker, daemon=True, args=(
-            sending, path, self.settings, self.entity, self.v.mapping, self.on_duplicate, self.now, self.file_label))
+        worker = context.Process(
+            target=_parse_in_worker,
+            daemon=True,
+            args=(
+                sending,
+                path,
+                self.settings,
+                self.entity,
+                self.v.mapping,
+                self.on_duplicate,
+                self.now,
+                self.file_label,
+            ),
+        )
         worker.start()
         sending.close()  # only the worker writes: its death then ends recv() with EOFError
         header = self.v.header
@@ -740,17 +874,21 @@ class Importer:
         found: dict[str, int] = {}
         ids = [e for e in external_ids if e is not None]
         for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
+            chunk = ids[start : start + 500]
             marks = ",".join("?" * len(chunk))
             for external_id, row_id in self.conn.execute(
-                    f"SELECT external_id, id FROM {table} WHERE external_id IN ({marks})", chunk):
+                f"SELECT external_id, id FROM {table} WHERE external_id IN ({marks})", chunk
+            ):
                 found[external_id] = row_id
         return found
 
     def _duplicate(self, row: SourceRow, external_id: str, table: str) -> None:
         if self.on_duplicate == "error":
-            raise RowError(self.v.header_of("external_id"), external_id,
-                           f"already imported ({table}); pass --on-duplicate skip or update")
+            raise RowError(
+                self.v.header_of("external_id"),
+                external_id,
+                f"already imported ({table}); pass --on-duplicate skip or update",
+            )
         self.report.skipped += 1
 
     # -------------------------------------------------------- customers
@@ -782,9 +920,12 @@ class Importer:
             if email:
                 row = self.conn.execute("SELECT id, name FROM customers WHERE email = ?", (email,)).fetchone()
             else:
-                row = self.conn.execute("SELECT id, name FROM customers WHERE name = ? COLLATE NOCASE ORDER BY id LIMIT 1",
-                                        (name,)).fetchone()
-            customer_id = self._remember(key, row[0], row[1]) if row is not None else self._create_customer(key, email, name, at)
+                row = self.conn.execute(
+                    "SELECT id, name FROM customers WHERE name = ? COLLATE NOCASE ORDER BY id LIMIT 1", (name,)
+                ).fetchone()
+            customer_id = (
+                self._remember(key, row[0], row[1]) if row is not None else self._create_customer(key, email, name, at)
+            )
         self._check_name(customer_id, email, name)
         return customer_id
 
@@ -831,13 +972,15 @@ class Importer:
         self._trim_caches()
         customers = self._customers
         keys = [email.lower() if email else None for email, _, _ in wanted]
-        unknown = list({key: email for key, (email, _, _) in zip(keys, wanted)
-                        if key and key not in customers}.values())
+        unknown = list(
+            {key: email for key, (email, _, _) in zip(keys, wanted) if key and key not in customers}.values()
+        )
         found: dict[str, tuple[int, str]] = {}
         for start in range(0, len(unknown), 500):
-            chunk = unknown[start:start + 500]
+            chunk = unknown[start : start + 500]
             for customer_id, name, email in self.conn.execute(
-                    f"SELECT id, name, email FROM customers WHERE email IN ({','.join('?' * len(chunk))})", chunk):
+                f"SELECT id, name, email FROM customers WHERE email IN ({','.join('?' * len(chunk))})", chunk
+            ):
                 found[email.lower()] = (customer_id, name)
         ids = []
         for key, (email, name, at) in zip(keys, wanted):
@@ -872,9 +1015,17 @@ class Importer:
             tags = _tags(v.text("tags"))
         except InvalidInput as exc:
             raise v.error("tags", exc.message) from None
-        return {"external_id": v.text("external_id"), "name": name, "email": email, "phone": v.text("phone"),
-                "tags": tags, "notes": v.text("notes") or "", "created_at": _db(created),
-                "lost_at": _db(v.time("lost_at")), "lost_reason": v.text("lost_reason")}
+        return {
+            "external_id": v.text("external_id"),
+            "name": name,
+            "email": email,
+            "phone": v.text("phone"),
+            "tags": tags,
+            "notes": v.text("notes") or "",
+            "created_at": _db(created),
+            "lost_at": _db(v.time("lost_at")),
+            "lost_reason": v.text("lost_reason"),
+        }
 
     def _flush_customers(self, batch: list[tuple[SourceRow, dict]]) -> None:
         conn = self.conn
@@ -899,8 +1050,10 @@ class Importer:
                     self.report.skipped -= 1
                     self.report.updated += 1
                     changes = {k: val for k, val in rec.items() if val not in (None, "") and k != "created_at"}
-                    conn.execute(f"UPDATE customers SET {', '.join(f'{k} = ?' for k in changes)} WHERE id = ?",
-                                 (*changes.values(), existing))
+                    conn.execute(
+                        f"UPDATE customers SET {', '.join(f'{k} = ?' for k in changes)} WHERE id = ?",
+                        (*changes.values(), existing),
+                    )
                 continue
             inserts.append(tuple(rec.values()))
             marker = -1 - len(inserts)
@@ -925,9 +1078,16 @@ class Importer:
         external_id_of, email_of, name_of = text("external_id"), text("customer_email"), text("customer_name")
         subject_of, status_of, tags_of = text("subject"), text("status"), text("tags")
         resolution_of, message_of = text("resolution"), text("message")
-        created_of, first_response_of, first_closed_of = time("created_at"), time("first_response_at"), time("first_closed_at")
+        created_of, first_response_of, first_closed_of = (
+            time("created_at"),
+            time("first_response_at"),
+            time("first_closed_at"),
+        )
         closed_of, updated_of = time("closed_at"), time("updated_at")
-        first_response_minutes_of, resolution_minutes_of = minutes("first_response_minutes"), minutes("resolution_minutes")
+        first_response_minutes_of, resolution_minutes_of = (
+            minutes("first_response_minutes"),
+            minutes("resolution_minutes"),
+        )
         replies_of, reopens_of = integer("replies", 0), integer("reopens", 0)
         csat_of, ces_of = integer("csat", *SCORE_RANGES["csat"]), integer("ces", *SCORE_RANGES["ces"])
         channel_of = v.choice_getter("channel", "channels", "default_channel")
@@ -963,8 +1123,9 @@ class Importer:
             notes = ()  # warnings, counted only if the row lands (not for duplicates or rejects)
             if first_response is not None and closed is not None and first_response[0] > closed[0]:
                 notes = (RESPONSE_AFTER_CLOSE,)
-            if (first_response is not None and first_response[0] < created_at) or \
-                    (closed is not None and closed[0] < created_at):
+            if (first_response is not None and first_response[0] < created_at) or (
+                closed is not None and closed[0] < created_at
+            ):
                 notes += (BEFORE_OPENED,)
             replies = replies_of(record)
             if replies is None:
@@ -982,22 +1143,56 @@ class Importer:
             if updated is None:
                 updated = max((m for m in (created, first_response, closed) if m is not None), key=_first)
             return (
-                external_id_of(record), email(email_of(record), "customer_email"), name_of(record),
-                subject, channel_of(record), category_of(record), priority_of(record), status, tags,
-                resolution_of(record), created[1], updated[1],
-                first_response and first_response[1], first_closed and first_closed[1], closed and closed[1],
-                reopens_of(record) or 0, replies,
+                external_id_of(record),
+                email(email_of(record), "customer_email"),
+                name_of(record),
+                subject,
+                channel_of(record),
+                category_of(record),
+                priority_of(record),
+                status,
+                tags,
+                resolution_of(record),
+                created[1],
+                updated[1],
+                first_response and first_response[1],
+                first_closed and first_closed[1],
+                closed and closed[1],
+                reopens_of(record) or 0,
+                replies,
                 first_response and int((first_response[0] - created_at).total_seconds()),
                 first_closed and int((first_closed[0] - created_at).total_seconds()),
                 closed and int((closed[0] - created_at).total_seconds()),
-                csat, ces, message_of(record), notes,
+                csat,
+                ces,
+                message_of(record),
+                notes,
             )
 
         return parse
 
-    TICKET_COLUMNS = ("id", "external_id", "customer_id", "subject", "channel", "category", "priority", "status", "tags",
-                      "resolution", "created_at", "updated_at", "first_response_at", "first_closed_at", "closed_at",
-                      "reopen_count", "reply_count", "first_response_s", "first_resolution_s", "resolution_s")
+    TICKET_COLUMNS = (
+        "id",
+        "external_id",
+        "customer_id",
+        "subject",
+        "channel",
+        "category",
+        "priority",
+        "status",
+        "tags",
+        "resolution",
+        "created_at",
+        "updated_at",
+        "first_response_at",
+        "first_closed_at",
+        "closed_at",
+        "reopen_count",
+        "reply_count",
+        "first_response_s",
+        "first_resolution_s",
+        "resolution_s",
+    )
     # A parsed ticket: (external_id, customer_email, customer_name, then TICKET_COLUMNS[3:] in order, csat, ces,
     # message, warnings)
     _STORED = slice(3, 20)
@@ -1049,7 +1244,8 @@ class Importer:
             self._insert_many("tickets", self.TICKET_COLUMNS, tickets)
             # The events every imported ticket has, written by SQLite from the rows just stored, in the
             # order the domain writes them (ticket by ticket: opened, replied-first, closed).
-            conn.execute("""
+            conn.execute(
+                """
                 INSERT INTO events (customer_id, ticket_id, kind, at)
                 SELECT customer_id, id, kind, at FROM (
                     SELECT customer_id, id, 1 AS step, 'opened' AS kind, created_at AS at FROM tickets WHERE id >= :first
@@ -1059,18 +1255,24 @@ class Importer:
                               WHERE id >= :first AND first_closed_at IS NOT NULL
                     UNION ALL SELECT customer_id, id, 4, 'closed', closed_at FROM tickets
                               WHERE id >= :first AND closed_at IS NOT NULL AND closed_at IS NOT first_closed_at)
-                ORDER BY id, step""", {"first": first_id})
+                ORDER BY id, step""",
+                {"first": first_id},
+            )
             self._insert_many("surveys", ("kind", "customer_id", "ticket_id", "score", "at"), surveys)
-            self._insert_many("interactions", ("customer_id", "ticket_id", "direction", "channel", "body", "at"), messages)
+            self._insert_many(
+                "interactions", ("customer_id", "ticket_id", "direction", "channel", "body", "at"), messages
+            )
             self.report.created += len(tickets)
 
     def _update_ticket(self, ticket_id: int, customer_id: int, parsed: tuple) -> None:
         conn = self.conn
         values = dict(zip(self.TICKET_COLUMNS[3:], parsed[self._STORED]), customer_id=customer_id)
-        before = conn.execute("SELECT created_at, first_response_at, closed_at FROM tickets WHERE id = ?",
-                              (ticket_id,)).fetchone()
-        conn.execute(f"UPDATE tickets SET {', '.join(f'{c} = ?' for c in values)} WHERE id = ?",
-                     (*values.values(), ticket_id))
+        before = conn.execute(
+            "SELECT created_at, first_response_at, closed_at FROM tickets WHERE id = ?", (ticket_id,)
+        ).fetchone()
+        conn.execute(
+            f"UPDATE tickets SET {', '.join(f'{c} = ?' for c in values)} WHERE id = ?", (*values.values(), ticket_id)
+        )
         # Events are append-only: what the source now says is appended, never rewritten. A first
         # answer or a (new) close gets its event; a moved opening or first answer gets a
         # 'corrected' event, stamped now, saying from what to what.
@@ -1079,19 +1281,24 @@ class Importer:
             events.append(("replied-first", values["first_response_at"], None))
         if values["closed_at"] and values["closed_at"] != before[2]:
             events.append(("closed", values["closed_at"], None))
-        corrected = {column: {"from": old, "to": values[column]}
-                     for column, old in zip(("created_at", "first_response_at"), before[:2])
-                     if old is not None and values[column] != old}
+        corrected = {
+            column: {"from": old, "to": values[column]}
+            for column, old in zip(("created_at", "first_response_at"), before[:2])
+            if old is not None and values[column] != old
+        }
         if corrected:
             events.append(("corrected", self.stamp, json.dumps(corrected, sort_keys=True)))
-        conn.executemany("INSERT INTO events (customer_id, ticket_id, kind, at, detail) VALUES (?, ?, ?, ?, ?)",
-                         [(customer_id, ticket_id, kind, at, detail) for kind, at, detail in events])
+        conn.executemany(
+            "INSERT INTO events (customer_id, ticket_id, kind, at, detail) VALUES (?, ?, ?, ?, ?)",
+            [(customer_id, ticket_id, kind, at, detail) for kind, at, detail in events],
+        )
         for kind, score in zip(("csat", "ces"), parsed[20:22]):
             if score is not None:
                 conn.execute(
                     "INSERT INTO surveys (kind, customer_id, ticket_id, score, at) VALUES (?, ?, ?, ?, ?) "
                     "ON CONFLICT (kind, ticket_id) WHERE ticket_id IS NOT NULL DO UPDATE SET score = excluded.score",
-                    (kind, customer_id, ticket_id, score, values["closed_at"] or values["updated_at"]))
+                    (kind, customer_id, ticket_id, score, values["closed_at"] or values["updated_at"]),
+                )
 
     # -------------------------------------------------------- interactions
 
@@ -1124,8 +1331,14 @@ class Importer:
         if customer_id is None:
             raise v.error("customer_email", "no customer or ticket given")
         channel = v.choice("channel", "channels", "default_channel")
-        return {"customer_id": customer_id, "ticket_id": ticket_id, "direction": direction, "channel": channel,
-                "body": body, "at": _db(at)}
+        return {
+            "customer_id": customer_id,
+            "ticket_id": ticket_id,
+            "direction": direction,
+            "channel": channel,
+            "body": body,
+            "at": _db(at),
+        }
 
     def _flush_interactions(self, batch: list[tuple[SourceRow, dict]]) -> None:
         self.flush_new_customers()
@@ -1135,9 +1348,14 @@ class Importer:
             self.v.record = row.record
             key = (rec["customer_id"], rec["ticket_id"], rec["direction"], rec["at"], rec["body"])
             # No external id: the same message at the same time for the same customer is a duplicate.
-            hit = key in seen or self.conn.execute(
-                "SELECT 1 FROM interactions WHERE customer_id = ? AND ticket_id IS ? AND direction = ? AND at = ? "
-                "AND body = ?", key).fetchone()
+            hit = (
+                key in seen
+                or self.conn.execute(
+                    "SELECT 1 FROM interactions WHERE customer_id = ? AND ticket_id IS ? AND direction = ? AND at = ? "
+                    "AND body = ?",
+                    key,
+                ).fetchone()
+            )
             if hit:
                 try:
                     self._duplicate(row, rec["body"][:40], "interactions")
@@ -1161,8 +1379,9 @@ def parse_aside(entity: str, source_format: str, path: str, on_duplicate: str, *
     return bulk and entity == "tickets" and source_format == "csv" and path != "-" and on_duplicate != "error"
 
 
-def _parse_in_worker(out, path: str, settings: Settings, entity: str, mapping: Mapping, on_duplicate: str,
-                     now: datetime, file_label: str) -> None:
+def _parse_in_worker(
+    out, path: str, settings: Settings, entity: str, mapping: Mapping, on_duplicate: str, now: datetime, file_label: str
+) -> None:
     """The second process of `Importer._batches_from_worker`: sends ("rows", [(line, parsed)],
     rejects) per batch, then ("done", None, rejects), or ("error", (message, hint), rejects), where
     rejects = (rows rejected since the last message, [(line, cells, extra, (column, value, reason))])."""
@@ -1189,8 +1408,9 @@ def _parse_in_worker(out, path: str, settings: Settings, entity: str, mapping: M
         try:
             stream = open_input(path)
             header, rows = read_rows(stream, "csv")
-            importer = Importer(None, settings, entity, mapping, header, on_duplicate=on_duplicate, now=now,
-                                file_label=file_label)
+            importer = Importer(
+                None, settings, entity, mapping, header, on_duplicate=on_duplicate, now=now, file_label=file_label
+            )
             for batch in importer.parsed(rows):
                 out.send(("rows", [(row.line, parsed) for row, parsed in batch], rejects()))
             out.send(("done", None, rejects()))

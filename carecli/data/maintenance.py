@@ -7,9 +7,8 @@ import sqlite3
 from datetime import datetime
 from pathlib import Path
 
-from carecli.schema import migrations
-from carecli.schema import database
 from carecli.core.errors import InvalidInput
+from carecli.schema import database, migrations
 
 # Tables a user may read with sqlite3, sqlite-utils or Datasette; their columns are the documented schema.
 USER_TABLES = ("customers", "tickets", "interactions", "events", "followups", "surveys")
@@ -33,7 +32,9 @@ def backup(conn: sqlite3.Connection, target: str | os.PathLike) -> Path:
     try:
         fd = os.open(temp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
     except OSError as exc:
-        raise InvalidInput(f"cannot write {target}: {exc.strerror}", "check the directory exists and is writable") from None
+        raise InvalidInput(
+            f"cannot write {target}: {exc.strerror}", "check the directory exists and is writable"
+        ) from None
     os.close(fd)
     try:
         copy = sqlite3.connect(temp)

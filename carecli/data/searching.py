@@ -12,6 +12,7 @@ from carecli.text.when import to_db
 
 RANK_CAP = 20_000  # matches ranked per source; beyond it, the most recent ones (see README: Search)
 
+
 @dataclass(frozen=True)
 class Source:
     kind: str
@@ -27,13 +28,42 @@ class Source:
 
 
 SOURCES = (
-    Source("ticket", "tickets_fts", 0, "tickets t JOIN customers c ON c.id = t.customer_id", "t.id",
-           "'#' || t.id", "t.id", "t.created_at", "t.customer_id", "tickets t"),
-    Source("message", "interactions_fts", 0, "interactions i JOIN customers c ON c.id = i.customer_id", "i.id",
-           "CASE WHEN i.ticket_id IS NULL THEN 'contact ' || i.id ELSE '#' || i.ticket_id END", "i.ticket_id",
-           "i.at", "i.customer_id", "interactions i"),
-    Source("customer", "customers_fts", -1, "customers c", "c.id", "coalesce(c.email, '#' || c.id)", "NULL",
-           "c.created_at", "c.id", "customers c"),
+    Source(
+        "ticket",
+        "tickets_fts",
+        0,
+        "tickets t JOIN customers c ON c.id = t.customer_id",
+        "t.id",
+        "'#' || t.id",
+        "t.id",
+        "t.created_at",
+        "t.customer_id",
+        "tickets t",
+    ),
+    Source(
+        "message",
+        "interactions_fts",
+        0,
+        "interactions i JOIN customers c ON c.id = i.customer_id",
+        "i.id",
+        "CASE WHEN i.ticket_id IS NULL THEN 'contact ' || i.id ELSE '#' || i.ticket_id END",
+        "i.ticket_id",
+        "i.at",
+        "i.customer_id",
+        "interactions i",
+    ),
+    Source(
+        "customer",
+        "customers_fts",
+        -1,
+        "customers c",
+        "c.id",
+        "coalesce(c.email, '#' || c.id)",
+        "NULL",
+        "c.created_at",
+        "c.id",
+        "customers c",
+    ),
 )
 
 
@@ -42,8 +72,7 @@ def fts_query(text: str) -> str:
     words = re.findall(r"\w+\*?|\"[^\"]+\"", text)
     if not words:
         raise InvalidInput("nothing to search for", "give at least one word, e.g. carecli search refund")
-    return " ".join(w if w.startswith('"') else f'"{w.rstrip("*")}"' + ("*" if w.endswith("*") else "")
-                    for w in words)
+    return " ".join(w if w.startswith('"') else f'"{w.rstrip("*")}"' + ("*" if w.endswith("*") else "") for w in words)
 
 
 def search(
@@ -78,13 +107,17 @@ def search(
             params += filter_params
         # Ranking costs about a microsecond a match: for a word in every tenth ticket, rank only the
         # RANK_CAP most recent matches (FTS5 walks rowids in order cheaply and seeks to a rowid bound).
-        bound = conn.execute(f"SELECT rowid FROM {source.table} WHERE {' AND '.join(where)} "
-                             f"ORDER BY rowid DESC LIMIT 1 OFFSET ?", (*params, RANK_CAP - 1)).fetchone()
+        bound = conn.execute(
+            f"SELECT rowid FROM {source.table} WHERE {' AND '.join(where)} ORDER BY rowid DESC LIMIT 1 OFFSET ?",
+            (*params, RANK_CAP - 1),
+        ).fetchone()
         if bound is not None:
             where.append("rowid >= ?")
             params.append(bound[0])
-        rows = conn.execute(f"SELECT rowid, rank FROM {source.table} WHERE {' AND '.join(where)} "
-                            f"ORDER BY rank LIMIT ?", (*params, limit)).fetchall()
+        rows = conn.execute(
+            f"SELECT rowid, rank FROM {source.table} WHERE {' AND '.join(where)} ORDER BY rank LIMIT ?",
+            (*params, limit),
+        ).fetchall()
         ranked += [(row[1], source, row[0]) for row in rows]
     ranked.sort(key=lambda hit: hit[0])
     ranked = ranked[:limit]
@@ -97,7 +130,8 @@ def search(
                        snippet({source.table}, {source.snippet_column}, ?, ?, '…', 16) AS snippet
                 FROM {source.table} JOIN {source.record}
                 WHERE {source.table} MATCH ? AND {source.table}.rowid = ? AND {source.key} = ?""",
-            (*highlight, query, row_id, row_id))
+            (*highlight, query, row_id, row_id),
+        )
         row = cursor.fetchone()
         if row is not None:
             details[(source.kind, row_id)] = dict(zip([d[0] for d in cursor.description], row))

@@ -10,9 +10,9 @@ from __future__ import annotations
 import sqlite3
 from datetime import date, datetime
 
-from carecli.records import followups
 from carecli.core.config import Settings
 from carecli.measure.sla import breaching_tickets
+from carecli.records import followups
 from carecli.records.tickets import priority_rank_sql
 from carecli.text.when import local_day_bounds, to_db
 
@@ -54,15 +54,16 @@ def build_agenda(
 
     due_where = "f.status = 'scheduled' AND f.due_at >= :day_start AND f.due_at < :day_end"
     agenda["followups_due"] = [
-        followups.as_dict(row, tz=tz, today_start=day_start)
-        for row in conn.execute(_followups_sql(due_where), params)
+        followups.as_dict(row, tz=tz, today_start=day_start) for row in conn.execute(_followups_sql(due_where), params)
     ]
     counts["followups_due"] = _count(conn, f"SELECT count(*) FROM followups f WHERE {due_where}", params)
 
     overdue_where = "f.status = 'scheduled' AND f.due_at < :day_start"
     agenda["followups_overdue"] = [
-        {**followups.as_dict(row, tz=tz, today_start=day_start),
-         "days_overdue": (day - followups.due_day(row, tz)).days}
+        {
+            **followups.as_dict(row, tz=tz, today_start=day_start),
+            "days_overdue": (day - followups.due_day(row, tz)).days,
+        }
         for row in conn.execute(_followups_sql(overdue_where), params)
     ]
     counts["followups_overdue"] = _count(conn, f"SELECT count(*) FROM followups f WHERE {overdue_where}", params)
@@ -70,13 +71,16 @@ def build_agenda(
     # Most urgent first, then oldest.
     # Sort first (read from the covering tickets_status_priority index), then join the few kept.
     order = f"{priority_rank_sql(settings)} DESC, t.created_at, t.id"
-    agenda["waiting_on_us"] = [dict(row) for row in conn.execute(
-        f"""SELECT {_TICKET_FIELDS}
+    agenda["waiting_on_us"] = [
+        dict(row)
+        for row in conn.execute(
+            f"""SELECT {_TICKET_FIELDS}
             FROM (SELECT t.id FROM tickets t WHERE t.status = 'open' ORDER BY {order} LIMIT :limit) kept
             JOIN tickets t ON t.id = kept.id JOIN customers c ON c.id = t.customer_id
             ORDER BY {order}""",
-        params,
-    )]
+            params,
+        )
+    ]
     counts["waiting_on_us"] = _count(conn, "SELECT count(*) FROM tickets WHERE status = 'open'", params)
 
     # Waiting on the customer since the last time the ticket was set pending.
@@ -84,16 +88,20 @@ def build_agenda(
         SELECT t.id, (SELECT max(e.at) FROM events e WHERE e.ticket_id = t.id AND e.kind = 'pending') AS pending_since
         FROM tickets t WHERE t.status = 'pending'
     """
-    agenda["waiting_on_customer"] = [dict(row) for row in conn.execute(
-        f"""SELECT {_TICKET_FIELDS}, p.pending_since,
+    agenda["waiting_on_customer"] = [
+        dict(row)
+        for row in conn.execute(
+            f"""SELECT {_TICKET_FIELDS}, p.pending_since,
                    CAST(strftime('%s', :now) - strftime('%s', p.pending_since) AS INTEGER) AS waiting_s
             FROM ({pending}) p JOIN tickets t ON t.id = p.id JOIN customers c ON c.id = t.customer_id
             WHERE p.pending_since <= :pending_before
             ORDER BY p.pending_since, t.id LIMIT :limit""",
-        params,
-    )]
+            params,
+        )
+    ]
     counts["waiting_on_customer"] = _count(
-        conn, f"SELECT count(*) FROM ({pending}) p WHERE p.pending_since <= :pending_before", params)
+        conn, f"SELECT count(*) FROM ({pending}) p WHERE p.pending_since <= :pending_before", params
+    )
     # Past an SLA deadline or within `sla.warn_before` of one (empty when no targets are set).
     breaching = breaching_tickets(conn, settings, now=now)
     agenda["sla_breaching"] = breaching if limit is None else breaching[:limit]

@@ -4,6 +4,7 @@ SQLite-only: `register` adds a Python aggregate function to the connection.
 """
 
 from __future__ import annotations
+
 import math
 import sqlite3
 
@@ -46,11 +47,11 @@ class _Quantiles:
         if not n:
             return None
         middle = n // 2
-        return (f"{n} {sum(ordered) / n!r} {ordered[middle] if n % 2 else (ordered[middle - 1] + ordered[middle]) / 2}"
-                f" {ordered[math.ceil(0.9 * n) - 1]}")
+        return (
+            f"{n} {sum(ordered) / n!r} {ordered[middle] if n % 2 else (ordered[middle - 1] + ordered[middle]) / 2}"
+            f" {ordered[math.ceil(0.9 * n) - 1]}"
+        )
 
 
 def register(conn: sqlite3.Connection) -> None:
     conn.create_aggregate("kpi_durations", 1, _Quantiles)
-
-

@@ -1,8 +1,10 @@
 """Customers lost in a period, by the reason recorded."""
 
 from __future__ import annotations
+
 import sqlite3
 from datetime import datetime
+
 from carecli.text.when import to_db
 
 
@@ -24,9 +26,11 @@ def churn_by_reason(conn: sqlite3.Connection, *, since: datetime, until: datetim
     ).fetchall()
     total = sum(row["lost"] for row in rows)
     return [
-        {"reason": row["reason"], "lost": row["lost"], "won_back": row["won_back"],
-         "share_pct": round(row["lost"] * 100 / total, 2)}
+        {
+            "reason": row["reason"],
+            "lost": row["lost"],
+            "won_back": row["won_back"],
+            "share_pct": round(row["lost"] * 100 / total, 2),
+        }
         for row in rows
     ]
-
-

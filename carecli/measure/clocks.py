@@ -38,7 +38,7 @@ class BusinessHours:
     holidays: frozenset[date]
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "BusinessHours":
+    def from_settings(cls, settings: Settings) -> BusinessHours:
         from carecli.text.when import get_zone
 
         start, end = (time.fromisoformat(settings[f"business_hours.{k}"]) for k in ("start", "end"))
@@ -61,12 +61,16 @@ class BusinessHours:
         day = first
         while day <= last:
             if day.weekday() in self.weekdays and day not in self.holidays:
-                yield _epoch(datetime.combine(day, self.start, self.tz)), _epoch(datetime.combine(day, self.end, self.tz))
+                yield (
+                    _epoch(datetime.combine(day, self.start, self.tz)),
+                    _epoch(datetime.combine(day, self.end, self.tz)),
+                )
             day += timedelta(days=1)
 
     def _around(self, start: datetime, end: datetime) -> Iterator[tuple[int, int]]:
-        return self.intervals(start.astimezone(self.tz).date() - timedelta(days=1),
-                              end.astimezone(self.tz).date() + timedelta(days=1))
+        return self.intervals(
+            start.astimezone(self.tz).date() - timedelta(days=1), end.astimezone(self.tz).date() + timedelta(days=1)
+        )
 
     def seconds_between(self, start: datetime, end: datetime) -> int:
         """Business seconds in [start, end); 0 when end is not after start."""
@@ -85,8 +89,10 @@ class BusinessHours:
             if usable >= remaining:
                 return datetime.fromtimestamp(max(a, lo) + remaining, timezone.utc)
             remaining -= usable
-        raise ConfigError("no business hours configured in the next ten years",
-                          "check business_hours.days and business_hours.holidays")
+        raise ConfigError(
+            "no business hours configured in the next ten years",
+            "check business_hours.days and business_hours.holidays",
+        )
 
 
 def _epoch(moment: datetime) -> int:
@@ -96,8 +102,12 @@ def _epoch(moment: datetime) -> int:
 def prepare_offsets(conn: sqlite3.Connection, hours: BusinessHours, first: datetime, last: datetime) -> None:
     """(Re)build the TEMP offsets table covering the UTC hours from `first` to `last` (a day of margin)."""
     first_hour, last_hour = _epoch(first) // HOUR_S - 24, _epoch(last) // HOUR_S + 24
-    local_first = datetime.fromtimestamp(first_hour * HOUR_S, timezone.utc).astimezone(hours.tz).date() - timedelta(days=1)
-    local_last = datetime.fromtimestamp(last_hour * HOUR_S, timezone.utc).astimezone(hours.tz).date() + timedelta(days=1)
+    local_first = datetime.fromtimestamp(first_hour * HOUR_S, timezone.utc).astimezone(hours.tz).date() - timedelta(
+        days=1
+    )
+    local_last = datetime.fromtimestamp(last_hour * HOUR_S, timezone.utc).astimezone(hours.tz).date() + timedelta(
+        days=1
+    )
     stretches = list(hours.intervals(local_first, local_last))
     rows, cum, index = [], 0, 0
     for hour in range(first_hour, last_hour + 1):
@@ -117,8 +127,10 @@ def prepare_offsets(conn: sqlite3.Connection, hours: BusinessHours, first: datet
         rows.append((_hour_key(lo), cum, *(value for piece in pieces for value in piece)))
         cum += sum(length for _, length in pieces)
     conn.execute(f"DROP TABLE IF EXISTS temp.{TABLE}")
-    conn.execute(f"CREATE TEMP TABLE {TABLE} (hour TEXT PRIMARY KEY, cum INTEGER NOT NULL, "
-                 "a1 INTEGER, l1 INTEGER, a2 INTEGER, l2 INTEGER) WITHOUT ROWID")
+    conn.execute(
+        f"CREATE TEMP TABLE {TABLE} (hour TEXT PRIMARY KEY, cum INTEGER NOT NULL, "
+        "a1 INTEGER, l1 INTEGER, a2 INTEGER, l2 INTEGER) WITHOUT ROWID"
+    )
     conn.executemany(f"INSERT INTO temp.{TABLE} VALUES (?, ?, ?, ?, ?, ?)", rows)
 
 
@@ -146,8 +158,10 @@ def offset_sql(instant: str) -> str:
 def joined_offset(instant: str, alias: str) -> tuple[str, str]:
     """(JOIN clause, offset expression) for `instant`: a join reuses one cursor for every row,
     which measured several times faster than a correlated subquery per row."""
-    return (f"LEFT JOIN temp.{TABLE} {alias} ON {alias}.hour = substr({instant}, 1, 13)",
-            f"({_offset_parts(instant, alias)})")
+    return (
+        f"LEFT JOIN temp.{TABLE} {alias} ON {alias}.hour = substr({instant}, 1, 13)",
+        f"({_offset_parts(instant, alias)})",
+    )
 
 
 def duration_sql(start: str, end: str) -> str:
@@ -162,7 +176,7 @@ def wall_duration_sql(start: str, end: str) -> str:
 
 # ---------------------------------------------------------------- stored business-time durations
 # Business-time durations stored on tickets (first_response_bs, first_resolution_bs, resolution_bs).
-# 
+#
 # They are a cache of offset(end) - offset(start) from carecli/business_hours.py, so `kpi
 # --business-hours` reads stored integers like the wall-clock figures. A trigger (migration m005)
 # clears a value whenever an instant it depends on changes, whoever writes the ticket; `refresh`
@@ -171,8 +185,11 @@ def wall_duration_sql(start: str, end: str) -> str:
 
 # Bump when the arithmetic changes, so stored values are recomputed.
 VERSION = 1
-COLUMNS = {"first_response_bs": "first_response_at", "first_resolution_bs": "first_closed_at",
-           "resolution_bs": "closed_at"}
+COLUMNS = {
+    "first_response_bs": "first_response_at",
+    "first_resolution_bs": "first_closed_at",
+    "resolution_bs": "closed_at",
+}
 # The same text as the partial index tickets_business_stale, so SQLite uses that index.
 STALE = """(first_response_at IS NOT NULL AND first_response_bs IS NULL)
                OR (first_closed_at IS NOT NULL AND first_resolution_bs IS NULL)
@@ -181,8 +198,10 @@ STALE = """(first_response_at IS NOT NULL AND first_response_bs IS NULL)
 
 def fingerprint(hours: BusinessHours) -> str:
     zone = getattr(hours.tz, "key", None) or str(hours.tz)
-    return (f"v{VERSION} {zone} {sorted(hours.weekdays)} {hours.start:%H:%M:%S}-{hours.end:%H:%M:%S} "
-            f"{sorted(d.isoformat() for d in hours.holidays)}")
+    return (
+        f"v{VERSION} {zone} {sorted(hours.weekdays)} {hours.start:%H:%M:%S}-{hours.end:%H:%M:%S} "
+        f"{sorted(d.isoformat() for d in hours.holidays)}"
+    )
 
 
 def refresh(conn: sqlite3.Connection, hours: BusinessHours) -> int:
@@ -199,13 +218,16 @@ def refresh(conn: sqlite3.Connection, hours: BusinessHours) -> int:
         return 0
     with store.transaction(conn):
         if changed:
-            conn.execute("UPDATE tickets SET first_response_bs = NULL, first_resolution_bs = NULL, resolution_bs = NULL"
-                         " WHERE first_response_bs IS NOT NULL OR first_resolution_bs IS NOT NULL"
-                         " OR resolution_bs IS NOT NULL")
+            conn.execute(
+                "UPDATE tickets SET first_response_bs = NULL, first_resolution_bs = NULL, resolution_bs = NULL"
+                " WHERE first_response_bs IS NOT NULL OR first_resolution_bs IS NOT NULL"
+                " OR resolution_bs IS NOT NULL"
+            )
             conn.execute("INSERT OR REPLACE INTO business_time (id, fingerprint) VALUES (1, ?)", (current,))
         first, *lasts = conn.execute(
             f"SELECT MIN(created_at), MAX(first_response_at), MAX(first_closed_at), MAX(closed_at) FROM tickets "
-            f"WHERE {STALE}").fetchone()
+            f"WHERE {STALE}"
+        ).fetchone()
         if first is None:
             return 0
         moments = [from_db(text) for text in (first, *lasts) if text]
@@ -216,8 +238,15 @@ def refresh(conn: sqlite3.Connection, hours: BusinessHours) -> int:
 
 # ---------------------------------------------------------------- before a computation
 
-def prepare(conn: sqlite3.Connection, settings: Settings, *, now: datetime, period: Period | None = None,
-            business_hours: bool = True) -> None:
+
+def prepare(
+    conn: sqlite3.Connection,
+    settings: Settings,
+    *,
+    now: datetime,
+    period: Period | None = None,
+    business_hours: bool = True,
+) -> None:
     """Register the aggregate and, when business time is involved, build the offsets table over
     every instant the period's figures can touch."""
     from carecli.text.when import from_db
@@ -233,8 +262,10 @@ def prepare(conn: sqlite3.Connection, settings: Settings, *, now: datetime, peri
     # Running SLA clocks: open tickets (without a period), or tickets created in the period,
     # measured up to now or the period's end.
     first = conn.execute(
-        "SELECT MIN(created_at) FROM tickets WHERE status IN ('open', 'pending')" if period is None
-        else "SELECT MIN(created_at) FROM tickets WHERE created_at >= ?", () if period is None else (to_db(period.since),)
+        "SELECT MIN(created_at) FROM tickets WHERE status IN ('open', 'pending')"
+        if period is None
+        else "SELECT MIN(created_at) FROM tickets WHERE created_at >= ?",
+        () if period is None else (to_db(period.since),),
     ).fetchone()[0]
     moments = [now] + ([from_db(first)] if first else []) + ([period.since, period.until] if period else [])
     if period is not None and first:

@@ -45,20 +45,41 @@ SILENT_POINTS = -15
 FACTORS = (
     Factor("csat", _by_score(CSAT_POINTS, "csat"), lambda r: f"latest CSAT {r['csat']} (of 5)"),
     Factor("ces", _by_score(CES_POINTS, "ces"), lambda r: f"latest CES {r['ces']} (of 7)"),
-    Factor("nps", _by_score(NPS_POINTS, "nps"),
-           lambda r: f"latest NPS {r['nps']} ({'detractor' if r['nps'] <= 6 else 'passive'})"),
-    Factor("open_tickets", _per_item("active_tickets", -5, -15),
-           lambda r: f"{_plural(r['active_tickets'], 'open or pending ticket')}"),
-    Factor("stale_tickets", _per_item("stale_tickets", -10, -20),
-           lambda r: f"{_plural(r['stale_tickets'], 'ticket')} waiting on us too long"),
-    Factor("reopened_tickets", _per_item("reopened_tickets", -5, -15),
-           lambda r: f"{_plural(r['reopened_tickets'], 'ticket')} reopened recently"),
-    Factor("overdue_followups", _per_item("overdue_followups", -10, -20),
-           lambda r: f"{_plural(r['overdue_followups'], 'overdue follow-up')}"),
-    Factor("sla_breaches", _per_item("sla_breaches", -10, -20),
-           lambda r: f"{_plural(r['sla_breaches'], 'ticket')} past an SLA deadline"),
-    Factor("silent", lambda r: SILENT_POINTS if r["silent"] else 0,
-           lambda r: f"no contact since {r['last_contact_at'][:10]}"),
+    Factor(
+        "nps",
+        _by_score(NPS_POINTS, "nps"),
+        lambda r: f"latest NPS {r['nps']} ({'detractor' if r['nps'] <= 6 else 'passive'})",
+    ),
+    Factor(
+        "open_tickets",
+        _per_item("active_tickets", -5, -15),
+        lambda r: f"{_plural(r['active_tickets'], 'open or pending ticket')}",
+    ),
+    Factor(
+        "stale_tickets",
+        _per_item("stale_tickets", -10, -20),
+        lambda r: f"{_plural(r['stale_tickets'], 'ticket')} waiting on us too long",
+    ),
+    Factor(
+        "reopened_tickets",
+        _per_item("reopened_tickets", -5, -15),
+        lambda r: f"{_plural(r['reopened_tickets'], 'ticket')} reopened recently",
+    ),
+    Factor(
+        "overdue_followups",
+        _per_item("overdue_followups", -10, -20),
+        lambda r: f"{_plural(r['overdue_followups'], 'overdue follow-up')}",
+    ),
+    Factor(
+        "sla_breaches",
+        _per_item("sla_breaches", -10, -20),
+        lambda r: f"{_plural(r['sla_breaches'], 'ticket')} past an SLA deadline",
+    ),
+    Factor(
+        "silent",
+        lambda r: SILENT_POINTS if r["silent"] else 0,
+        lambda r: f"no contact since {r['last_contact_at'][:10]}",
+    ),
 )
 
 _INPUTS = """
@@ -114,8 +135,13 @@ def health(
 def score(inputs: dict) -> dict:
     """Apply the factor table to one customer's inputs: the score and the factors that moved it."""
     if inputs["lost_at"] is not None:
-        factors = [{"factor": "lost", "points": -START,
-                    "detail": f"lost on {inputs['lost_at'][:10]} ({inputs['lost_reason']})"}]
+        factors = [
+            {
+                "factor": "lost",
+                "points": -START,
+                "detail": f"lost on {inputs['lost_at'][:10]} ({inputs['lost_reason']})",
+            }
+        ]
     else:
         factors = [
             {"factor": factor.name, "points": points, "detail": factor.detail(inputs)}

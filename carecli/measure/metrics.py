@@ -15,39 +15,19 @@ from typing import Any
 
 from carecli.core.config import Settings
 from carecli.core.errors import InvalidInput
-from carecli.text.when import local_day_bounds, to_db
 from carecli.measure.clocks import prepare
 from carecli.measure.periods import Period, buckets
+from carecli.text.when import local_day_bounds, to_db
 
 ATTRIBUTE_GROUPS = ("channel", "category", "priority")
 TIME_GROUPS = ("day", "week", "month")
 GROUPS = ATTRIBUTE_GROUPS + TIME_GROUPS
 
 
-
-
-
-
 # ---------------------------------------------------------------- calendar buckets
 
 
-
-
-
-
-
-
-
-
-
 # ---------------------------------------------------------------- aggregates
-
-
-
-
-
-
-
 
 
 def _durations(text: str | None) -> dict:
@@ -68,17 +48,23 @@ def _pct(part: float | None, whole: float | None) -> float | None:
 
 def _duration(n: int, mean: float | None, quantiles: list | None) -> dict:
     middle, ninetieth = quantiles if quantiles else (None, None)
-    return {"n": n or 0, "mean": _round(mean) if n else None,
-            "median": _round(middle) if n else None, "p90": _round(ninetieth) if n else None}
+    return {
+        "n": n or 0,
+        "mean": _round(mean) if n else None,
+        "median": _round(middle) if n else None,
+        "p90": _round(ninetieth) if n else None,
+    }
 
 
 # ---------------------------------------------------------------- the computation
 
+
 class _Context:
     """One KPI computation: the connection, period bounds as stored text, grouping and duration SQL."""
 
-    def __init__(self, conn, settings: Settings, period: Period, *, now: datetime, group: str | None,
-                 business_hours: bool) -> None:
+    def __init__(
+        self, conn, settings: Settings, period: Period, *, now: datetime, group: str | None, business_hours: bool
+    ) -> None:
 
         self.conn, self.settings, self.group = conn, settings, group
         self.since, self.until = to_db(period.since), to_db(period.until)
@@ -114,9 +100,11 @@ class _Context:
         `group` when grouped), read by walking the value index to each rank in C."""
         value = self.column(name)
         grouped = self.group == "channel"
-        sql = (f"SELECT {value} FROM tickets INDEXED BY tickets_{value}_{'channel' if grouped else 'value'} "
-               f"WHERE {'channel = :group AND ' if grouped else ''}{value} IS NOT NULL "
-               f"AND {instant} >= :since AND {instant} < :until ORDER BY {value} LIMIT :limit OFFSET :offset")
+        sql = (
+            f"SELECT {value} FROM tickets INDEXED BY tickets_{value}_{'channel' if grouped else 'value'} "
+            f"WHERE {'channel = :group AND ' if grouped else ''}{value} IS NOT NULL "
+            f"AND {instant} >= :since AND {instant} < :until ORDER BY {value} LIMIT :limit OFFSET :offset"
+        )
 
         def at(rank: int, count: int = 1) -> list:
             params = {**self.params, "group": group, "limit": count, "offset": rank}
@@ -126,8 +114,7 @@ class _Context:
         median_value = at(middle)[0] if n % 2 else sum(at(middle - 1, 2)) / 2
         return median_value, at(math.ceil(0.9 * n) - 1)[0]
 
-    def durations(self, name: str, instant: str, group: Any, n: int, mean: float | None,
-                  text: str | None) -> dict:
+    def durations(self, name: str, instant: str, group: Any, n: int, mean: float | None, text: str | None) -> dict:
         """The {n, mean, median, p90} block: from kpi_durations' text, or from index walks."""
         if not self.walk:
             return _durations(text)
@@ -137,8 +124,6 @@ class _Context:
         """The SQL aggregates over a duration column matching `durations`."""
         value = f"t.{self.column(name)}"
         return f"COUNT({value}), AVG({value}), NULL" if self.walk else f"NULL, NULL, kpi_durations({value})"
-
-
 
 
 def compute(
@@ -155,14 +140,19 @@ def compute(
         raise InvalidInput(f"cannot group by '{by}'", f"use one of: {', '.join(GROUPS)}")
     prepare(conn, settings, now=now, period=period, business_hours=business_hours)
     if by in TIME_GROUPS:
-        return [{"group": part.label, **_compute(conn, settings, part, now=now, group=None,
-                                                  business_hours=business_hours)[None]}
-                for part in buckets(period, by, settings.tz)]
+        return [
+            {
+                "group": part.label,
+                **_compute(conn, settings, part, now=now, group=None, business_hours=business_hours)[None],
+            }
+            for part in buckets(period, by, settings.tz)
+        ]
     if by is None:
         return _compute(conn, settings, period, now=now, group=None, business_hours=business_hours)[None]
     configured = settings[LIST_KEYS[by]]
-    results = _compute(conn, settings, period, now=now, group=by, business_hours=business_hours,
-                       extra_groups=configured)
+    results = _compute(
+        conn, settings, period, now=now, group=by, business_hours=business_hours, extra_groups=configured
+    )
     order = list(configured) + sorted(g for g in results if g not in configured and g is not None)
     return [{"group": g, **results[g]} for g in order if g in results]
 
@@ -220,7 +210,8 @@ def _covers_most(conn, period: Period) -> bool:
     # Two subqueries: SQLite answers a lone MIN or MAX from the index, but scans the table for both
     # in one SELECT (100 ms on a million tickets).
     first, last = conn.execute(
-        "SELECT (SELECT MIN(created_at) FROM tickets), (SELECT MAX(created_at) FROM tickets)").fetchone()
+        "SELECT (SELECT MIN(created_at) FROM tickets), (SELECT MAX(created_at) FROM tickets)"
+    ).fetchone()
     if first is None:
         return False
     first, last = from_db(first), from_db(last)
@@ -242,13 +233,15 @@ def _ticket_counts(ctx: _Context, closed: dict) -> dict:
     # By channel over most of the history, the covering channel index streams into GROUP BY
     # (0.3 s -> 0.08 s of 1M tickets); otherwise the created_at index finds the period's tickets.
     source = ctx.tickets_from if ctx.walk and ctx.group == "channel" else "tickets t"
-    add(f"SELECT {g}, COUNT(*) FROM {source} WHERE t.created_at >= :since AND t.created_at < :until {by}",
-        "opened")
+    add(f"SELECT {g}, COUNT(*) FROM {source} WHERE t.created_at >= :since AND t.created_at < :until {by}", "opened")
     for group, count in closed.items():
         counts.setdefault(group, dict(_EMPTY_COUNTS))["closed"] = count
-    reopened_from = ("events e JOIN tickets t ON t.id = e.ticket_id" if ctx.group_by else "events e")
-    add(f"""SELECT {g}, COUNT(DISTINCT e.ticket_id) FROM {reopened_from}
-            WHERE e.kind = 'reopened' AND e.at >= :since AND e.at < :until {by}""", "reopened")
+    reopened_from = "events e JOIN tickets t ON t.id = e.ticket_id" if ctx.group_by else "events e"
+    add(
+        f"""SELECT {g}, COUNT(DISTINCT e.ticket_id) FROM {reopened_from}
+            WHERE e.kind = 'reopened' AND e.at >= :since AND e.at < :until {by}""",
+        "reopened",
+    )
     add(f"SELECT {g}, COUNT(*) FROM tickets t WHERE t.id IN ({BACKLOG_IDS_SQL}) {by}", "backlog")
     return counts
 
@@ -281,8 +274,11 @@ def _first_response(ctx: _Context) -> dict:
         SELECT {ctx.ticket_group}, {ctx.measured("first_response")}
         FROM {source} WHERE t.first_response_at >= :since AND t.first_response_at < :until {only_measured}
         {ctx.group_by}"""
-    return {row[0]: ctx.durations("first_response", "first_response_at", row[0], *row[1:])
-            for row in ctx.rows(sql) if row[1] or row[3] is not None}
+    return {
+        row[0]: ctx.durations("first_response", "first_response_at", row[0], *row[1:])
+        for row in ctx.rows(sql)
+        if row[1] or row[3] is not None
+    }
 
 
 def _closed_set(ctx: _Context) -> dict:
@@ -295,8 +291,10 @@ def _closed_set(ctx: _Context) -> dict:
     for row in ctx.rows(sql):
         if not row[1]:
             continue  # no closed ticket (an aggregate without GROUP BY still returns one row)
-        durations = (ctx.durations("resolution", "closed_at", row[0], *row[3:6]),
-                     ctx.durations("first_resolution", "closed_at", row[0], *row[6:9]))
+        durations = (
+            ctx.durations("resolution", "closed_at", row[0], *row[3:6]),
+            ctx.durations("first_resolution", "closed_at", row[0], *row[6:9]),
+        )
         result[row[0]] = {"durations": durations, "fcr": row[2], "closed": row[1]}
     return result
 
@@ -327,8 +325,13 @@ def _nps(ctx: _Context) -> dict:
         SELECT COUNT(*), SUM(score >= 9), SUM(score BETWEEN 7 AND 8), SUM(score <= 6)
         FROM surveys WHERE kind = 'nps' AND at >= :since AND at < :until""")[0]
     n, promoters, passives, detractors = row[0], row[1] or 0, row[2] or 0, row[3] or 0
-    return {"n": n, "promoters": promoters, "passives": passives, "detractors": detractors,
-            "score": _pct(promoters - detractors, n)}
+    return {
+        "n": n,
+        "promoters": promoters,
+        "passives": passives,
+        "detractors": detractors,
+        "score": _pct(promoters - detractors, n),
+    }
 
 
 def _followups(ctx: _Context) -> dict:
@@ -362,8 +365,10 @@ def _prepare_midnights(ctx: _Context) -> None:
     first = from_db(low).astimezone(tz).date()
     last = from_db(high).astimezone(tz).date() + timedelta(days=1)
     days = (last - first).days + 1
-    ctx.conn.executemany("INSERT OR IGNORE INTO temp.kpi_midnights VALUES (?)",
-                         ((to_db(local_day_bounds(first + timedelta(days=i), tz)[0]),) for i in range(days)))
+    ctx.conn.executemany(
+        "INSERT OR IGNORE INTO temp.kpi_midnights VALUES (?)",
+        ((to_db(local_day_bounds(first + timedelta(days=i), tz)[0]),) for i in range(days)),
+    )
 
 
 def _proactive(ctx: _Context) -> dict:
@@ -401,28 +406,41 @@ _CHURN_MARKS = """
 
 
 def _retention(ctx: _Context) -> dict:
-    row = ctx.rows(_CHURN_MARKS + """
+    row = ctx.rows(
+        _CHURN_MARKS
+        + """
         SELECT
             (SELECT COUNT(*) FROM customers WHERE created_at < :since
                 AND id NOT IN (SELECT customer_id FROM lost_at_start)),
             (SELECT COUNT(DISTINCT m.customer_id) FROM marks m JOIN customers c ON c.id = m.customer_id
                 WHERE m.kind = 'lost' AND m.at >= :since AND m.at < :until AND c.created_at < :since
                   AND m.customer_id NOT IN (SELECT customer_id FROM lost_at_start)),
-            (SELECT COUNT(*) FROM customers WHERE created_at >= :since AND created_at < :until)""")[0]
+            (SELECT COUNT(*) FROM customers WHERE created_at >= :since AND created_at < :until)"""
+    )[0]
     at_start, lost, new = row
-    return {"customers_at_start": at_start, "lost": lost, "new": new,
-            "retention_pct": _pct(at_start - lost, at_start), "churn_pct": _pct(lost, at_start)}
+    return {
+        "customers_at_start": at_start,
+        "lost": lost,
+        "new": new,
+        "retention_pct": _pct(at_start - lost, at_start),
+        "churn_pct": _pct(lost, at_start),
+    }
 
 
 # ---------------------------------------------------------------- SLAs
 
+
 def _sla_block(tickets: int, first_breached: int, resolution_breached: int, breached: int) -> dict:
-    return {"tickets": tickets, "first_response_breached": first_breached,
-            "resolution_breached": resolution_breached, "breach_pct": _pct(breached, tickets)}
+    return {
+        "tickets": tickets,
+        "first_response_breached": first_breached,
+        "resolution_breached": resolution_breached,
+        "breach_pct": _pct(breached, tickets),
+    }
 
 
 def _sla(ctx: _Context) -> dict:
-    from carecli.measure.sla import breach_sql, targets, target_sql
+    from carecli.measure.sla import breach_sql, target_sql, targets
 
     goals = targets(ctx.settings)
     if not goals:

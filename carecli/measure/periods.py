@@ -1,12 +1,13 @@
 """Periods of time the figures are computed over: since/until, the default window, calendar buckets."""
 
 from __future__ import annotations
+
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Iterator
+
 from carecli.core.errors import InvalidInput
 from carecli.text.when import local_day_bounds, to_db
-
 
 DEFAULT_DAYS = 30
 
@@ -19,8 +20,10 @@ class Period:
 
     def __post_init__(self) -> None:
         if self.until <= self.since:
-            raise InvalidInput(f"the period is empty: --until ({to_db(self.until)}) is not after --since "
-                               f"({to_db(self.since)})", "give an --until later than --since")
+            raise InvalidInput(
+                f"the period is empty: --until ({to_db(self.until)}) is not after --since ({to_db(self.since)})",
+                "give an --until later than --since",
+            )
 
 
 def default_period(now: datetime, tz: tzinfo, days: int = DEFAULT_DAYS) -> Period:
@@ -52,8 +55,9 @@ def bucket_label(day: date, unit: str) -> str:
 def calendar_period(day: date, unit: str, tz: tzinfo) -> Period:
     """The whole local day, week (Monday first) or month holding `day`."""
     first = bucket_start(day, unit)
-    return Period(local_day_bounds(first, tz)[0], local_day_bounds(next_bucket(first, unit), tz)[0],
-                  bucket_label(first, unit))
+    return Period(
+        local_day_bounds(first, tz)[0], local_day_bounds(next_bucket(first, unit), tz)[0], bucket_label(first, unit)
+    )
 
 
 def buckets(period: Period, unit: str, tz: tzinfo) -> Iterator[Period]:
@@ -67,5 +71,3 @@ def buckets(period: Period, unit: str, tz: tzinfo) -> Iterator[Period]:
         end = local_day_bounds(following, tz)[0]
         yield Period(max(start, period.since), min(end, period.until), bucket_label(day, unit))
         day = following
-
-

@@ -6,19 +6,26 @@ from __future__ import annotations
 import sqlite3
 from datetime import date, datetime, timedelta
 
-from carecli.measure import metrics
-from carecli.measure.agenda import build_agenda
 from carecli.core.config import Settings
 from carecli.core.errors import InvalidInput
+from carecli.measure import metrics, periods
+from carecli.measure.agenda import build_agenda
 from carecli.text.when import to_db
-from carecli.measure import periods
 
 UNITS = {"daily": "day", "weekly": "week", "monthly": "month"}
 # Headline figures compared with the previous period: (dotted key, lower is better).
 HEADLINE = [
-    ("tickets.opened", None), ("tickets.closed", None), ("tickets.backlog", True),
-    ("first_response_s.median", True), ("resolution_s.median", True), ("fcr_pct", False), ("reopen_pct", True),
-    ("csat.mean", False), ("nps.score", False), ("followups.on_time_pct", False), ("proactive_pct", None),
+    ("tickets.opened", None),
+    ("tickets.closed", None),
+    ("tickets.backlog", True),
+    ("first_response_s.median", True),
+    ("resolution_s.median", True),
+    ("fcr_pct", False),
+    ("reopen_pct", True),
+    ("csat.mean", False),
+    ("nps.score", False),
+    ("followups.on_time_pct", False),
+    ("proactive_pct", None),
     ("sla.breach_pct", True),
 ]
 AGE_BUCKETS = ("<1d", "1-3d", "3-7d", ">7d")
@@ -49,14 +56,26 @@ def build_report(conn: sqlite3.Connection, settings: Settings, kind: str, *, day
     for key, lower_is_better in HEADLINE:
         value, was = _get(figures, key), _get(before, key)
         change = None if value is None or was is None else round(value - was, 2)
-        changes.append({"figure": key, "value": value, "previous": was, "change": change,
-                        "better": None if not change or lower_is_better is None else (change < 0) == lower_is_better})
+        changes.append(
+            {
+                "figure": key,
+                "value": value,
+                "previous": was,
+                "change": change,
+                "better": None if not change or lower_is_better is None else (change < 0) == lower_is_better,
+            }
+        )
     today = now.astimezone(tz).date()
     agenda = build_agenda(conn, settings, day=today, now=now)  # its SLA list is the report's too
     return {
         "report": kind,
-        "period": {"label": period.label, "since": to_db(period.since), "until": to_db(period.until),
-                   "previous_since": to_db(previous.since), "previous_until": to_db(previous.until)},
+        "period": {
+            "label": period.label,
+            "since": to_db(period.since),
+            "until": to_db(period.until),
+            "previous_since": to_db(previous.since),
+            "previous_until": to_db(previous.until),
+        },
         "figures": figures,
         "changes": changes,
         "backlog": backlog_by_age(conn, now=now),

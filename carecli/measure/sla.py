@@ -23,8 +23,10 @@ def targets(settings: Settings) -> dict[str, dict[str, int]]:
         priority, _, field = dotted.partition(".")
         where = f"sla.{dotted}"
         if priority not in settings["priorities"] or not field:
-            raise ConfigError(f"'{where}': unknown priority '{priority}'",
-                              f"use [sla.<priority>] with one of: {', '.join(settings['priorities'])}")
+            raise ConfigError(
+                f"'{where}': unknown priority '{priority}'",
+                f"use [sla.<priority>] with one of: {', '.join(settings['priorities'])}",
+            )
         if field not in FIELDS:
             raise ConfigError(f"'{where}': unknown SLA target '{field}'", f"use {' or '.join(FIELDS)}")
         try:
@@ -62,8 +64,10 @@ def breach_sql(goals: dict[str, dict[str, int]], *, business: bool, cutoff: str)
     longer than its target by `cutoff` (exactly on the target is met)."""
     first = clock_sql("first_response", business=business, cutoff=cutoff)
     resolution = clock_sql("resolution", business=business, cutoff=cutoff, closed_only=True)
-    return (f"COALESCE({first} > {target_sql(goals, 'first_response')}, 0)",
-            f"COALESCE({resolution} > {target_sql(goals, 'resolution')}, 0)")
+    return (
+        f"COALESCE({first} > {target_sql(goals, 'first_response')}, 0)",
+        f"COALESCE({resolution} > {target_sql(goals, 'resolution')}, 0)",
+    )
 
 
 def breached_sql(settings: Settings, *, cutoff: str) -> str:
@@ -118,10 +122,19 @@ def breaching_tickets(conn: sqlite3.Connection, settings: Settings, *, now: date
         created = from_db(row["created_at"])
         due = hours.deadline(created, row["target_s"]) if hours else created + timedelta(seconds=row["target_s"])
         overdue = row["elapsed_s"] - row["target_s"]
-        result.append({
-            "id": row["id"], "customer_id": row["customer_id"], "customer_name": row["customer_name"],
-            "subject": row["subject"], "priority": row["priority"], "status": row["status"],
-            "created_at": row["created_at"], "target": row["target"], "due_at": to_db(due),
-            "state": "breached" if overdue > 0 else "at risk", "overdue_s": overdue,
-        })
+        result.append(
+            {
+                "id": row["id"],
+                "customer_id": row["customer_id"],
+                "customer_name": row["customer_name"],
+                "subject": row["subject"],
+                "priority": row["priority"],
+                "status": row["status"],
+                "created_at": row["created_at"],
+                "target": row["target"],
+                "due_at": to_db(due),
+                "state": "breached" if overdue > 0 else "at risk",
+                "overdue_s": overdue,
+            }
+        )
     return result

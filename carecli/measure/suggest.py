@@ -1,11 +1,13 @@
 """`care suggest`: the follow-ups the data calls for (recovery, repeat contact, silent customers, thanks), with their evidence."""
 
 from __future__ import annotations
+
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from carecli.records import followups
+
 from carecli.core.config import Settings
+from carecli.records import followups
 from carecli.text.when import from_db, local_day_bounds, to_db
 
 
@@ -63,10 +65,18 @@ def suggest(conn: sqlite3.Connection, settings: Settings, *, now: datetime) -> l
     tz = settings.tz
     due = local_day_bounds(now.astimezone(tz).date(), tz)[0]
     return [
-        {"rule": row["rule"], "customer_id": row["customer_id"], "customer_name": row["customer_name"],
-         "kind": _RULE_KIND[row["rule"]], "due_at": to_db(due), "ticket_id": row["ticket_id"],
-         "evidence": _evidence(row, now), "evidence_at": row["evidence_at"], "score": row["score"],
-         "days": row["days"]}
+        {
+            "rule": row["rule"],
+            "customer_id": row["customer_id"],
+            "customer_name": row["customer_name"],
+            "kind": _RULE_KIND[row["rule"]],
+            "due_at": to_db(due),
+            "ticket_id": row["ticket_id"],
+            "evidence": _evidence(row, now),
+            "evidence_at": row["evidence_at"],
+            "score": row["score"],
+            "days": row["days"],
+        }
         for row in found
     ]
 
@@ -172,11 +182,18 @@ def apply_suggestions(
     """Schedule exactly the given suggestions (as listed), all-day on their due day."""
     made = []
     for item in suggestions:
-        made.append(followups.add_followup(
-            conn, settings, customer_id=item["customer_id"], ticket_id=item["ticket_id"],
-            due=from_db(item["due_at"]), all_day=True, at=at, kind=item["kind"],
-            note=f"{item['rule']}: {item['evidence']}", source=f"suggest:{item['rule']}",
-        ))
+        made.append(
+            followups.add_followup(
+                conn,
+                settings,
+                customer_id=item["customer_id"],
+                ticket_id=item["ticket_id"],
+                due=from_db(item["due_at"]),
+                all_day=True,
+                at=at,
+                kind=item["kind"],
+                note=f"{item['rule']}: {item['evidence']}",
+                source=f"suggest:{item['rule']}",
+            )
+        )
     return made
-
-

@@ -6,11 +6,11 @@ from __future__ import annotations
 import sqlite3
 from datetime import datetime, timedelta
 
-from carecli.records import followups
 from carecli.core import store
-from carecli.records.activity import record_event
 from carecli.core.config import Settings
 from carecli.core.errors import Conflict, InvalidInput
+from carecli.records import followups
+from carecli.records.activity import record_event
 from carecli.text.when import TimeParseError, from_db, parse_duration, to_db
 
 AFTER_CLOSE = "after-close"
@@ -18,6 +18,7 @@ DAY = timedelta(days=1)
 
 
 # ---------------------------------------------------------------- the after-close check-in
+
 
 def after_close_delay(settings: Settings, followup: str | None = None, no_followup: bool = False) -> timedelta | None:
     """How long after a close to check in: --followup, else the config; None = no check-in."""
@@ -49,24 +50,35 @@ def schedule_after_close(
     if after is None:
         return None
     return followups.add_followup(
-        conn, settings, customer_id=ticket["customer_id"], ticket_id=ticket["id"], due=at + after,
-        all_day=after % DAY == timedelta(0), at=at, kind="check-in",
-        note=f"How is it going since ticket #{ticket['id']} ({ticket['subject']})?", source=AFTER_CLOSE,
+        conn,
+        settings,
+        customer_id=ticket["customer_id"],
+        ticket_id=ticket["id"],
+        due=at + after,
+        all_day=after % DAY == timedelta(0),
+        at=at,
+        kind="check-in",
+        note=f"How is it going since ticket #{ticket['id']} ({ticket['subject']})?",
+        source=AFTER_CLOSE,
     )
 
 
 def skip_after_close(conn: sqlite3.Connection, ticket: sqlite3.Row) -> list[int]:
     """The ticket was reopened: skip its pending after-close check-in(s); returns their ids."""
-    ids = [row[0] for row in conn.execute(
-        "SELECT id FROM followups WHERE ticket_id = ? AND source = ? AND status = 'scheduled'",
-        (ticket["id"], AFTER_CLOSE),
-    )]
+    ids = [
+        row[0]
+        for row in conn.execute(
+            "SELECT id FROM followups WHERE ticket_id = ? AND source = ? AND status = 'scheduled'",
+            (ticket["id"], AFTER_CLOSE),
+        )
+    ]
     for followup_id in ids:
         store.update(conn, "followups", followup_id, {"status": "skipped", "outcome": "ticket reopened"})
     return ids
 
 
 # ---------------------------------------------------------------- customers lost and won back
+
 
 def mark_lost(
     conn: sqlite3.Connection,
@@ -78,12 +90,16 @@ def mark_lost(
     note: str | None = None,
 ) -> sqlite3.Row:
     if customer["lost_at"] is not None:
-        raise Conflict(f"customer #{customer['id']} {customer['name']} is already lost (since {customer['lost_at']})",
-                       f"if they came back: carecli customer won-back {customer['id']}")
+        raise Conflict(
+            f"customer #{customer['id']} {customer['name']} is already lost (since {customer['lost_at']})",
+            f"if they came back: carecli customer won-back {customer['id']}",
+        )
     reason = settings.choose("care.lost_reasons", reason)
     if at < from_db(customer["created_at"]):
-        raise InvalidInput(f"cannot mark customer #{customer['id']} lost at {to_db(at)}: "
-                           f"they were added at {customer['created_at']}", "check --at")
+        raise InvalidInput(
+            f"cannot mark customer #{customer['id']} lost at {to_db(at)}: they were added at {customer['created_at']}",
+            "check --at",
+        )
     store.update(conn, "customers", customer["id"], {"lost_at": to_db(at), "lost_reason": reason})
     detail = {"reason": reason, **({"note": note.strip()} if note and note.strip() else {})}
     record_event(conn, "lost", customer_id=customer["id"], at=at, detail=detail)
@@ -92,14 +108,23 @@ def mark_lost(
 
 def mark_won_back(conn: sqlite3.Connection, customer: sqlite3.Row, *, at: datetime) -> sqlite3.Row:
     if customer["lost_at"] is None:
-        raise Conflict(f"customer #{customer['id']} {customer['name']} is not lost",
-                       f"record a loss with: carecli customer lost {customer['id']} --reason REASON")
+        raise Conflict(
+            f"customer #{customer['id']} {customer['name']} is not lost",
+            f"record a loss with: carecli customer lost {customer['id']} --reason REASON",
+        )
     if at < from_db(customer["lost_at"]):
-        raise InvalidInput(f"cannot win back customer #{customer['id']} at {to_db(at)}: "
-                           f"they were lost at {customer['lost_at']}", "check --at")
+        raise InvalidInput(
+            f"cannot win back customer #{customer['id']} at {to_db(at)}: they were lost at {customer['lost_at']}",
+            "check --at",
+        )
     store.update(conn, "customers", customer["id"], {"lost_at": None, "lost_reason": None})
-    record_event(conn, "won-back", customer_id=customer["id"], at=at,
-                 detail={"lost_at": customer["lost_at"], "reason": customer["lost_reason"]})
+    record_event(
+        conn,
+        "won-back",
+        customer_id=customer["id"],
+        at=at,
+        detail={"lost_at": customer["lost_at"], "reason": customer["lost_reason"]},
+    )
     return _customer(conn, customer["id"])
 
 
@@ -109,32 +134,7 @@ def _customer(conn: sqlite3.Connection, customer_id: int) -> sqlite3.Row:
     return get_customer(conn, customer_id)
 
 
-
-
 # ---------------------------------------------------------------- the care queue
 
 
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 # ---------------------------------------------------------------- demo history
-

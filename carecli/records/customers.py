@@ -22,7 +22,9 @@ def normalize_tags(tags: Iterable[str]) -> str:
     for tag in tags:
         tag = tag.strip().lower().lstrip("#")
         if not _TAG.match(tag):
-            raise InvalidInput(f"invalid tag '{tag}'", "tags are single words such as vip or wholesale (letters, digits, - _ . : /)")
+            raise InvalidInput(
+                f"invalid tag '{tag}'", "tags are single words such as vip or wholesale (letters, digits, - _ . : /)"
+            )
         if tag not in seen:
             seen.append(tag)
     return ",".join(seen)
@@ -82,7 +84,10 @@ def _check_email_free(conn: sqlite3.Connection, email: str | None, except_id: in
         return
     row = store.one(conn, "SELECT id, name FROM customers WHERE email = ?", (email,))
     if row is not None and row["id"] != except_id:
-        raise Conflict(f"{email} already belongs to customer #{row['id']} {row['name']}", f"refer to them as {row['id']} or {email}")
+        raise Conflict(
+            f"{email} already belongs to customer #{row['id']} {row['name']}",
+            f"refer to them as {row['id']} or {email}",
+        )
 
 
 def get_customer(conn: sqlite3.Connection, customer_id: int) -> sqlite3.Row:
@@ -169,7 +174,9 @@ def edit_customer(
         base = changes.get("notes", customer["notes"])
         changes["notes"] = (base + "\n" if base else "") + append_note.strip()
     if not changes:
-        raise InvalidInput("nothing to change", "pass at least one of --name, --email, --phone, --tag, --untag, --note, --append-note")
+        raise InvalidInput(
+            "nothing to change", "pass at least one of --name, --email, --phone, --tag, --untag, --note, --append-note"
+        )
     store.update(conn, "customers", customer["id"], changes)
     return get_customer(conn, customer["id"])
 

@@ -14,11 +14,18 @@ from datetime import date, datetime, tzinfo
 from typing import Iterator
 
 from carecli.core import store
-from carecli.records.activity import log_interaction
 from carecli.core.config import Settings
 from carecli.core.errors import Conflict, InvalidInput, NotFound
-from carecli.text.when import (TimeParseError, from_db, local_day_bounds, next_occurrence,
-                               parse_every, parse_rrule, to_db)
+from carecli.records.activity import log_interaction
+from carecli.text.when import (
+    TimeParseError,
+    from_db,
+    local_day_bounds,
+    next_occurrence,
+    parse_every,
+    parse_rrule,
+    to_db,
+)
 
 KINDS = ("check-in", "tip", "service-reminder", "recovery", "thank-you", "offer", "other")
 STATUSES = ("scheduled", "done", "skipped")
@@ -31,6 +38,7 @@ FOLLOWUP_FIELDS = """
 
 
 # ---------------------------------------------------------------- reading
+
 
 def get_followup(conn: sqlite3.Connection, followup_id: int) -> sqlite3.Row:
     row = store.one(
@@ -115,6 +123,7 @@ def list_followups(conn: sqlite3.Connection, filters: FollowupFilter, *, limit: 
 
 # ---------------------------------------------------------------- checking input
 
+
 def check_kind(kind: str | None) -> str:
     kind = (kind or DEFAULT_KIND).strip().lower()
     if kind not in KINDS:
@@ -166,11 +175,14 @@ def _check_ticket(conn: sqlite3.Connection, ticket_id: int | None, customer_id: 
 
 def _require_scheduled(followup: sqlite3.Row, action: str) -> None:
     if followup["status"] != "scheduled":
-        raise Conflict(f"follow-up #{followup['id']} is {followup['status']}, so it cannot be {action}",
-                       "only scheduled follow-ups can be; see `carecli followup list --status all`")
+        raise Conflict(
+            f"follow-up #{followup['id']} is {followup['status']}, so it cannot be {action}",
+            "only scheduled follow-ups can be; see `carecli followup list --status all`",
+        )
 
 
 # ---------------------------------------------------------------- writing
+
 
 def add_followup(
     conn: sqlite3.Connection,
@@ -196,19 +208,23 @@ def add_followup(
     _check_ticket(conn, ticket_id, customer_id)
     if recurrence is None:
         recurrence = build_recurrence(every=every, rrule=rrule, first_due=due, tz=tz)
-    followup_id = store.insert(conn, "followups", {
-        "customer_id": customer_id,
-        "ticket_id": ticket_id,
-        "kind": check_kind(kind),
-        "note": " ".join(note.split()),
-        "due_at": to_db(due),
-        "all_day": int(all_day),
-        "recurrence": recurrence,
-        "status": "scheduled",
-        "created_at": to_db(at),
-        "source": source,
-        "previous_id": previous_id,
-    })
+    followup_id = store.insert(
+        conn,
+        "followups",
+        {
+            "customer_id": customer_id,
+            "ticket_id": ticket_id,
+            "kind": check_kind(kind),
+            "note": " ".join(note.split()),
+            "due_at": to_db(due),
+            "all_day": int(all_day),
+            "recurrence": recurrence,
+            "status": "scheduled",
+            "created_at": to_db(at),
+            "source": source,
+            "previous_id": previous_id,
+        },
+    )
     return get_followup(conn, followup_id)
 
 
@@ -238,9 +254,18 @@ def _schedule_next(conn: sqlite3.Connection, settings: Settings, followup: sqlit
         result.series_ended = True
         return result
     result.next_followup = add_followup(
-        conn, settings, customer_id=followup["customer_id"], due=occurrence, all_day=all_day, at=at,
-        kind=followup["kind"], note=followup["note"], ticket_id=followup["ticket_id"],
-        recurrence=followup["recurrence"], source=followup["source"], previous_id=followup["id"],
+        conn,
+        settings,
+        customer_id=followup["customer_id"],
+        due=occurrence,
+        all_day=all_day,
+        at=at,
+        kind=followup["kind"],
+        note=followup["note"],
+        ticket_id=followup["ticket_id"],
+        recurrence=followup["recurrence"],
+        source=followup["source"],
+        previous_id=followup["id"],
     )
     return result
 
@@ -266,17 +291,30 @@ def complete(
     _require_scheduled(followup, "done")
     _not_before_creation(followup, at, "complete")
     outcome = " ".join((outcome or "").split()) or None
-    body = outcome or f"{followup['kind'].capitalize()} follow-up" + (f": {followup['note']}" if followup["note"] else "")
+    body = outcome or f"{followup['kind'].capitalize()} follow-up" + (
+        f": {followup['note']}" if followup["note"] else ""
+    )
     # No ticket_id on the interaction: a care contact is not a reply on the ticket (FCR stays honest).
-    log_interaction(conn, customer_id=followup["customer_id"], direction="out",
-                    channel=settings.choose("channels", channel, "default_channel"),
-                    body=body, at=at, followup_id=followup["id"])
-    store.update(conn, "followups", followup["id"], {
-        "status": "done",
-        "completed_at": to_db(at),
-        "outcome": outcome,
-        "on_time": int(is_on_time(followup["due_at"], at, settings.tz)),
-    })
+    log_interaction(
+        conn,
+        customer_id=followup["customer_id"],
+        direction="out",
+        channel=settings.choose("channels", channel, "default_channel"),
+        body=body,
+        at=at,
+        followup_id=followup["id"],
+    )
+    store.update(
+        conn,
+        "followups",
+        followup["id"],
+        {
+            "status": "done",
+            "completed_at": to_db(at),
+            "outcome": outcome,
+            "on_time": int(is_on_time(followup["due_at"], at, settings.tz)),
+        },
+    )
     result = _schedule_next(conn, settings, followup, at=at)
     result.followup = get_followup(conn, followup["id"])
     return result
@@ -319,8 +357,10 @@ def snooze(
     else:
         in_past = until <= now
     if in_past:
-        raise InvalidInput(f"cannot snooze follow-up #{followup['id']} into the past ({to_db(until)})",
-                           "give a later time, e.g. tomorrow, +3d or 'next monday'")
+        raise InvalidInput(
+            f"cannot snooze follow-up #{followup['id']} into the past ({to_db(until)})",
+            "give a later time, e.g. tomorrow, +3d or 'next monday'",
+        )
     store.update(conn, "followups", followup["id"], {"due_at": to_db(until), "all_day": int(all_day)})
     return get_followup(conn, followup["id"])
 
@@ -368,11 +408,15 @@ def edit(
         changes["ticket_id"] = ticket_id
     if outcome is not None:
         if followup["status"] == "scheduled":
-            raise InvalidInput("a scheduled follow-up has no outcome yet", "record it with: carecli followup done ID --outcome TEXT")
+            raise InvalidInput(
+                "a scheduled follow-up has no outcome yet", "record it with: carecli followup done ID --outcome TEXT"
+            )
         changes["outcome"] = " ".join(outcome.split()) or None
     if not changes:
-        raise InvalidInput("nothing to change",
-                           "pass at least one of --due, --kind, --note, --ticket, --every, --rrule, --no-repeat, --outcome")
+        raise InvalidInput(
+            "nothing to change",
+            "pass at least one of --due, --kind, --note, --ticket, --every, --rrule, --no-repeat, --outcome",
+        )
     store.update(conn, "followups", followup["id"], changes)
     return get_followup(conn, followup["id"])
 
@@ -381,4 +425,3 @@ def iter_dicts(rows: sqlite3.Cursor, *, tz: tzinfo, now: datetime) -> Iterator[d
     today_start = local_day_bounds(now.astimezone(tz).date(), tz)[0]
     for row in rows:
         yield as_dict(row, tz=tz, today_start=today_start)
-

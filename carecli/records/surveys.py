@@ -25,8 +25,10 @@ SURVEY_FIELDS = """
 def check_score(kind: str, score: int) -> int:
     low, high = RANGES[kind]
     if not low <= score <= high:
-        raise InvalidInput(f"{ARTICLES[kind]} {NAMES[kind]} score must be from {low} to {high}, not {score}",
-                           f"give a whole number {low}-{high}")
+        raise InvalidInput(
+            f"{ARTICLES[kind]} {NAMES[kind]} score must be from {low} to {high}, not {score}",
+            f"give a whole number {low}-{high}",
+        )
     return score
 
 
@@ -55,18 +57,35 @@ def record(
     comment = (comment or "").strip() or None
     earlier = None
     if kind in PER_TICKET:
-        earlier = store.one(conn, f"SELECT {SURVEY_FIELDS} FROM surveys s JOIN customers c ON c.id = s.customer_id "
-                                  "WHERE s.kind = ? AND s.ticket_id = ?", (kind, ticket_id))
+        earlier = store.one(
+            conn,
+            f"SELECT {SURVEY_FIELDS} FROM surveys s JOIN customers c ON c.id = s.customer_id "
+            "WHERE s.kind = ? AND s.ticket_id = ?",
+            (kind, ticket_id),
+        )
         if earlier is not None:
             conn.execute("DELETE FROM surveys WHERE id = ?", (earlier["id"],))
-    survey_id = store.insert(conn, "surveys", {"kind": kind, "customer_id": customer_id, "ticket_id": ticket_id,
-                                               "score": score, "comment": comment, "at": to_db(at)})
+    survey_id = store.insert(
+        conn,
+        "surveys",
+        {
+            "kind": kind,
+            "customer_id": customer_id,
+            "ticket_id": ticket_id,
+            "score": score,
+            "comment": comment,
+            "at": to_db(at),
+        },
+    )
     return Recorded(get_survey(conn, survey_id), earlier)
 
 
 def get_survey(conn: sqlite3.Connection, survey_id: int) -> sqlite3.Row:
-    return store.one(conn, f"SELECT {SURVEY_FIELDS} FROM surveys s JOIN customers c ON c.id = s.customer_id "
-                           "WHERE s.id = ?", (survey_id,))
+    return store.one(
+        conn,
+        f"SELECT {SURVEY_FIELDS} FROM surveys s JOIN customers c ON c.id = s.customer_id WHERE s.id = ?",
+        (survey_id,),
+    )
 
 
 def list_surveys(
@@ -91,8 +110,10 @@ def list_surveys(
     if until is not None:
         where.append("s.at < ?")
         params.append(to_db(until))
-    sql = (f"SELECT {SURVEY_FIELDS} FROM surveys s JOIN customers c ON c.id = s.customer_id "
-           f"{'WHERE ' + ' AND '.join(where) if where else ''} ORDER BY s.at DESC, s.id DESC")
+    sql = (
+        f"SELECT {SURVEY_FIELDS} FROM surveys s JOIN customers c ON c.id = s.customer_id "
+        f"{'WHERE ' + ' AND '.join(where) if where else ''} ORDER BY s.at DESC, s.id DESC"
+    )
     if limit:
         sql += " LIMIT ?"
         params.append(limit)
@@ -103,24 +124,44 @@ def add_demo_surveys(conn: sqlite3.Connection, *, end: datetime, seed: int) -> i
     """Demo responses: CSAT on about 30% of closed tickets, CES on some, NPS from some customers."""
     rng = random.Random(seed)
     made = 0
-    closed = conn.execute("SELECT id, customer_id, closed_at FROM tickets WHERE status = 'closed' ORDER BY id").fetchall()
+    closed = conn.execute(
+        "SELECT id, customer_id, closed_at FROM tickets WHERE status = 'closed' ORDER BY id"
+    ).fetchall()
     for ticket in closed:
         answered = from_db(ticket["closed_at"]) + timedelta(hours=rng.randint(1, 48))
         if answered >= end:
             continue
         if rng.random() < 0.3:
             score = rng.choices([1, 2, 3, 4, 5], [1, 1, 2, 5, 8])[0]
-            record(conn, "csat", score, at=answered, customer_id=ticket["customer_id"], ticket_id=ticket["id"],
-                   comment=rng.choice([None, None, "Lovely flowers, thank you!", "Took a while."]))
+            record(
+                conn,
+                "csat",
+                score,
+                at=answered,
+                customer_id=ticket["customer_id"],
+                ticket_id=ticket["id"],
+                comment=rng.choice([None, None, "Lovely flowers, thank you!", "Took a while."]),
+            )
             made += 1
         if rng.random() < 0.15:
-            record(conn, "ces", rng.choices(range(1, 8), [1, 1, 1, 2, 3, 5, 4])[0], at=answered,
-                   customer_id=ticket["customer_id"], ticket_id=ticket["id"])
+            record(
+                conn,
+                "ces",
+                rng.choices(range(1, 8), [1, 1, 1, 2, 3, 5, 4])[0],
+                at=answered,
+                customer_id=ticket["customer_id"],
+                ticket_id=ticket["id"],
+            )
             made += 1
     customers = [row[0] for row in conn.execute("SELECT id FROM customers ORDER BY id")]
     for customer_id in rng.sample(customers, k=len(customers) // 3):
         answered = end - timedelta(days=rng.randint(1, 90), hours=rng.randint(0, 8))
-        record(conn, "nps", rng.choices(range(11), [1, 1, 1, 1, 1, 2, 2, 4, 6, 8, 7])[0], at=answered,
-               customer_id=customer_id)
+        record(
+            conn,
+            "nps",
+            rng.choices(range(11), [1, 1, 1, 1, 1, 2, 2, 4, 6, 8, 7])[0],
+            at=answered,
+            customer_id=customer_id,
+        )
         made += 1
     return made

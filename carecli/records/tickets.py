@@ -10,10 +10,10 @@ from datetime import datetime, tzinfo
 from typing import Iterable
 
 from carecli.core import store
-from carecli.records.activity import log_interaction, record_event
 from carecli.core.config import Settings
-from carecli.records.customers import merge_tags, normalize_tags
 from carecli.core.errors import Conflict, InvalidInput, NotFound
+from carecli.records.activity import log_interaction, record_event
+from carecli.records.customers import merge_tags, normalize_tags
 from carecli.text.when import format_local, from_db, to_db
 
 STATUSES = ("open", "pending", "closed")
@@ -53,13 +53,29 @@ def _not_before(ticket: sqlite3.Row, at: datetime, what: str, field: str = "crea
         )
 
 
-def _log_on_ticket(conn: sqlite3.Connection, settings: Settings, ticket: sqlite3.Row, direction: str, text: str,
-                   *, at: datetime, channel: str | None, what: str) -> None:
+def _log_on_ticket(
+    conn: sqlite3.Connection,
+    settings: Settings,
+    ticket: sqlite3.Row,
+    direction: str,
+    text: str,
+    *,
+    at: datetime,
+    channel: str | None,
+    what: str,
+) -> None:
     """Log a message on the ticket: dated no earlier than the ticket, on its channel unless told
     otherwise (only a channel typed now is checked against the config list)."""
     _not_before(ticket, at, what)
-    log_interaction(conn, customer_id=ticket["customer_id"], ticket_id=ticket["id"], direction=direction,
-                    channel=settings.choose("channels", channel) if channel else ticket["channel"], body=text, at=at)
+    log_interaction(
+        conn,
+        customer_id=ticket["customer_id"],
+        ticket_id=ticket["id"],
+        direction=direction,
+        channel=settings.choose("channels", channel) if channel else ticket["channel"],
+        body=text,
+        at=at,
+    )
 
 
 def open_ticket(
@@ -93,8 +109,9 @@ def open_ticket(
     ticket_id = store.insert(conn, "tickets", values)
     record_event(conn, "opened", customer_id=customer_id, ticket_id=ticket_id, at=at)
     if message is not None:
-        log_interaction(conn, customer_id=customer_id, ticket_id=ticket_id, direction="in",
-                        channel=channel, body=message, at=at)
+        log_interaction(
+            conn, customer_id=customer_id, ticket_id=ticket_id, direction="in", channel=channel, body=message, at=at
+        )
     return get_ticket(conn, ticket_id)
 
 
@@ -174,7 +191,9 @@ def close(
     resolution: str | None = None,
 ) -> sqlite3.Row:
     if ticket["status"] == "closed":
-        raise Conflict(f"ticket #{ticket['id']} is already closed", f"reopen it with: carecli ticket reopen {ticket['id']}")
+        raise Conflict(
+            f"ticket #{ticket['id']} is already closed", f"reopen it with: carecli ticket reopen {ticket['id']}"
+        )
     _not_before(ticket, at, "close")
     if ticket["closed_at"] is not None:
         _not_before(ticket, at, "close", field="closed_at")
@@ -191,22 +210,41 @@ def close(
     if resolution is not None and resolution.strip():
         changes["resolution"] = resolution.strip()
     store.update(conn, "tickets", ticket["id"], changes)
-    record_event(conn, "closed", customer_id=ticket["customer_id"], ticket_id=ticket["id"], at=at,
-                 detail={"resolution": changes["resolution"]} if "resolution" in changes else None)
+    record_event(
+        conn,
+        "closed",
+        customer_id=ticket["customer_id"],
+        ticket_id=ticket["id"],
+        at=at,
+        detail={"resolution": changes["resolution"]} if "resolution" in changes else None,
+    )
     return get_ticket(conn, ticket["id"])
 
 
 def reopen(conn: sqlite3.Connection, ticket: sqlite3.Row, *, at: datetime, reason: str | None = None) -> sqlite3.Row:
     if ticket["status"] != "closed":
-        raise Conflict(f"ticket #{ticket['id']} is {ticket['status']}, not closed", "only a closed ticket can be reopened")
+        raise Conflict(
+            f"ticket #{ticket['id']} is {ticket['status']}, not closed", "only a closed ticket can be reopened"
+        )
     _not_before(ticket, at, "reopen", field="closed_at")
-    store.update(conn, "tickets", ticket["id"], {
-        "status": "open",
-        "reopen_count": ticket["reopen_count"] + 1,
-        "updated_at": to_db(at),
-    })
-    record_event(conn, "reopened", customer_id=ticket["customer_id"], ticket_id=ticket["id"], at=at,
-                 detail={"reason": reason} if reason else None)
+    store.update(
+        conn,
+        "tickets",
+        ticket["id"],
+        {
+            "status": "open",
+            "reopen_count": ticket["reopen_count"] + 1,
+            "updated_at": to_db(at),
+        },
+    )
+    record_event(
+        conn,
+        "reopened",
+        customer_id=ticket["customer_id"],
+        ticket_id=ticket["id"],
+        at=at,
+        detail={"reason": reason} if reason else None,
+    )
     return get_ticket(conn, ticket["id"])
 
 
@@ -238,12 +276,20 @@ def edit(
     if add_tags or remove_tags:
         changes["tags"] = merge_tags(ticket["tags"], add_tags, remove_tags)
     if not changes:
-        raise InvalidInput("nothing to change", "pass at least one of --subject, --channel, --category, --priority, --tag, --untag")
+        raise InvalidInput(
+            "nothing to change", "pass at least one of --subject, --channel, --category, --priority, --tag, --untag"
+        )
     changes["updated_at"] = to_db(at)
     store.update(conn, "tickets", ticket["id"], changes)
     if "priority" in changes and changes["priority"] != ticket["priority"]:
-        record_event(conn, "priority", customer_id=ticket["customer_id"], ticket_id=ticket["id"], at=at,
-                     detail={"from": ticket["priority"], "to": changes["priority"]})
+        record_event(
+            conn,
+            "priority",
+            customer_id=ticket["customer_id"],
+            ticket_id=ticket["id"],
+            at=at,
+            detail={"from": ticket["priority"], "to": changes["priority"]},
+        )
     return get_ticket(conn, ticket["id"])
 
 
@@ -317,9 +363,15 @@ def ticket_timeline(conn: sqlite3.Connection, ticket_id: int, tz: tzinfo) -> lis
         """,
         (ticket_id, ticket_id),
     )
-    return [{"at": row["at"], "kind": row["kind"], "channel": row["channel"],
-             "body": event_text(row["body"], row["detail"], tz) if row["kind"] == "event" else row["body"]}
-            for row in rows]
+    return [
+        {
+            "at": row["at"],
+            "kind": row["kind"],
+            "channel": row["channel"],
+            "body": event_text(row["body"], row["detail"], tz) if row["kind"] == "event" else row["body"],
+        }
+        for row in rows
+    ]
 
 
 _STORED_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00")
@@ -342,6 +394,9 @@ def event_text(kind: str, detail: str | None, tz: tzinfo) -> str:
     if is_change(data):
         parts = [f"{shown(data['from'])} → {shown(data['to'])}"]
     else:
-        parts = [f"{key} {shown(value['from'])} → {shown(value['to'])}" if is_change(value) else shown(value)
-                 for key, value in data.items() if value not in (None, "")]
+        parts = [
+            f"{key} {shown(value['from'])} → {shown(value['to'])}" if is_change(value) else shown(value)
+            for key, value in data.items()
+            if value not in (None, "")
+        ]
     return f"{kind}: {'; '.join(parts)}" if parts else kind

@@ -217,8 +217,7 @@ def m005_kpi_speed(db) -> None:
     an instant it depends on changes (whoever writes the ticket), and the KPI engine refills the
     cleared and new ones in one SQL statement, or all of them when [business_hours] changed
     (business_time.fingerprint)."""
-    columns = [("first_response", "first_response_at"), ("resolution", "closed_at"),
-               ("first_resolution", "closed_at")]
+    columns = [("first_response", "first_response_at"), ("resolution", "closed_at"), ("first_resolution", "closed_at")]
     statements = [
         "ALTER TABLE tickets ADD COLUMN first_response_bs INTEGER",
         "ALTER TABLE tickets ADD COLUMN first_resolution_bs INTEGER",
@@ -244,10 +243,13 @@ def m005_kpi_speed(db) -> None:
     for name, instant in columns:
         for suffix in ("s", "bs"):
             value = f"{name}_{suffix}"
-            statements.append(f"CREATE INDEX tickets_{value}_value ON tickets({value}, {instant}) "
-                              f"WHERE {value} IS NOT NULL")
-            statements.append(f"CREATE INDEX tickets_{value}_channel ON tickets(channel, {value}, {instant}) "
-                              f"WHERE {value} IS NOT NULL")
+            statements.append(
+                f"CREATE INDEX tickets_{value}_value ON tickets({value}, {instant}) WHERE {value} IS NOT NULL"
+            )
+            statements.append(
+                f"CREATE INDEX tickets_{value}_channel ON tickets(channel, {value}, {instant}) "
+                f"WHERE {value} IS NOT NULL"
+            )
     db.executescript(";\n".join(statements) + ";")
 
 

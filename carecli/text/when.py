@@ -65,7 +65,10 @@ _WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "satur
 _WEEKDAYS = {
     **{name: index for index, name in enumerate(_WEEKDAY_NAMES)},
     **{name[:3]: index for index, name in enumerate(_WEEKDAY_NAMES)},
-    "tues": 1, "weds": 2, "thur": 3, "thurs": 3,
+    "tues": 1,
+    "weds": 2,
+    "thur": 3,
+    "thurs": 3,
 }
 
 # re.ASCII everywhere: \d must not match other scripts' digits, which int() and fromisoformat
@@ -126,9 +129,7 @@ def get_zone(name: str | None = None) -> tzinfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):
         # ValueError: malformed keys such as "../x"; OSError: a directory such as "Europe".
-        raise TimeParseError(
-            f"unknown time zone {_quote(name)}; use an IANA name such as Europe/Berlin"
-        ) from None
+        raise TimeParseError(f"unknown time zone {_quote(name)}; use an IANA name such as Europe/Berlin") from None
 
 
 def _system_zone() -> tzinfo:
@@ -323,9 +324,7 @@ def _shift(now: datetime, amounts: list[tuple[float, str]], direction: int, tz: 
     for value, unit in amounts:
         if unit in _CALENDAR_UNITS:
             if not value.is_integer():
-                raise TimeParseError(
-                    f"months and years must be whole numbers, not {value:g}; try 1mo, 6 months, 1y"
-                )
+                raise TimeParseError(f"months and years must be whole numbers, not {value:g}; try 1mo, 6 months, 1y")
             months += int(value) * (12 if unit == "years" else 1)
         elif unit in ("days", "weeks"):
             days += value * (7 if unit == "weeks" else 1)
@@ -571,9 +570,7 @@ def _build_rule(interval: int, unit: str, on_text: str, local_start: datetime, s
     if on_text:
         raise _cannot_read_every(spec, "; 'on ...' works with weekly or monthly cadences")
     if unit == "years" and (local_start.month, local_start.day) == (2, 29):
-        return rr.rrule(
-            rr.YEARLY, interval=interval, dtstart=local_start, bymonth=2, **_clamped_month_day(29)
-        )
+        return rr.rrule(rr.YEARLY, interval=interval, dtstart=local_start, bymonth=2, **_clamped_month_day(29))
     frequency = rr.YEARLY if unit == "years" else rr.DAILY
     return rr.rrule(frequency, interval=interval, dtstart=local_start)
 
@@ -614,7 +611,7 @@ def parse_rrule(text: str, *, dtstart: datetime, tz: tzinfo) -> rrule:
     _require_aware(dtstart, "dtstart")
     body = text.strip()
     if body.upper().startswith("RRULE:"):
-        body = body[len("RRULE:"):]
+        body = body[len("RRULE:") :]
     body = _DB_UNTIL.sub(lambda match: "UNTIL=" + _utc_until_to_local(match[1], tz), body.upper())
     error = TimeParseError(f"cannot read {_quote(text)} as a recurrence rule; try {RRULE_EXAMPLE}")
     if not body or "\n" in body or ":" in body:  # one rule only, no DTSTART or EXDATE lines

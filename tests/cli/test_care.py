@@ -15,8 +15,10 @@ def survey(db_path, kind: str, customer_id: int, score: int, at: str, ticket_id:
     """Surveys are recorded by another command group; these tests write the table directly."""
     conn = sqlite3.connect(db_path)
     with conn:
-        conn.execute("INSERT INTO surveys (kind, customer_id, ticket_id, score, at) VALUES (?, ?, ?, ?, ?)",
-                     (kind, customer_id, ticket_id, score, at))
+        conn.execute(
+            "INSERT INTO surveys (kind, customer_id, ticket_id, score, at) VALUES (?, ?, ?, ?, ?)",
+            (kind, customer_id, ticket_id, score, at),
+        )
     conn.close()
 
 
@@ -25,6 +27,7 @@ def followups(run, status: str = "all") -> list[dict]:
 
 
 # ---------------------------------------------------------------- after-close check-in
+
 
 def test_close_schedules_no_check_in_when_the_config_is_empty(shop):
     shop("ticket", "close", "1", ok=True)
@@ -37,7 +40,12 @@ def test_config_followup_after_close_schedules_a_check_in_linked_to_the_ticket(s
     assert "scheduled check-in #1 due 2026-03-21" in result.stderr
     [check_in] = followups(shop)
     assert (check_in["kind"], check_in["ticket_id"], check_in["source"], check_in["due_day"], check_in["all_day"]) == (
-        "check-in", 1, "after-close", "2026-03-21", True)
+        "check-in",
+        1,
+        "after-close",
+        "2026-03-21",
+        True,
+    )
 
 
 def test_followup_option_overrides_the_config_and_no_followup_turns_it_off(shop, monkeypatch):
@@ -61,7 +69,9 @@ def test_reopen_skips_the_pending_check_in_and_closing_again_schedules_a_new_one
     assert "skipped its after-close check-in #1" in result.stderr
     shop("ticket", "close", "1", "--followup", "7d", "--at", "2026-03-14 10:30", ok=True)
     assert [(f["id"], f["status"], f["outcome"]) for f in followups(shop)] == [
-        (1, "skipped", "ticket reopened"), (2, "scheduled", None)]
+        (1, "skipped", "ticket reopened"),
+        (2, "scheduled", None),
+    ]
 
 
 def test_reopen_leaves_other_followups_of_the_ticket_alone(shop):
@@ -71,11 +81,14 @@ def test_reopen_leaves_other_followups_of_the_ticket_alone(shop):
     assert [f["status"] for f in followups(shop)] == ["scheduled"]
 
 
-@pytest.mark.parametrize("args, expected", [
-    (("--followup", "soon"), "--followup: cannot read 'soon' as a duration"),
-    (("--followup", "3d", "--no-followup"), "not both"),
-    (("--followup", "0d"), "longer than 0"),
-])
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (("--followup", "soon"), "--followup: cannot read 'soon' as a duration"),
+        (("--followup", "3d", "--no-followup"), "not both"),
+        (("--followup", "0d"), "longer than 0"),
+    ],
+)
 def test_bad_followup_on_close_writes_nothing(shop, db_path, args, expected):
     before = database_digest(db_path)
     result = shop("ticket", "close", "1", *args)
@@ -84,6 +97,7 @@ def test_bad_followup_on_close_writes_nothing(shop, db_path, args, expected):
 
 
 # ---------------------------------------------------------------- today
+
 
 def test_today_lists_due_overdue_waiting_on_us_and_long_pending(shop):
     shop("followup", "add", "ada", "--due", "today", "--note", "Call about vase", ok=True)
@@ -103,8 +117,13 @@ def test_today_lists_due_overdue_waiting_on_us_and_long_pending(shop):
     assert agenda["waiting_on_us"][0]["age_s"] == 3 * 3600  # 08:00 -> 11:00 local
     assert [t["id"] for t in agenda["waiting_on_customer"]] == [4]  # pending 9 days; #5 only 1 day
     assert agenda["waiting_on_customer"][0]["waiting_s"] == 9 * 86400 + 2 * 3600
-    assert agenda["counts"] == {"followups_due": 1, "followups_overdue": 1, "waiting_on_us": 3,
-                                "waiting_on_customer": 1, "sla_breaching": 0}  # no SLA targets set
+    assert agenda["counts"] == {
+        "followups_due": 1,
+        "followups_overdue": 1,
+        "waiting_on_us": 3,
+        "waiting_on_customer": 1,
+        "sla_breaching": 0,
+    }  # no SLA targets set
     assert [f["id"] for f in shop.json("today", "--date", "tomorrow")["followups_due"]] == [3]
 
 
@@ -129,12 +148,13 @@ def test_build_agenda_is_a_plain_json_ready_dict(shop, db_path):
     from datetime import date, datetime, timezone
 
     from carecli.core import config
-    from carecli.schema import database
     from carecli.measure.agenda import build_agenda
+    from carecli.schema import database
 
     conn = database.connect(db_path)
-    agenda = build_agenda(conn, config.load(None), day=date(2026, 3, 14),
-                          now=datetime(2026, 3, 14, 10, tzinfo=timezone.utc))
+    agenda = build_agenda(
+        conn, config.load(None), day=date(2026, 3, 14), now=datetime(2026, 3, 14, 10, tzinfo=timezone.utc)
+    )
     conn.close()
     assert json.loads(json.dumps(agenda)) == agenda
     [ticket] = agenda["waiting_on_us"]
@@ -143,26 +163,31 @@ def test_build_agenda_is_a_plain_json_ready_dict(shop, db_path):
 
 # ---------------------------------------------------------------- lost, won back, churn
 
+
 def test_lost_and_won_back_set_and_clear_the_customer_and_keep_events(shop, db_path):
-    lost = shop.json("customer", "lost", "ben", "--reason", "Price", "--note", "Found it cheaper",
-                     "--at", "2026-03-10")
+    lost = shop.json("customer", "lost", "ben", "--reason", "Price", "--note", "Found it cheaper", "--at", "2026-03-10")
     assert lost["lost_at"] == "2026-03-09T23:00:00+00:00" and lost["lost_reason"] == "price"
     back = shop.json("customer", "won-back", "ben")
     assert back["lost_at"] is None and back["lost_reason"] is None
     conn = sqlite3.connect(db_path)
     events = conn.execute("SELECT kind, detail FROM events WHERE customer_id = 2 ORDER BY id").fetchall()
-    assert events == [("lost", '{"note": "Found it cheaper", "reason": "price"}'),
-                      ("won-back", '{"lost_at": "2026-03-09T23:00:00+00:00", "reason": "price"}')]
+    assert events == [
+        ("lost", '{"note": "Found it cheaper", "reason": "price"}'),
+        ("won-back", '{"lost_at": "2026-03-09T23:00:00+00:00", "reason": "price"}'),
+    ]
 
 
-@pytest.mark.parametrize("args, expected", [
-    (("customer", "lost", "ben", "--reason", "weather"), "unknown lost reason 'weather'"),
-    (("customer", "lost", "ada", "--reason", "price"), "already lost"),
-    (("customer", "lost", "ben", "--reason", "price", "--at", "2020-01-01"), "they were added at"),
-    (("customer", "won-back", "ben"), "is not lost"),
-    (("customer", "won-back", "ada", "--at", "2026-03-01"), "they were lost at"),
-    (("customer", "lost", "nobody", "--reason", "price"), "no customer 'nobody'"),
-])
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (("customer", "lost", "ben", "--reason", "weather"), "unknown lost reason 'weather'"),
+        (("customer", "lost", "ada", "--reason", "price"), "already lost"),
+        (("customer", "lost", "ben", "--reason", "price", "--at", "2020-01-01"), "they were added at"),
+        (("customer", "won-back", "ben"), "is not lost"),
+        (("customer", "won-back", "ada", "--at", "2026-03-01"), "they were lost at"),
+        (("customer", "lost", "nobody", "--reason", "price"), "no customer 'nobody'"),
+    ],
+)
 def test_bad_lost_and_won_back_write_nothing(shop, db_path, args, expected):
     shop("customer", "lost", "ada", "--reason", "moved", "--at", "2026-03-05", ok=True)
     before = database_digest(db_path)
@@ -185,20 +210,30 @@ def test_churn_counts_losses_in_the_period_by_reason(shop):
         {"reason": "moved", "lost": 1, "won_back": 0, "share_pct": 33.33},
     ]
     assert [r["reason"] for r in shop.json("care", "churn", "--since", "2026-01-01", "--until", "2026-01-31")] == [
-        "service"]
+        "service"
+    ]
     csv_out = shop("care", "churn", "--since", "2026-03-01", "--format", "csv", ok=True).stdout
     assert csv_out.splitlines()[:2] == ["reason,lost,won_back,share_pct", "price,2,1,66.67"]
 
 
 # ---------------------------------------------------------------- the care queue
 
+
 def rules(run) -> list[tuple]:
     return [(s["rule"], s["customer_name"], s["kind"]) for s in run.json("care", "suggest")]
 
 
-@pytest.mark.parametrize("kind, score, suggested", [
-    ("csat", 2, True), ("csat", 3, False), ("ces", 3, True), ("ces", 4, False), ("nps", 6, True), ("nps", 7, False),
-])
+@pytest.mark.parametrize(
+    "kind, score, suggested",
+    [
+        ("csat", 2, True),
+        ("csat", 3, False),
+        ("ces", 3, True),
+        ("ces", 4, False),
+        ("nps", 6, True),
+        ("nps", 7, False),
+    ],
+)
 def test_recovery_follows_a_bad_recent_score(shop, db_path, kind, score, suggested):
     survey(db_path, kind, 1, score, "2026-03-13T12:00:00+00:00", ticket_id=None if kind == "nps" else 1)
     expected = [("recovery", "Ada Lovelace", "recovery")] if suggested else []
@@ -284,10 +319,12 @@ def test_apply_writes_exactly_what_was_listed(shop, db_path):
     listed = shop.json("care", "suggest")
     result = shop("care", "suggest", "--apply", "--yes", "--format", "json", ok=True)
     import json
+
     assert json.loads(result.stdout) == listed
     made = followups(shop)
     assert [(f["customer_id"], f["kind"], f["ticket_id"], f["source"], f["due_day"]) for f in made] == [
-        (s["customer_id"], s["kind"], s["ticket_id"], f"suggest:{s['rule']}", "2026-03-14") for s in listed]
+        (s["customer_id"], s["kind"], s["ticket_id"], f"suggest:{s['rule']}", "2026-03-14") for s in listed
+    ]
     assert made[0]["note"] == f"{listed[0]['rule']}: {listed[0]['evidence']}"
     assert shop.json("care", "suggest") == []  # now covered
 
@@ -301,6 +338,7 @@ def test_apply_without_a_terminal_needs_yes_and_writes_nothing(shop, db_path):
 
 
 # ---------------------------------------------------------------- health
+
 
 def health(run, *args: str) -> dict:
     return {row["customer_name"]: row for row in run.json("customer", "health", *args)}

@@ -9,8 +9,9 @@ from tests.conftest import database_digest
 
 
 def test_add_and_show_by_id_email_and_name(run):
-    created = run.json("customer", "add", "Ada Lovelace", "--email", "Ada@Example.com", "--tag", "VIP",
-                       "--phone", "+49 30 1234")
+    created = run.json(
+        "customer", "add", "Ada Lovelace", "--email", "Ada@Example.com", "--tag", "VIP", "--phone", "+49 30 1234"
+    )
     assert created["id"] == 1 and created["tags"] == ["vip"]
     for ref in ("1", "#1", "ada@example.com", "ada lovelace", "lovel"):
         assert run.json("customer", "show", ref)["name"] == "Ada Lovelace"

@@ -28,13 +28,16 @@ def served(shop, db_path):
     shop("ticket", "close", "1", "--resolution", "Replacement sent", "--at", "2026-03-13 15:00", ok=True)
     shop("ticket", "open", "ben", "Where is my order?", "--channel", "chat", "--at", "2026-03-14 08:00", ok=True)
     conn = sqlite3.connect(db_path)
-    conn.execute("INSERT INTO surveys (kind, customer_id, ticket_id, score, at) VALUES ('csat', 1, 1, 5, '2026-03-13T16:00:00+00:00')")
+    conn.execute(
+        "INSERT INTO surveys (kind, customer_id, ticket_id, score, at) VALUES ('csat', 1, 1, 5, '2026-03-13T16:00:00+00:00')"
+    )
     conn.commit()
     conn.close()
     return shop
 
 
 # ---------------------------------------------------------------- export
+
 
 def test_ticket_export_has_the_documented_columns_and_every_figure(served):
     rows = list(csv.DictReader(io.StringIO(served("export", "tickets", ok=True).stdout)))
@@ -51,7 +54,9 @@ def test_ticket_export_has_the_documented_columns_and_every_figure(served):
 
 def test_export_json_and_jsonl_carry_the_same_records(served):
     as_json = json.loads(served("export", "tickets", "--format", "json", ok=True).stdout)
-    as_lines = [json.loads(line) for line in served("export", "tickets", "--format", "jsonl", ok=True).stdout.splitlines()]
+    as_lines = [
+        json.loads(line) for line in served("export", "tickets", "--format", "jsonl", ok=True).stdout.splitlines()
+    ]
     assert as_json == as_lines
     assert as_json[0]["tags"] == [] and as_json[0]["closed_at"] == "2026-03-13T14:00:00+00:00"
 
@@ -62,7 +67,11 @@ def test_export_of_an_empty_table_is_a_header_or_an_empty_list(run):
 
 
 def test_export_filters_like_the_list_commands(served):
-    rows = list(csv.DictReader(io.StringIO(served("export", "tickets", "--status", "open", "--channel", "chat", ok=True).stdout)))
+    rows = list(
+        csv.DictReader(
+            io.StringIO(served("export", "tickets", "--status", "open", "--channel", "chat", ok=True).stdout)
+        )
+    )
     assert [r["subject"] for r in rows] == ["Where is my order?"]
     rows = list(csv.DictReader(io.StringIO(served("export", "tickets", "--customer", "ada", ok=True).stdout)))
     assert [r["customer_name"] for r in rows] == ["Ada Lovelace"]
@@ -71,13 +80,13 @@ def test_export_filters_like_the_list_commands(served):
 
 
 def test_formula_cells_are_neutralised_unless_raw(run):
-    run("customer", "add", "=HYPERLINK(\"http://evil\")", "--email", "x@example.com", ok=True)
+    run("customer", "add", '=HYPERLINK("http://evil")', "--email", "x@example.com", ok=True)
     run("customer", "add", "Plain, Name", "--email", "y@example.com", "--note", "@admin -1 +1", ok=True)
     safe = list(csv.DictReader(io.StringIO(run("export", "customers", ok=True).stdout)))
-    assert safe[0]["name"] == "'=HYPERLINK(\"http://evil\")"
+    assert safe[0]["name"] == '\'=HYPERLINK("http://evil")'
     assert safe[1]["name"] == "Plain, Name" and safe[1]["notes"] == "'@admin -1 +1"
     raw = list(csv.DictReader(io.StringIO(run("export", "customers", "--raw", ok=True).stdout)))
-    assert raw[0]["name"] == "=HYPERLINK(\"http://evil\")" and raw[1]["notes"] == "@admin -1 +1"
+    assert raw[0]["name"] == '=HYPERLINK("http://evil")' and raw[1]["notes"] == "@admin -1 +1"
 
 
 def test_export_to_a_file_is_private_and_leaves_no_temporary_file(served, tmp_path):
@@ -95,6 +104,7 @@ def test_export_shows_no_progress_when_stderr_is_not_a_terminal(served):
 
 
 # ---------------------------------------------------------------- round trip
+
 
 def test_export_import_export_round_trip_is_identical(served, tmp_path):
     first = {what: served("export", what, "--raw", ok=True).stdout for what in ("customers", "tickets")}
@@ -150,8 +160,10 @@ def test_import_maps_columns_values_and_fills_the_stored_figures(run, tmp_path, 
     result = run("import", "tickets", str(data), "--map", str(mapping), "--format", "json", ok=True)
     assert json.loads(result.stdout)["created"] == 2
     conn = sqlite3.connect(db_path)
-    ticket = conn.execute("SELECT status, first_response_at, first_response_s, resolution_s, first_closed_at, "
-                          "reply_count, external_id FROM tickets WHERE external_id = 'T-1'").fetchone()
+    ticket = conn.execute(
+        "SELECT status, first_response_at, first_response_s, resolution_s, first_closed_at, "
+        "reply_count, external_id FROM tickets WHERE external_id = 'T-1'"
+    ).fetchone()
     assert ticket == ("closed", "2026-03-01T08:30:00+00:00", 1800, 3 * 3600, "2026-03-01T11:00:00+00:00", 1, "T-1")
     assert conn.execute("SELECT kind, score FROM surveys").fetchall() == [("csat", 4)]
     kinds = [r[0] for r in conn.execute("SELECT kind FROM events WHERE ticket_id = 1 ORDER BY at")]
@@ -170,7 +182,9 @@ def test_importing_the_same_file_twice_changes_nothing(run, tmp_path, mapping, d
     before = database_digest(db_path)
     again = run("import", "tickets", str(data), "--map", str(mapping), "--format", "json", ok=True)
     assert json.loads(again.stdout)["skipped"] == 3
-    assert json.loads(again.stdout)["warnings"] == [] and "warning" not in again.stderr  # nothing imported, nothing to warn about
+    assert (
+        json.loads(again.stdout)["warnings"] == [] and "warning" not in again.stderr
+    )  # nothing imported, nothing to warn about
     assert database_digest(db_path) == before
     dup = run("import", "tickets", str(data), "--map", str(mapping), "--on-duplicate", "error")
     assert dup.exit_code == 1 and "already imported" in dup.stderr
@@ -180,7 +194,16 @@ def test_importing_the_same_file_twice_changes_nothing(run, tmp_path, mapping, d
 def test_on_duplicate_update_rewrites_the_ticket(run, tmp_path, mapping, db_path):
     run("import", "tickets", str(_write(tmp_path, "t.csv", GOOD)), "--map", str(mapping), ok=True)
     changed = GOOD.replace("Vase, cracked", "Vase, shattered")
-    run("import", "tickets", str(_write(tmp_path, "t2.csv", changed)), "--map", str(mapping), "--on-duplicate", "update", ok=True)
+    run(
+        "import",
+        "tickets",
+        str(_write(tmp_path, "t2.csv", changed)),
+        "--map",
+        str(mapping),
+        "--on-duplicate",
+        "update",
+        ok=True,
+    )
     conn = sqlite3.connect(db_path)
     assert conn.execute("SELECT subject FROM tickets WHERE external_id = 'T-1'").fetchone()[0] == "Vase, shattered"
     assert conn.execute("SELECT count(*) FROM tickets").fetchone()[0] == 2
@@ -190,22 +213,46 @@ def test_on_duplicate_update_appends_events_for_what_the_source_changed(run, tmp
     run("import", "tickets", str(_write(tmp_path, "t.csv", GOOD)), "--map", str(mapping), ok=True)
     # T-1 opened an hour earlier than first exported (times in Berlin); T-2 answered and solved since.
     changed = GOOD.replace("2026-03-01 09:00,30", "2026-03-01 08:00,30").replace(
-        "New,2026-03-02 10:00,,,", "Solved,2026-03-02 10:00,45,2026-03-02 15:00,")
-    run("import", "tickets", str(_write(tmp_path, "t2.csv", changed)), "--map", str(mapping),
-        "--on-duplicate", "update", ok=True)
+        "New,2026-03-02 10:00,,,", "Solved,2026-03-02 10:00,45,2026-03-02 15:00,"
+    )
+    run(
+        "import",
+        "tickets",
+        str(_write(tmp_path, "t2.csv", changed)),
+        "--map",
+        str(mapping),
+        "--on-duplicate",
+        "update",
+        ok=True,
+    )
     conn = sqlite3.connect(db_path)
     events = conn.execute("SELECT ticket_id, kind, at, detail FROM events ORDER BY id").fetchall()
     assert events[-3:] == [
-        (1, "corrected", "2026-03-14T10:00:00+00:00", json.dumps({
-            "created_at": {"from": "2026-03-01T08:00:00+00:00", "to": "2026-03-01T07:00:00+00:00"},
-            "first_response_at": {"from": "2026-03-01T08:30:00+00:00", "to": "2026-03-01T07:30:00+00:00"}})),
+        (
+            1,
+            "corrected",
+            "2026-03-14T10:00:00+00:00",
+            json.dumps(
+                {
+                    "created_at": {"from": "2026-03-01T08:00:00+00:00", "to": "2026-03-01T07:00:00+00:00"},
+                    "first_response_at": {"from": "2026-03-01T08:30:00+00:00", "to": "2026-03-01T07:30:00+00:00"},
+                }
+            ),
+        ),
         (2, "replied-first", "2026-03-02T09:45:00+00:00", None),
         (2, "closed", "2026-03-02T14:00:00+00:00", None),
     ]
-    assert conn.execute("SELECT first_response_s, resolution_s FROM tickets WHERE id = 2").fetchone() == (2700, 5 * 3600)
-    timeline = [e["body"] for e in json.loads(run("ticket", "show", "1", "--format", "json", ok=True).stdout)["timeline"]]
-    assert timeline[-1] == ("corrected: created_at 2026-03-01 09:00 → 2026-03-01 08:00; "
-                            "first_response_at 2026-03-01 09:30 → 2026-03-01 08:30")
+    assert conn.execute("SELECT first_response_s, resolution_s FROM tickets WHERE id = 2").fetchone() == (
+        2700,
+        5 * 3600,
+    )
+    timeline = [
+        e["body"] for e in json.loads(run("ticket", "show", "1", "--format", "json", ok=True).stdout)["timeline"]
+    ]
+    assert timeline[-1] == (
+        "corrected: created_at 2026-03-01 09:00 → 2026-03-01 08:00; "
+        "first_response_at 2026-03-01 09:30 → 2026-03-01 08:30"
+    )
 
 
 BAD = GOOD + (
@@ -235,8 +282,9 @@ def test_skip_bad_imports_the_rest_and_writes_a_reject_file(run, tmp_path, mappi
     assert "not a time" in rejects[0]["reason"]
 
 
-def test_a_bulk_load_read_by_a_second_process_gives_what_one_process_gives(run, tmp_path, mapping, db_path,
-                                                                          monkeypatch):
+def test_a_bulk_load_read_by_a_second_process_gives_what_one_process_gives(
+    run, tmp_path, mapping, db_path, monkeypatch
+):
     """Big files are read and checked in a second process (importing.parse_aside): the same
     tickets, warnings, rejects and line numbers as reading them here."""
     from carecli.data import importing
@@ -248,12 +296,25 @@ def test_a_bulk_load_read_by_a_second_process_gives_what_one_process_gives(run, 
         db = tmp_path / f"aside-{aside}.db"
         monkeypatch.setattr(importing, "worth_bulk_loading", lambda *args: True)
         monkeypatch.setattr(importing, "parse_aside", lambda *args, bulk: aside)
-        result = run("--db", str(db), "import", "tickets", str(data), "--map", str(mapping), "--skip-bad",
-                     "--format", "json", ok=True)
+        result = run(
+            "--db",
+            str(db),
+            "import",
+            "tickets",
+            str(data),
+            "--map",
+            str(mapping),
+            "--skip-bad",
+            "--format",
+            "json",
+            ok=True,
+        )
         rejects = open(f"{data}.rejects.csv", newline="").read()
         with sqlite3.connect(db) as conn:
-            stored = [conn.execute(f"SELECT * FROM {table} ORDER BY id").fetchall()
-                      for table in ("customers", "tickets", "events", "surveys", "interactions")]
+            stored = [
+                conn.execute(f"SELECT * FROM {table} ORDER BY id").fetchall()
+                for table in ("customers", "tickets", "events", "surveys", "interactions")
+            ]
         outcomes.append((json.loads(result.stdout), result.stderr, rejects, stored))
     assert outcomes[0] == outcomes[1]
     report, stderr, rejects, _ = outcomes[1]
@@ -264,8 +325,7 @@ def test_a_bulk_load_read_by_a_second_process_gives_what_one_process_gives(run, 
 
 
 @pytest.mark.parametrize("how", ["csv", "csv read by a second process", "jsonl"])
-def test_a_file_that_is_not_utf8_is_one_error_and_imports_nothing(run, tmp_path, mapping, db_path, monkeypatch,
-                                                                   how):
+def test_a_file_that_is_not_utf8_is_one_error_and_imports_nothing(run, tmp_path, mapping, db_path, monkeypatch, how):
     from carecli.data import importing
 
     run("init", ok=True)
@@ -276,8 +336,9 @@ def test_a_file_that_is_not_utf8_is_one_error_and_imports_nothing(run, tmp_path,
     else:  # the bad byte far enough down that the header reads fine
         padding = "".join(f"P-{i},Pat,pat@example.com,Vase,New,2026-03-02 10:00,,,\n" for i in range(400))
         data = tmp_path / "latin1.csv"
-        data.write_bytes((GOOD + padding).encode() + "T-9,Zoë,zoe@example.com,Vase,New,2026-03-02 10:00,,,\n"
-                         .encode("latin-1"))
+        data.write_bytes(
+            (GOOD + padding).encode() + "T-9,Zoë,zoe@example.com,Vase,New,2026-03-02 10:00,,,\n".encode("latin-1")
+        )
     if how == "csv read by a second process":
         monkeypatch.setattr(importing, "worth_bulk_loading", lambda *args: True)
     result = run("import", "tickets", str(data), "--map", str(mapping))
@@ -312,28 +373,44 @@ def test_mapping_errors_say_what_to_fix(run, tmp_path, mapping):
 
 
 def test_jsonl_from_stdin(run, tmp_path, mapping, db_path):
-    lines = [{"Ref": "J-1", "Name": "Ada", "Email": "ada@example.com", "Subject": "Hi", "State": "New",
-              "Created": "2026-03-01T09:00:00Z", "Rating": None}]
+    lines = [
+        {
+            "Ref": "J-1",
+            "Name": "Ada",
+            "Email": "ada@example.com",
+            "Subject": "Hi",
+            "State": "New",
+            "Created": "2026-03-01T09:00:00Z",
+            "Rating": None,
+        }
+    ]
     text = "\n".join(json.dumps(line) for line in lines) + "\n"
     result = run("import", "tickets", "-", "--map", str(mapping), "--input-format", "jsonl", input=text)
     assert result.exit_code == 0, result.stderr
-    assert sqlite3.connect(db_path).execute("SELECT created_at FROM tickets").fetchone()[0] == "2026-03-01T09:00:00+00:00"
+    assert (
+        sqlite3.connect(db_path).execute("SELECT created_at FROM tickets").fetchone()[0] == "2026-03-01T09:00:00+00:00"
+    )
 
 
 def test_import_customers_matches_by_email(run, tmp_path, db_path):
     run("customer", "add", "Ada Lovelace", "--email", "ada@example.com", ok=True)
-    data = _write(tmp_path, "c.csv", "Name,Mail,Tags\nAda L.,ADA@example.com,vip\nBen,ben@example.com,\"a b\"\n")
+    data = _write(tmp_path, "c.csv", 'Name,Mail,Tags\nAda L.,ADA@example.com,vip\nBen,ben@example.com,"a b"\n')
     cmap = _write(tmp_path, "c.toml", '[columns]\nname = "Name"\nemail = "Mail"\ntags = "Tags"\n')
     report = run.json("import", "customers", str(data), "--map", str(cmap), "--on-duplicate", "update")
     assert (report["created"], report["updated"]) == (1, 1)
     conn = sqlite3.connect(db_path)
-    assert conn.execute("SELECT name, tags FROM customers ORDER BY id").fetchall() == [("Ada L.", "vip"), ("Ben", "a,b")]
+    assert conn.execute("SELECT name, tags FROM customers ORDER BY id").fetchall() == [
+        ("Ada L.", "vip"),
+        ("Ben", "a,b"),
+    ]
 
 
 def test_import_interactions_onto_imported_tickets(run, tmp_path, mapping, db_path):
     run("import", "tickets", str(_write(tmp_path, "t.csv", GOOD)), "--map", str(mapping), ok=True)
     data = _write(tmp_path, "i.csv", "ticket,text,when,dir\nT-1,We sent a new one,2026-03-01 11:00,out\n")
-    imap = _write(tmp_path, "i.toml", '[columns]\nticket_external_id = "ticket"\nbody = "text"\nat = "when"\ndirection = "dir"\n')
+    imap = _write(
+        tmp_path, "i.toml", '[columns]\nticket_external_id = "ticket"\nbody = "text"\nat = "when"\ndirection = "dir"\n'
+    )
     assert run.json("import", "interactions", str(data), "--map", str(imap))["created"] == 1
     assert run.json("import", "interactions", str(data), "--map", str(imap))["skipped"] == 1
 
@@ -358,19 +435,39 @@ FRESHDESK = (
 )
 
 
-@pytest.mark.parametrize("preset, text, expected", [
-    ("zendesk", ZENDESK, [("101", "closed", "high", "email", "technical", 45 * 60, "vip,fragile", 5),
-                          ("102", "pending", "normal", "web", "question", None, "", None)]),
-    ("freshdesk", FRESHDESK, [("5001", "closed", "normal", "email", "question", 20 * 60, "late", None),
-                              ("5002", "pending", "urgent", "web", "returns", 3600, "", None)]),
-])
+@pytest.mark.parametrize(
+    "preset, text, expected",
+    [
+        (
+            "zendesk",
+            ZENDESK,
+            [
+                ("101", "closed", "high", "email", "technical", 45 * 60, "vip,fragile", 5),
+                ("102", "pending", "normal", "web", "question", None, "", None),
+            ],
+        ),
+        (
+            "freshdesk",
+            FRESHDESK,
+            [
+                ("5001", "closed", "normal", "email", "question", 20 * 60, "late", None),
+                ("5002", "pending", "urgent", "web", "returns", 3600, "", None),
+            ],
+        ),
+    ],
+)
 def test_helpdesk_presets_read_their_documented_headers(run, tmp_path, db_path, preset, text, expected):
     data = _write(tmp_path, f"{preset}.csv", text)
     result = run("import", "tickets", str(data), "--preset", preset)
     assert result.exit_code == 0, result.stderr
-    rows = sqlite3.connect(db_path).execute(
-        "SELECT external_id, status, priority, channel, category, first_response_s, tags, "
-        "(SELECT score FROM surveys s WHERE s.ticket_id = t.id AND kind = 'csat') FROM tickets t ORDER BY id").fetchall()
+    rows = (
+        sqlite3.connect(db_path)
+        .execute(
+            "SELECT external_id, status, priority, channel, category, first_response_s, tags, "
+            "(SELECT score FROM surveys s WHERE s.ticket_id = t.id AND kind = 'csat') FROM tickets t ORDER BY id"
+        )
+        .fetchall()
+    )
     assert rows == expected
 
 
@@ -383,8 +480,14 @@ def test_the_public_kaggle_export_imports_with_its_preset(run, db_path):
     assert "1365 rows: first response stamped after the close" in result.stderr
     conn = sqlite3.connect(db_path)
     assert conn.execute("SELECT status, count(*) FROM tickets GROUP BY 1 ORDER BY 1").fetchall() == [
-        ("closed", 2769), ("open", 2819), ("pending", 2881)]
-    assert conn.execute("SELECT count(*), round(avg(score), 4) FROM surveys WHERE kind = 'csat'").fetchone() == (2769, 2.9913)
+        ("closed", 2769),
+        ("open", 2819),
+        ("pending", 2881),
+    ]
+    assert conn.execute("SELECT count(*), round(avg(score), 4) FROM surveys WHERE kind = 'csat'").fetchone() == (
+        2769,
+        2.9913,
+    )
     assert conn.execute("SELECT count(*) FROM customers").fetchone()[0] == 8320
     assert run.json("import", "tickets", str(KAGGLE), "--preset", "kaggle")["skipped"] == 8469
 
@@ -418,8 +521,12 @@ def test_an_import_killed_midway_leaves_the_database_as_it_was(run, tmp_path, ma
         for i in range(400_000):
             out.write(f"K-{i},Cust {i % 999},c{i % 999}@example.com,Subject {i},New,2026-03-01 09:00,,,\n")
     env = {**os.environ, "CARECLI_DB": str(db_path)}
-    proc = subprocess.Popen([sys.executable, "-m", "carecli", "import", "tickets", str(big), "--map", str(mapping)],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "carecli", "import", "tickets", str(big), "--map", str(mapping)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     time.sleep(1.5)
     assert proc.poll() is None, "the import finished before it could be killed; make the file bigger"
     readers = _children(proc.pid)  # the process reading the big file (importing.parse_aside)
@@ -437,6 +544,7 @@ def test_an_import_killed_midway_leaves_the_database_as_it_was(run, tmp_path, ma
 
 
 # ---------------------------------------------------------------- search
+
 
 def test_search_finds_subjects_messages_and_customer_notes(served):
     served("customer", "edit", "ben", "--note", "prefers orchids", ok=True)
@@ -471,10 +579,14 @@ def test_search_for_a_very_common_word_ranks_only_its_most_recent_matches(shop, 
 
 
 def test_import_reads_non_iso_times_the_same_way_on_every_row(run, tmp_path, mapping, db_path):
-    data = _write(tmp_path, "t.csv", "Ref,Name,Email,Subject,State,Created,FRT (min),Closed,Rating\n"
-                  "T-1,Ada,ada@example.com,Vase,New,03/01/2026 09:00,,,\n"  # March 1 (month first by default)
-                  "T-2,Ada,ada@example.com,Vase,New,03/02/2026 10:30,,,\n"
-                  "T-3,Ada,ada@example.com,Vase,New,\"Mar 4, 2026 11:15 AM\",,,\n")  # another format: dateutil
+    data = _write(
+        tmp_path,
+        "t.csv",
+        "Ref,Name,Email,Subject,State,Created,FRT (min),Closed,Rating\n"
+        "T-1,Ada,ada@example.com,Vase,New,03/01/2026 09:00,,,\n"  # March 1 (month first by default)
+        "T-2,Ada,ada@example.com,Vase,New,03/02/2026 10:30,,,\n"
+        'T-3,Ada,ada@example.com,Vase,New,"Mar 4, 2026 11:15 AM",,,\n',
+    )  # another format: dateutil
     run("import", "tickets", str(data), "--map", str(mapping), ok=True)
     stored = sqlite3.connect(db_path).execute("SELECT created_at FROM tickets ORDER BY external_id").fetchall()
     assert stored == [("2026-03-01T08:00:00+00:00",), ("2026-03-02T09:30:00+00:00",), ("2026-03-04T10:15:00+00:00",)]

@@ -57,15 +57,19 @@ def test_backup_taken_while_another_process_writes_is_consistent(run, db_path, t
     for target in targets:
         copy = sqlite3.connect(target)
         assert copy.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        customers, tickets = copy.execute("SELECT (SELECT count(*) FROM customers), (SELECT count(*) FROM tickets)").fetchone()
+        customers, tickets = copy.execute(
+            "SELECT (SELECT count(*) FROM customers), (SELECT count(*) FROM tickets)"
+        ).fetchone()
         assert customers == tickets > 0
 
 
 def test_check_passes_on_a_healthy_database_and_fails_on_a_broken_reference(shop, db_path):
     assert shop("db", "check", ok=True).stderr.strip() == "database ok"
     conn = sqlite3.connect(db_path)  # foreign keys are off by default in a plain connection
-    conn.execute("INSERT INTO interactions (customer_id, direction, channel, body, at) "
-                 "VALUES (99, 'in', 'email', 'orphan', '2026-03-01T00:00:00+00:00')")
+    conn.execute(
+        "INSERT INTO interactions (customer_id, direction, channel, body, at) "
+        "VALUES (99, 'in', 'email', 'orphan', '2026-03-01T00:00:00+00:00')"
+    )
     conn.commit()
     result = shop("db", "check")
     assert result.exit_code == 1
@@ -81,8 +85,10 @@ def test_info_reports_path_schema_and_row_counts(shop, db_path):
 
 def _unapply_search(db_path):
     conn = sqlite3.connect(db_path)
-    for name, kind in conn.execute("SELECT name, type FROM sqlite_master WHERE name LIKE '%fts%' AND type IN ('trigger', 'table') "
-                                   "AND sql IS NOT NULL AND (type = 'trigger' OR sql LIKE 'CREATE VIRTUAL%')").fetchall():
+    for name, kind in conn.execute(
+        "SELECT name, type FROM sqlite_master WHERE name LIKE '%fts%' AND type IN ('trigger', 'table') "
+        "AND sql IS NOT NULL AND (type = 'trigger' OR sql LIKE 'CREATE VIRTUAL%')"
+    ).fetchall():
         conn.execute(f"DROP {'TRIGGER' if kind == 'trigger' else 'TABLE'} IF EXISTS {name}")
     conn.execute("DELETE FROM _sqlite_migrations WHERE name = 'm004_search'")
     conn.commit()

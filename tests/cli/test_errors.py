@@ -39,11 +39,14 @@ def test_control_characters_in_a_quoted_value_stay_on_one_escaped_line(shop):
 def test_a_reader_that_goes_away_is_not_an_error(shop, db_path):
     conn = sqlite3.connect(db_path)
     with conn:  # more than a pipe buffer of output
-        conn.executemany("INSERT INTO customers (name, created_at) VALUES (?, '2026-01-01T00:00:00+00:00')",
-                         [(f"Customer {n} " + "x" * 100,) for n in range(3000)])
+        conn.executemany(
+            "INSERT INTO customers (name, created_at) VALUES (?, '2026-01-01T00:00:00+00:00')",
+            [(f"Customer {n} " + "x" * 100,) for n in range(3000)],
+        )
     conn.close()
-    process = subprocess.Popen([str(CARECLI), "customer", "list", "--format", "csv"], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [str(CARECLI), "customer", "list", "--format", "csv"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     process.stdout.read(10)
     process.stdout.close()  # like `| head -1`
     stderr = process.stderr.read().decode()
@@ -51,12 +54,15 @@ def test_a_reader_that_goes_away_is_not_an_error(shop, db_path):
     assert "error" not in stderr and "Traceback" not in stderr
 
 
-@pytest.mark.parametrize("args", [
-    ["db", "backup", "a\x00b"],
-    ["--db", "a\x00b", "ticket", "list"],
-    ["export", "tickets", "--output", "a\x00b"],
-    ["import", "tickets", "a\x00b", "--preset", "carecli"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["db", "backup", "a\x00b"],
+        ["--db", "a\x00b", "ticket", "list"],
+        ["export", "tickets", "--output", "a\x00b"],
+        ["import", "tickets", "a\x00b", "--preset", "carecli"],
+    ],
+)
 def test_a_path_with_a_nul_character_is_a_usage_error(run, args):
     result = run(*args)
     assert result.exit_code == 2

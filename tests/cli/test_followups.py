@@ -30,15 +30,18 @@ def test_a_date_and_time_is_due_at_that_time(shop):
     assert followup["all_day"] is False
 
 
-@pytest.mark.parametrize("spec, rule", [
-    ("2w", "FREQ=WEEKLY;INTERVAL=2"),
-    ("3 months", "FREQ=MONTHLY;INTERVAL=3;BYMONTHDAY=20"),
-    ("6 months", "FREQ=MONTHLY;INTERVAL=6;BYMONTHDAY=20"),
-    ("1y", "FREQ=YEARLY"),
-    ("monthly", "FREQ=MONTHLY;BYMONTHDAY=20"),
-    ("weekly on friday", "FREQ=WEEKLY;BYDAY=FR"),
-    ("every 2 weeks on mon,thu", "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,TH"),
-])
+@pytest.mark.parametrize(
+    "spec, rule",
+    [
+        ("2w", "FREQ=WEEKLY;INTERVAL=2"),
+        ("3 months", "FREQ=MONTHLY;INTERVAL=3;BYMONTHDAY=20"),
+        ("6 months", "FREQ=MONTHLY;INTERVAL=6;BYMONTHDAY=20"),
+        ("1y", "FREQ=YEARLY"),
+        ("monthly", "FREQ=MONTHLY;BYMONTHDAY=20"),
+        ("weekly on friday", "FREQ=WEEKLY;BYDAY=FR"),
+        ("every 2 weeks on mon,thu", "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,TH"),
+    ],
+)
 def test_every_spellings_store_a_rule(shop, spec, rule):
     followup = add(shop, "--due", "2026-03-20", "--every", spec)
     assert followup["rule"] == rule
@@ -79,7 +82,8 @@ def test_done_on_the_due_day_is_on_time_and_logs_an_outbound_contact(shop, db_pa
     assert done["completed_at"] == "2026-03-14T22:30:00+00:00"
     conn = sqlite3.connect(db_path)
     interaction = conn.execute(
-        "SELECT direction, followup_id, ticket_id, body FROM interactions WHERE followup_id IS NOT NULL").fetchall()
+        "SELECT direction, followup_id, ticket_id, body FROM interactions WHERE followup_id IS NOT NULL"
+    ).fetchall()
     assert interaction == [("out", 1, None, "All good, she loves it")]
     assert conn.execute("SELECT on_time FROM followups WHERE id = 1").fetchone() == (1,)
 
@@ -101,7 +105,9 @@ def test_done_on_a_recurring_followup_schedules_the_next_occurrence(shop):
     shop("followup", "done", "1", ok=True)
     rows = shop.json("followup", "list", "--status", "all")
     assert [(r["id"], r["status"], r["due_day"], r["previous_id"]) for r in rows] == [
-        (1, "done", "2026-03-14", None), (2, "scheduled", "2026-04-14", 1)]
+        (1, "done", "2026-03-14", None),
+        (2, "scheduled", "2026-04-14", 1),
+    ]
     assert rows[1]["kind"] == "service-reminder" and rows[1]["note"] == "Water filter"
 
 
@@ -164,8 +170,9 @@ def test_skip_ends_one_occurrence_and_the_series_goes_on_unless_stopped(shop):
 
 def test_edit_changes_due_kind_note_and_cadence(shop):
     add(shop, "--due", "2026-03-20")
-    edited = shop.json("followup", "edit", "1", "--due", "2026-03-31", "--kind", "offer", "--note", "Spring sale",
-                       "--every", "monthly")
+    edited = shop.json(
+        "followup", "edit", "1", "--due", "2026-03-31", "--kind", "offer", "--note", "Spring sale", "--every", "monthly"
+    )
     assert (edited["due_day"], edited["kind"], edited["note"]) == ("2026-03-31", "offer", "Spring sale")
     assert edited["rule"] == "FREQ=MONTHLY;BYSETPOS=1;BYMONTHDAY=31,-1"
     assert shop.json("followup", "edit", "1", "--no-repeat")["recurrence"] is None
@@ -180,23 +187,28 @@ def test_ticket_must_belong_to_the_customer(shop, db_path):
     assert add(shop, "--due", "tomorrow", "--ticket", "1")["ticket_id"] == 1
 
 
-@pytest.mark.parametrize("args, expected", [
-    (("followup", "add", "ada", "--due", "tomorrow", "--kind", "lunch"), "unknown follow-up kind 'lunch'"),
-    (("followup", "add", "ada", "--due", "tomorrow", "--every", "every blue moon"), "try 2w, 3 months"),
-    (("followup", "add", "ada", "--due", "tomorrow", "--rrule", "FREQ=SOMETIMES"),
-     "try FREQ=MONTHLY;INTERVAL=6;BYMONTHDAY=1"),
-    (("followup", "add", "ada", "--due", "tomorrow", "--every", "2w", "--rrule", "FREQ=DAILY"), "not both"),
-    (("followup", "add", "ada", "--due", "someday"), "--due: cannot read 'someday'"),
-    (("followup", "add", "nobody", "--due", "tomorrow"), "no customer 'nobody'"),
-    (("followup", "snooze", "1", "yesterday"), "into the past"),
-    (("followup", "snooze", "1", "today 09:00"), "into the past"),
-    (("followup", "done", "99"), "no follow-up #99"),
-    (("followup", "skip", "99"), "no follow-up #99"),
-    (("followup", "edit", "1"), "nothing to change"),
-    (("followup", "edit", "1", "--outcome", "x"), "no outcome yet"),
-    (("followup", "done", "1", "--at", "2026-03-01"), "it was created at"),
-    (("followup", "list", "--status", "maybe"), "unknown follow-up status"),
-])
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (("followup", "add", "ada", "--due", "tomorrow", "--kind", "lunch"), "unknown follow-up kind 'lunch'"),
+        (("followup", "add", "ada", "--due", "tomorrow", "--every", "every blue moon"), "try 2w, 3 months"),
+        (
+            ("followup", "add", "ada", "--due", "tomorrow", "--rrule", "FREQ=SOMETIMES"),
+            "try FREQ=MONTHLY;INTERVAL=6;BYMONTHDAY=1",
+        ),
+        (("followup", "add", "ada", "--due", "tomorrow", "--every", "2w", "--rrule", "FREQ=DAILY"), "not both"),
+        (("followup", "add", "ada", "--due", "someday"), "--due: cannot read 'someday'"),
+        (("followup", "add", "nobody", "--due", "tomorrow"), "no customer 'nobody'"),
+        (("followup", "snooze", "1", "yesterday"), "into the past"),
+        (("followup", "snooze", "1", "today 09:00"), "into the past"),
+        (("followup", "done", "99"), "no follow-up #99"),
+        (("followup", "skip", "99"), "no follow-up #99"),
+        (("followup", "edit", "1"), "nothing to change"),
+        (("followup", "edit", "1", "--outcome", "x"), "no outcome yet"),
+        (("followup", "done", "1", "--at", "2026-03-01"), "it was created at"),
+        (("followup", "list", "--status", "maybe"), "unknown follow-up status"),
+    ],
+)
 def test_bad_input_is_one_line_and_writes_nothing(shop, db_path, args, expected):
     add(shop, "--due", "2026-03-20", "--at", "2026-03-10")
     before = database_digest(db_path)

@@ -21,8 +21,17 @@ def test_daily_report_defaults_to_yesterday_and_reads_well_without_a_terminal(sh
 
 def test_daily_report_json_has_every_section(shop):
     report = json.loads(shop("report", "daily", "--date", "2026-03-13", "--format", "json", ok=True).stdout)
-    assert set(report) == {"report", "period", "figures", "changes", "backlog", "sla_breaches", "followups_done",
-                           "followups_overdue", "agenda"}
+    assert set(report) == {
+        "report",
+        "period",
+        "figures",
+        "changes",
+        "backlog",
+        "sla_breaches",
+        "followups_done",
+        "followups_overdue",
+        "agenda",
+    }
     assert report["figures"]["tickets"]["opened"] == 1
     assert report["agenda"]["date"] == "2026-03-14"
     assert [t["id"] for t in report["agenda"]["waiting_on_us"]] == [1]

@@ -7,14 +7,17 @@ import pytest
 from tests.conftest import database_digest
 
 
-@pytest.mark.parametrize("args, message", [
-    (("survey", "csat", "1", "6"), "a CSAT score must be from 1 to 5, not 6"),
-    (("survey", "csat", "1", "0"), "a CSAT score must be from 1 to 5, not 0"),
-    (("survey", "ces", "1", "8"), "a CES score must be from 1 to 7, not 8"),
-    (("survey", "nps", "ada", "11"), "an NPS score must be from 0 to 10, not 11"),
-    (("ticket", "close", "1", "--csat", "9"), "a CSAT score must be from 1 to 5, not 9"),
-    (("ticket", "close", "1", "--csat", "4", "--ces", "0"), "a CES score must be from 1 to 7, not 0"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("survey", "csat", "1", "6"), "a CSAT score must be from 1 to 5, not 6"),
+        (("survey", "csat", "1", "0"), "a CSAT score must be from 1 to 5, not 0"),
+        (("survey", "ces", "1", "8"), "a CES score must be from 1 to 7, not 8"),
+        (("survey", "nps", "ada", "11"), "an NPS score must be from 0 to 10, not 11"),
+        (("ticket", "close", "1", "--csat", "9"), "a CSAT score must be from 1 to 5, not 9"),
+        (("ticket", "close", "1", "--csat", "4", "--ces", "0"), "a CES score must be from 1 to 7, not 0"),
+    ],
+)
 def test_a_score_out_of_range_names_the_range_and_writes_nothing(shop, db_path, args, message):
     before = database_digest(db_path)
     result = shop(*args)
@@ -35,7 +38,9 @@ def test_close_records_csat_and_ces_with_the_close(shop):
     shop("ticket", "close", "1", "--csat", "4", "--ces", "6", "--at", "2026-03-13 12:00", ok=True)
     rows = shop.json("survey", "list", "--ticket", "1")
     assert sorted((r["kind"], r["score"], r["at"]) for r in rows) == [
-        ("ces", 6, "2026-03-13T11:00:00+00:00"), ("csat", 4, "2026-03-13T11:00:00+00:00")]
+        ("ces", 6, "2026-03-13T11:00:00+00:00"),
+        ("csat", 4, "2026-03-13T11:00:00+00:00"),
+    ]
 
 
 def test_every_nps_response_counts_and_list_filters_by_kind_and_customer(shop):

@@ -12,8 +12,18 @@ from tests.conftest import database_digest
 
 
 def test_open_prints_the_created_ticket_as_json(shop):
-    ticket = shop.json("ticket", "open", "ben", "Where is my order?", "--channel", "phone", "--category", "delivery",
-                       "--at", "2026-03-14 08:00")
+    ticket = shop.json(
+        "ticket",
+        "open",
+        "ben",
+        "Where is my order?",
+        "--channel",
+        "phone",
+        "--category",
+        "delivery",
+        "--at",
+        "2026-03-14 08:00",
+    )
     assert ticket["id"] == 2
     assert ticket["customer_name"] == "Ben Okafor"
     assert ticket["status"] == "open"

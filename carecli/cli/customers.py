@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from carecli.cli.options import AtOpt, ChannelOpt, FormatOpt, LimitOpt, TagsOpt, UntagOpt
+from carecli.cli.options import AtOpt, ChannelOpt, FormatOpt, LimitOpt, RawOpt, TagsOpt, UntagOpt
 from carecli.cli.output import Column, emit_record, emit_rows, message
 from carecli.cli.state import STATE
 
@@ -83,12 +83,13 @@ def list_(
     active: Annotated[bool, typer.Option("--active", help="leave out lost customers")] = False,
     limit: LimitOpt = 0,
     fmt: FormatOpt = "table",
+    raw: RawOpt = False,
 ) -> None:
     """List customers by name."""
     from carecli.records import customers
 
     rows = customers.list_customers(STATE.conn, tag=tag, search=search, include_lost=not active, limit=limit or None)
-    emit_rows(rows, LIST_COLUMNS, fmt, tz=STATE.settings.tz, empty="no customers match")
+    emit_rows(rows, LIST_COLUMNS, fmt, tz=STATE.settings.tz, empty="no customers match", raw=raw)
 
 
 @app.command("show")

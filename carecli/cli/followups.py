@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from carecli.cli.options import TIME_HELP, AtOpt, ChannelOpt, FormatOpt, LimitOpt
+from carecli.cli.options import TIME_HELP, AtOpt, ChannelOpt, FormatOpt, LimitOpt, RawOpt
 from carecli.cli.output import Column, emit_record, emit_rows, message
 from carecli.cli.state import STATE
 
@@ -171,6 +171,7 @@ def list_(
     ] = "scheduled",
     limit: LimitOpt = 100,
     fmt: FormatOpt = "table",
+    raw: RawOpt = False,
 ) -> None:
     """List follow-ups, earliest due first (default: scheduled)."""
     from carecli.core.errors import InvalidInput
@@ -202,7 +203,7 @@ def list_(
             empty="no follow-ups match",
         )
     else:
-        shown = emit_rows(islice(rows, limit or None), FOLLOWUP_COLUMNS, fmt, tz=settings.tz)
+        shown = emit_rows(islice(rows, limit or None), FOLLOWUP_COLUMNS, fmt, tz=settings.tz, raw=raw)
     if limit and shown == limit and next(rows, None) is not None:
         message(f"showing the first {shown}; use --limit 0 for all")
 

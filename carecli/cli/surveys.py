@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from carecli.cli.options import AtOpt, FormatOpt, LimitOpt, SinceOpt, UntilOpt
+from carecli.cli.options import AtOpt, FormatOpt, LimitOpt, RawOpt, SinceOpt, UntilOpt
 from carecli.cli.output import Column, emit_record, emit_rows, message
 from carecli.cli.state import STATE
 
@@ -105,6 +105,7 @@ def list_(
     until: UntilOpt = None,
     limit: LimitOpt = 100,
     fmt: FormatOpt = "table",
+    raw: RawOpt = False,
 ) -> None:
     """List survey responses, newest first."""
     from carecli.core.errors import InvalidInput
@@ -123,7 +124,12 @@ def list_(
         limit=limit + 1 if limit else None,
     )
     shown = emit_rows(
-        islice(rows, limit or None), SURVEY_COLUMNS, fmt, tz=STATE.settings.tz, empty="no survey responses match"
+        islice(rows, limit or None),
+        SURVEY_COLUMNS,
+        fmt,
+        tz=STATE.settings.tz,
+        empty="no survey responses match",
+        raw=raw,
     )
     if limit and rows.fetchone() is not None:
         message(f"showing the first {shown}; use --limit 0 for all")

@@ -14,6 +14,7 @@ from carecli.cli.options import (
     FormatOpt,
     LimitOpt,
     PriorityOpt,
+    RawOpt,
     SinceOpt,
     TagsOpt,
     UntagOpt,
@@ -306,6 +307,7 @@ def list_(
     limit: LimitOpt = 100,
     breaching: Annotated[bool, typer.Option("--breaching", help="only tickets past or near an SLA deadline")] = False,
     fmt: FormatOpt = "table",
+    raw: RawOpt = False,
 ) -> None:
     """List tickets, most urgent and oldest first (default: open and pending)."""
     from carecli.records import customers, tickets
@@ -334,6 +336,7 @@ def list_(
         fmt,
         tz=settings.tz,
         empty="no tickets match",
+        raw=raw,
     )
     if limit and rows.fetchone() is not None:
         message(f"showing the first {shown}; use --limit 0 for all")

@@ -37,6 +37,17 @@ class Column:
         return self.header or self.key.replace("_", " ")
 
 
+# The registry's kinds that render as plain text.
+_TEXT_KINDS = {"code": "text", "word": "text", "json": "text"}
+
+
+def columns_of(table: str, *keys: str) -> list[Column]:
+    """Columns of a table from the column registry (carecli/schema/tables.py), in the order asked."""
+    from carecli.schema.tables import cols
+
+    return [Column(c.key, c.label, _TEXT_KINDS.get(c.kind, c.kind), source=c.name) for c in cols(table, *keys)]
+
+
 def is_terminal(stream: TextIO) -> bool:
     try:
         return stream.isatty()

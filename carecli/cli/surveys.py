@@ -8,21 +8,14 @@ from typing import Annotated, Optional
 import typer
 
 from carecli.cli.options import AtOpt, FormatOpt, LimitOpt, RawOpt, SinceOpt, UntilOpt
-from carecli.cli.output import Column, emit_record, emit_rows, message
+from carecli.cli.output import columns_of, emit_record, emit_rows, message
 from carecli.cli.state import STATE
 
 app = typer.Typer(no_args_is_help=True)
 
-SURVEY_COLUMNS = [
-    Column("id", kind="int"),
-    Column("kind"),
-    Column("score", kind="int"),
-    Column("customer_id", "customer id", kind="int"),
-    Column("customer_name", "customer"),
-    Column("ticket_id", "ticket", kind="int"),
-    Column("comment"),
-    Column("at", kind="time"),
-]
+SURVEY_COLUMNS = columns_of(
+    "surveys", "id", "kind", "score", "customer_id", "customer_name", "ticket_id", "comment", "at"
+)
 TicketArg = Annotated[int, typer.Argument(help="ticket id", min=1)]
 CommentOpt = Annotated[Optional[str], typer.Option("--comment", help="what the customer said")]
 

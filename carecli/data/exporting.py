@@ -282,7 +282,8 @@ def build_query(spec: Entity, fmt: str, filters: ExportFilter, *, raw: bool = Fa
 
 
 def _where(spec: Entity, filters: ExportFilter) -> tuple[str, list]:
-    clauses, params = [], []
+    clauses: list[str] = []
+    params: list = []
     if filters.since is not None:
         clauses.append(f"{spec.time_column} >= ?")
         params.append(to_db(filters.since))

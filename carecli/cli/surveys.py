@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from itertools import islice
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -20,7 +20,7 @@ TicketArg = Annotated[int, typer.Argument(help="ticket id", min=1)]
 CommentOpt = Annotated[Optional[str], typer.Option("--comment", help="what the customer said")]
 
 
-def record_for_ticket(conn, kind: str, ticket, score: int, *, at, comment: str | None = None) -> None:
+def record_for_ticket(conn, kind: str, ticket, score: int, *, at, comment: str | None = None) -> Any:
     """Record a CSAT or CES response to a ticket, saying so when it replaces an earlier one."""
     from carecli.records import surveys
 

@@ -6,49 +6,30 @@ from typing import Annotated, Optional
 
 import typer
 
-from carecli.cli.options import AtOpt, ChannelOpt, FormatOpt, LimitOpt, TagsOpt, UntagOpt
-from carecli.cli.output import Column, emit_record, emit_rows, message
+from carecli.cli.options import AtOpt, ChannelOpt, FormatOpt, LimitOpt, RawOpt, TagsOpt, UntagOpt
+from carecli.cli.output import Column, columns_of, emit_record, emit_rows, message
 from carecli.cli.state import STATE
 
 app = typer.Typer(no_args_is_help=True)
 
-CUSTOMER_COLUMNS = [
-    Column("id", kind="int"),
-    Column("name"),
-    Column("email"),
-    Column("phone"),
-    Column("tags", kind="tags"),
-    Column("notes"),
-    Column("created_at", "created", kind="time"),
-    Column("lost_at", "lost", kind="time"),
-    Column("lost_reason"),
-]
-LIST_COLUMNS = [
-    Column("id", kind="int"),
-    Column("name"),
-    Column("email"),
-    Column("phone"),
-    Column("tags", kind="tags"),
-    Column("open_tickets", "open", kind="int"),
-    Column("last_contact_at", "last contact", kind="time"),
-    Column("created_at", "created", kind="time"),
-    Column("lost_at", "lost", kind="time"),
-    Column("lost_reason"),
-]
-TIMELINE_COLUMNS = [
-    Column("at", kind="time"),
-    Column("ticket_id", "ticket", kind="int"),
-    Column("direction"),
-    Column("channel"),
-    Column("body", "message"),
-]
-OPEN_TICKET_COLUMNS = [
-    Column("id", kind="int"),
-    Column("status"),
-    Column("priority"),
-    Column("subject"),
-    Column("created_at", "opened", kind="time"),
-]
+CUSTOMER_COLUMNS = columns_of(
+    "customers", "id", "name", "email", "phone", "tags", "notes", "created_at", "lost_at", "lost_reason"
+)
+LIST_COLUMNS = columns_of(
+    "customers",
+    "id",
+    "name",
+    "email",
+    "phone",
+    "tags",
+    "open_tickets",
+    "last_contact_at",
+    "created_at",
+    "lost_at",
+    "lost_reason",
+)
+TIMELINE_COLUMNS = columns_of("interactions", "at", "ticket_id", "direction", "channel", "body")
+OPEN_TICKET_COLUMNS = columns_of("tickets", "id", "status", "priority", "subject", "created_at")
 
 
 def show_customer(row, fmt: str, title: str | None = None) -> None:
@@ -83,12 +64,13 @@ def list_(
     active: Annotated[bool, typer.Option("--active", help="leave out lost customers")] = False,
     limit: LimitOpt = 0,
     fmt: FormatOpt = "table",
+    raw: RawOpt = False,
 ) -> None:
     """List customers by name."""
     from carecli.records import customers
 
     rows = customers.list_customers(STATE.conn, tag=tag, search=search, include_lost=not active, limit=limit or None)
-    emit_rows(rows, LIST_COLUMNS, fmt, tz=STATE.settings.tz, empty="no customers match")
+    emit_rows(rows, LIST_COLUMNS, fmt, tz=STATE.settings.tz, empty="no customers match", raw=raw)
 
 
 @app.command("show")

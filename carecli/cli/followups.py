@@ -7,8 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from carecli.cli.options import TIME_HELP, AtOpt, ChannelOpt, FormatOpt, LimitOpt
-from carecli.cli.output import Column, emit_record, emit_rows, message
+from carecli.cli.options import TIME_HELP, AtOpt, ChannelOpt, FormatOpt, LimitOpt, RawOpt
+from carecli.cli.output import Column, columns_of, emit_record, emit_rows, message
 from carecli.cli.state import STATE
 
 app = typer.Typer(no_args_is_help=True)
@@ -33,27 +33,7 @@ def _due_text(row: dict) -> str:
     return row["due_day"] if row["all_day"] else format_local(row["due_at"], STATE.settings.tz)
 
 
-FOLLOWUP_COLUMNS = [
-    Column("id", kind="int"),
-    Column("customer_id", "customer id", kind="int"),
-    Column("customer_name", "customer"),
-    Column("ticket_id", "ticket", kind="int"),
-    Column("kind"),
-    Column("note"),
-    Column("due_at", "due", kind="time"),
-    Column("due_day", "due day"),
-    Column("all_day", "all day", kind="bool"),
-    Column("overdue", kind="bool"),
-    Column("rule", "repeats"),
-    Column("recurrence"),
-    Column("status"),
-    Column("completed_at", "completed", kind="time"),
-    Column("on_time", "on time", kind="bool"),
-    Column("outcome"),
-    Column("source"),
-    Column("previous_id", "previous", kind="int"),
-    Column("created_at", "created", kind="time"),
-]
+FOLLOWUP_COLUMNS = [c for c in columns_of("followups") if c.key != "customer_email"]
 _BY_KEY = {c.key: c for c in FOLLOWUP_COLUMNS}
 
 
@@ -171,6 +151,7 @@ def list_(
     ] = "scheduled",
     limit: LimitOpt = 100,
     fmt: FormatOpt = "table",
+    raw: RawOpt = False,
 ) -> None:
     """List follow-ups, earliest due first (default: scheduled)."""
     from carecli.core.errors import InvalidInput
@@ -202,7 +183,7 @@ def list_(
             empty="no follow-ups match",
         )
     else:
-        shown = emit_rows(islice(rows, limit or None), FOLLOWUP_COLUMNS, fmt, tz=settings.tz)
+        shown = emit_rows(islice(rows, limit or None), FOLLOWUP_COLUMNS, fmt, tz=settings.tz, raw=raw)
     if limit and shown == limit and next(rows, None) is not None:
         message(f"showing the first {shown}; use --limit 0 for all")
 

@@ -80,3 +80,7 @@ PriorityOpt = Annotated[
 ]
 TagsOpt = Annotated[Optional[List[str]], typer.Option("--tag", "-t", help="a tag (repeat for more)")]
 UntagOpt = Annotated[Optional[List[str]], typer.Option("--untag", help="remove a tag (repeat for more)")]
+RawOpt = Annotated[
+    bool,
+    typer.Option("--raw", help="CSV: keep cells starting with = + - @ as they are (for scripts, not spreadsheets)"),
+]

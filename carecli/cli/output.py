@@ -6,12 +6,13 @@ Machine formats stream row by row, so memory does not grow with the data.
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import sys
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, TextIO
+
+from carecli.core.csvfile import writer as csv_writer
 
 FORMATS = ("table", "csv", "json", "jsonl")
 EMPTY = "—"  # a figure with no data, in tables
@@ -24,10 +25,27 @@ class Column:
     kind: str = "text"  # text | time | duration | int | number | pct | tags | bool
     # Used by tables only: a function that turns the raw value into display text.
     show: Callable[[Any], str] | None = None
+    # The name of the value in the rows handed over, when it is not `key` (a stored column's name).
+    source: str = ""
+
+    @property
+    def field(self) -> str:
+        return self.source or self.key
 
     @property
     def title(self) -> str:
         return self.header or self.key.replace("_", " ")
+
+
+# The registry's kinds that render as plain text.
+_TEXT_KINDS = {"code": "text", "word": "text", "json": "text"}
+
+
+def columns_of(table: str, *keys: str) -> list[Column]:
+    """Columns of a table from the column registry (carecli/schema/tables.py), in the order asked."""
+    from carecli.schema.tables import cols
+
+    return [Column(c.key, c.label, _TEXT_KINDS.get(c.kind, c.kind), source=c.name) for c in cols(table, *keys)]
 
 
 def is_terminal(stream: TextIO) -> bool:
@@ -117,11 +135,15 @@ def emit_rows(
     title: str | None = None,
     empty: str | None = None,
     stream: TextIO | None = None,
+    raw: bool = False,
 ) -> int:
-    """Render rows (mappings, or tuples in column order) and return how many there were."""
+    """Render rows (mappings, or tuples in column order) and return how many there were.
+
+    CSV cells that a spreadsheet would run as formulas are neutralised unless `raw`.
+    """
     stream = stream or sys.stdout
     if fmt == "csv":
-        return _csv_rows(rows, columns, stream)
+        return _csv_rows(rows, columns, stream, raw=raw)
     if fmt in ("json", "jsonl"):
         return _json_rows(rows, columns, stream, lines=fmt == "jsonl")
     materialised = [_as_mapping(row, columns) for row in rows]
@@ -129,7 +151,7 @@ def emit_rows(
         if empty:
             message(empty)
         return 0
-    cells = [[display_value(row[c.key], c, tz) for c in columns] for row in materialised]
+    cells = [[display_value(row[c.field], c, tz) for c in columns] for row in materialised]
     if use_rich(stream):
         _rich_table(cells, columns, title, stream)
     else:
@@ -139,19 +161,19 @@ def emit_rows(
 
 def _as_mapping(row: Any, columns: list[Column]) -> Mapping[str, Any]:
     if isinstance(row, tuple):
-        return dict(zip((c.key for c in columns), row))
+        return dict(zip((c.field for c in columns), row))
     return row
 
 
-def _csv_rows(rows: Iterable[Any], columns: list[Column], stream: TextIO) -> int:
-    writer = csv.writer(stream, lineterminator="\n")
+def _csv_rows(rows: Iterable[Any], columns: list[Column], stream: TextIO, *, raw: bool) -> int:
+    writer = csv_writer(stream, raw=raw)
     writer.writerow([c.key for c in columns])
     count = 0
     for row in rows:
         if isinstance(row, tuple):
             writer.writerow(row)
         else:
-            writer.writerow([_csv_cell(row[c.key]) for c in columns])
+            writer.writerow([_csv_cell(row[c.field]) for c in columns])
         count += 1
     return count
 
@@ -171,7 +193,7 @@ def _json_rows(rows: Iterable[Any], columns: list[Column], stream: TextIO, *, li
         stream.write("[")
     for row in rows:
         row = _as_mapping(row, columns)
-        obj = {c.key: machine_value(row[c.key], c.kind) for c in columns}
+        obj = {c.key: machine_value(row[c.field], c.kind) for c in columns}
         if lines:
             stream.write(dumps(obj) + "\n")
         else:
@@ -226,13 +248,18 @@ def emit_record(
     tz=None,
     title: str | None = None,
     stream: TextIO | None = None,
+    raw: bool = False,
 ) -> None:
     """Render one record: JSON object, one flattened CSV/JSONL row, or a key/value view.
 
-    `fields` lists the scalar fields shown in the key/value view; `sections` names nested
-    lists of rows (a ticket's timeline) rendered as tables beneath it.
+    `fields` lists the scalar fields shown in the key/value view (and renames a stored column
+    to its machine key where they differ); `sections` names nested lists of rows (a ticket's
+    timeline) rendered as tables beneath it.
     """
     stream = stream or sys.stdout
+    renames = {c.source: c.key for c in (fields or []) if c.source and c.source != c.key}
+    if renames:
+        record = {renames.get(k, k): v for k, v in record.items()}
     kinds = {c.key: c.kind for c in (fields or [])}
     machine = {k: (machine_value(v, kinds[k]) if k in kinds else v) for k, v in record.items()}
     if fmt == "json":
@@ -243,7 +270,7 @@ def emit_record(
         return
     if fmt == "csv":
         flat = flatten(machine)
-        writer = csv.writer(stream, lineterminator="\n")
+        writer = csv_writer(stream, raw=raw)
         writer.writerow(list(flat))
         writer.writerow([_csv_cell(v) for v in flat.values()])
         return

@@ -3,31 +3,24 @@
 from __future__ import annotations
 
 from itertools import islice
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
-from carecli.cli.options import AtOpt, FormatOpt, LimitOpt, SinceOpt, UntilOpt
-from carecli.cli.output import Column, emit_record, emit_rows, message
+from carecli.cli.options import AtOpt, FormatOpt, LimitOpt, RawOpt, SinceOpt, UntilOpt
+from carecli.cli.output import columns_of, emit_record, emit_rows, message
 from carecli.cli.state import STATE
 
 app = typer.Typer(no_args_is_help=True)
 
-SURVEY_COLUMNS = [
-    Column("id", kind="int"),
-    Column("kind"),
-    Column("score", kind="int"),
-    Column("customer_id", "customer id", kind="int"),
-    Column("customer_name", "customer"),
-    Column("ticket_id", "ticket", kind="int"),
-    Column("comment"),
-    Column("at", kind="time"),
-]
+SURVEY_COLUMNS = columns_of(
+    "surveys", "id", "kind", "score", "customer_id", "customer_name", "ticket_id", "comment", "at"
+)
 TicketArg = Annotated[int, typer.Argument(help="ticket id", min=1)]
 CommentOpt = Annotated[Optional[str], typer.Option("--comment", help="what the customer said")]
 
 
-def record_for_ticket(conn, kind: str, ticket, score: int, *, at, comment: str | None = None) -> None:
+def record_for_ticket(conn, kind: str, ticket, score: int, *, at, comment: str | None = None) -> Any:
     """Record a CSAT or CES response to a ticket, saying so when it replaces an earlier one."""
     from carecli.records import surveys
 
@@ -105,6 +98,7 @@ def list_(
     until: UntilOpt = None,
     limit: LimitOpt = 100,
     fmt: FormatOpt = "table",
+    raw: RawOpt = False,
 ) -> None:
     """List survey responses, newest first."""
     from carecli.core.errors import InvalidInput
@@ -123,7 +117,12 @@ def list_(
         limit=limit + 1 if limit else None,
     )
     shown = emit_rows(
-        islice(rows, limit or None), SURVEY_COLUMNS, fmt, tz=STATE.settings.tz, empty="no survey responses match"
+        islice(rows, limit or None),
+        SURVEY_COLUMNS,
+        fmt,
+        tz=STATE.settings.tz,
+        empty="no survey responses match",
+        raw=raw,
     )
     if limit and rows.fetchone() is not None:
         message(f"showing the first {shown}; use --limit 0 for all")

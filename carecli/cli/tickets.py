@@ -14,12 +14,13 @@ from carecli.cli.options import (
     FormatOpt,
     LimitOpt,
     PriorityOpt,
+    RawOpt,
     SinceOpt,
     TagsOpt,
     UntagOpt,
     UntilOpt,
 )
-from carecli.cli.output import Column, emit_record, emit_rows, message
+from carecli.cli.output import columns_of, emit_record, emit_rows, message
 from carecli.cli.state import STATE
 
 app = typer.Typer(no_args_is_help=True)
@@ -27,29 +28,30 @@ app = typer.Typer(no_args_is_help=True)
 TicketId = Annotated[int, typer.Argument(help="ticket id", min=1, max=2**63 - 1)]
 TextArg = Annotated[str, typer.Argument(help="the message text")]
 
-TICKET_COLUMNS = [
-    Column("id", kind="int"),
-    Column("customer_id", "customer id", kind="int"),
-    Column("customer_name", "customer"),
-    Column("customer_email", "email"),
-    Column("subject"),
-    Column("status"),
-    Column("priority"),
-    Column("channel"),
-    Column("category"),
-    Column("tags", kind="tags"),
-    Column("created_at", "opened", kind="time"),
-    Column("first_response_at", "first response", kind="time"),
-    Column("first_closed_at", "first closed", kind="time"),
-    Column("closed_at", "closed", kind="time"),
-    Column("reopen_count", "reopens", kind="int"),
-    Column("reply_count", "replies", kind="int"),
-    Column("first_response_s", "first response time", kind="duration"),
-    Column("first_resolution_s", "first resolution time", kind="duration"),
-    Column("resolution_s", "resolution time", kind="duration"),
-    Column("resolution"),
-    Column("updated_at", "updated", kind="time"),
-]
+TICKET_COLUMNS = columns_of(
+    "tickets",
+    "id",
+    "customer_id",
+    "customer_name",
+    "customer_email",
+    "subject",
+    "status",
+    "priority",
+    "channel",
+    "category",
+    "tags",
+    "created_at",
+    "first_response_at",
+    "first_closed_at",
+    "closed_at",
+    "reopens",
+    "replies",
+    "first_response_s",
+    "first_resolution_s",
+    "resolution_s",
+    "resolution",
+    "updated_at",
+)
 _BY_KEY = {c.key: c for c in TICKET_COLUMNS}
 # What fits on a screen; machine formats get every column.
 LIST_TABLE_COLUMNS = [
@@ -66,7 +68,7 @@ LIST_TABLE_COLUMNS = [
         "first_response_at",
     )
 ]
-TIMELINE_COLUMNS = [Column("at", kind="time"), Column("kind"), Column("channel"), Column("body", "message")]
+TIMELINE_COLUMNS = [*columns_of("events", "at", "kind"), *columns_of("interactions", "channel", "body")]
 
 
 def _show(row, fmt: str) -> None:
@@ -306,6 +308,7 @@ def list_(
     limit: LimitOpt = 100,
     breaching: Annotated[bool, typer.Option("--breaching", help="only tickets past or near an SLA deadline")] = False,
     fmt: FormatOpt = "table",
+    raw: RawOpt = False,
 ) -> None:
     """List tickets, most urgent and oldest first (default: open and pending)."""
     from carecli.records import customers, tickets
@@ -334,6 +337,7 @@ def list_(
         fmt,
         tz=settings.tz,
         empty="no tickets match",
+        raw=raw,
     )
     if limit and rows.fetchone() is not None:
         message(f"showing the first {shown}; use --limit 0 for all")

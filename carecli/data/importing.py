@@ -1453,7 +1453,9 @@ def guess_format(path: str, given: str | None) -> str:
 
 
 def write_rejects(stream, header: list[str], rejects: list[tuple[SourceRow, RowError]], file_label: str) -> None:
-    writer = csv.writer(stream, lineterminator="\n")
+    from carecli.core.csvfile import writer as csv_writer  # the rule every carecli CSV follows
+
+    writer = csv_writer(stream)
     writer.writerow(["line", "reason", *header])
     for row, exc in rejects:
         writer.writerow([row.line, describe(exc, row, file_label), *(row.values.get(h, "") for h in header)])

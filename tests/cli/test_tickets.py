@@ -38,7 +38,7 @@ def test_first_reply_sets_first_response_and_later_replies_do_not(shop):
     assert first["first_response_s"] == 45 * 60
     second = shop.json("ticket", "reply", "1", "It ships today.", "--at", "2026-03-13 12:00")
     assert second["first_response_at"] == first["first_response_at"]
-    assert second["reply_count"] == 2
+    assert second["replies"] == 2
 
 
 def test_reply_before_the_ticket_was_opened_is_an_error_and_writes_nothing(shop, db_path):
@@ -69,7 +69,7 @@ def test_reopen_an_open_ticket_is_an_error(shop):
 def test_close_reopen_close_keeps_first_and_last_resolution(shop):
     shop("ticket", "close", "1", "--at", "2026-03-13 10:00", ok=True)
     reopened = shop.json("ticket", "reopen", "1", "--at", "2026-03-13 15:00")
-    assert reopened["status"] == "open" and reopened["reopen_count"] == 1
+    assert reopened["status"] == "open" and reopened["reopens"] == 1
     closed = shop.json("ticket", "close", "1", "--at", "2026-03-14 09:00")
     assert closed["first_resolution_s"] == 3600
     assert closed["resolution_s"] == 24 * 3600

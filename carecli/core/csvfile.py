@@ -1,0 +1,58 @@
+"""The one CSV writer, and the one formula-safety rule every CSV carecli writes follows.
+
+Spreadsheets run a cell that starts with = + - @ (or a tab or CR before one) as a formula
+(OWASP "CSV injection"). Unless the caller asks for the stored text (`raw`), such a cell is
+written with a leading apostrophe, which spreadsheets show as text. The SQL export builds the
+same rule into its queries with `sql_neutralised`, so both paths agree by construction.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any, Iterable, TextIO
+
+# Leading characters that make a spreadsheet read a cell as a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# What goes in front of such a cell: spreadsheets show an apostrophe-led cell as plain text.
+NEUTRALISER = "'"
+
+
+def neutralise(text: str) -> str:
+    """`=SUM(A1)` -> `'=SUM(A1)`; anything else unchanged."""
+    return NEUTRALISER + text if text[:1] in FORMULA_STARTS else text
+
+
+def sql_neutralised(expr: str) -> str:
+    """SQL giving `neutralise(expr)` for a text expression (NULL stays NULL)."""
+    codes = ", ".join(str(ord(c)) for c in FORMULA_STARTS)
+    quoted = NEUTRALISER.replace("'", "''")
+    return f"CASE WHEN unicode({expr}) IN ({codes}) THEN '{quoted}' || {expr} ELSE {expr} END"
+
+
+class CsvWriter:
+    """csv.writer with carecli's dialect (\\n line ends) and the formula rule on every text cell."""
+
+    def __init__(self, stream: TextIO, *, raw: bool = False) -> None:
+        # csv.writer quotes only the line terminator's characters: with "\n" a lone CR would go out
+        # unquoted and read back as a line break. So write "\r\n" rows to a buffer and end them "\n".
+        self._stream = stream
+        self._buffer = io.StringIO()
+        self._writer = csv.writer(self._buffer, lineterminator="\r\n")
+        self.raw = raw
+
+    def writerow(self, cells: Iterable[Any]) -> None:
+        if not self.raw:
+            cells = [neutralise(c) if isinstance(c, str) else c for c in cells]
+        self._writer.writerow(cells)
+        self._stream.write(self._buffer.getvalue()[:-2] + "\n")
+        self._buffer.seek(0)
+        self._buffer.truncate()
+
+    def writerows(self, rows: Iterable[Iterable[Any]]) -> None:
+        for row in rows:
+            self.writerow(row)
+
+
+def writer(stream: TextIO, *, raw: bool = False) -> CsvWriter:
+    return CsvWriter(stream, raw=raw)

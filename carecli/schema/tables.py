@@ -1,0 +1,145 @@
+"""The column registry: for each table people see, every column's machine key, label and kind.
+
+The listings, `show`, exports and the importer's field names all take their names from here, so
+one figure has one name in every output. Cheap to import: no third-party modules.
+
+`key` is the name in JSON and CSV output and in import mappings; `name` is the stored column when
+it differs (`replies` is stored as `reply_count`); `label` heads table columns for people. Kinds:
+text (free text), code (a config vocabulary), word (a CHECK-constrained value), time, duration
+(seconds), int, tags, bool, json. `computed` columns are worked out by a listing, not stored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Col:
+    key: str
+    label: str = ""
+    kind: str = "text"
+    name: str = ""
+    computed: bool = False
+
+    @property
+    def column(self) -> str:
+        """The stored column's name."""
+        return self.name or self.key
+
+    @property
+    def title(self) -> str:
+        return self.label or self.key.replace("_", " ")
+
+
+def _table(*cols: Col) -> dict[str, Col]:
+    return {c.key: c for c in cols}
+
+
+_CUSTOMER_REFS = (
+    Col("customer_id", "customer id", "int"),
+    Col("customer_name", "customer", computed=True),
+    Col("customer_email", "email", computed=True),
+)
+
+TABLES: dict[str, dict[str, Col]] = {
+    "customers": _table(
+        Col("id", kind="int"),
+        Col("external_id", "external id"),
+        Col("name"),
+        Col("email"),
+        Col("phone"),
+        Col("tags", kind="tags"),
+        Col("notes"),
+        Col("created_at", "created", "time"),
+        Col("lost_at", "lost", "time"),
+        Col("lost_reason"),
+        Col("open_tickets", "open", "int", computed=True),
+        Col("last_contact_at", "last contact", "time", computed=True),
+    ),
+    "tickets": _table(
+        Col("id", kind="int"),
+        Col("external_id", "external id"),
+        *_CUSTOMER_REFS,
+        Col("subject"),
+        Col("status", kind="word"),
+        Col("priority", kind="code"),
+        Col("channel", kind="code"),
+        Col("category", kind="code"),
+        Col("tags", kind="tags"),
+        Col("created_at", "opened", "time"),
+        Col("first_response_at", "first response", "time"),
+        Col("first_closed_at", "first closed", "time"),
+        Col("closed_at", "closed", "time"),
+        Col("updated_at", "updated", "time"),
+        Col("first_response_s", "first response time", "duration"),
+        Col("first_resolution_s", "first resolution time", "duration"),
+        Col("resolution_s", "resolution time", "duration"),
+        Col("first_response_bs", "first response business time", "duration"),
+        Col("first_resolution_bs", "first resolution business time", "duration"),
+        Col("resolution_bs", "resolution business time", "duration"),
+        Col("replies", "replies", "int", name="reply_count"),
+        Col("reopens", "reopens", "int", name="reopen_count"),
+        Col("csat", "CSAT", "int", computed=True),
+        Col("ces", "CES", "int", computed=True),
+        Col("sla_breached", "SLA breached", "int", computed=True),
+        Col("resolution"),
+        # Listing figures (agenda, today): worked out at the time of asking.
+        Col("age_s", "age", "duration", computed=True),
+        Col("waiting_s", "waiting", "duration", computed=True),
+    ),
+    "interactions": _table(
+        Col("id", kind="int"),
+        Col("at", kind="time"),
+        *_CUSTOMER_REFS,
+        Col("ticket_id", "ticket", "int"),
+        Col("ticket_external_id", "ticket external id", computed=True),
+        Col("direction", kind="word"),
+        Col("channel", kind="code"),
+        Col("body", "message"),
+        Col("followup_id", "follow-up", "int"),
+    ),
+    "followups": _table(
+        Col("id", kind="int"),
+        *_CUSTOMER_REFS,
+        Col("ticket_id", "ticket", "int"),
+        Col("kind", kind="code"),
+        Col("note"),
+        Col("due_at", "due", "time"),
+        Col("due_day", "due day", computed=True),
+        Col("all_day", "all day", "bool"),
+        Col("overdue", kind="bool", computed=True),
+        Col("rule", "repeats", computed=True),
+        Col("recurrence"),
+        Col("status", kind="word"),
+        Col("completed_at", "completed", "time"),
+        Col("on_time", "on time", "bool", computed=True),
+        Col("outcome"),
+        Col("source"),
+        Col("previous_id", "previous", "int"),
+        Col("created_at", "created", "time"),
+    ),
+    "surveys": _table(
+        Col("id", kind="int"),
+        Col("kind", kind="word"),
+        Col("score", kind="int"),
+        *_CUSTOMER_REFS,
+        Col("ticket_id", "ticket", "int"),
+        Col("comment"),
+        Col("at", kind="time"),
+    ),
+    "events": _table(
+        Col("id", kind="int"),
+        Col("at", kind="time"),
+        Col("kind", kind="code"),
+        Col("customer_id", "customer id", "int"),
+        Col("ticket_id", "ticket", "int"),
+        Col("detail", kind="json"),
+    ),
+}
+
+
+def cols(table: str, *keys: str) -> list[Col]:
+    """The registry's columns of `table`, in the order asked (all of them when none are named)."""
+    registry = TABLES[table]
+    return [registry[k] for k in keys] if keys else list(registry.values())

@@ -123,13 +123,13 @@ def _ticket_figures(conn, settings) -> dict[str, str]:
 
     from carecli.measure import clocks, sla
     from carecli.measure.periods import Period
-    from carecli.text.when import from_db, to_db
+    from carecli.text.when import from_db
 
     now = STATE.now
     first = conn.execute("SELECT MIN(created_at) FROM tickets").fetchone()[0]
     if first is not None:  # the whole history, as `kpi` would see it
         clocks.prepare(conn, settings, now=now, period=Period(from_db(first), now + timedelta(seconds=1)))
-    return {"sla_breached": sla.breached_sql(settings, cutoff=f"'{to_db(now)}'")}
+    return {"sla_breached": sla.store_breached(conn, settings, now=now)}
 
 
 def _write_chunks(chunks, stream, progress: Progress) -> int:

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from carecli.core.config import Settings
 from carecli.measure.sla import breaching_tickets
 from carecli.records import followups
-from carecli.records.tickets import priority_rank_sql
+from carecli.records.tickets import priority_params, priority_rank_sql
 from carecli.text.when import local_day_bounds, to_db
 
 LISTS = ("followups_due", "followups_overdue", "waiting_on_us", "waiting_on_customer", "sla_breaching")
@@ -48,6 +48,7 @@ def build_agenda(
         "now": to_db(now),
         "pending_before": to_db(now - nudge) if nudge else to_db(now),
         "limit": -1 if limit is None else limit,  # LIMIT -1 = no limit in SQLite
+        **priority_params(settings),
     }
     agenda: dict = {"date": day.isoformat()}
     counts = {}

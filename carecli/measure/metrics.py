@@ -440,7 +440,7 @@ def _sla_block(tickets: int, first_breached: int, resolution_breached: int, brea
 
 
 def _sla(ctx: _Context) -> dict:
-    from carecli.measure.sla import breach_sql, target_sql, targets
+    from carecli.measure.sla import breach_sql, target_params, target_sql, targets
 
     goals = targets(ctx.settings)
     if not goals:
@@ -456,4 +456,5 @@ def _sla(ctx: _Context) -> dict:
             WHERE t.created_at >= :since AND t.created_at < :until
               AND ({first_target} IS NOT NULL OR {resolution_target} IS NOT NULL))
         {ctx.group_by}"""
-    return {row[0]: _sla_block(row[1], row[2] or 0, row[3] or 0, row[4] or 0) for row in ctx.rows(sql) if row[1]}
+    rows = ctx.conn.execute(sql, {**ctx.params, **target_params(goals)}).fetchall()
+    return {row[0]: _sla_block(row[1], row[2] or 0, row[3] or 0, row[4] or 0) for row in rows if row[1]}

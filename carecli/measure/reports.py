@@ -88,11 +88,14 @@ def build_report(conn: sqlite3.Connection, settings: Settings, kind: str, *, day
 
 def backlog_by_age(conn: sqlite3.Connection, *, now: datetime) -> dict:
     """Open and pending tickets now, by age since they were opened."""
+    from carecli.measure.clocks import EPOCH_SQL
+
+    age = f"{EPOCH_SQL.format(':now')} - {EPOCH_SQL.format('created_at')}"
     row = conn.execute(
-        """
+        f"""
         SELECT COUNT(*), SUM(age < 86400), SUM(age >= 86400 AND age < 3 * 86400),
                SUM(age >= 3 * 86400 AND age < 7 * 86400), SUM(age >= 7 * 86400)
-        FROM (SELECT unixepoch(:now) - unixepoch(created_at) AS age FROM tickets WHERE status IN ('open', 'pending'))
+        FROM (SELECT {age} AS age FROM tickets WHERE status IN ('open', 'pending'))
         """,
         {"now": to_db(now)},
     ).fetchone()

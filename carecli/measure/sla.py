@@ -40,9 +40,22 @@ def targets(settings: Settings) -> dict[str, dict[str, int]]:
 
 
 def target_sql(goals: dict[str, dict[str, int]], field: str, column: str = "t.priority") -> str:
-    """SQL giving a ticket's target in seconds for `field`, NULL when its priority has none."""
-    cases = " ".join(f"WHEN '{p}' THEN {g[field]}" for p, g in goals.items() if field in g)
+    """SQL giving a ticket's target in seconds for `field`, NULL when its priority has none.
+
+    Priorities and targets are bound, never pasted: run it with `target_params(goals)`."""
+    cases = " ".join(
+        f"WHEN :sla_priority_{i} THEN :sla_{field}_{i}" for i, g in enumerate(goals.values()) if field in g
+    )
     return f"(CASE {column} {cases} END)" if cases else "NULL"
+
+
+def target_params(goals: dict[str, dict[str, int]]) -> dict[str, str | int]:
+    """The named parameters of `target_sql` (and so of `breach_sql` and `breached_sql`)."""
+    params: dict[str, str | int] = {}
+    for i, (priority, goal) in enumerate(goals.items()):
+        params[f"sla_priority_{i}"] = priority
+        params.update({f"sla_{field}_{i}": seconds for field, seconds in goal.items()})
+    return params
 
 
 def clock_sql(name: str, *, business: bool, cutoff: str, closed_only: bool = False) -> str:
@@ -81,6 +94,21 @@ def breached_sql(settings: Settings, *, cutoff: str) -> str:
     return f"(CASE WHEN {no_target} THEN NULL ELSE ({first_breach} OR {resolution_breach}) END)"
 
 
+def store_breached(conn: sqlite3.Connection, settings: Settings, *, now: datetime) -> str:
+    """Compute `breached_sql` by `now` for every ticket into temp.sla_breached, with its values
+    bound; return the SQL over ticket `t` that reads it back (for queries with their own parameters)."""
+    goals = targets(settings)
+    if not goals:
+        return "NULL"
+    conn.execute("DROP TABLE IF EXISTS temp.sla_breached")
+    conn.execute("CREATE TEMP TABLE sla_breached (id INTEGER PRIMARY KEY, breached INTEGER)")
+    conn.execute(
+        f"INSERT INTO temp.sla_breached SELECT t.id, {breached_sql(settings, cutoff=':cutoff')} FROM tickets t",
+        {"cutoff": to_db(now), **target_params(goals)},
+    )
+    return "(SELECT b.breached FROM temp.sla_breached b WHERE b.id = t.id)"
+
+
 def breaching_tickets(conn: sqlite3.Connection, settings: Settings, *, now: datetime) -> list[dict]:
     """Open and pending tickets past an SLA deadline, or within `sla.warn_before` of one, most overdue first.
 
@@ -114,7 +142,7 @@ def breaching_tickets(conn: sqlite3.Connection, settings: Settings, *, now: date
         WHERE target_s IS NOT NULL AND elapsed_s + :warn >= target_s
         ORDER BY elapsed_s - target_s DESC, id
         """,
-        {"now": to_db(now), "warn": warn},
+        {"now": to_db(now), "warn": warn, **target_params(goals)},
     ).fetchall()
     hours = bh.BusinessHours.from_settings(settings) if business else None
     result = []

@@ -306,9 +306,16 @@ class TicketFilter:
 
 
 def priority_rank_sql(settings: Settings, column: str = "t.priority") -> str:
-    """A SQL expression ranking priorities, most urgent highest (config lists least urgent first)."""
-    cases = " ".join(f"WHEN '{p}' THEN {rank}" for rank, p in enumerate(settings["priorities"]))
+    """A SQL expression ranking priorities, most urgent highest (config lists least urgent first).
+
+    The priority names are bound, never pasted: run it with `priority_params(settings)`."""
+    cases = " ".join(f"WHEN :priority_{rank} THEN {rank}" for rank in range(len(settings["priorities"])))
     return f"CASE {column} {cases} ELSE -1 END"
+
+
+def priority_params(settings: Settings) -> dict[str, str]:
+    """The named parameters of `priority_rank_sql`."""
+    return {f"priority_{rank}": name for rank, name in enumerate(settings["priorities"])}
 
 
 def list_tickets(
@@ -319,24 +326,25 @@ def list_tickets(
     limit: int | None = None,
 ) -> sqlite3.Cursor:
     """Tickets matching the filter, most urgent and oldest first. Each filter has an index."""
-    where, params = [], []
+    where: list[str] = []
+    params: dict = priority_params(settings)
     if set(filters.statuses) != set(STATUSES):
-        where.append(f"t.status IN ({', '.join('?' for _ in filters.statuses)})")
-        params += filters.statuses
+        where.append(f"t.status IN ({', '.join(f':status_{i}' for i in range(len(filters.statuses)))})")
+        params.update({f"status_{i}": status for i, status in enumerate(filters.statuses)})
     for column in ("customer_id", "channel", "category", "priority"):
         value = getattr(filters, column)
         if value is not None:
-            where.append(f"t.{column} = ?")
-            params.append(value)
+            where.append(f"t.{column} = :{column}")
+            params[column] = value
     if filters.tag:
-        where.append("(',' || t.tags || ',') LIKE ?")
-        params.append(f"%,{normalize_tags([filters.tag])},%")
+        where.append("(',' || t.tags || ',') LIKE :tag")
+        params["tag"] = f"%,{normalize_tags([filters.tag])},%"
     if filters.since is not None:
-        where.append("t.created_at >= ?")
-        params.append(to_db(filters.since))
+        where.append("t.created_at >= :since")
+        params["since"] = to_db(filters.since)
     if filters.until is not None:
-        where.append("t.created_at < ?")
-        params.append(to_db(filters.until))
+        where.append("t.created_at < :until")
+        params["until"] = to_db(filters.until)
     sql = f"""
         SELECT {TICKET_FIELDS}
         FROM tickets t JOIN customers c ON c.id = t.customer_id
@@ -344,8 +352,8 @@ def list_tickets(
         ORDER BY {priority_rank_sql(settings)} DESC, t.created_at, t.id
     """
     if limit:
-        sql += " LIMIT ?"
-        params.append(limit)
+        sql += " LIMIT :limit"
+        params["limit"] = limit
     return conn.execute(sql, params)
 
 

@@ -1,3 +1,3 @@
 """carecli: customer service and customer care from the terminal."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

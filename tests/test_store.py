@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import grp
 import os
+import pwd
+import shutil
 import sqlite3
 import stat
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -35,9 +40,59 @@ TABLES = {
     "followups": {"id", "customer_id", "ticket_id", "kind", "due_at", "recurrence", "status", "previous_id"},
     "surveys": {"id", "kind", "customer_id", "ticket_id", "score", "at"},
 }
-running_as_root = pytest.mark.skipif(
-    hasattr(os, "geteuid") and os.geteuid() == 0, reason="root ignores file permissions"
-)
+IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
+SETPRIV = shutil.which("setpriv")
+
+
+class Unprivileged:
+    """Runs the installed carecli as `nobody`, because root ignores file permissions (CI runs as root).
+
+    As any other user the checks run in-process through CliRunner, as the rest of the suite does.
+    """
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+
+    def __call__(self, *args: str) -> subprocess.CompletedProcess:
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": str(self.home),
+            "XDG_DATA_HOME": str(self.home / "data"),
+            "XDG_CONFIG_HOME": str(self.home / "config"),
+            "CARECLI_NOW": os.environ["CARECLI_NOW"],
+            "CARECLI_TIMEZONE": "Europe/Berlin",
+        }
+        command = [sys.executable, "-m", "carecli", *args]
+        return subprocess.run(
+            [SETPRIV, "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--", *command],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+
+@pytest.fixture
+def nobody(isolated):
+    """A folder owned by `nobody`, and a runner that runs carecli as `nobody` in it."""
+    if not SETPRIV:
+        pytest.skip("setpriv (util-linux) is needed to drop root's privileges")
+    home = Path(tempfile.mkdtemp(prefix="carecli-nobody-"))
+    try:
+        os.chown(home, pwd.getpwnam("nobody").pw_uid, grp.getgrnam("nogroup").gr_gid)
+        runner = Unprivileged(home)
+        probe = runner("--help")
+        if probe.returncode != 0:
+            pytest.fail(f"carecli cannot run as nobody (is the venv readable by all?): {probe.stderr[-500:]}")
+        yield runner
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def error_line(stderr: str) -> str:
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert lines and lines[0].startswith("error:"), stderr
+    return lines[0]
 
 
 def columns(conn, table: str) -> set[str]:
@@ -104,8 +159,17 @@ def test_a_database_path_under_a_file_gives_one_line(run, isolated):
     one_error_line(result)
 
 
-@running_as_root
-def test_a_read_only_directory_gives_one_line(run, isolated):
+def test_a_read_only_directory_gives_one_line(run, isolated, request):
+    if IS_ROOT:
+        nobody = request.getfixturevalue("nobody")
+        folder = nobody.home / "locked"
+        folder.mkdir()
+        os.chown(folder, pwd.getpwnam("nobody").pw_uid, grp.getgrnam("nogroup").gr_gid)
+        folder.chmod(0o500)
+        result = nobody("--db", str(folder / "care.db"), "ticket", "list")
+        assert result.returncode == 1, result.stderr
+        assert "cannot create database" in error_line(result.stderr)
+        return
     folder = isolated / "locked"
     folder.mkdir()
     folder.chmod(0o500)
@@ -117,8 +181,19 @@ def test_a_read_only_directory_gives_one_line(run, isolated):
     assert "cannot create database" in one_error_line(result)
 
 
-@running_as_root
-def test_a_read_only_database_can_be_read_but_a_write_gives_one_line(run, db_path):
+def test_a_read_only_database_can_be_read_but_a_write_gives_one_line(run, db_path, request):
+    if IS_ROOT:
+        nobody = request.getfixturevalue("nobody")
+        db = str(nobody.home / "care.db")
+        assert nobody("--db", db, "customer", "add", "Ada").returncode == 0
+        os.chmod(db, 0o400)
+        listed = nobody("--db", db, "customer", "list")
+        assert listed.returncode == 0, listed.stderr
+        assert "Ada" in listed.stdout
+        result = nobody("--db", db, "customer", "add", "Ben")
+        assert result.returncode == 1, result.stderr
+        assert "cannot write to database" in error_line(result.stderr)
+        return
     run("customer", "add", "Ada", ok=True)
     db_path.chmod(0o400)
     try:

@@ -154,6 +154,7 @@ def kpi(
     if trend and by not in metrics.TIME_GROUPS:
         raise InvalidInput("--trend needs --by day, week or month", "e.g. carecli kpi --by week --trend")
     if trend and since is None:
+        assert by is not None  # --trend was checked above to come with a time --by
         today = STATE.now.astimezone(settings.tz).date()
         first = bucket_start(today, by)
         for _ in range(periods - 1):
@@ -164,7 +165,7 @@ def kpi(
     title = f"KPIs {format_local(period.since, settings.tz)} to {format_local(period.until, settings.tz)}" + (
         " (business hours)" if business_hours else ""
     )
-    if trend and fmt == "table":
+    if trend and fmt == "table" and isinstance(result, list):
         emit_trend(result, title)
     else:
         emit_kpis(result, fmt, title=title)

@@ -11,12 +11,18 @@ from __future__ import annotations
 
 import copy
 import inspect
+from typing import TYPE_CHECKING
 
 import typer.main
 from typer.core import TyperCommand, TyperGroup
 
+if TYPE_CHECKING:
+    _Group = TyperGroup  # the mixin is only ever combined with TyperGroup
+else:
+    _Group = object
 
-class LazyCommandsMixin:
+
+class LazyCommandsMixin(_Group):
     """A click group whose `commands` may hold stand-ins, converted on first use."""
 
     _listing = False  # while help lists the commands, the stand-ins' help text is enough
@@ -24,7 +30,7 @@ class LazyCommandsMixin:
     def get_command(self, ctx, cmd_name):
         command = super().get_command(ctx, cmd_name)
         if isinstance(command, _StandIn) and not self._listing:
-            command = self.commands[cmd_name] = command.build()
+            command = self.commands[cmd_name] = command.build()  # type: ignore[attr-defined]
         return command
 
     def format_commands(self, ctx, formatter):

@@ -18,7 +18,7 @@ class State:
         self._now: datetime | None = None
 
     def reset(self, db_path: str | None, config_path: str | None) -> None:
-        self.__init__()
+        self.__init__()  # type: ignore[misc]  # STATE is one instance of this very class
         self.db_path, self.config_path = db_path, config_path
 
     @property

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from carecli.core.errors import ConfigError
 
@@ -162,7 +163,7 @@ class Settings:
             value = self.values[default_key]
         if value is not None:
             value = value.strip().lower()
-        if value not in allowed:
+        if value is None or value not in allowed:
             raise ConfigError(
                 f"unknown {_singular(list_key)} '{value}'",
                 f"use one of: {', '.join(allowed)} (or add it to '{list_key}' in the config file)",
@@ -175,9 +176,10 @@ def _singular(list_key: str) -> str:
     return noun[:-3] + "y" if noun.endswith("ies") else noun.rstrip("s")
 
 
-def load(config_path: str | os.PathLike | None = None, env: dict[str, str] | None = None) -> Settings:
+def load(config_path: str | os.PathLike | None = None, env: Mapping[str, str] | None = None) -> Settings:
     """Load settings. A missing config file is fine; an unreadable or invalid one is a ConfigError."""
-    env = os.environ if env is None else env
+    if env is None:
+        env = os.environ
     path = Path(config_path) if config_path else default_config_path()
     values = {name: key.default for name, key in KEYS.items()}
     sources = dict.fromkeys(KEYS, "default")
@@ -185,6 +187,7 @@ def load(config_path: str | os.PathLike | None = None, env: dict[str, str] | Non
 
     text = _read_config_text(path, explicit=config_path is not None)
     if text is not None:
+        value: Any
         for name, value in _flatten(_parse_toml(text, path)).items():
             key = KEYS.get(name) or _table_parent(name)
             if key is None:
@@ -201,7 +204,7 @@ def load(config_path: str | os.PathLike | None = None, env: dict[str, str] | Non
         env_name = env_var(name)
         if key.kind != "table" and env_name in env:
             raw = env[env_name]
-            value: Any = (
+            value = (
                 [v.strip() for v in raw.split(",") if v.strip()] if key.kind in ("list", "weekdays", "dates") else raw
             )
             values[name] = _check(key, value, f"environment variable {env_name}")
@@ -227,9 +230,9 @@ def _read_config_text(path: Path, explicit: bool) -> str | None:
 
 
 def _parse_toml(text: str, path: Path) -> dict:
-    try:
+    if sys.version_info >= (3, 11):
         import tomllib
-    except ModuleNotFoundError:  # Python 3.10
+    else:
         import tomli as tomllib
     try:
         return tomllib.loads(text)

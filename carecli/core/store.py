@@ -73,7 +73,7 @@ def _create_private_file(path: Path) -> None:
         ) from None
 
 
-def store_error(exc: sqlite3.DatabaseError, path: Path) -> StoreError:
+def store_error(exc: sqlite3.Error, path: str | os.PathLike) -> StoreError:
     text = str(exc)
     if "not a database" in text or "malformed" in text:
         return StoreError(f"{path} is not a carecli database ({text})", "pass --db with the right file")
@@ -114,6 +114,14 @@ def one(conn: sqlite3.Connection, sql: str, params: Sequence[Any] = ()) -> sqlit
     return conn.execute(sql, params).fetchone()
 
 
+def the_row(conn: sqlite3.Connection, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row:
+    """The row a query must find (one just written, say); a missing one is a bug, not bad input."""
+    row = conn.execute(sql, params).fetchone()
+    if row is None:
+        raise LookupError(f"expected a row from: {sql}")
+    return row
+
+
 def scalar(conn: sqlite3.Connection, sql: str, params: Sequence[Any] = ()) -> Any:
     row = conn.execute(sql, params).fetchone()
     return None if row is None else row[0]
@@ -124,6 +132,7 @@ def insert(conn: sqlite3.Connection, table: str, values: dict[str, Any]) -> int:
     names = ", ".join(values)
     marks = ", ".join("?" for _ in values)
     cursor = conn.execute(f"INSERT INTO {table} ({names}) VALUES ({marks})", tuple(values.values()))
+    assert cursor.lastrowid is not None  # an INSERT into a rowid table always sets it
     return cursor.lastrowid
 
 

@@ -6,6 +6,7 @@ import re
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from carecli.core.errors import InvalidInput
 from carecli.text.when import to_db
@@ -95,7 +96,8 @@ def search(
     ranked: list[tuple[float, Source, int]] = []
     for source in SOURCES:
         where, params = [f"{source.table} MATCH ?"], [query]
-        filters, filter_params = [], []
+        filters: list[str] = []
+        filter_params: list[Any] = []
         if customer_id is not None:
             filters.append(f"{source.customer} = ?")
             filter_params.append(customer_id)

@@ -1,1 +1,1 @@
-"""The demo shop and the bulk generator the benchmarks use."""
+"""The demo shop: a realistic history to try carecli on (`carecli demo`)."""

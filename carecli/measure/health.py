@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 from collections import Counter
 from datetime import datetime
-from typing import Callable, NamedTuple
+from typing import Any, Callable, Mapping, NamedTuple
 
 from carecli.core.config import Settings
 from carecli.measure.sla import breaching_tickets
@@ -21,15 +21,15 @@ START = 100
 
 class Factor(NamedTuple):
     name: str
-    points: Callable[[sqlite3.Row], int]  # 0 or negative
-    detail: Callable[[sqlite3.Row], str]
+    points: Callable[[Mapping[str, Any]], int]  # 0 or negative
+    detail: Callable[[Mapping[str, Any]], str]
 
 
-def _by_score(table: dict[int, int], column: str) -> Callable[[sqlite3.Row], int]:
+def _by_score(table: dict[int, int], column: str) -> Callable[[Mapping[str, Any]], int]:
     return lambda row: 0 if row[column] is None else table.get(row[column], 0)
 
 
-def _per_item(column: str, each: int, cap: int) -> Callable[[sqlite3.Row], int]:
+def _per_item(column: str, each: int, cap: int) -> Callable[[Mapping[str, Any]], int]:
     return lambda row: max(row[column] * each, cap)
 
 
@@ -134,6 +134,7 @@ def health(
 
 def score(inputs: dict) -> dict:
     """Apply the factor table to one customer's inputs: the score and the factors that moved it."""
+    factors: list[dict[str, Any]]
     if inputs["lost_at"] is not None:
         factors = [
             {

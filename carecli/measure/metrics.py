@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import sqlite3
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, overload
 
 from carecli.core.config import Settings
 from carecli.core.errors import InvalidInput
@@ -46,7 +46,7 @@ def _pct(part: float | None, whole: float | None) -> float | None:
     return None if not whole or part is None else round(100.0 * part / whole, 2)
 
 
-def _duration(n: int, mean: float | None, quantiles: list | None) -> dict:
+def _duration(n: float, mean: float | None, quantiles: tuple | list | None) -> dict:
     middle, ninetieth = quantiles if quantiles else (None, None)
     return {
         "n": n or 0,
@@ -124,6 +124,30 @@ class _Context:
         """The SQL aggregates over a duration column matching `durations`."""
         value = f"t.{self.column(name)}"
         return f"COUNT({value}), AVG({value}), NULL" if self.walk else f"NULL, NULL, kpi_durations({value})"
+
+
+@overload
+def compute(
+    conn: sqlite3.Connection,
+    settings: Settings,
+    period: Period,
+    *,
+    now: datetime,
+    by: None = None,
+    business_hours: bool = False,
+) -> dict: ...
+
+
+@overload
+def compute(
+    conn: sqlite3.Connection,
+    settings: Settings,
+    period: Period,
+    *,
+    now: datetime,
+    by: str | None,
+    business_hours: bool = False,
+) -> dict | list[dict]: ...
 
 
 def compute(

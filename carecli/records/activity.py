@@ -65,4 +65,4 @@ def log_interaction(
             "at": to_db(at),
         },
     )
-    return store.one(conn, "SELECT * FROM interactions WHERE id = ?", (interaction_id,))
+    return store.the_row(conn, "SELECT * FROM interactions WHERE id = ?", (interaction_id,))

@@ -1,5 +1,6 @@
-"""Customer care beyond single follow-ups: the after-close check-in, customers lost and won back,
-churn by reason, and the care queue (follow-ups suggested from the data)."""
+"""Customer care records beyond single follow-ups: the after-close check-in, customers lost and won back.
+
+Churn by reason is measure/churn.py; the suggested follow-ups are measure/suggest.py."""
 
 from __future__ import annotations
 

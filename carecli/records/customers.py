@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from datetime import datetime
-from typing import Iterable
+from typing import Any, Iterable
 
 from carecli.core import store
 from carecli.core.errors import Conflict, InvalidInput, NotFound
@@ -189,7 +189,8 @@ def list_customers(
     include_lost: bool = True,
     limit: int | None = None,
 ) -> sqlite3.Cursor:
-    where, params = [], []
+    where: list[str] = []
+    params: list[Any] = []
     if tag:
         where.append("(',' || tags || ',') LIKE ?")
         params.append(f"%,{normalize_tags([tag])},%")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
-from typing import Iterator
+from typing import Any, Iterator
 
 from carecli.core import store
 from carecli.core.config import Settings
@@ -94,7 +94,8 @@ class FollowupFilter:
 
 def list_followups(conn: sqlite3.Connection, filters: FollowupFilter, *, limit: int | None = None) -> sqlite3.Cursor:
     """Follow-ups matching the filter, earliest due first (served by followups_status_due)."""
-    where, params = [], []
+    where: list[str] = []
+    params: list[Any] = []
     if set(filters.statuses) != set(STATUSES):
         where.append(f"f.status IN ({', '.join('?' for _ in filters.statuses)})")
         params += filters.statuses

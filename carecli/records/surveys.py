@@ -81,7 +81,7 @@ def record(
 
 
 def get_survey(conn: sqlite3.Connection, survey_id: int) -> sqlite3.Row:
-    return store.one(
+    return store.the_row(
         conn,
         f"SELECT {SURVEY_FIELDS} FROM surveys s JOIN customers c ON c.id = s.customer_id WHERE s.id = ?",
         (survey_id,),

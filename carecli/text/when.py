@@ -234,6 +234,7 @@ def parse_when(
     try:
         reading = _read_when(text, now=now, tz=tz, dayfirst=dayfirst)
         if reading.day is None:
+            assert reading.instant is not None  # a reading is a day or an instant
             return reading.instant
         day = reading.day + timedelta(days=1) if end_of_day else reading.day
         return _local_midnight_utc(day, tz)
@@ -484,7 +485,7 @@ def humanize_seconds(seconds: float | None) -> str:
         return "—"
     sign = "-" if seconds < 0 else ""
     remaining = int(abs(seconds))
-    parts = []
+    parts: list[tuple[int, str]] = []
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
         count, remaining = divmod(remaining, size)
         if count or parts:
@@ -588,10 +589,9 @@ def _clamped_month_day(day: int) -> dict:
 
 def _read_weekdays(on_text: str, spec: str) -> list[int]:
     names = on_text.replace(",", " ").replace(" and ", " ").split()
-    weekdays = [_WEEKDAYS.get(name) for name in names]
-    if not weekdays or None in weekdays:
+    if not names or any(name not in _WEEKDAYS for name in names):
         raise _cannot_read_every(spec, "; name weekdays like 'on friday' or 'on mon,thu'")
-    return sorted(set(weekdays))
+    return sorted({_WEEKDAYS[name] for name in names})
 
 
 def _read_month_day(on_text: str, spec: str) -> int:

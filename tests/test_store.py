@@ -82,6 +82,9 @@ def nobody(isolated):
         os.chown(home, pwd.getpwnam("nobody").pw_uid, grp.getgrnam("nogroup").gr_gid)
         runner = Unprivileged(home)
         probe = runner("--help")
+        if probe.returncode != 0 and "error while loading shared libraries" in probe.stderr:
+            # e.g. a pyenv Python under /root: its libpython is out of nobody's reach
+            pytest.skip(f"this Python cannot run as nobody: {probe.stderr.strip()[-200:]}")
         if probe.returncode != 0:
             pytest.fail(f"carecli cannot run as nobody (is the venv readable by all?): {probe.stderr[-500:]}")
         yield runner

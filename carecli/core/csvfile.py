@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import csv
 import io
+import sys
 from typing import Any, Iterable, TextIO
 
 # Leading characters that make a spreadsheet read a cell as a formula.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # What goes in front of such a cell: spreadsheets show an apostrophe-led cell as plain text.
 NEUTRALISER = "'"
+# Python 3.10's csv module cannot write a NUL character at all ("need to escape"); 3.11 quotes it.
+_CSV_REFUSES_NUL = sys.version_info < (3, 11)
 
 
 def neutralise(text: str) -> str:
@@ -42,8 +45,10 @@ class CsvWriter:
         self.raw = raw
 
     def writerow(self, cells: Iterable[Any]) -> None:
-        if not self.raw:
-            cells = [neutralise(c) if isinstance(c, str) else c for c in cells]
+        cells = [neutralise(c) if isinstance(c, str) and not self.raw else c for c in cells]
+        if _CSV_REFUSES_NUL and any(isinstance(c, str) and "\0" in c for c in cells):
+            self._stream.write(",".join(_quoted(c) for c in cells) + "\n")  # as 3.11's writer would
+            return
         self._writer.writerow(cells)
         self._stream.write(self._buffer.getvalue()[:-2] + "\n")
         self._buffer.seek(0)
@@ -52,6 +57,15 @@ class CsvWriter:
     def writerows(self, rows: Iterable[Iterable[Any]]) -> None:
         for row in rows:
             self.writerow(row)
+
+
+def _quoted(cell: Any) -> str:
+    """One cell as 3.11's csv.writer writes it (minimal quoting; used only for the NUL case above)."""
+    if cell is None:
+        return ""
+    if isinstance(cell, str):
+        return '"' + cell.replace('"', '""') + '"' if any(c in cell for c in ',"\r\n') else cell
+    return str(cell)
 
 
 def writer(stream: TextIO, *, raw: bool = False) -> CsvWriter:

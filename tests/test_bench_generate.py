@@ -1,30 +1,18 @@
-"""bench/generate.py writes a history the domain could have written: consistent, realistic, repeatable."""
+"""carecli.demo.bulk (bench/generate.py) writes a history the domain could have written: consistent, realistic, repeatable."""
 
 from __future__ import annotations
 
-import importlib.util
 import sqlite3
-import sys
 from pathlib import Path
 
 import pytest
 
+from carecli.demo import bulk as generator
 from carecli.schema import database
 from tests.conftest import database_digest
 
 ROOT = Path(__file__).resolve().parent.parent
 TICKETS = 4000
-
-
-def load_generator():
-    spec = importlib.util.spec_from_file_location("bench_generate", ROOT / "bench" / "generate.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-generator = load_generator()
 
 
 @pytest.fixture(scope="module")
@@ -147,9 +135,7 @@ def test_the_same_seed_gives_the_same_database(tmp_path):
 def _data(path: Path) -> dict[str, list]:
     conn = sqlite3.connect(path)
     try:
-        return {
-            table: conn.execute(f"SELECT * FROM {table} ORDER BY rowid").fetchall() for table in generator.TABLE_COLUMNS
-        }
+        return {table: conn.execute(f"SELECT * FROM {table} ORDER BY rowid").fetchall() for table in generator.WRITERS}
     finally:
         conn.close()
 
@@ -165,7 +151,7 @@ def test_a_database_with_data_is_refused(tmp_path):
 
 def test_done_follow_ups_carry_on_time_as_the_domain_decides_it(history):
     from carecli.records.followups import is_on_time
-    from carecli.text.when import from_db
+    from carecli.text.clock import from_db
 
     conn, _, _ = history
     tz = _settings().tz

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from carecli.core import config
 from carecli.core.errors import ConfigError
 from carecli.measure import clocks as bh
-from carecli.text.when import to_db
+from carecli.text.clock import to_db
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

@@ -10,7 +10,7 @@ import pytest
 from carecli.core import config, store
 from carecli.records import customers, followups
 from carecli.schema import database
-from carecli.text.when import from_db, local_day_bounds
+from carecli.text.clock import from_db, local_day_bounds
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

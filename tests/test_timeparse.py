@@ -1,4 +1,4 @@
-"""Specification of carecli.text.when: how users write times, durations and cadences."""
+"""Specification of carecli.text (when, durations, cadence, clock): how users write times, durations and cadences."""
 
 import os
 import subprocess
@@ -11,23 +11,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from carecli.text.when import (
-    TimeParseError,
-    age_text,
-    format_local,
-    from_db,
-    get_zone,
-    humanize_seconds,
-    is_date_only,
-    local_day_bounds,
-    next_occurrence,
-    now_utc,
-    parse_duration,
-    parse_every,
-    parse_rrule,
-    parse_when,
-    to_db,
-)
+from carecli.text.cadence import next_occurrence, parse_every, parse_rrule
+from carecli.text.clock import format_local, from_db, get_zone, local_day_bounds, now_utc, to_db
+from carecli.text.durations import age_text, humanize_seconds, parse_duration
+from carecli.text.vocabulary import TimeParseError
+from carecli.text.when import is_date_only, parse_when
 
 BERLIN = ZoneInfo("Europe/Berlin")
 UTC = timezone.utc
@@ -664,7 +652,7 @@ def test_parse_duration_raises_only_time_parse_error(text):
 
 
 def test_importing_timeparse_does_not_import_dateutil():
-    probe = "import sys, carecli.text.when; print(sorted(m for m in ('dateutil', 'rich') if m in sys.modules))"
+    probe = "import sys, carecli.text.when, carecli.text.cadence, carecli.text.durations; print(sorted(m for m in ('dateutil', 'rich') if m in sys.modules))"
     environment = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     result = subprocess.run([sys.executable, "-c", probe], env=environment, capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"

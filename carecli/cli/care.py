@@ -4,41 +4,26 @@ domain, render."""
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from typing import Annotated, Optional
 
 import typer
 
+from carecli.cli.followups import table_columns, with_due_text
 from carecli.cli.options import TIME_HELP, AtOpt, FormatOpt, LimitOpt, SinceOpt, UntilOpt, YesOpt
-from carecli.cli.output import Column, emit_record, emit_rows, message
+from carecli.cli.output import columns_of, emit_record, emit_rows, message
 from carecli.cli.state import STATE
 
 app = typer.Typer(no_args_is_help=True)
 
 CustomerArg = Annotated[str, typer.Argument(help="customer id, email or name")]
 
-AGENDA_FOLLOWUP_COLUMNS = [
-    Column("id", kind="int"),
-    Column("due"),
-    Column("customer_name", "customer"),
-    Column("kind"),
-    Column("note"),
-    Column("ticket_id", "ticket", kind="int"),
-]
-AGENDA_TICKET_COLUMNS = [
-    Column("id", kind="int"),
-    Column("priority"),
-    Column("customer_name", "customer"),
-    Column("subject"),
-    Column("created_at", "opened", kind="time"),
-    Column("age_s", "age", kind="duration"),
-]
-AGENDA_PENDING_COLUMNS = [*AGENDA_TICKET_COLUMNS, Column("waiting_s", "waiting", kind="duration")]
+AGENDA_FOLLOWUP_COLUMNS = table_columns(("id", "due", "customer_name", "kind", "note", "ticket_id"))
+AGENDA_TICKET_COLUMNS = columns_of("tickets", "id", "priority", "customer_name", "subject", "created_at", "age_s")
+AGENDA_PENDING_COLUMNS = [*AGENDA_TICKET_COLUMNS, *columns_of("tickets", "waiting_s")]
 AGENDA_SLA_COLUMNS = [
-    *AGENDA_TICKET_COLUMNS[:4],  # id, priority, customer, subject
-    Column("target"),
-    Column("state"),
-    Column("due_at", "deadline", kind="time"),
-    Column("overdue_s", "over by", kind="duration"),
+    *columns_of("tickets", "id", "priority", "customer_name", "subject"),
+    *columns_of("sla_breaches"),
 ]
 
 
@@ -50,7 +35,6 @@ def today(
     fmt: FormatOpt = "table",
 ) -> None:
     """The day's agenda: follow-ups due and overdue, tickets waiting on us or too long on the customer, SLA breaches."""
-    from carecli.cli.followups import with_due_text
     from carecli.measure.agenda import build_agenda
 
     settings = STATE.settings
@@ -75,13 +59,7 @@ def today(
         fmt,
         tz=settings.tz,
         title=f"Today: {agenda['date']}",
-        fields=[
-            Column("followups_due_count", "follow-ups due"),
-            Column("followups_overdue_count", "overdue"),
-            Column("waiting_on_us_count", "waiting on us"),
-            Column("waiting_on_customer_count", "waiting on the customer"),
-            Column("sla_breaching_count", "SLA breached or at risk"),
-        ],
+        fields=columns_of("agenda"),
         sections={
             "followups_due": AGENDA_FOLLOWUP_COLUMNS,
             "followups_overdue": AGENDA_FOLLOWUP_COLUMNS,
@@ -139,17 +117,12 @@ def churn(since: SinceOpt = None, until: UntilOpt = None, fmt: FormatOpt = "tabl
     rows = churn_by_reason(STATE.conn, since=start, until=end)
     emit_rows(
         rows,
-        [
-            Column("reason"),
-            Column("lost", kind="int"),
-            Column("won_back", "won back since", kind="int"),
-            Column("share_pct", "share", kind="pct"),
-        ],
+        columns_of("churn"),
         fmt,
         tz=STATE.settings.tz,
         empty="no customers lost in the period",
     )
-    from carecli.text.when import format_local
+    from carecli.text.clock import format_local
 
     tz = STATE.settings.tz
     message(
@@ -159,21 +132,8 @@ def churn(since: SinceOpt = None, until: UntilOpt = None, fmt: FormatOpt = "tabl
 
 # ---------------------------------------------------------------- the care queue
 
-SUGGEST_COLUMNS = [
-    Column("rule"),
-    Column("customer_id", "customer id", kind="int"),
-    Column("customer_name", "customer"),
-    Column("kind"),
-    Column("ticket_id", "ticket", kind="int"),
-    Column("evidence"),
-    Column("evidence_at", "evidence at", kind="time"),
-    Column("score", kind="int"),
-    Column("days", kind="int"),
-    Column("due_at", "due", kind="time"),
-]
-SUGGEST_TABLE_COLUMNS = [
-    c for c in SUGGEST_COLUMNS if c.key in ("rule", "customer_name", "kind", "ticket_id", "evidence")
-]
+SUGGEST_COLUMNS = columns_of("suggestions")
+SUGGEST_TABLE_COLUMNS = columns_of("suggestions", "rule", "customer_name", "kind", "ticket_id", "evidence")
 
 
 @app.command("suggest")
@@ -217,11 +177,7 @@ def _factors_text(factors: list[dict]) -> str:
 
 
 HEALTH_COLUMNS = [
-    Column("customer_id", "id", kind="int"),
-    Column("customer_name", "customer"),
-    Column("score", kind="int"),
-    Column("factors", show=_factors_text),
-    Column("last_contact_at", "last contact", kind="time"),
+    replace(column, show=_factors_text) if column.key == "factors" else column for column in columns_of("health")
 ]
 
 

@@ -123,7 +123,7 @@ def _ticket_figures(conn, settings) -> dict[str, str]:
 
     from carecli.measure import clocks, sla
     from carecli.measure.periods import Period
-    from carecli.text.when import from_db
+    from carecli.text.clock import from_db
 
     now = STATE.now
     first = conn.execute("SELECT MIN(created_at) FROM tickets").fetchone()[0]

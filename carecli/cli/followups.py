@@ -28,7 +28,7 @@ TicketOpt = Annotated[Optional[int], typer.Option("--ticket", min=1, help="the t
 
 
 def _due_text(row: dict) -> str:
-    from carecli.text.when import format_local
+    from carecli.text.clock import format_local
 
     return row["due_day"] if row["all_day"] else format_local(row["due_at"], STATE.settings.tz)
 
@@ -69,7 +69,7 @@ def with_due_text(record: dict) -> dict:
 
 def _record(row) -> dict:
     from carecli.records.followups import as_dict
-    from carecli.text.when import local_day_bounds
+    from carecli.text.clock import local_day_bounds
 
     tz = STATE.settings.tz
     return as_dict(row, tz=tz, today_start=local_day_bounds(STATE.now.astimezone(tz).date(), tz)[0])
@@ -156,7 +156,7 @@ def list_(
     """List follow-ups, earliest due first (default: scheduled)."""
     from carecli.core.errors import InvalidInput
     from carecli.records import customers, followups
-    from carecli.text.when import local_day_bounds
+    from carecli.text.clock import local_day_bounds
 
     settings, conn = STATE.settings, STATE.conn
     statuses = followups.check_status(status)
@@ -197,7 +197,7 @@ def show_(followup_id: FollowupId, fmt: FormatOpt = "table") -> None:
 
 
 def _report_series(result) -> None:
-    from carecli.text.when import format_local
+    from carecli.text.clock import format_local
 
     tz = STATE.settings.tz
     if result.skipped_occurrences:

@@ -144,7 +144,7 @@ def kpi(
     from carecli.core.errors import InvalidInput
     from carecli.measure import metrics
     from carecli.measure.periods import bucket_start
-    from carecli.text.when import format_local
+    from carecli.text.clock import format_local
 
     settings = STATE.settings
     if by is not None:

@@ -105,11 +105,11 @@ def display_value(value: Any, column: Column, tz) -> str:
         return EMPTY if column.kind in ("duration", "int", "number", "pct") else ""
     kind = column.kind
     if kind == "time":
-        from carecli.text.when import format_local
+        from carecli.text.clock import format_local
 
         return format_local(value, tz)
     if kind == "duration":
-        from carecli.text.when import humanize_seconds
+        from carecli.text.durations import humanize_seconds
 
         return humanize_seconds(value)
     if kind == "pct":

@@ -69,7 +69,8 @@ def render_text(report: dict, *, markdown: bool) -> str:
     """Plain text that reads well in a cron e-mail (no colour codes), or markdown."""
     from carecli.cli.kpi import KINDS
     from carecli.cli.output import Column, display_value
-    from carecli.text.when import format_local, humanize_seconds
+    from carecli.text.clock import format_local
+    from carecli.text.durations import humanize_seconds
 
     tz = STATE.settings.tz
     lines: list[str] = []

@@ -45,7 +45,7 @@ class State:
     def now(self) -> datetime:
         """One 'now' per invocation, so every record a command writes carries the same time."""
         if self._now is None:
-            from carecli.text.when import now_utc
+            from carecli.text.clock import now_utc
 
             self._now = now_utc()
         return self._now
@@ -55,7 +55,8 @@ class State:
         if text is None:
             return self.now
         from carecli.core.errors import InvalidInput
-        from carecli.text.when import TimeParseError, parse_when
+        from carecli.text.vocabulary import TimeParseError
+        from carecli.text.when import parse_when
 
         try:
             return parse_when(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -144,14 +143,14 @@ class Settings:
     def tz(self):
         """The configured time zone as a tzinfo (the system's when unset)."""
         if self._zone is None:
-            from carecli.text.when import get_zone
+            from carecli.text.clock import get_zone
 
             self._zone = get_zone(self.values["timezone"] or None)
         return self._zone
 
     def duration(self, name: str):
         """A duration key as a timedelta, or None when the key is empty (feature off)."""
-        from carecli.text.when import parse_duration
+        from carecli.text.durations import parse_duration
 
         text = self.values[name]
         return parse_duration(text) if text else None
@@ -230,13 +229,11 @@ def _read_config_text(path: Path, explicit: bool) -> str | None:
 
 
 def _parse_toml(text: str, path: Path) -> dict:
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:
-        import tomli as tomllib
+    from carecli.core import tomlfile
+
     try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+        return tomlfile.parse(text)
+    except tomlfile.TomlError as exc:
         raise ConfigError(f"invalid TOML in {path}: {exc}", "fix that line (see config.example.toml)") from None
 
 
@@ -294,14 +291,16 @@ def _check(key: Key, value: Any, where: str) -> Any:
     if not isinstance(value, str):
         raise ConfigError(f"{where}: '{key.name}' must be a string, not {value!r}")
     if kind == "duration" and value:
-        from carecli.text.when import TimeParseError, parse_duration
+        from carecli.text.durations import parse_duration
+        from carecli.text.vocabulary import TimeParseError
 
         try:
             parse_duration(value)
         except TimeParseError as exc:
             raise ConfigError(f"{where}: '{key.name}': {exc}") from None
     if kind == "timezone" and value:
-        from carecli.text.when import TimeParseError, get_zone
+        from carecli.text.clock import get_zone
+        from carecli.text.vocabulary import TimeParseError
 
         try:
             get_zone(value)

@@ -15,7 +15,7 @@ from typing import Iterator
 
 from carecli.core.csvfile import sql_neutralised
 from carecli.core.errors import InvalidInput
-from carecli.text.when import to_db
+from carecli.text.clock import to_db
 
 ENTITIES = ("customers", "tickets", "interactions", "followups", "surveys", "events")
 EXPORT_FORMATS = ("csv", "json", "jsonl")

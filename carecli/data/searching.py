@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from carecli.core.errors import InvalidInput
-from carecli.text.when import to_db
+from carecli.text.clock import to_db
 
 RANK_CAP = 20_000  # matches ranked per source; beyond it, the most recent ones (see README: Search)
 

@@ -15,7 +15,7 @@ from carecli.core.config import Settings
 from carecli.records import customers, followups, surveys, tickets
 from carecli.records.activity import log_interaction
 from carecli.records.care import mark_lost, schedule_after_close
-from carecli.text.when import from_db, local_day_bounds, to_db
+from carecli.text.clock import from_db, local_day_bounds, to_db
 
 FIRST = [
     "Ada",

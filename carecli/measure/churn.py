@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from datetime import datetime
 
-from carecli.text.when import to_db
+from carecli.text.clock import to_db
 
 
 def churn_by_reason(conn: sqlite3.Connection, *, since: datetime, until: datetime) -> list[dict]:

@@ -20,7 +20,7 @@ from carecli.core.config import WEEKDAY_KEYS, Settings
 from carecli.core.errors import ConfigError
 from carecli.measure.aggregates import register
 from carecli.measure.periods import Period
-from carecli.text.when import to_db
+from carecli.text.clock import to_db
 
 HOUR_S = 3600
 TABLE = "business_offsets"
@@ -39,7 +39,7 @@ class BusinessHours:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> BusinessHours:
-        from carecli.text.when import get_zone
+        from carecli.text.clock import get_zone
 
         start, end = (time.fromisoformat(settings[f"business_hours.{k}"]) for k in ("start", "end"))
         if end <= start:
@@ -209,7 +209,7 @@ def refresh(conn: sqlite3.Connection, hours: BusinessHours) -> int:
 
     Reads only (no write lock) when everything is current, the usual case."""
     from carecli.core import store
-    from carecli.text.when import from_db
+    from carecli.text.clock import from_db
 
     current = fingerprint(hours)
     stored = conn.execute("SELECT fingerprint FROM business_time").fetchone()
@@ -249,7 +249,7 @@ def prepare(
 ) -> None:
     """Register the aggregate and, when business time is involved, build the offsets table over
     every instant the period's figures can touch."""
-    from carecli.text.when import from_db
+    from carecli.text.clock import from_db
 
     register(conn)
     if not (business_hours or settings["business_hours.enabled"]):

@@ -14,7 +14,7 @@ from typing import Any, Callable, Mapping, NamedTuple
 
 from carecli.core.config import Settings
 from carecli.measure.sla import breaching_tickets
-from carecli.text.when import from_db, local_day_bounds, to_db
+from carecli.text.clock import from_db, local_day_bounds, to_db
 
 START = 100
 

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta, tzinfo
 from typing import Iterator
 
 from carecli.core.errors import InvalidInput
-from carecli.text.when import local_day_bounds, to_db
+from carecli.text.clock import local_day_bounds, to_db
 
 DEFAULT_DAYS = 30
 

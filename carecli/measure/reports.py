@@ -10,7 +10,7 @@ from carecli.core.config import Settings
 from carecli.core.errors import InvalidInput
 from carecli.measure import metrics, periods
 from carecli.measure.agenda import build_agenda
-from carecli.text.when import to_db
+from carecli.text.clock import to_db
 
 UNITS = {"daily": "day", "weekly": "week", "monthly": "month"}
 # Headline figures compared with the previous period: (dotted key, lower is better).

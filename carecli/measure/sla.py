@@ -11,7 +11,9 @@ from datetime import datetime, timedelta
 
 from carecli.core.config import Settings
 from carecli.core.errors import ConfigError
-from carecli.text.when import TimeParseError, from_db, parse_duration, to_db
+from carecli.text.clock import from_db, to_db
+from carecli.text.durations import parse_duration
+from carecli.text.vocabulary import TimeParseError
 
 FIELDS = ("first_response", "resolution")
 

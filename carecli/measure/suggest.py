@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from carecli.core.config import Settings
 from carecli.records import followups
-from carecli.text.when import from_db, local_day_bounds, to_db
+from carecli.text.clock import from_db, local_day_bounds, to_db
 
 
 @dataclass(frozen=True)

@@ -5,13 +5,27 @@ from __future__ import annotations
 import json
 import sqlite3
 from datetime import datetime
-from typing import Any
+from typing import Any, Iterable, Sequence
 
 from carecli.core import store
 from carecli.core.errors import InvalidInput
-from carecli.text.when import to_db
+from carecli.text.clock import to_db
 
 DIRECTIONS = ("in", "out", "note")
+
+# Batched writers (an import, the generator) give rows in these columns' order.
+EVENT_COLUMNS = ("customer_id", "ticket_id", "kind", "at", "detail")
+INTERACTION_COLUMNS = ("customer_id", "ticket_id", "followup_id", "direction", "channel", "body", "at")
+
+
+def add_events(conn: sqlite3.Connection, rows: Iterable[Sequence]) -> None:
+    """Events in bulk, rows in EVENT_COLUMNS order (detail as JSON text or None)."""
+    store.insert_many(conn, "events", EVENT_COLUMNS, rows)
+
+
+def add_interactions(conn: sqlite3.Connection, rows: Iterable[Sequence]) -> None:
+    """Interactions in bulk, rows in INTERACTION_COLUMNS order, already checked by the caller."""
+    store.insert_many(conn, "interactions", INTERACTION_COLUMNS, rows)
 
 
 def record_event(

@@ -12,7 +12,9 @@ from carecli.core.config import Settings
 from carecli.core.errors import Conflict, InvalidInput
 from carecli.records import followups
 from carecli.records.activity import record_event
-from carecli.text.when import TimeParseError, from_db, parse_duration, to_db
+from carecli.text.clock import from_db, to_db
+from carecli.text.durations import parse_duration
+from carecli.text.vocabulary import TimeParseError
 
 AFTER_CLOSE = "after-close"
 DAY = timedelta(days=1)

@@ -5,15 +5,46 @@ from __future__ import annotations
 import re
 import sqlite3
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 from carecli.core import store
 from carecli.core.errors import Conflict, InvalidInput, NotFound
-from carecli.text.when import to_db
+from carecli.text.clock import to_db
 
 CUSTOMER_FIELDS = "id, name, email, phone, tags, notes, created_at, lost_at, lost_reason"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _TAG = re.compile(r"^[\w][\w.:/-]*$")
+
+# Columns a batched writer (an import, the generator) may fill.
+CUSTOMER_COLUMNS = (
+    "id",
+    "external_id",
+    "name",
+    "email",
+    "phone",
+    "tags",
+    "notes",
+    "created_at",
+    "lost_at",
+    "lost_reason",
+)
+
+
+def add_many(conn: sqlite3.Connection, columns: Sequence[str], rows: Iterable[Sequence]) -> None:
+    """Customers in bulk, rows in `columns` order (a subset of CUSTOMER_COLUMNS), already checked."""
+    unknown = set(columns) - set(CUSTOMER_COLUMNS)
+    if unknown:
+        raise ValueError(f"not customer columns: {sorted(unknown)}")
+    store.insert_many(conn, "customers", columns, rows)
+
+
+def update_fields(conn: sqlite3.Connection, customer_id: int, changes: dict[str, Any]) -> None:
+    """Overwrite fields with what a source now says (an import with --on-duplicate update)."""
+    unknown = set(changes) - set(CUSTOMER_COLUMNS)
+    if unknown:
+        raise ValueError(f"not customer columns: {sorted(unknown)}")
+    if changes:
+        store.update(conn, "customers", customer_id, changes)
 
 
 def normalize_tags(tags: Iterable[str]) -> str:

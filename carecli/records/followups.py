@@ -11,21 +11,15 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator, Sequence
 
 from carecli.core import store
 from carecli.core.config import Settings
 from carecli.core.errors import Conflict, InvalidInput, NotFound
 from carecli.records.activity import log_interaction
-from carecli.text.when import (
-    TimeParseError,
-    from_db,
-    local_day_bounds,
-    next_occurrence,
-    parse_every,
-    parse_rrule,
-    to_db,
-)
+from carecli.text.cadence import next_occurrence, parse_every, parse_rrule
+from carecli.text.clock import from_db, local_day_bounds, to_db
+from carecli.text.vocabulary import TimeParseError
 
 KINDS = ("check-in", "tip", "service-reminder", "recovery", "thank-you", "offer", "other")
 STATUSES = ("scheduled", "done", "skipped")
@@ -38,6 +32,30 @@ FOLLOWUP_FIELDS = """
 
 
 # ---------------------------------------------------------------- reading
+
+# Batched writers (the generator) give rows in these columns' order.
+FOLLOWUP_COLUMNS = (
+    "id",
+    "customer_id",
+    "ticket_id",
+    "kind",
+    "note",
+    "due_at",
+    "all_day",
+    "recurrence",
+    "status",
+    "created_at",
+    "completed_at",
+    "outcome",
+    "source",
+    "previous_id",
+    "on_time",
+)
+
+
+def add_many(conn: sqlite3.Connection, rows: Iterable[Sequence]) -> None:
+    """Follow-ups in bulk, rows in FOLLOWUP_COLUMNS order, already checked."""
+    store.insert_many(conn, "followups", FOLLOWUP_COLUMNS, rows)
 
 
 def get_followup(conn: sqlite3.Connection, followup_id: int) -> sqlite3.Row:

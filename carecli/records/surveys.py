@@ -6,10 +6,11 @@ import random
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Iterable, Sequence
 
 from carecli.core import store
 from carecli.core.errors import InvalidInput
-from carecli.text.when import from_db, to_db
+from carecli.text.clock import from_db, to_db
 
 KINDS = ("csat", "ces", "nps")
 RANGES = {"csat": (1, 5), "ces": (1, 7), "nps": (0, 10)}
@@ -165,3 +166,23 @@ def add_demo_surveys(conn: sqlite3.Connection, *, end: datetime, seed: int) -> i
         )
         made += 1
     return made
+
+
+# Batched writers (an import, the generator) give rows in these columns' order.
+SURVEY_COLUMNS = ("kind", "customer_id", "ticket_id", "score", "comment", "at")
+
+
+def add_many(conn: sqlite3.Connection, rows: Iterable[Sequence]) -> None:
+    """Survey answers in bulk, rows in SURVEY_COLUMNS order, scores already checked."""
+    store.insert_many(conn, "surveys", SURVEY_COLUMNS, rows)
+
+
+def set_ticket_score(
+    conn: sqlite3.Connection, kind: str, *, customer_id: int, ticket_id: int, score: int, at: str
+) -> None:
+    """A ticket's CSAT or CES as its source now gives it: added, or the stored score replaced."""
+    conn.execute(
+        "INSERT INTO surveys (kind, customer_id, ticket_id, score, at) VALUES (?, ?, ?, ?, ?) "
+        "ON CONFLICT (kind, ticket_id) WHERE ticket_id IS NOT NULL DO UPDATE SET score = excluded.score",
+        (kind, customer_id, ticket_id, score, at),
+    )

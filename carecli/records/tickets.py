@@ -7,14 +7,14 @@ import re
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from typing import Iterable
+from typing import Iterable, NamedTuple, Sequence
 
 from carecli.core import store
 from carecli.core.config import Settings
 from carecli.core.errors import Conflict, InvalidInput, NotFound
 from carecli.records.activity import log_interaction, record_event
 from carecli.records.customers import merge_tags, normalize_tags
-from carecli.text.when import format_local, from_db, to_db
+from carecli.text.clock import format_local, from_db, to_db
 
 STATUSES = ("open", "pending", "closed")
 ACTIVE = ("open", "pending")
@@ -39,8 +39,9 @@ def get_ticket(conn: sqlite3.Connection, ticket_id: int) -> sqlite3.Row:
     return row
 
 
-def _seconds_between(start_text: str, end: datetime) -> int:
-    return int((end - from_db(start_text)).total_seconds())
+def elapsed_s(start: datetime, end: datetime) -> int:
+    """A stored duration: whole seconds from `start` to `end` (truncated; negative if `end` is earlier)."""
+    return int((end - start).total_seconds())
 
 
 def _not_before(ticket: sqlite3.Row, at: datetime, what: str, field: str = "created_at") -> None:
@@ -130,7 +131,7 @@ def reply(
     if ticket["first_response_at"] is None or at < from_db(ticket["first_response_at"]):
         # A reply logged after the fact may predate the one recorded as first.
         changes["first_response_at"] = to_db(at)
-        changes["first_response_s"] = _seconds_between(ticket["created_at"], at)
+        changes["first_response_s"] = elapsed_s(from_db(ticket["created_at"]), at)
         if ticket["first_response_at"] is None:
             record_event(conn, "replied-first", customer_id=ticket["customer_id"], ticket_id=ticket["id"], at=at)
     store.update(conn, "tickets", ticket["id"], changes)
@@ -197,7 +198,7 @@ def close(
     _not_before(ticket, at, "close")
     if ticket["closed_at"] is not None:
         _not_before(ticket, at, "close", field="closed_at")
-    elapsed = _seconds_between(ticket["created_at"], at)
+    elapsed = elapsed_s(from_db(ticket["created_at"]), at)
     changes = {
         "status": "closed",
         "closed_at": to_db(at),
@@ -291,6 +292,142 @@ def edit(
             detail={"from": ticket["priority"], "to": changes["priority"]},
         )
     return get_ticket(conn, ticket["id"])
+
+
+# ---------------------------------------------------------------------------------------------
+# Tickets whose whole history arrives at once: an import from another helpdesk, the generator
+# ---------------------------------------------------------------------------------------------
+
+Instant = tuple[datetime, str]  # a moment and its stored text, computed once by whoever read it
+
+
+class TicketHistory(NamedTuple):
+    """A ticket's stored fields as the commands above would have left them, step by step."""
+
+    subject: str
+    channel: str
+    category: str
+    priority: str
+    status: str
+    tags: str
+    resolution: str | None
+    created_at: str
+    updated_at: str
+    first_response_at: str | None
+    first_closed_at: str | None
+    closed_at: str | None
+    reopen_count: int
+    reply_count: int
+    first_response_s: int | None
+    first_resolution_s: int | None
+    resolution_s: int | None
+
+
+# A known ticket's row: its id, external id and customer, then its history.
+KNOWN_COLUMNS = ("id", "external_id", "customer_id", *TicketHistory._fields)
+
+
+def history(
+    *,
+    subject: str,
+    channel: str,
+    category: str,
+    priority: str,
+    status: str,
+    tags: str,
+    resolution: str | None,
+    created: Instant,
+    first_response: Instant | None,
+    first_closed: Instant | None,
+    closed: Instant | None,
+    updated: Instant | None,
+    reopens: int,
+    replies: int | None,
+) -> TicketHistory:
+    """Derive what `reply` and `close` store from the moments themselves: the durations from
+    `created` (as `elapsed_s`), the first close (the last one unless told), the last change (the
+    latest moment unless told) and the reply count (one if there was a first response)."""
+    first_closed = first_closed or closed
+    if updated is None:
+        updated = max((m for m in (created, first_response, closed) if m is not None), key=_moment)
+    start = created[0]
+    return TicketHistory(
+        subject,
+        channel,
+        category,
+        priority,
+        status,
+        tags,
+        resolution,
+        created[1],
+        updated[1],
+        first_response and first_response[1],
+        first_closed and first_closed[1],
+        closed and closed[1],
+        reopens,
+        (1 if first_response else 0) if replies is None else replies,
+        first_response and elapsed_s(start, first_response[0]),
+        first_closed and elapsed_s(start, first_closed[0]),
+        closed and elapsed_s(start, closed[0]),
+    )
+
+
+def _moment(instant: Instant) -> datetime:
+    return instant[0]
+
+
+def insert_known(conn: sqlite3.Connection, rows: Sequence[Sequence]) -> None:
+    """Insert known tickets, rows in KNOWN_COLUMNS order, with ids from `next_ticket_id`."""
+    store.insert_many(conn, "tickets", KNOWN_COLUMNS, rows)
+
+
+def next_ticket_id(conn: sqlite3.Connection) -> int:
+    return (store.scalar(conn, "SELECT max(id) FROM tickets") or 0) + 1
+
+
+def add_known_events(conn: sqlite3.Connection, first_id: int) -> None:
+    """The events every known ticket from `first_id` on has, written by SQLite from the stored rows,
+    in the order the commands write them (ticket by ticket: opened, replied-first, closed)."""
+    conn.execute(
+        """
+        INSERT INTO events (customer_id, ticket_id, kind, at)
+        SELECT customer_id, id, kind, at FROM (
+            SELECT customer_id, id, 1 AS step, 'opened' AS kind, created_at AS at FROM tickets WHERE id >= :first
+            UNION ALL SELECT customer_id, id, 2, 'replied-first', first_response_at FROM tickets
+                      WHERE id >= :first AND first_response_at IS NOT NULL
+            UNION ALL SELECT customer_id, id, 3, 'closed', first_closed_at FROM tickets
+                      WHERE id >= :first AND first_closed_at IS NOT NULL
+            UNION ALL SELECT customer_id, id, 4, 'closed', closed_at FROM tickets
+                      WHERE id >= :first AND closed_at IS NOT NULL
+                        AND (first_closed_at IS NULL OR closed_at <> first_closed_at))
+        ORDER BY id, step""",
+        {"first": first_id},
+    )
+
+
+def update_known(
+    conn: sqlite3.Connection, ticket_id: int, customer_id: int, known: TicketHistory, *, at: datetime
+) -> None:
+    """Overwrite a ticket with what its source now says. Events are append-only: a first answer or
+    a (new) close gets its event; a moved opening or first answer gets a 'corrected' event, stamped
+    `at`, saying from what to what."""
+    before = store.the_row(
+        conn, "SELECT created_at, first_response_at, closed_at FROM tickets WHERE id = ?", (ticket_id,)
+    )
+    store.update(conn, "tickets", ticket_id, {**known._asdict(), "customer_id": customer_id})
+    if known.first_response_at and before["first_response_at"] is None:
+        record_event(
+            conn, "replied-first", customer_id=customer_id, ticket_id=ticket_id, at=from_db(known.first_response_at)
+        )
+    if known.closed_at and known.closed_at != before["closed_at"]:
+        record_event(conn, "closed", customer_id=customer_id, ticket_id=ticket_id, at=from_db(known.closed_at))
+    corrected = {
+        column: {"from": before[column], "to": getattr(known, column)}
+        for column in ("created_at", "first_response_at")
+        if before[column] is not None and getattr(known, column) != before[column]
+    }
+    if corrected:
+        record_event(conn, "corrected", customer_id=customer_id, ticket_id=ticket_id, at=at, detail=corrected)
 
 
 @dataclass

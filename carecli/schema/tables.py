@@ -6,7 +6,9 @@ one figure has one name in every output. Cheap to import: no third-party modules
 `key` is the name in JSON and CSV output and in import mappings; `name` is the stored column when
 it differs (`replies` is stored as `reply_count`); `label` heads table columns for people. Kinds:
 text (free text), code (a config vocabulary), word (a CHECK-constrained value), time, duration
-(seconds), int, tags, bool, json. `computed` columns are worked out by a listing, not stored.
+(seconds), int, pct, tags, bool, json. `computed` columns are worked out by a listing, not stored;
+the last tables below hold only such columns (figures of `today`, `care suggest`, `customer health`
+and `care churn`).
 """
 
 from __future__ import annotations
@@ -135,6 +137,43 @@ TABLES: dict[str, dict[str, Col]] = {
         Col("customer_id", "customer id", "int"),
         Col("ticket_id", "ticket", "int"),
         Col("detail", kind="json"),
+    ),
+    "agenda": _table(
+        Col("followups_due_count", "follow-ups due", computed=True),
+        Col("followups_overdue_count", "overdue", computed=True),
+        Col("waiting_on_us_count", "waiting on us", computed=True),
+        Col("waiting_on_customer_count", "waiting on the customer", computed=True),
+        Col("sla_breaching_count", "SLA breached or at risk", computed=True),
+    ),
+    "sla_breaches": _table(
+        Col("target", computed=True),
+        Col("state", kind="word", computed=True),
+        Col("due_at", "deadline", "time", computed=True),
+        Col("overdue_s", "over by", "duration", computed=True),
+    ),
+    "suggestions": _table(
+        Col("rule", kind="word", computed=True),
+        *(Col(c.key, c.label, c.kind, computed=True) for c in _CUSTOMER_REFS[:2]),
+        Col("kind", kind="code", computed=True),
+        Col("ticket_id", "ticket", "int", computed=True),
+        Col("evidence", computed=True),
+        Col("evidence_at", "evidence at", "time", computed=True),
+        Col("score", kind="int", computed=True),
+        Col("days", kind="int", computed=True),
+        Col("due_at", "due", "time", computed=True),
+    ),
+    "health": _table(
+        Col("customer_id", "id", "int", computed=True),
+        Col("customer_name", "customer", computed=True),
+        Col("score", kind="int", computed=True),
+        Col("factors", kind="json", computed=True),
+        Col("last_contact_at", "last contact", "time", computed=True),
+    ),
+    "churn": _table(
+        Col("reason", computed=True),
+        Col("lost", kind="int", computed=True),
+        Col("won_back", "won back since", "int", computed=True),
+        Col("share_pct", "share", "pct", computed=True),
     ),
 }
 

@@ -1,0 +1,152 @@
+"""Mapping files: which source column holds each carecli field, and how source values translate.
+
+A mapping is TOML (see docs/import-mapping.md): a preset shipped in carecli/data/presets, with the
+user's file laid over it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from carecli.core.errors import InvalidInput
+
+ENTITIES = ("customers", "tickets", "interactions")
+PRESET_DIR = Path(__file__).parent.parent / "presets"
+
+
+FIELDS: dict[str, tuple[str, ...]] = {
+    "customers": ("external_id", "name", "email", "phone", "tags", "notes", "created_at", "lost_at", "lost_reason"),
+    "tickets": (
+        "external_id",
+        "customer_name",
+        "customer_email",
+        "subject",
+        "channel",
+        "category",
+        "priority",
+        "status",
+        "tags",
+        "created_at",
+        "first_response_at",
+        "first_response_minutes",
+        "first_closed_at",
+        "closed_at",
+        "resolution_minutes",
+        "updated_at",
+        "replies",
+        "reopens",
+        "csat",
+        "ces",
+        "resolution",
+        "message",
+    ),
+    "interactions": (
+        "customer_name",
+        "customer_email",
+        "ticket_external_id",
+        "ticket_id",
+        "direction",
+        "channel",
+        "body",
+        "at",
+    ),
+}
+
+
+@dataclass
+class Mapping:
+    columns: dict[str, list[str]]  # field -> source headers, first non-empty wins
+    values: dict[str, dict[str, str]]  # field -> lower-cased source value -> ours
+    timezone: str | None = None
+    time_format: str | None = None
+    source: str = ""
+
+
+def preset_names(entity: str | None = None) -> list[str]:
+    names = sorted(
+        {
+            p.name.split(".")[0]
+            for p in PRESET_DIR.glob("*.toml")
+            if entity is None or p.name.endswith(f".{entity}.toml")
+        }
+    )
+    return names
+
+
+def load_mapping(entity: str, *, path: str | None = None, preset: str | None = None) -> Mapping:
+    """The preset (if any) with the mapping file laid over it, checked against the entity's fields."""
+    if entity not in ENTITIES:
+        raise InvalidInput(f"cannot import '{entity}'", f"import one of: {', '.join(ENTITIES)}")
+    if path is None and preset is None:
+        raise InvalidInput(
+            "no mapping given",
+            f"pass --map MAPPING.toml (see docs/import-mapping.md) or --preset ({', '.join(preset_names(entity))})",
+        )
+    merged: dict = {}
+    sources = []
+    if preset is not None:
+        preset_file = PRESET_DIR / f"{preset}.{entity}.toml"
+        if not preset_file.exists():
+            raise InvalidInput(
+                f"no preset '{preset}' for {entity}",
+                f"presets for {entity}: {', '.join(preset_names(entity)) or 'none'}",
+            )
+        merged = _read_toml(preset_file)
+        sources.append(f"preset {preset}")
+    if path is not None:
+        _merge(merged, _read_toml(Path(path)))
+        sources.append(str(path))
+    return _check_mapping(entity, merged, " + ".join(sources))
+
+
+def _read_toml(path: Path) -> dict:
+    from carecli.core import tomlfile
+
+    try:
+        return tomlfile.parse(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InvalidInput(f"mapping file {path} does not exist", "see docs/import-mapping.md for an example") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"cannot read mapping file {path}: {exc}") from None
+    except tomlfile.TomlError as exc:
+        raise InvalidInput(f"invalid TOML in mapping file {path}: {exc}") from None
+
+
+def _merge(base: dict, over: dict) -> None:
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = value
+
+
+def _check_mapping(entity: str, data: dict, source: str) -> Mapping:
+    known = FIELDS[entity]
+    unknown_sections = set(data) - {"columns", "values", "time"}
+    if unknown_sections:
+        raise InvalidInput(
+            f"{source}: unknown section [{sorted(unknown_sections)[0]}]", "use [columns], [values.FIELD] and [time]"
+        )
+    columns: dict[str, list[str]] = {}
+    for name, headers in (data.get("columns") or {}).items():
+        if name not in known:
+            raise InvalidInput(
+                f"{source}: [columns] has unknown field '{name}'", f"{entity} fields: {', '.join(known)}"
+            )
+        headers = [headers] if isinstance(headers, str) else headers
+        if not isinstance(headers, list) or not headers or not all(isinstance(h, str) and h for h in headers):
+            raise InvalidInput(f"{source}: [columns] {name} must be a column name or a list of them")
+        columns[name] = headers
+    values: dict[str, dict[str, str]] = {}
+    for name, table in (data.get("values") or {}).items():
+        if name not in known or not isinstance(table, dict):
+            raise InvalidInput(
+                f"{source}: [values.{name}] does not name a {entity} field", f"fields: {', '.join(known)}"
+            )
+        values[name] = {str(k).strip().lower(): str(v) for k, v in table.items()}
+    time_section = data.get("time") or {}
+    unknown_time = set(time_section) - {"timezone", "format"}
+    if unknown_time:
+        raise InvalidInput(f"{source}: unknown key '{sorted(unknown_time)[0]}' in [time]", "use timezone and format")
+    return Mapping(columns, values, time_section.get("timezone"), time_section.get("format"), source)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import sqlite3
+from dataclasses import replace
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -40,3 +42,16 @@ def test_a_safe_cell_is_the_stored_text_with_a_quote_before_a_formula_start(body
 
 def test_null_is_an_empty_cell():
     assert _export(None, raw=False) == ["1", "", "in"]
+
+
+def test_filters_bind_named_parameters_beside_the_fields_own():
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT, kind TEXT)")
+    conn.executemany("INSERT INTO notes (body, kind) VALUES (?, ?)", [("a", "in"), ("o'clock", "out"), ("c", "x")])
+    spec = replace(SPEC, filter_columns={"status": "n.kind"})
+    spec = replace(spec, fields=(*spec.fields, Field("mark", ":mark || n.body")))
+    sql, params = build_query(spec, "csv", ExportFilter(status=("out", "x")), params={"mark": "'"})
+    assert "'out'" not in sql and params == {"filter_status_0": "out", "filter_status_1": "x", "mark": "'"}
+    assert [r[0] for r in conn.execute(sql, params)] == ["2,o'clock,out,'o'clock", "3,c,x,'c"]
+    with pytest.raises(ValueError, match="filter_status_0"):
+        build_query(spec, "csv", ExportFilter(status=("out",)), params={"filter_status_0": 1})

@@ -3,6 +3,9 @@ channels and categories break no listing or report, and drop nothing."""
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import sqlite3
 
 import pytest
@@ -77,9 +80,23 @@ def test_every_listing_and_report_runs_with_quotes_and_sql_in_the_config(odd_run
 
 
 def test_odd_priorities_still_rank_and_breach(odd_run):
-    import json
-
     rows = json.loads(odd_run("ticket", "list", "--format", "json").stdout)
     assert [r["priority"] for r in rows] == [PRIORITY]
     breaching = json.loads(odd_run("ticket", "list", "--breaching", "--format", "json").stdout)
     assert [r["id"] for r in breaching] == [2]
+
+
+def test_the_ticket_export_gives_odd_priorities_their_sla_verdict(odd_run):
+    odd_run(
+        "ticket", "open", "ada", "on time", "--priority", PRIORITY, "--channel", CHANNEL, "--at", "2026-03-11 09:00"
+    )
+    odd_run("ticket", "reply", "3", "x", "--at", "2026-03-11 10:00")  # ticket 3 meets its 1h target exactly
+    odd_run("ticket", "close", "3", "--at", "2026-03-11 12:00")
+    odd_run("ticket", "open", "ada", "no target", "--priority", "normal", "--at", "2026-03-11 09:00")
+    rows = csv.DictReader(io.StringIO(odd_run("export", "tickets").stdout))
+    # 1: answered after 3h; 2: still unanswered a day later; 3: on time; 4: its priority has no target.
+    assert {r["id"]: r["sla_breached"] for r in rows} == {"1": "1", "2": "1", "3": "0", "4": ""}
+    # The filters' own parameters bind beside the SLA ones.
+    args = ("--priority", PRIORITY, "--channel", CHANNEL, "--status", "open,closed", "--since", "2026-03-11")
+    rows = json.loads(odd_run("export", "tickets", *args, "--format", "json").stdout)
+    assert [(r["id"], r["sla_breached"]) for r in rows] == [(2, 1), (3, 0)]

@@ -102,8 +102,8 @@ def export(
         priority=settings.choose("priorities", priority) if priority else None,
         tag=normalize_tags([tag]) if tag else None,
     )
-    computed = _ticket_figures(conn, settings) if what == "tickets" else None
-    chunks = exporting.export_chunks(conn, what, fmt, filters, raw=raw, computed=computed)
+    computed, params = _ticket_figures(conn, settings) if what == "tickets" else (None, None)
+    chunks = exporting.export_chunks(conn, what, fmt, filters, raw=raw, computed=computed, params=params)
     progress = Progress(f"exporting {what}", None)
     if progress.active:
         progress.total = exporting.count(conn, what, filters)
@@ -117,8 +117,9 @@ def export(
         message(f"exported {written} {what} to {output}")
 
 
-def _ticket_figures(conn, settings) -> dict[str, str]:
-    """Bring the stored business durations and SLA clocks up to date; the SQL of `sla_breached` now."""
+def _ticket_figures(conn, settings) -> tuple[dict[str, str], dict[str, str | int]]:
+    """Bring the stored business durations and SLA clocks up to date; the SQL of `sla_breached`
+    now, and the named parameters it binds."""
     from datetime import timedelta
 
     from carecli.measure import clocks, sla
@@ -129,7 +130,8 @@ def _ticket_figures(conn, settings) -> dict[str, str]:
     first = conn.execute("SELECT MIN(created_at) FROM tickets").fetchone()[0]
     if first is not None:  # the whole history, as `kpi` would see it
         clocks.prepare(conn, settings, now=now, period=Period(from_db(first), now + timedelta(seconds=1)))
-    return {"sla_breached": sla.store_breached(conn, settings, now=now)}
+    breached, params = sla.breached_by(settings, now=now)
+    return {"sla_breached": breached}, params
 
 
 def _write_chunks(chunks, stream, progress: Progress) -> int:

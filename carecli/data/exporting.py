@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Iterator
+from typing import Iterator, Mapping
 
 from carecli.core.csvfile import sql_neutralised
 from carecli.core.errors import InvalidInput
@@ -83,7 +83,7 @@ TICKET_FIELDS: list[Field] = [
     Field("reopens", "t.reopen_count", "int"),
     Field("csat", _survey_score("csat"), "int"),
     Field("ces", _survey_score("ces"), "int"),
-    # Depends on the configured SLA targets: the export command supplies its SQL (sla.breached_sql).
+    # Depends on the configured SLA targets: the export command supplies its SQL and parameters (sla.breached_by).
     Field("sla_breached", "NULL", "int"),
     Field("resolution", "t.resolution"),
 ]
@@ -261,8 +261,11 @@ def _header(spec: Entity) -> str:
     return ",".join(f.key for f in spec.fields)
 
 
-def build_query(spec: Entity, fmt: str, filters: ExportFilter, *, raw: bool = False) -> tuple[str, list]:
-    """One SQL query yielding one ready-made line (CSV row or JSON object) per record."""
+def build_query(
+    spec: Entity, fmt: str, filters: ExportFilter, *, raw: bool = False, params: Mapping[str, object] | None = None
+) -> tuple[str, dict[str, object]]:
+    """One SQL query yielding one ready-made line (CSV row or JSON object) per record, and its
+    named parameters: the filters' and `params`, those of the fields' own SQL (e.g. `sla_breached`)."""
     if fmt == "csv":
         # One printf per row: a chain of || copies the growing line once per column.
         line = (
@@ -276,23 +279,27 @@ def build_query(spec: Entity, fmt: str, filters: ExportFilter, *, raw: bool = Fa
         line = "json_object(" + ", ".join(f"'{f.key}', {_json_value(f)}" for f in spec.fields) + ")"
     else:
         raise InvalidInput(f"cannot export as '{fmt}'", f"use one of: {', '.join(EXPORT_FORMATS)}")
-    where, params = _where(spec, filters)
+    where, bound = _where(spec, filters)
+    clash = bound.keys() & (params or {}).keys()
+    if clash:
+        raise ValueError(f"parameter names used by the export filters: {', '.join(sorted(clash))}")
     sql = f"SELECT {line} FROM {spec.source} {where} ORDER BY {spec.order}"
-    return sql, params
+    return sql, {**bound, **(params or {})}
 
 
-def _where(spec: Entity, filters: ExportFilter) -> tuple[str, list]:
+def _where(spec: Entity, filters: ExportFilter) -> tuple[str, dict[str, object]]:
+    """The WHERE clause of `filters` with its named parameters (all prefixed `filter_`)."""
     clauses: list[str] = []
-    params: list = []
+    params: dict[str, object] = {}
     if filters.since is not None:
-        clauses.append(f"{spec.time_column} >= ?")
-        params.append(to_db(filters.since))
+        clauses.append(f"{spec.time_column} >= :filter_since")
+        params["filter_since"] = to_db(filters.since)
     if filters.until is not None:
-        clauses.append(f"{spec.time_column} < ?")
-        params.append(to_db(filters.until))
+        clauses.append(f"{spec.time_column} < :filter_until")
+        params["filter_until"] = to_db(filters.until)
     if filters.customer_id is not None:
-        clauses.append(f"{spec.customer_column} = ?")
-        params.append(filters.customer_id)
+        clauses.append(f"{spec.customer_column} = :filter_customer")
+        params["filter_customer"] = filters.customer_id
     for name in ("status", "channel", "category", "priority", "tag"):
         value = getattr(filters, name)
         if value is None:
@@ -304,14 +311,15 @@ def _where(spec: Entity, filters: ExportFilter) -> tuple[str, list]:
                 f"it filters: {', '.join(spec.filter_columns) or 'only --since, --until, --customer'}",
             )
         if name == "tag":
-            clauses.append(f"(',' || {column} || ',') LIKE ?")
-            params.append(f"%,{value},%")
+            clauses.append(f"(',' || {column} || ',') LIKE :filter_tag")
+            params["filter_tag"] = f"%,{value},%"
         elif name == "status":
-            clauses.append(f"{column} IN ({', '.join('?' for _ in value)})")
-            params += list(value)
+            names = [f"filter_status_{i}" for i in range(len(value))]
+            clauses.append(f"{column} IN ({', '.join(':' + n for n in names)})")
+            params.update(zip(names, value))
         else:
-            clauses.append(f"{column} = ?")
-            params.append(value)
+            clauses.append(f"{column} = :filter_{name}")
+            params[f"filter_{name}"] = value
     return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 
@@ -329,20 +337,22 @@ def export_chunks(
     *,
     raw: bool = False,
     computed: dict[str, str] | None = None,
+    params: Mapping[str, object] | None = None,
 ) -> Iterator[tuple[str, int]]:
     """Yield (text, rows in it) chunks of the whole export, header and brackets included.
 
-    `computed` gives the SQL of fields that depend on settings (e.g. `sla_breached`); the
-    columns and their order never change.
+    `computed` gives the SQL of fields that depend on settings (e.g. `sla_breached`), inlined in
+    the SELECT; `params` binds the named parameters it uses (config values never enter the SQL
+    text; names starting `filter_` are the filters'). The columns and their order never change.
     """
     spec = entity(name)
     if computed:
         spec = replace(spec, fields=tuple(replace(f, sql=computed.get(f.key, f.sql)) for f in spec.fields))
-    sql, params = build_query(spec, fmt, filters or ExportFilter(), raw=raw)
+    sql, bound = build_query(spec, fmt, filters or ExportFilter(), raw=raw, params=params)
     cursor = conn.cursor()
     cursor.row_factory = None  # plain tuples: no per-row Row objects
     cursor.arraysize = CHUNK_ROWS
-    cursor.execute(sql, params)
+    cursor.execute(sql, bound)
     if fmt == "csv":
         yield _header(spec) + "\n", 0
     separator = ",\n  " if fmt == "json" else "\n"

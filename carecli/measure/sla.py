@@ -96,19 +96,13 @@ def breached_sql(settings: Settings, *, cutoff: str) -> str:
     return f"(CASE WHEN {no_target} THEN NULL ELSE ({first_breach} OR {resolution_breach}) END)"
 
 
-def store_breached(conn: sqlite3.Connection, settings: Settings, *, now: datetime) -> str:
-    """Compute `breached_sql` by `now` for every ticket into temp.sla_breached, with its values
-    bound; return the SQL over ticket `t` that reads it back (for queries with their own parameters)."""
+def breached_by(settings: Settings, *, now: datetime) -> tuple[str, dict[str, str | int]]:
+    """`breached_sql` by `now` and its named parameters (`now` and the targets, all bound), for
+    inlining in a query over ticket `t` with named parameters of its own (none starting `sla_`)."""
     goals = targets(settings)
     if not goals:
-        return "NULL"
-    conn.execute("DROP TABLE IF EXISTS temp.sla_breached")
-    conn.execute("CREATE TEMP TABLE sla_breached (id INTEGER PRIMARY KEY, breached INTEGER)")
-    conn.execute(
-        f"INSERT INTO temp.sla_breached SELECT t.id, {breached_sql(settings, cutoff=':cutoff')} FROM tickets t",
-        {"cutoff": to_db(now), **target_params(goals)},
-    )
-    return "(SELECT b.breached FROM temp.sla_breached b WHERE b.id = t.id)"
+        return "NULL", {}
+    return breached_sql(settings, cutoff=":sla_cutoff"), {"sla_cutoff": to_db(now), **target_params(goals)}
 
 
 def breaching_tickets(conn: sqlite3.Connection, settings: Settings, *, now: datetime) -> list[dict]:

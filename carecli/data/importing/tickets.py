@@ -33,6 +33,21 @@ class ParsedTicket(NamedTuple):
     warnings: tuple[str, ...]  # counted only if the row lands (not for duplicates or rejects)
 
 
+_new = tuple.__new__
+
+
+def to_wire(parsed: ParsedTicket) -> tuple:
+    """A ParsedTicket as plain tuples, for the pipe from the worker: pickle writes and reads plain
+    tuples about ten times faster than NamedTuples (0.07 s against 0.6 s per 100k), and a 100k-row
+    import was 20 % slower sending the NamedTuples themselves."""
+    return (*parsed[:3], tuple(parsed.history), *parsed[4:])
+
+
+def from_wire(data: tuple) -> ParsedTicket:
+    """`to_wire` undone, without a Python-level __new__ per row."""
+    return _new(ParsedTicket, (*data[:3], _new(ticket_records.TicketHistory, data[3]), *data[4:]))
+
+
 class TicketRows:
     required: tuple[tuple[str, ...], ...] = (("subject",), ("created_at",), ("customer_email", "customer_name"))
 

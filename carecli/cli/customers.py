@@ -79,15 +79,15 @@ def show(
     fmt: FormatOpt = "table",
 ) -> None:
     """A customer's profile, open tickets and full interaction timeline."""
-    from carecli.records import customers, tickets
+    from carecli.records import customers, ticket_queries
 
     conn = STATE.conn
     row = customers.resolve_customer(conn, ref)
     record = dict(row)
-    filters = tickets.TicketFilter(customer_id=row["id"])
+    filters = ticket_queries.TicketFilter(customer_id=row["id"])
     record["open_tickets"] = [
         {key: t[key] for key in ("id", "status", "priority", "subject", "created_at")}
-        for t in tickets.list_tickets(conn, STATE.settings, filters)
+        for t in ticket_queries.list_tickets(conn, STATE.settings, filters)
     ]
     record["timeline"] = customers.customer_timeline(conn, row["id"])
     emit_record(

@@ -311,7 +311,7 @@ def list_(
     raw: RawOpt = False,
 ) -> None:
     """List tickets, most urgent and oldest first (default: open and pending)."""
-    from carecli.records import customers, tickets
+    from carecli.records import customers, ticket_queries
 
     if breaching:
         from carecli.cli.kpi import emit_breaching
@@ -319,7 +319,7 @@ def list_(
         return emit_breaching(fmt)
 
     settings, conn = STATE.settings, STATE.conn
-    filters = tickets.TicketFilter(
+    filters = ticket_queries.TicketFilter(
         statuses=parse_statuses(status.strip().lower()),
         customer_id=customers.resolve_customer(conn, customer)["id"] if customer else None,
         channel=settings.choose("channels", channel) if channel else None,
@@ -330,7 +330,7 @@ def list_(
         until=STATE.when(until, end_of_day=True, option="--until") if until else None,
     )
     # Fetch one more than asked, to say so when the list was cut.
-    rows = tickets.list_tickets(conn, settings, filters, limit=limit + 1 if limit else None)
+    rows = ticket_queries.list_tickets(conn, settings, filters, limit=limit + 1 if limit else None)
     shown = emit_rows(
         islice(rows, limit or None),
         TICKET_COLUMNS if fmt != "table" else LIST_TABLE_COLUMNS,
@@ -346,11 +346,11 @@ def list_(
 @app.command("show")
 def show(ticket_id: TicketId, fmt: FormatOpt = "table") -> None:
     """A ticket's details and its full timeline."""
-    from carecli.records import tickets
+    from carecli.records import ticket_queries
 
     conn = STATE.conn
     record = dict(_ticket(conn, ticket_id))
-    record["timeline"] = tickets.ticket_timeline(conn, ticket_id, STATE.settings.tz)
+    record["timeline"] = ticket_queries.ticket_timeline(conn, ticket_id, STATE.settings.tz)
     emit_record(
         record,
         fmt,

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from carecli.core.config import Settings
 from carecli.measure.sla import breaching_tickets
 from carecli.records import followups
-from carecli.records.tickets import priority_params, priority_rank_sql
+from carecli.records.ticket_queries import priority_params, priority_rank_sql
 from carecli.text.clock import local_day_bounds, to_db
 
 LISTS = ("followups_due", "followups_overdue", "waiting_on_us", "waiting_on_customer", "sla_breaching")

@@ -144,7 +144,15 @@ EXPECTED = {
     "proactive_pct": 25.0,
     "retention": {"customers_at_start": 3, "lost": 1, "new": 1, "retention_pct": 66.67, "churn_pct": 33.33},
     # T1 met both targets exactly; T5 missed both
-    "sla": {"tickets": 2, "first_response_breached": 1, "resolution_breached": 1, "breach_pct": 50.0},
+    "sla": {
+        "tickets": 2,
+        "targets": 4,
+        "first_response_breached": 1,
+        "first_response_met": 1,
+        "resolution_breached": 1,
+        "resolution_met": 1,
+        "breach_pct": 50.0,
+    },
 }
 
 EXPECTED_TABLE = """\
@@ -189,8 +197,11 @@ retention.new                 1
 retention.retention_pct       66.7%
 retention.churn_pct           33.3%
 sla.tickets                   2
+sla.targets                   4
 sla.first_response_breached   1
+sla.first_response_met        1
 sla.resolution_breached       1
+sla.resolution_met            1
 sla.breach_pct                50.0%
 """
 

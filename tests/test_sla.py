@@ -45,10 +45,50 @@ def test_a_reply_exactly_at_the_target_meets_it_and_one_second_later_breaches(sl
     sla_run("ticket", "open", "ada", "no target", "--priority", "low", "--at", "2026-03-10 09:00")
     assert sla_block(sla_run) == {
         "tickets": 2,
+        "targets": 4,
         "first_response_breached": 1,
+        "first_response_met": 1,
         "resolution_breached": 1,
+        "resolution_met": 1,
         "breach_pct": 50.0,
     }
+
+
+def export_breached(go) -> dict[int, object]:
+    lines = go("export", "tickets", "--format", "jsonl").stdout.splitlines()
+    return {row["id"]: row["sla_breached"] for row in map(json.loads, lines)}
+
+
+def test_a_close_without_a_reply_stops_the_first_response_clock(sla_run):
+    # Solved in 10 minutes without a written reply (a duplicate): the 1h first-response target is met.
+    sla_run("ticket", "open", "ada", "duplicate", "--priority", "high", "--at", "2026-03-10 09:00")
+    sla_run("ticket", "close", "1", "--at", "2026-03-10 09:10")
+    # Closed without a reply after the target had passed: that target was breached before the close.
+    sla_run("ticket", "open", "ada", "forgotten", "--priority", "high", "--at", "2026-03-10 09:00")
+    sla_run("ticket", "close", "2", "--at", "2026-03-10 11:00")
+    block = sla_block(sla_run)
+    assert (block["first_response_met"], block["first_response_breached"]) == (1, 1)
+    assert (block["resolution_met"], block["resolution_breached"]) == (2, 0)
+    assert block["breach_pct"] == 25.0  # 1 breached of 4 decided targets
+    assert export_breached(sla_run) == {1: 0, 2: 1}
+
+
+def test_a_reopened_ticket_closed_without_a_reply_waits_on_its_resolution_target(sla_run):
+    # now is 2026-03-14 11:00 Berlin; closed at once, reopened, still without a reply
+    sla_run("ticket", "open", "ada", "back again", "--priority", "high", "--at", "2026-03-14 08:00")
+    sla_run("ticket", "close", "1", "--at", "2026-03-14 08:05")
+    sla_run("ticket", "reopen", "1", "--at", "2026-03-14 08:10")
+    assert breaching(sla_run) == []  # first response: stopped by the close; resolution: 1d not near
+
+
+def test_running_targets_are_not_decided(sla_run):
+    # now is 2026-03-14 11:00 Berlin: opened 10 minutes ago, nothing has happened yet
+    sla_run("ticket", "open", "ada", "new", "--priority", "high", "--at", "2026-03-14 10:50")
+    sla_run("ticket", "open", "ada", "late", "--priority", "high", "--at", "2026-03-14 08:00")
+    block = json.loads(sla_run("kpi", "--since", "2026-03-14", "--format", "json").stdout)["sla"]
+    # ticket 1: both running within target; ticket 2: first response running past its target
+    assert block["targets"] == 1 and block["first_response_breached"] == 1 and block["breach_pct"] == 100.0
+    assert block["first_response_met"] == block["resolution_met"] == block["resolution_breached"] == 0
 
 
 def test_open_tickets_are_listed_when_breached_or_within_warn_before(sla_run):

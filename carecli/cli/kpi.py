@@ -48,8 +48,11 @@ FIGURES = [
     ("retention.retention_pct", "pct"),
     ("retention.churn_pct", "pct"),
     ("sla.tickets", "int"),
+    ("sla.targets", "int"),
     ("sla.first_response_breached", "int"),
+    ("sla.first_response_met", "int"),
     ("sla.resolution_breached", "int"),
+    ("sla.resolution_met", "int"),
     ("sla.breach_pct", "pct"),
 ]
 KINDS = dict(FIGURES)

@@ -218,7 +218,7 @@ def _compute(conn, settings, period: Period, *, now, group, business_hours, extr
             "followups": overall["followups"],
             "proactive_pct": proactive.get(g if group == "channel" or group is None else None),
             "retention": overall["retention"],
-            "sla": sla.get(g, _sla_block(0, 0, 0, 0)),
+            "sla": sla.get(g, _sla_block(0, (0, 0), (0, 0))),
         }
     return results
 
@@ -454,31 +454,39 @@ def _retention(ctx: _Context) -> dict:
 # ---------------------------------------------------------------- SLAs
 
 
-def _sla_block(tickets: int, first_breached: int, resolution_breached: int, breached: int) -> dict:
+def _sla_block(tickets: int, first: tuple[int, int], resolution: tuple[int, int]) -> dict:
+    """`first` and `resolution` are (breached, met) target counts; running targets are neither."""
+    breached, decided = first[0] + resolution[0], sum(first) + sum(resolution)
     return {
         "tickets": tickets,
-        "first_response_breached": first_breached,
-        "resolution_breached": resolution_breached,
-        "breach_pct": _pct(breached, tickets),
+        "targets": decided,
+        "first_response_breached": first[0],
+        "first_response_met": first[1],
+        "resolution_breached": resolution[0],
+        "resolution_met": resolution[1],
+        "breach_pct": _pct(breached, decided),
     }
 
 
 def _sla(ctx: _Context) -> dict:
-    from carecli.measure.sla import breach_sql, target_params, target_sql, targets
+    from carecli.measure.sla import breach_sql, met_sql, target_params, target_sql, targets
 
     goals = targets(ctx.settings)
     if not goals:
         return {}
     first_target, resolution_target = target_sql(goals, "first_response"), target_sql(goals, "resolution")
     first_breach, resolution_breach = breach_sql(goals, business=ctx.sla_business, cutoff=":cutoff")
+    first_met, resolution_met = met_sql(goals, business=ctx.sla_business)
     sql = f"""
-        SELECT g, COUNT(*), SUM(fr_breach), SUM(res_breach), SUM(fr_breach OR res_breach) FROM (
+        SELECT g, COUNT(*), SUM(fr_breach), SUM(fr_met), SUM(res_breach), SUM(res_met) FROM (
             SELECT {ctx.ticket_group} AS g,
-                   {first_breach} AS fr_breach,
-                   {resolution_breach} AS res_breach
+                   {first_breach} AS fr_breach, {first_met} AS fr_met,
+                   {resolution_breach} AS res_breach, {resolution_met} AS res_met
             FROM {ctx.tickets_from}
             WHERE t.created_at >= :since AND t.created_at < :until
               AND ({first_target} IS NOT NULL OR {resolution_target} IS NOT NULL))
         {ctx.group_by}"""
     rows = ctx.conn.execute(sql, {**ctx.params, **target_params(goals)}).fetchall()
-    return {row[0]: _sla_block(row[1], row[2] or 0, row[3] or 0, row[4] or 0) for row in rows if row[1]}
+    return {
+        row[0]: _sla_block(row[1], (row[2] or 0, row[3] or 0), (row[4] or 0, row[5] or 0)) for row in rows if row[1]
+    }

@@ -60,28 +60,50 @@ def target_params(goals: dict[str, dict[str, int]]) -> dict[str, str | int]:
     return params
 
 
-def clock_sql(name: str, *, business: bool, cutoff: str, closed_only: bool = False) -> str:
-    """Seconds on ticket `t`'s SLA clock for `name` (first_response, resolution): the stored
-    duration once the event happened (business time when business hours are enabled), else the
-    time from creation up to `cutoff` (a SQL expression)."""
+def stopped_clock_sql(name: str, *, business: bool) -> str:
+    """Seconds on ticket `t`'s SLA clock for `name` (first_response, resolution) once it stopped,
+    NULL while it runs: the stored duration (business time when business hours are enabled).
+
+    The first-response clock stops at the first reply or the first close, whichever came first:
+    a ticket solved without a written reply (a duplicate, spam, solved in person) did not keep the
+    customer waiting for one. The resolution clock stops at the latest close while closed."""
+    suffix = "bs" if business else "s"
+    if name == "first_response":
+        replied, closed = f"t.first_response_{suffix}", f"t.first_resolution_{suffix}"
+        return f"(CASE WHEN {closed} IS NOT NULL AND ({replied} IS NULL OR {closed} < {replied}) THEN {closed} ELSE {replied} END)"
+    return f"(CASE t.status WHEN 'closed' THEN t.{name}_{suffix} END)"
+
+
+def clock_sql(name: str, *, business: bool, cutoff: str) -> str:
+    """Seconds on ticket `t`'s SLA clock for `name` by `cutoff` (a SQL expression): the stopped
+    clock, else the time from creation up to `cutoff`."""
     from carecli.measure import clocks as bh
 
-    stored = f"t.{name}_{'bs' if business else 's'}"
-    if closed_only:
-        stored = f"CASE t.status WHEN 'closed' THEN {stored} END"
     # COALESCE evaluates its second argument only when the first is NULL: running clocks only.
     running = (bh.duration_sql if business else bh.wall_duration_sql)("t.created_at", cutoff)
-    return f"COALESCE({stored}, {running})"
+    return f"COALESCE({stopped_clock_sql(name, business=business)}, {running})"
 
 
 def breach_sql(goals: dict[str, dict[str, int]], *, business: bool, cutoff: str) -> tuple[str, str]:
     """SQL over ticket `t`, (first response breached, resolution breached), each 1 or 0: a clock
     longer than its target by `cutoff` (exactly on the target is met)."""
     first = clock_sql("first_response", business=business, cutoff=cutoff)
-    resolution = clock_sql("resolution", business=business, cutoff=cutoff, closed_only=True)
+    resolution = clock_sql("resolution", business=business, cutoff=cutoff)
     return (
         f"COALESCE({first} > {target_sql(goals, 'first_response')}, 0)",
         f"COALESCE({resolution} > {target_sql(goals, 'resolution')}, 0)",
+    )
+
+
+def met_sql(goals: dict[str, dict[str, int]], *, business: bool) -> tuple[str, str]:
+    """SQL over ticket `t`, (first response met, resolution met), each 1 or 0: the clock stopped
+    (answered or closed; closed now for the resolution) within its target. A clock still running
+    within its target is neither met nor breached: that target is not decided yet."""
+    first = stopped_clock_sql("first_response", business=business)
+    resolution = stopped_clock_sql("resolution", business=business)
+    return (
+        f"COALESCE({first} <= {target_sql(goals, 'first_response')}, 0)",
+        f"COALESCE({resolution} <= {target_sql(goals, 'resolution')}, 0)",
     )
 
 
@@ -124,14 +146,14 @@ def breaching_tickets(conn: sqlite3.Connection, settings: Settings, *, now: date
     elapsed = bh.duration_sql("t.created_at", ":now") if business else bh.wall_duration_sql("t.created_at", ":now")
     warn = int((settings.duration("sla.warn_before") or timedelta()).total_seconds())
     first_target, resolution_target = target_sql(goals, "first_response"), target_sql(goals, "resolution")
+    # The first-response clock runs until the first reply or the first close (see clock_sql).
+    first_running = f"t.first_response_at IS NULL AND t.first_closed_at IS NULL AND {first_target} IS NOT NULL"
     rows = conn.execute(
         f"""
         SELECT * FROM (
             SELECT t.id, t.customer_id, c.name AS customer_name, t.subject, t.priority, t.status, t.created_at,
-                   CASE WHEN t.first_response_at IS NULL AND {first_target} IS NOT NULL
-                        THEN 'first_response' ELSE 'resolution' END AS target,
-                   CASE WHEN t.first_response_at IS NULL AND {first_target} IS NOT NULL
-                        THEN {first_target} ELSE {resolution_target} END AS target_s,
+                   CASE WHEN {first_running} THEN 'first_response' ELSE 'resolution' END AS target,
+                   CASE WHEN {first_running} THEN {first_target} ELSE {resolution_target} END AS target_s,
                    {elapsed} AS elapsed_s
             FROM tickets t JOIN customers c ON c.id = t.customer_id
             WHERE t.status IN ('open', 'pending'))

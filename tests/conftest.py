@@ -52,7 +52,17 @@ class Run:
 
 
 @pytest.fixture
-def run() -> Run:
+def run(db_path) -> Run:
+    """The CLI on a database made as `carecli init` makes it: other commands never create one."""
+    from carecli.schema import database
+
+    database.connect(db_path, create=True).close()
+    return Run()
+
+
+@pytest.fixture
+def run_without_db() -> Run:
+    """The CLI with no database made yet (CARECLI_DB names a missing file)."""
     return Run()
 
 

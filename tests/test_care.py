@@ -10,7 +10,7 @@ from carecli.schema import database
 
 
 def test_demo_history_has_care_data_that_obeys_the_rules(db_path):
-    conn = database.connect(db_path)
+    conn = database.connect(db_path, create=True)
     end = datetime(2026, 3, 14, 10, tzinfo=timezone.utc)
     counts = build_demo(conn, config.load(None), end=end, days=60)
     assert counts["followups"] > 10 and counts["lost_customers"] == 2
@@ -43,6 +43,6 @@ def test_demo_history_has_care_data_that_obeys_the_rules(db_path):
     conn.close()
 
 
-def test_demo_tour_shows_today(run):
-    result = run("demo", "--days", "30", ok=True)
+def test_demo_tour_shows_today(run_without_db):
+    result = run_without_db("demo", "--days", "30", ok=True)
     assert "today --limit 5   # Today's agenda" in result.stdout and "Today: 2026-03-14" in result.stdout

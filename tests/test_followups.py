@@ -17,7 +17,7 @@ BERLIN = ZoneInfo("Europe/Berlin")
 
 @pytest.fixture
 def env(db_path):
-    conn = database.connect(db_path)
+    conn = database.connect(db_path, create=True)
     settings = config.load(None)
     with store.transaction(conn):
         ada = customers.add_customer(conn, "Ada Lovelace", at=datetime(2020, 1, 1, tzinfo=timezone.utc))

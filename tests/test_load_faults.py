@@ -111,7 +111,7 @@ def generate_command(path: Path, journal: str) -> list[str]:
 
 
 def table_counts(path: Path) -> dict[str, int]:
-    conn = database.connect(path)  # also finishes a migration the kill interrupted
+    conn = database.connect(path, create=True)  # also finishes a migration the kill interrupted
     try:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert conn.execute("PRAGMA foreign_key_check").fetchall() == []

@@ -385,7 +385,7 @@ def test_medians_and_p90s_are_exact_whether_read_from_value_indexes_or_aggregate
     from carecli.measure import metrics
     from carecli.schema import database
 
-    conn = database.connect(tmp_path / "q.db")
+    conn = database.connect(tmp_path / "q.db", create=True)
     rng = random.Random(sum(counts))
     conn.execute("INSERT INTO customers (id, name, created_at) VALUES (1, 'Ada', '2026-01-01T00:00:00+00:00')")
     rows, ticket = [], 0

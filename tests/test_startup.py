@@ -52,7 +52,7 @@ def loaded_heavy_modules(args: list[str], extra_env: dict[str, str] | None = Non
 @pytest.fixture
 def initialised_db(db_path):
     # The first open of a new database runs the migrations, which need sqlite-utils.
-    database.connect(db_path).close()
+    database.connect(db_path, create=True).close()
     return db_path
 
 

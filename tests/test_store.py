@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from carecli.core import store
+from carecli.core.errors import StoreError
 from carecli.schema import database, migrations
 from tests.conftest import database_digest
 
@@ -103,14 +104,14 @@ def columns(conn, table: str) -> set[str]:
 
 
 def test_a_new_database_gets_every_migration_and_the_schema(db_path):
-    conn = database.connect(db_path)
+    conn = database.connect(db_path, create=True)
     assert [name for name, _ in database.applied_migrations(conn)] == migrations.NAMES
     for table, expected in TABLES.items():
         assert expected <= columns(conn, table), table
 
 
 def test_reopening_applies_nothing_again(db_path):
-    database.connect(db_path).close()
+    database.connect(db_path, create=True).close()
     before = database_digest(db_path)
     conn = database.connect(db_path)
     assert database.pending_migrations(conn) == []
@@ -120,7 +121,7 @@ def test_reopening_applies_nothing_again(db_path):
 
 
 def test_connections_use_wal_a_busy_timeout_and_foreign_keys(db_path):
-    conn = database.connect(db_path)
+    conn = database.connect(db_path, create=True)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == store.BUSY_TIMEOUT_S * 1000
     assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
@@ -132,8 +133,54 @@ def test_connections_use_wal_a_busy_timeout_and_foreign_keys(db_path):
 
 
 def test_the_database_file_is_private(db_path):
-    database.connect(db_path).close()
+    database.connect(db_path, create=True).close()
     assert stat.S_IMODE(db_path.stat().st_mode) == 0o600
+
+
+def test_only_a_creating_connect_makes_a_database(tmp_path):
+    path = tmp_path / "florst" / "shop.db"
+    with pytest.raises(StoreError, match="no carecli database at"):
+        database.connect(path)
+    assert not path.parent.exists()
+    database.connect(path, create=True).close()
+    conn = database.connect(path)
+    assert database.pending_migrations(conn) == []
+    conn.close()
+
+
+@pytest.mark.parametrize("create", [False, True])
+def test_another_programs_database_is_refused_before_anything_is_written(tmp_path, create):
+    path = tmp_path / "other.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE t (x)")
+    conn.commit()
+    conn.close()
+    content = path.read_bytes()
+    with pytest.raises(StoreError, match="is not a carecli database"):
+        database.connect(path, create=create)
+    assert path.read_bytes() == content
+    assert [p.name for p in tmp_path.iterdir()] == ["other.db"]
+
+
+def test_an_sqlite_file_with_nothing_in_it_is_completed_only_by_a_creating_connect(db_path):
+    """What a first `init` killed after switching to WAL leaves (or a second process sees meanwhile)."""
+    conn = sqlite3.connect(db_path)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.close()
+    assert db_path.stat().st_size > 0
+    with pytest.raises(StoreError, match="no carecli database at"):
+        database.connect(db_path)
+    conn = database.connect(db_path, create=True)
+    assert database.pending_migrations(conn) == []
+    conn.close()
+
+
+@pytest.mark.parametrize("create", [False, True])
+def test_an_in_memory_database_is_refused(tmp_path, monkeypatch, create):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(StoreError, match="would keep nothing"):
+        database.connect(":memory:", create=create)
+    assert list(tmp_path.iterdir()) == []
 
 
 def one_error_line(result) -> str:
@@ -146,12 +193,14 @@ def one_error_line(result) -> str:
 @pytest.mark.parametrize(
     "content", [b"hello, this is a text file" * 20, os.urandom(4096), b"SQLite format 3\0" + b"\xff" * 200]
 )
-def test_a_file_that_is_not_a_database_gives_one_line(run, db_path, content):
+@pytest.mark.parametrize("command", [["ticket", "list"], ["init"]], ids=" ".join)
+def test_a_file_that_is_not_a_database_gives_one_line(run, db_path, content, command):
     db_path.write_bytes(content)
-    result = run("ticket", "list")
+    result = run(*command)
     assert result.exit_code == 1
     assert "not a carecli database" in one_error_line(result)
     assert db_path.read_bytes() == content
+    assert sorted(p.name for p in db_path.parent.iterdir() if p.name.startswith("care.db")) == ["care.db"]
 
 
 def test_a_database_path_under_a_file_gives_one_line(run, isolated):
@@ -162,14 +211,14 @@ def test_a_database_path_under_a_file_gives_one_line(run, isolated):
     one_error_line(result)
 
 
-def test_a_read_only_directory_gives_one_line(run, isolated, request):
+def test_init_in_a_read_only_directory_gives_one_line(run, isolated, request):
     if IS_ROOT:
         nobody = request.getfixturevalue("nobody")
         folder = nobody.home / "locked"
         folder.mkdir()
         os.chown(folder, pwd.getpwnam("nobody").pw_uid, grp.getgrnam("nogroup").gr_gid)
         folder.chmod(0o500)
-        result = nobody("--db", str(folder / "care.db"), "ticket", "list")
+        result = nobody("--db", str(folder / "care.db"), "init")
         assert result.returncode == 1, result.stderr
         assert "cannot create database" in error_line(result.stderr)
         return
@@ -177,7 +226,7 @@ def test_a_read_only_directory_gives_one_line(run, isolated, request):
     folder.mkdir()
     folder.chmod(0o500)
     try:
-        result = run("--db", str(folder / "care.db"), "ticket", "list")
+        result = run("--db", str(folder / "care.db"), "init")
     finally:
         folder.chmod(0o700)
     assert result.exit_code == 1
@@ -188,6 +237,7 @@ def test_a_read_only_database_can_be_read_but_a_write_gives_one_line(run, db_pat
     if IS_ROOT:
         nobody = request.getfixturevalue("nobody")
         db = str(nobody.home / "care.db")
+        assert nobody("--db", db, "init").returncode == 0
         assert nobody("--db", db, "customer", "add", "Ada").returncode == 0
         os.chmod(db, 0o400)
         listed = nobody("--db", db, "customer", "list")
@@ -209,7 +259,7 @@ def test_a_read_only_database_can_be_read_but_a_write_gives_one_line(run, db_pat
 
 
 def test_two_processes_creating_the_same_database_both_succeed(db_path):
-    code = "import sys; from carecli.schema import database; database.connect(sys.argv[1]).close()"
+    code = "import sys; from carecli.schema import database; database.connect(sys.argv[1], create=True).close()"
     for _ in range(3):
         for suffix in ("", "-wal", "-shm"):
             db_path.with_name(db_path.name + suffix).unlink(missing_ok=True)

@@ -110,6 +110,10 @@ def root(
         bool, typer.Option("--version", callback=_version, is_eager=True, help="show the version")
     ] = False,
 ) -> None:
+    if db == ":memory:":  # refused by every command, even one that never opens the database
+        from carecli.core.store import refuse_memory
+
+        refuse_memory(db)
     STATE.reset(db, config)
 
 

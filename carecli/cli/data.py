@@ -233,7 +233,7 @@ def import_(
     from carecli.cli.output import emit_record
     from carecli.data import importing
 
-    settings, conn = STATE.settings, STATE.conn
+    settings = STATE.settings
     rules = importing.load_mapping(what, path=mapping, preset=preset)
     label = "stdin" if file == "-" else file
     stream = importing.open_input(file)
@@ -242,6 +242,9 @@ def import_(
         source_format = importing.guess_format(file, input_format)
         header, rows = importing.read_rows(stream, source_format)
         size = None if file == "-" else Path(file).stat().st_size
+        # Opened once the mapping and the file are known good, so a mistake there creates nothing.
+        # Importing into a new path makes the database; a dry run writes nothing, not even that.
+        conn = STATE.open(create=not dry_run)
         bulk = importing.worth_bulk_loading(conn, what, size)
         aside = importing.parse_aside(what, source_format, file, on_duplicate, bulk=bulk)
         try:

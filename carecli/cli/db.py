@@ -16,7 +16,7 @@ app = typer.Typer(no_args_is_help=True)
 
 def init() -> None:
     """Create the database (safe to run again) and print its path."""
-    STATE.conn  # noqa: B018 (opening creates it and applies any due migrations)
+    STATE.open(create=True)  # creates it, or applies any due migrations to an existing one
     message("database ready")
     print(STATE.db_file)
 

@@ -33,7 +33,7 @@ def demo(
     for suffix in ("", "-wal", "-shm"):
         Path(f"{target}{suffix}").unlink(missing_ok=True)
     STATE.db_path = str(target)
-    conn = connect(target)
+    conn = connect(target, create=True)
     counts = build_demo(conn, STATE.settings, end=STATE.now, days=days, seed=seed)
     conn.close()
     message(f"demo database: {target}")

@@ -35,10 +35,15 @@ class State:
 
     @property
     def conn(self) -> sqlite3.Connection:
+        """The database, which must exist: a mistyped path is an error, not a new empty shop."""
+        return self.open()
+
+    def open(self, *, create: bool = False) -> sqlite3.Connection:
+        """Open the database once per invocation; only `init`, `demo` and `import` pass `create`."""
         if self._conn is None:
             from carecli.schema.database import connect
 
-            self._conn = connect(self.db_file)
+            self._conn = connect(self.db_file, create=create)
         return self._conn
 
     @property

@@ -7,6 +7,7 @@ migration is due (or by the modules that do bulk work).
 from __future__ import annotations
 
 import os
+import shlex
 import sqlite3
 import time
 from contextlib import contextmanager
@@ -19,26 +20,61 @@ BUSY_TIMEOUT_S = 5.0
 MAX_ID = 2**63 - 1  # SQLite's largest integer: a bigger id cannot exist (and cannot even be bound)
 
 
-def open_connection(path: str | os.PathLike) -> sqlite3.Connection:
-    """Open (creating on first use) the SQLite file at `path`: WAL, busy timeout, foreign keys.
+def open_connection(path: str | os.PathLike, *, create: bool = False) -> sqlite3.Connection:
+    """Open the SQLite file at `path` with a busy timeout and foreign keys, writing nothing to it.
 
-    The schema is not this module's business: `carecli.schema.database.connect` opens through
-    here and then applies the migrations.
+    A missing (or empty) file is an error unless `create`: then the file and its folder are made,
+    private. WAL is not turned on here (`use_wal` does), so that `carecli.schema.database.connect`
+    can first check that the file is a carecli database: another program's file is never changed.
     """
-    path = Path(path)
-    _create_private_file(path)
+    refuse_memory(path)
+    given, path = path, Path(path)  # messages quote the path as given
+    if path.is_dir():
+        raise StoreError(f"{os.fspath(given)} is a directory, not a database file", "pass --db with the database file")
+    if create:
+        _create_private_file(path)
+    elif not path.exists() or path.stat().st_size == 0:
+        raise missing_database(given)
     try:
-        # isolation_level=None: we issue BEGIN IMMEDIATE / COMMIT ourselves (see `transaction`).
-        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        # mode=rw: SQLite must never create the file itself (a missing one is the check above's,
+        # and a file it creates would not be private). isolation_level=None: we issue
+        # BEGIN IMMEDIATE / COMMIT ourselves (see `transaction`).
+        conn = sqlite3.connect(
+            f"{path.absolute().as_uri()}?mode=rw", timeout=BUSY_TIMEOUT_S, isolation_level=None, uri=True
+        )
+    except sqlite3.DatabaseError as exc:
+        raise store_error(exc, path) from None
+    try:
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-        if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-            _switch_to_wal(conn)
-        conn.execute("PRAGMA synchronous = NORMAL")
     except sqlite3.DatabaseError as exc:
+        conn.close()
         raise store_error(exc, path) from None
     return conn
+
+
+def use_wal(conn: sqlite3.Connection) -> None:
+    """Turn on WAL (written into the file once; it persists) and synchronous NORMAL."""
+    if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+        _switch_to_wal(conn)
+    conn.execute("PRAGMA synchronous = NORMAL")
+
+
+def refuse_memory(path: str | os.PathLike) -> None:
+    """`:memory:` would be a database that vanishes when the command ends: everything "added" lost."""
+    if os.fspath(path) == ":memory:":
+        raise StoreError(
+            "--db :memory: would keep nothing: an in-memory database is gone when the command ends",
+            "pass --db (or CARECLI_DB) the path of a database file",
+        )
+
+
+def missing_database(path: str | os.PathLike) -> StoreError:
+    return StoreError(
+        f"no carecli database at {path}",
+        f"check the path, or create one with carecli init --db {shlex.quote(os.fspath(path))}",
+    )
 
 
 def _switch_to_wal(conn: sqlite3.Connection) -> None:

@@ -427,7 +427,7 @@ def generate(
     settings = settings or config.load()
     end = end or from_db(DEFAULT_END)
     history = ShopHistory(tickets, seed=seed, end=end, years=years, settings=settings)
-    conn = database.connect(path)
+    conn = database.connect(path, create=True)
     if store.scalar(conn, "SELECT count(*) FROM tickets") or store.scalar(conn, "SELECT count(*) FROM customers"):
         raise SystemExit(f"error: {path} already holds data; use a new path or --replace")
     if journal != "wal":

@@ -10,26 +10,44 @@ import sqlite3
 from pathlib import Path
 
 from carecli.core import store
+from carecli.core.errors import StoreError
 from carecli.schema import migrations
 
 
-def connect(path: str | os.PathLike, *, migrate: bool = True) -> sqlite3.Connection:
-    """Open (creating on first use) the database at `path`, ready for use."""
-    conn = store.open_connection(path)
-    if migrate:
-        try:
-            if pending_migrations(conn):
-                apply_migrations(conn)
-        except sqlite3.DatabaseError as exc:
-            conn.close()
-            raise store.store_error(exc, Path(path)) from None
+def connect(path: str | os.PathLike, *, create: bool = False, migrate: bool = True) -> sqlite3.Connection:
+    """Open the carecli database at `path`, ready for use (every due migration applied).
+
+    Only `create=True` (init, demo, import, the bench generator) makes a new database, at a missing
+    path or in an empty file. Anything else is refused before a byte is written: a missing file,
+    and an SQLite file of another program (it must not get our tables, nor be switched to WAL).
+    """
+    conn = store.open_connection(path, create=create)
+    try:
+        applied = _applied_names(conn)
+        if not applied:
+            if not _is_blank(conn):
+                raise StoreError(
+                    f"{path} is not a carecli database (an SQLite file that carecli did not make)",
+                    "pass --db with a carecli database, or a new path to carecli init",
+                )
+            if not create:
+                raise store.missing_database(path)
+        store.use_wal(conn)
+        if migrate and [name for name in migrations.NAMES if name not in applied]:
+            apply_migrations(conn)
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise store.store_error(exc, Path(path)) from None
+    except BaseException:
+        conn.close()
+        raise
     return conn
 
 
-def pending_migrations(conn: sqlite3.Connection) -> list[str]:
-    """Names of migration steps not yet recorded; cheap (one query, no sqlite-utils)."""
+def _applied_names(conn: sqlite3.Connection) -> set[str]:
+    """The carecli migration steps recorded in the file: none means it is not (yet) a carecli database."""
     try:
-        applied = {
+        return {
             row[0]
             for row in conn.execute(
                 "SELECT name FROM _sqlite_migrations WHERE migration_set = ?", (migrations.MIGRATION_SET,)
@@ -38,7 +56,24 @@ def pending_migrations(conn: sqlite3.Connection) -> list[str]:
     except sqlite3.OperationalError as exc:
         if "no such table" not in str(exc):
             raise
-        applied = set()
+        return set()
+
+
+def _is_blank(conn: sqlite3.Connection) -> bool:
+    """Nothing in the file yet: no table, index or view, no version or application id set.
+
+    That is a new file (or one whose first `init` was interrupted), safe to make a carecli database.
+    """
+    return (
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
+        and conn.execute("PRAGMA user_version").fetchone()[0] == 0
+        and conn.execute("PRAGMA application_id").fetchone()[0] == 0
+    )
+
+
+def pending_migrations(conn: sqlite3.Connection) -> list[str]:
+    """Names of migration steps not yet recorded; cheap (one query, no sqlite-utils)."""
+    applied = _applied_names(conn)
     return [name for name in migrations.NAMES if name not in applied]
 
 

@@ -9,8 +9,13 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
+
+import pytest
 
 from carecli.schema import migrations
+
+CARECLI = Path(sys.executable).parent / "carecli"  # the installed entry point
 
 
 def test_backup_is_a_private_consistent_copy_next_to_the_database(shop, db_path):
@@ -112,3 +117,146 @@ def test_migrate_on_a_new_database_needs_no_backup(run, db_path):
     assert "backed up" not in result.stderr
     assert not [p for p in os.listdir(db_path.parent) if "backup" in p]
     assert json.loads(run("db", "info", "--format", "json", ok=True).stdout)["migrations_pending"] == []
+
+
+# ---------------------------------------------------------------- opening: only init, demo and import create
+
+# Every kind of command that reads or writes the database, none of which may create it.
+NON_CREATING = [
+    ["report", "daily", "--fail-on-breach"],
+    ["ticket", "list"],
+    ["customer", "add", "Ada"],
+    ["today"],
+    ["kpi"],
+    ["search", "vase"],
+    ["export", "tickets"],
+    ["db", "info"],
+    ["db", "check"],
+    ["db", "migrate"],
+    ["db", "backup"],
+]
+CUSTOMERS_CSV = (  # as `carecli export customers --raw` writes it, for `import --preset carecli`
+    "external_id,name,email,phone,tags,notes,created_at,lost_at,lost_reason\n"
+    "C1,Ada Lovelace,ada@example.com,,,,2026-03-01T09:00:00+00:00,,\n"
+)
+
+
+def only_error_line(result) -> str:
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    return lines[0]
+
+
+def files_under(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
+@pytest.mark.parametrize("args", NON_CREATING, ids=" ".join)
+def test_a_mistyped_database_path_is_an_error_and_creates_nothing(run_without_db, tmp_path, args):
+    before = files_under(tmp_path)
+    path = tmp_path / "florst" / "shop.db"
+    result = run_without_db("--db", str(path), *args)
+    assert result.exit_code == 1
+    assert only_error_line(result) == (
+        f"error: no carecli database at {path}; check the path, or create one with carecli init --db {path}"
+    )
+    assert files_under(tmp_path) == before  # no folder, no file, no -wal or -shm
+
+
+def test_an_import_dry_run_creates_no_database(run_without_db, db_path, tmp_path):
+    source = tmp_path / "customers.csv"
+    source.write_text(CUSTOMERS_CSV)
+    result = run_without_db("import", "customers", str(source), "--preset", "carecli", "--dry-run")
+    assert result.exit_code == 1
+    assert only_error_line(result).startswith(f"error: no carecli database at {db_path};")
+    assert not db_path.exists()
+
+
+@pytest.mark.skipif(not CARECLI.exists(), reason="carecli is not installed next to this Python")
+def test_cron_with_a_mistyped_path_fails_instead_of_reporting_zeros(tmp_path):
+    path = tmp_path / "florst" / "shop.db"
+    result = subprocess.run(
+        [str(CARECLI), "--db", str(path), "report", "daily", "--fail-on-breach"],
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},  # cron's bare environment
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.startswith(f"error: no carecli database at {path};")
+    assert f"carecli init --db {path}" in result.stderr
+    assert not path.parent.exists()
+
+
+def test_an_empty_file_is_refused_by_every_command_but_init(run_without_db, db_path):
+    db_path.touch()
+    result = run_without_db("ticket", "list")
+    assert result.exit_code == 1
+    assert only_error_line(result).startswith(f"error: no carecli database at {db_path};")
+    assert db_path.stat().st_size == 0
+    assert files_under(db_path.parent) == ["care.db"]
+    run_without_db("init", ok=True)
+    assert run_without_db("ticket", "list", ok=True).exit_code == 0
+
+
+def another_programs_database(path: Path) -> bytes:
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)")
+    conn.execute("INSERT INTO notes (body) VALUES ('not carecli data')")
+    conn.commit()
+    conn.close()
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [*NON_CREATING, ["init"], ["import", "customers", "-", "--preset", "carecli"]],
+    ids=" ".join,
+)
+def test_another_programs_sqlite_file_is_refused_and_left_untouched(run_without_db, db_path, args):
+    content = another_programs_database(db_path)
+    result = run_without_db(*args, input=CUSTOMERS_CSV)
+    assert result.exit_code == 1
+    assert only_error_line(result) == (
+        f"error: {db_path} is not a carecli database (an SQLite file that carecli did not make); "
+        "pass --db with a carecli database, or a new path to carecli init"
+    )
+    assert db_path.read_bytes() == content  # no carecli tables, not switched to WAL
+    assert files_under(db_path.parent) == ["care.db"]  # no -wal, no -shm, no backup
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["customer", "add", "Ada"], ["ticket", "list"], ["init"], ["demo", "--yes"], ["config", "show"]],
+    ids=" ".join,
+)
+def test_an_in_memory_database_is_refused_by_every_command(run_without_db, tmp_path, monkeypatch, args):
+    monkeypatch.chdir(tmp_path)
+    before = files_under(tmp_path)
+    result = run_without_db("--db", ":memory:", *args)
+    assert result.exit_code == 1
+    assert only_error_line(result).startswith("error: --db :memory: would keep nothing")
+    assert result.stdout == ""
+    assert files_under(tmp_path) == before  # today's bug also left an empty file named ':memory:'
+
+
+def test_init_creates_the_database_and_its_folder(run_without_db, tmp_path):
+    path = tmp_path / "new" / "folder" / "shop.db"
+    result = run_without_db("--db", str(path), "init", ok=True)
+    assert result.stdout.strip() == str(path)
+    assert (path.stat().st_mode & 0o777) == 0o600
+    assert run_without_db("--db", str(path), "customer", "add", "Ada", ok=True).exit_code == 0
+
+
+def test_import_into_a_new_path_creates_the_database(run_without_db, tmp_path):
+    path = tmp_path / "new" / "shop.db"
+    result = run_without_db("--db", str(path), "import", "customers", "-", "--preset", "carecli", input=CUSTOMERS_CSV)
+    assert result.exit_code == 0, result.stderr
+    assert run_without_db.json("--db", str(path), "customer", "list")[0]["name"] == "Ada Lovelace"
+
+
+def test_demo_into_a_new_path_creates_the_database(run_without_db, tmp_path):
+    path = tmp_path / "new" / "demo.db"
+    run_without_db("--db", str(path), "demo", "--days", "7", ok=True)
+    assert run_without_db.json("--db", str(path), "db", "info")["rows"]["customers"] > 0

@@ -56,6 +56,14 @@ def record(
     if kind in PER_TICKET and ticket_id is None:
         raise InvalidInput(f"a {NAMES[kind]} response belongs to a ticket", f"carecli survey {kind} TICKET SCORE")
     comment = (comment or "").strip() or None
+    if ticket_id is not None:
+        opened = store.scalar(conn, "SELECT created_at FROM tickets WHERE id = ?", (ticket_id,))
+        if opened is not None and at < from_db(opened):
+            raise InvalidInput(
+                f"cannot record a {NAMES[kind]} answer for ticket #{ticket_id} at {to_db(at)}: "
+                f"it was opened at {opened}",
+                "check --at: an answer about a ticket comes after it was opened",
+            )
     earlier = None
     if kind in PER_TICKET:
         earlier = store.one(

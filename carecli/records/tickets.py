@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Iterable, NamedTuple, Sequence
 
 from carecli.core import store
@@ -50,6 +50,35 @@ def _not_before(ticket: sqlite3.Row, at: datetime, what: str, field: str = "crea
             f"cannot {what} ticket #{ticket['id']} at {to_db(at)}: it {since} at {ticket[field]}",
             "check --at",
         )
+
+
+# The events that change a ticket's status: their order is the ticket's history.
+STATUS_EVENTS = ("opened", "pending", "resumed", "closed", "reopened")
+
+
+def _in_order(conn: sqlite3.Connection, ticket: sqlite3.Row, at: datetime, what: str) -> None:
+    """Refuse a status change dated before the ticket's latest one: closing at 10:30 a ticket
+    closed at 10:00 and reopened at 11:00 would put its history out of order."""
+    latest = _latest_change_event(conn, ticket["id"])
+    if latest is not None and at < from_db(latest["at"]):
+        raise InvalidInput(
+            f"cannot {what} ticket #{ticket['id']} at {to_db(at)}: it was {latest['kind']} later, at {latest['at']}",
+            "check --at: a ticket's status changes must stay in time order",
+        )
+
+
+def _latest_change_event(conn: sqlite3.Connection, ticket_id: int) -> sqlite3.Row | None:
+    marks = ", ".join("?" * len(STATUS_EVENTS))
+    return store.one(
+        conn,
+        f"SELECT kind, at FROM events WHERE ticket_id = ? AND kind IN ({marks}) ORDER BY at DESC, id DESC LIMIT 1",
+        (ticket_id, *STATUS_EVENTS),
+    )
+
+
+def _latest_change(conn: sqlite3.Connection, ticket_id: int) -> datetime:
+    latest = _latest_change_event(conn, ticket_id)
+    return from_db(latest["at"]) if latest is not None else datetime.min.replace(tzinfo=timezone.utc)
 
 
 def _log_on_ticket(
@@ -162,7 +191,8 @@ def inbound(
     """The customer wrote again: log it; a pending ticket is waiting on us again."""
     _log_on_ticket(conn, settings, ticket, "in", text, at=at, channel=channel, what="log a message on")
     changes = {"updated_at": to_db(at)}
-    resumed = ticket["status"] == "pending"
+    # A message dated before the ticket went pending (logged after the fact) does not resume it.
+    resumed = ticket["status"] == "pending" and at >= _latest_change(conn, ticket["id"])
     if resumed:
         changes["status"] = "open"
         record_event(conn, "resumed", customer_id=ticket["customer_id"], ticket_id=ticket["id"], at=at)
@@ -177,6 +207,7 @@ def set_pending(conn: sqlite3.Connection, ticket: sqlite3.Row, *, at: datetime) 
     if ticket["status"] == "closed":
         raise Conflict(f"ticket #{ticket['id']} is closed", f"reopen it first: carecli ticket reopen {ticket['id']}")
     _not_before(ticket, at, "set pending")
+    _in_order(conn, ticket, at, "set pending")
     store.update(conn, "tickets", ticket["id"], {"status": "pending", "updated_at": to_db(at)})
     record_event(conn, "pending", customer_id=ticket["customer_id"], ticket_id=ticket["id"], at=at)
     return get_ticket(conn, ticket["id"])
@@ -196,6 +227,7 @@ def close(
     _not_before(ticket, at, "close")
     if ticket["closed_at"] is not None:
         _not_before(ticket, at, "close", field="closed_at")
+    _in_order(conn, ticket, at, "close")
     elapsed = elapsed_s(from_db(ticket["created_at"]), at)
     changes = {
         "status": "closed",
@@ -226,6 +258,7 @@ def reopen(conn: sqlite3.Connection, ticket: sqlite3.Row, *, at: datetime, reaso
             f"ticket #{ticket['id']} is {ticket['status']}, not closed", "only a closed ticket can be reopened"
         )
     _not_before(ticket, at, "reopen", field="closed_at")
+    _in_order(conn, ticket, at, "reopen")
     store.update(
         conn,
         "tickets",

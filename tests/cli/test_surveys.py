@@ -56,3 +56,11 @@ def test_every_nps_response_counts_and_list_filters_by_kind_and_customer(shop):
 def test_survey_on_a_missing_ticket_or_unknown_kind_is_an_error(shop):
     assert "no ticket #9" in shop("survey", "csat", "9", "5").stderr
     assert "unknown survey kind 'foo'" in shop("survey", "list", "--kind", "foo").stderr
+
+
+def test_an_answer_dated_before_the_ticket_was_opened_is_refused_and_writes_nothing(shop, db_path):
+    before = database_digest(db_path)
+    result = shop("survey", "csat", "1", "2", "--at", "2026-03-12 09:00")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: cannot record a CSAT answer for ticket #1 at 2026-03-12T08:00:00+00:00")
+    assert database_digest(db_path) == before

@@ -192,3 +192,35 @@ def test_the_timeline_says_what_each_change_recorded(shop):
 def test_show_renders_in_every_format(shop, fmt):
     result = shop("ticket", "show", "1", "--format", fmt, ok=True)
     assert "Vase arrived cracked" in result.stdout
+
+
+# ---------------------------------------------------------------- a ticket's history stays in order
+
+
+def test_a_close_dated_before_the_latest_reopen_is_refused_and_writes_nothing(shop, db_path):
+    shop("ticket", "close", "1", "--at", "2026-03-13 10:00", ok=True)
+    shop("ticket", "reopen", "1", "--at", "2026-03-13 11:00", ok=True)
+    before = database_digest(db_path)
+    result = shop("ticket", "close", "1", "--at", "2026-03-13 10:30")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: cannot close ticket #1 at 2026-03-13T09:30:00+00:00: it was reopened later")
+    assert result.stderr.count("\n") <= 2 and "Traceback" not in result.stderr
+    assert database_digest(db_path) == before
+    shop("ticket", "close", "1", "--at", "2026-03-13 11:30", ok=True)  # after the reopen: fine
+
+
+def test_pending_dated_before_the_latest_status_change_is_refused(shop, db_path):
+    shop("ticket", "close", "1", "--at", "2026-03-13 10:00", ok=True)
+    shop("ticket", "reopen", "1", "--at", "2026-03-13 11:00", ok=True)
+    before = database_digest(db_path)
+    result = shop("ticket", "pending", "1", "--at", "2026-03-13 10:45")
+    assert result.exit_code == 1 and "it was reopened later" in result.stderr
+    assert database_digest(db_path) == before
+
+
+def test_a_message_dated_before_the_ticket_went_pending_does_not_resume_it(shop):
+    shop("ticket", "pending", "1", "--at", "2026-03-13 12:00", ok=True)
+    ticket = shop.json("ticket", "inbound", "1", "(the call before we asked)", "--at", "2026-03-13 11:00")
+    assert ticket["status"] == "pending"
+    ticket = shop.json("ticket", "inbound", "1", "Here is the photo", "--at", "2026-03-13 13:00")
+    assert ticket["status"] == "open"

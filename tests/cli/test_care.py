@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 import pytest
@@ -214,6 +215,55 @@ def test_churn_counts_losses_in_the_period_by_reason(shop):
     ]
     csv_out = shop("care", "churn", "--since", "2026-03-01", "--format", "csv", ok=True).stdout
     assert csv_out.splitlines()[:2] == ["reason,lost,won_back,share_pct", "price,2,1,66.67"]
+
+
+def test_churn_counts_a_customer_lost_twice_once_under_the_latest_reason(shop):
+    shop("customer", "add", "Cara", "--at", "2026-01-01", ok=True)
+    shop("customer", "lost", "cara", "--reason", "price", "--at", "2026-03-03", ok=True)
+    shop("customer", "won-back", "cara", "--at", "2026-03-05", ok=True)
+    shop("customer", "lost", "cara", "--reason", "service", "--at", "2026-03-09", ok=True)
+    result = shop("care", "churn", "--since", "2026-03-01", "--format", "json", ok=True)
+    assert json.loads(result.stdout) == [{"reason": "service", "lost": 1, "won_back": 0, "share_pct": 100.0}]
+    assert "1 customer(s) lost" in result.stderr
+    assert shop.json("kpi", "--since", "2026-03-01")["retention"]["lost"] == 1
+
+
+def test_churn_counts_as_won_back_only_those_back_before_the_end_of_the_period(shop):
+    shop("customer", "lost", "ben", "--reason", "price", "--at", "2026-03-03", ok=True)
+    shop("customer", "won-back", "ben", "--at", "2026-03-10", ok=True)
+    [before] = shop.json("care", "churn", "--since", "2026-03-01", "--until", "2026-03-08")
+    assert (before["lost"], before["won_back"]) == (1, 0)
+    [after] = shop.json("care", "churn", "--since", "2026-03-01", "--until", "2026-03-12")
+    assert (after["lost"], after["won_back"]) == (1, 1)
+
+
+def test_churn_uses_the_default_period_of_kpi(shop):
+    # kpi's default: the last 30 local days, today included, up to now (Feb 13 00:00 - Mar 14 11:00).
+    shop("customer", "add", "Cara", "--at", "2026-01-01", ok=True)
+    shop("customer", "add", "Dan", "--at", "2026-01-01", ok=True)
+    shop("customer", "lost", "cara", "--reason", "moved", "--at", "2026-02-12 15:00", ok=True)
+    shop("customer", "lost", "dan", "--reason", "price", "--at", "2026-02-13 00:30", ok=True)
+    result = shop("care", "churn", "--format", "json", ok=True)
+    assert [r["reason"] for r in json.loads(result.stdout)] == ["price"]
+    assert "from 2026-02-13 00:00 to 2026-03-14 11:00" in result.stderr
+    kpi = shop.json("kpi")["period"]
+    assert (kpi["since"], kpi["until"]) == ("2026-02-12T23:00:00+00:00", "2026-03-14T10:00:00+00:00")
+
+
+def test_a_customer_lost_and_won_back_inside_the_period_is_retained(shop):
+    shop("customer", "add", "Cara", "--at", "2026-01-01", ok=True)
+    shop("customer", "lost", "ben", "--reason", "price", "--at", "2026-03-05", ok=True)
+    shop("customer", "won-back", "ben", "--at", "2026-03-08", ok=True)
+    shop("customer", "lost", "cara", "--reason", "moved", "--at", "2026-03-06", ok=True)
+    retention = shop.json("kpi", "--since", "2026-03-04")["retention"]
+    assert retention == {
+        "customers_at_start": 3,
+        "lost": 2,
+        "won_back": 1,
+        "new": 0,
+        "retention_pct": 66.67,
+        "churn_pct": 66.67,
+    }
 
 
 # ---------------------------------------------------------------- the care queue

@@ -136,7 +136,7 @@ def suggest(
     yes: YesOpt = False,
     fmt: FormatOpt = "table",
 ) -> None:
-    """Follow-ups the data calls for (recovery, repeat contact, silent, thank-you), with the evidence."""
+    """Follow-ups the data calls for (recovery, repeat contact, silent, thank-you, win-back), with the evidence."""
     from carecli.core import store
     from carecli.core.errors import InvalidInput
     from carecli.measure import suggest as suggesting

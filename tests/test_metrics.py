@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import shutil
 import sqlite3
 from pathlib import Path
 
+import hypothesis
 import pytest
+from hypothesis import strategies as st
 
 from carecli.cli.output import flatten
 from carecli.measure import aggregates, periods
@@ -139,10 +142,18 @@ EXPECTED = {
     "csat": {"n": 3, "mean": 4.0, "satisfied_pct": 66.67},
     "ces": {"n": 2, "mean": 5.0, "easy_pct": 50.0},
     "nps": {"n": 4, "promoters": 2, "passives": 1, "detractors": 1, "score": 25.0},
-    "followups": {"due": 4, "done": 2, "on_time": 1, "overdue": 1, "on_time_pct": 25.0},
+    # on time / (done + overdue): the skipped one counts in neither
+    "followups": {"due": 4, "done": 2, "on_time": 1, "overdue": 1, "on_time_pct": 33.33},
     # outbound: 6 ticket replies + the logged check-in + the follow-up call; proactive: the last two
     "proactive_pct": 25.0,
-    "retention": {"customers_at_start": 3, "lost": 1, "new": 1, "retention_pct": 66.67, "churn_pct": 33.33},
+    "retention": {
+        "customers_at_start": 3,
+        "lost": 1,
+        "won_back": 0,
+        "new": 1,
+        "retention_pct": 66.67,
+        "churn_pct": 33.33,
+    },
     # T1 met both targets exactly; T5 missed both
     "sla": {
         "tickets": 2,
@@ -189,10 +200,11 @@ followups.due                 4
 followups.done                2
 followups.on_time             1
 followups.overdue             1
-followups.on_time_pct         25.0%
+followups.on_time_pct         33.3%
 proactive_pct                 25.0%
 retention.customers_at_start  3
 retention.lost                1
+retention.won_back            0
 retention.new                 1
 retention.retention_pct       66.7%
 retention.churn_pct           33.3%
@@ -289,7 +301,7 @@ def test_on_time_is_read_as_stored_when_a_follow_up_was_done_and_decided_by_the_
     with sqlite3.connect(db_path) as conn:
         conn.execute("UPDATE followups SET on_time = 1 WHERE id = 2")
     followups = json.loads(week("kpi", *WEEK, "--format", "json").stdout)["followups"]
-    assert followups == {"due": 4, "done": 2, "on_time": 2, "overdue": 1, "on_time_pct": 50.0}
+    assert followups == {"due": 4, "done": 2, "on_time": 2, "overdue": 1, "on_time_pct": 66.67}
 
 
 def test_backlog_at_a_past_until_counts_tickets_open_then(week):
@@ -424,3 +436,119 @@ def test_medians_and_p90s_are_exact_whether_read_from_value_indexes_or_aggregate
                 aggregates.median(values),
                 aggregates.p90(values),
             )
+
+
+# ---------------------------------------------------------------- follow-ups as `today` sees them
+
+
+def test_a_follow_up_due_today_is_not_overdue_in_kpi_today_or_followup_list(shop):
+    # The suite's clock: Saturday 11:00 in Berlin; the follow-up is due (all day) today.
+    shop("followup", "add", "ada", "--due", "2026-03-14", "--at", "2026-03-10", ok=True)
+    figures = shop.json("kpi")["followups"]
+    assert figures == {"due": 1, "done": 0, "on_time": 0, "overdue": 0, "on_time_pct": None}
+    assert shop.json("today")["counts"]["followups_overdue"] == 0
+    assert shop.json("followup", "list", "--overdue") == []
+    # The next morning it is overdue everywhere.
+    tomorrow = {"CARECLI_NOW": "2026-03-15T08:00:00+00:00"}
+    result = shop.runner.invoke(shop.app, ["kpi", "--format", "json"], env=tomorrow)
+    assert json.loads(result.stdout)["followups"]["overdue"] == 1
+    result = shop.runner.invoke(shop.app, ["today", "--format", "json"], env=tomorrow)
+    assert json.loads(result.stdout)["counts"]["followups_overdue"] == 1
+
+
+def test_skipped_follow_ups_do_not_lower_the_on_time_share(shop):
+    shop("followup", "add", "ada", "--due", "2026-03-10", "--at", "2026-03-01", ok=True)
+    shop("followup", "add", "ben", "--due", "2026-03-11", "--at", "2026-03-01", ok=True)
+    shop("followup", "done", "1", "--at", "2026-03-10 15:00", ok=True)
+    shop("followup", "skip", "2", "--at", "2026-03-11 09:00", ok=True)
+    figures = shop.json("kpi")["followups"]
+    assert figures == {"due": 2, "done": 1, "on_time": 1, "overdue": 0, "on_time_pct": 100.0}
+
+
+def test_follow_ups_are_judged_as_they_stood_at_the_end_of_the_period(shop):
+    # Due Tuesday, done late on Thursday: at the end of Wednesday it was overdue, not done.
+    shop("followup", "add", "ada", "--due", "2026-03-10", "--at", "2026-03-01", ok=True)
+    shop("followup", "done", "1", "--at", "2026-03-12 10:00", ok=True)
+    wednesday = shop.json("kpi", "--since", "2026-03-09", "--until", "2026-03-11")["followups"]
+    assert wednesday == {"due": 1, "done": 0, "on_time": 0, "overdue": 1, "on_time_pct": 0.0}
+    friday = shop.json("kpi", "--since", "2026-03-09", "--until", "2026-03-13")["followups"]
+    assert friday == {"due": 1, "done": 1, "on_time": 0, "overdue": 0, "on_time_pct": 0.0}
+
+
+_FOLLOWUP_STATES = st.lists(
+    st.tuples(
+        st.integers(0, 9),  # due day, from 2026-03-20 (in Berlin; DST starts on the 29th)
+        st.integers(0, 23),  # due hour (local); 0 = all day
+        st.sampled_from(["scheduled", "done", "skipped"]),
+        st.integers(0, 72),  # hours from due to completion (done only)
+    ),
+    max_size=12,
+)
+
+
+@hypothesis.settings(max_examples=60, deadline=None)
+@hypothesis.given(rows=_FOLLOWUP_STATES, until_hours=st.integers(1, 14 * 24))
+def test_follow_up_figures_follow_the_rules_of_today_at_any_end_of_period(tmp_path_factory, rows, until_hours):
+    """Every follow-up figure against the rules of docs/metrics.md written out in Python, with the
+    day boundaries of records.followups and the overdue rule of the agenda."""
+    from datetime import datetime, timedelta, timezone
+    from zoneinfo import ZoneInfo
+
+    from carecli.core import config
+    from carecli.measure import metrics
+    from carecli.measure.agenda import build_agenda
+    from carecli.records.followups import due_day_end, is_on_time
+    from carecli.schema import database
+    from carecli.text.clock import local_day_bounds, to_db
+
+    tz = ZoneInfo("Europe/Berlin")
+    conn = database.connect(tmp_path_factory.mktemp("f") / "f.db")
+    conn.execute("INSERT INTO customers (id, name, created_at) VALUES (1, 'Ada', '2026-01-01T00:00:00+00:00')")
+    start = local_day_bounds(datetime(2026, 3, 20).date(), tz)[0]
+    since, until = start, start + timedelta(hours=until_hours)
+    expected = {"due": 0, "done": 0, "on_time": 0, "overdue": 0}
+    for i, (day, hour, status, late) in enumerate(rows, 1):
+        midnight = local_day_bounds(datetime(2026, 3, 20 + day).date(), tz)[0]
+        due = midnight + timedelta(hours=hour) if hour else midnight
+        completed = due + timedelta(hours=late) if status == "done" else None
+        on_time = None if completed is None else int(is_on_time(to_db(due), completed, tz))
+        conn.execute(
+            "INSERT INTO followups (id, customer_id, kind, due_at, all_day, status, created_at, completed_at, on_time)"
+            " VALUES (?, 1, 'check-in', ?, ?, ?, '2026-01-01T00:00:00+00:00', ?, ?)",
+            (i, to_db(due), int(not hour), status, completed and to_db(completed), on_time),
+        )
+        if not since <= due < until:
+            continue
+        expected["due"] += 1
+        if status == "done" and completed < until:
+            expected["done"] += 1
+            expected["on_time"] += on_time
+        elif status != "skipped" and due_day_end(to_db(due), tz) <= until:
+            expected["overdue"] += 1
+    expected["on_time_pct"] = metrics._pct(expected["on_time"], expected["done"] + expected["overdue"])
+    settings = config.load(None, env={"CARECLI_TIMEZONE": "Europe/Berlin"})
+    period = periods.Period(since, until)
+    now = until + timedelta(days=30)
+    assert metrics.compute(conn, settings, period, now=now)["followups"] == expected
+    # With nothing done after `until`, the overdue ones are those `today` lists on until's day.
+    if all(status != "done" for _, _, status, _ in rows):
+        day = until.astimezone(tz).date()
+        agenda = build_agenda(conn, settings, day=day, now=until.astimezone(timezone.utc))
+        overdue_in_period = [f for f in agenda["followups_overdue"] if f["due_at"] >= to_db(since)]
+        assert len(overdue_in_period) == expected["overdue"]
+
+
+def test_any_reopen_breaks_fcr_even_with_a_single_reply_and_the_docs_say_how_it_differs_from_one_touch(shop):
+    # Ticket 1 (Ada): one reply, closed. Ticket 2: one reply, closed, reopened, closed again with no
+    # second reply: one-touch in Zendesk's sense, not first contact resolution here.
+    shop("ticket", "reply", "1", "sorry, a new one is on its way", "--at", "2026-03-13 10:00", ok=True)
+    shop("ticket", "close", "1", "--at", "2026-03-13 11:00", ok=True)
+    shop("ticket", "open", "ben", "Lid missing", "--at", "2026-03-13 09:00", ok=True)
+    shop("ticket", "reply", "2", "found it", "--at", "2026-03-13 10:00", ok=True)
+    shop("ticket", "close", "2", "--at", "2026-03-13 11:00", ok=True)
+    shop("ticket", "reopen", "2", "--at", "2026-03-13 12:00", ok=True)
+    shop("ticket", "close", "2", "--at", "2026-03-13 13:00", ok=True)
+    assert shop.json("kpi")["fcr_pct"] == 50.0
+    docs = (Path(__file__).parent.parent / "docs" / "metrics.md").read_text()
+    quality = docs[docs.index("## Quality") : docs.index("## Surveys")]
+    assert "one-touch" in quality and "Any reopen breaks FCR" in quality

@@ -109,24 +109,18 @@ def won_back(ref: CustomerArg, at: AtOpt = None, fmt: FormatOpt = "table") -> No
 
 @app.command("churn")
 def churn(since: SinceOpt = None, until: UntilOpt = None, fmt: FormatOpt = "table") -> None:
-    """Customers lost in a period (default the last 30 days up to the end of today), counted by reason."""
+    """Customers lost in a period (default: kpi's, the last 30 days), each once under their latest reason."""
+    from carecli.cli.kpi import period_from
     from carecli.measure.churn import churn_by_reason
-
-    start = STATE.when(since or "-30d", option="--since")
-    end = STATE.when(until or "today", end_of_day=True, option="--until")
-    rows = churn_by_reason(STATE.conn, since=start, until=end)
-    emit_rows(
-        rows,
-        columns_of("churn"),
-        fmt,
-        tz=STATE.settings.tz,
-        empty="no customers lost in the period",
-    )
     from carecli.text.clock import format_local
 
+    period = period_from(since, until)
+    rows = churn_by_reason(STATE.conn, since=period.since, until=period.until)
     tz = STATE.settings.tz
+    emit_rows(rows, columns_of("churn"), fmt, tz=tz, empty="no customers lost in the period")
     message(
-        f"{sum(r['lost'] for r in rows)} customer(s) lost from {format_local(start, tz)} to {format_local(end, tz)}"
+        f"{sum(r['lost'] for r in rows)} customer(s) lost from {format_local(period.since, tz)}"
+        f" to {format_local(period.until, tz)}"
     )
 
 
@@ -142,7 +136,7 @@ def suggest(
     yes: YesOpt = False,
     fmt: FormatOpt = "table",
 ) -> None:
-    """Follow-ups the data calls for (recovery, repeat contact, silent, thank-you), with the evidence."""
+    """Follow-ups the data calls for (recovery, repeat contact, silent, thank-you, win-back), with the evidence."""
     from carecli.core import store
     from carecli.core.errors import InvalidInput
     from carecli.measure import suggest as suggesting

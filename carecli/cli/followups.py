@@ -14,7 +14,7 @@ from carecli.cli.state import STATE
 app = typer.Typer(no_args_is_help=True)
 
 FollowupId = Annotated[int, typer.Argument(help="follow-up id", min=1)]
-KIND_HELP = "check-in, tip, service-reminder, recovery, thank-you, offer or other"
+KIND_HELP = "check-in, tip, service-reminder, recovery, thank-you, win-back, offer or other"
 EveryOpt = Annotated[
     Optional[str],
     typer.Option("--every", help="repeat: 2w, '3 months', monthly, 'weekly on friday', 'monthly on the 1st', 1y"),

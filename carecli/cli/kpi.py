@@ -44,6 +44,7 @@ FIGURES = [
     ("proactive_pct", "pct"),
     ("retention.customers_at_start", "int"),
     ("retention.lost", "int"),
+    ("retention.won_back", "int"),
     ("retention.new", "int"),
     ("retention.retention_pct", "pct"),
     ("retention.churn_pct", "pct"),

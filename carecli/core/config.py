@@ -84,6 +84,12 @@ _key(
 _key("care.repeat_contact_window", "30d", "duration", "the window counted by repeat_contact_tickets")
 _key("care.thank_you_nps_min", 9, "int", "an NPS at or above this (a promoter) suggests a thank-you")
 _key("care.thank_you_quiet", "90d", "duration", "no thank-you suggestion if one was done or made this recently")
+_key(
+    "care.win_back_within",
+    "90d",
+    "duration",
+    "`care suggest` proposes a win-back for a customer lost this recently (not for price); empty = off",
+)
 _key("care.health_window", "90d", "duration", "`customer health` reads survey scores and reopens this recent")
 _key(
     "care.health_stale_ticket_after",

@@ -1,4 +1,5 @@
-"""Customers lost in a period, by the reason recorded."""
+"""Customers lost in a period, by the reason recorded, and the lost/won-back history the KPI
+engine's retention figures read."""
 
 from __future__ import annotations
 
@@ -7,22 +8,58 @@ from datetime import datetime
 
 from carecli.text.clock import to_db
 
+# A customer's lost/won-back history, one row per mark (customer_id, kind, at, id, reason): the
+# `lost` and `won-back` events, or customers.lost_at (with lost_reason) when no `lost` event
+# records the loss. A customer is lost at an instant when their latest mark before it is `lost`.
+MARKS_SQL = """
+    marks AS (
+        SELECT customer_id, kind, at, id, json_extract(detail, '$.reason') AS reason
+        FROM events WHERE kind IN ('lost', 'won-back')
+        UNION ALL
+        SELECT c.id, 'lost', c.lost_at, 0, c.lost_reason FROM customers c
+        WHERE c.lost_at IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM events e WHERE e.customer_id = c.id AND e.kind = 'lost')
+    )
+"""
+
+
+def lost_at_sql(name: str, instant: str) -> str:
+    """A CTE `name` of the customers lost at `instant` (a bound parameter such as :since)."""
+    return f"""
+    {name} AS (
+        SELECT customer_id FROM (
+            SELECT customer_id, kind,
+                   ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY at DESC, id DESC) AS rn
+            FROM marks WHERE at < {instant})
+        WHERE rn = 1 AND kind = 'lost'
+    )
+"""
+
 
 def churn_by_reason(conn: sqlite3.Connection, *, since: datetime, until: datetime) -> list[dict]:
-    """Customers lost in [since, until), counted by reason, most frequent first; `won_back` counts
-    those of them won back since (by now)."""
+    """Customers lost in [since, until), each counted once under the reason of their latest loss in
+    the period, most frequent first; `won_back` counts those of them won back after that loss and
+    before `until`."""
     rows = conn.execute(
-        """
-        SELECT json_extract(e.detail, '$.reason') AS reason,
+        f"""
+        WITH {MARKS_SQL},
+        latest_loss AS (
+            SELECT customer_id, reason, at, id FROM (
+                SELECT customer_id, reason, at, id,
+                       ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY at DESC, id DESC) AS rn
+                FROM marks WHERE kind = 'lost' AND at >= :since AND at < :until)
+            WHERE rn = 1
+        )
+        SELECT l.reason,
                count(*) AS lost,
-               sum(EXISTS (SELECT 1 FROM events w WHERE w.customer_id = e.customer_id
-                                                  AND w.kind = 'won-back' AND w.at >= e.at)) AS won_back
-        FROM events e
-        WHERE e.kind = 'lost' AND e.at >= ? AND e.at < ?
-        GROUP BY reason
-        ORDER BY lost DESC, reason
+               sum(EXISTS (SELECT 1 FROM marks w WHERE w.customer_id = l.customer_id AND w.kind = 'won-back'
+                                                   AND (w.at > l.at OR (w.at = l.at AND w.id > l.id))
+                                                   AND w.at < :until)) AS won_back
+        FROM latest_loss l
+        GROUP BY l.reason
+        ORDER BY lost DESC, l.reason
         """,
-        (to_db(since), to_db(until)),
+        {"since": to_db(since), "until": to_db(until)},
     ).fetchall()
     total = sum(row["lost"] for row in rows)
     return [

@@ -359,20 +359,38 @@ def _nps(ctx: _Context) -> dict:
 
 
 def _followups(ctx: _Context) -> dict:
-    # On time is stored when a follow-up is marked done (followups.on_time, migration m002). Rows
-    # done before that column existed are decided here against the end of the due day: the first
-    # local midnight after due_at, from a small TEMP table (COALESCE evaluates it only for them).
-    # Over most of the history, one pass over the table beats the due_at index and a row lookup per
-    # follow-up (0.16 s -> 0.04 s of 200k).
+    # Each follow-up due in the period is judged as it stood at :until. Done by then: marked done
+    # before :until. Overdue: still scheduled at :until (status scheduled, or done at or after
+    # :until) and due on a local day that ended by then, the rule of `today` and `followup list
+    # --overdue`. Skipped ones (their skip time is not kept) and ones due on :until's own day still
+    # open are neither. On time is stored when a follow-up is marked done (followups.on_time,
+    # migration m002); rows done before that column existed are decided here against the end of the
+    # due day: the first local midnight after due_at, from a small TEMP table (COALESCE evaluates it
+    # only for them). Over most of the history, one pass over the table beats the due_at index and a
+    # row lookup per follow-up (0.16 s -> 0.04 s of 200k).
+    from carecli.text.clock import from_db
+
     _prepare_midnights(ctx)
-    row = ctx.rows(f"""
-        SELECT COUNT(*), SUM(status = 'done'),
-               SUM(status = 'done' AND COALESCE(on_time,
+    tz = ctx.settings.tz
+    until_day_start = local_day_bounds(from_db(ctx.until).astimezone(tz).date(), tz)[0]
+    done_then = "(status = 'done' AND (completed_at IS NULL OR completed_at < :until))"
+    row = ctx.conn.execute(
+        f"""
+        SELECT COUNT(*), SUM({done_then}),
+               SUM({done_then} AND COALESCE(on_time,
                    completed_at < (SELECT MIN(m.at) FROM temp.kpi_midnights m WHERE m.at > f.due_at))),
-               SUM(status = 'scheduled' OR (status <> 'skipped' AND completed_at >= :until))
-        FROM followups f {"NOT INDEXED" if ctx.covers_most else ""} WHERE due_at >= :since AND due_at < :until""")[0]
+               SUM(NOT {done_then} AND status <> 'skipped' AND due_at < :until_day_start)
+        FROM followups f {"NOT INDEXED" if ctx.covers_most else ""} WHERE due_at >= :since AND due_at < :until""",
+        {**ctx.params, "until_day_start": to_db(until_day_start)},
+    ).fetchone()
     due, done, on_time, overdue = row[0], row[1] or 0, row[2] or 0, row[3] or 0
-    return {"due": due, "done": done, "on_time": on_time, "overdue": overdue, "on_time_pct": _pct(on_time, due)}
+    return {
+        "due": due,
+        "done": done,
+        "on_time": on_time,
+        "overdue": overdue,
+        "on_time_pct": _pct(on_time, done + overdue),
+    }
 
 
 def _prepare_midnights(ctx: _Context) -> None:
@@ -411,42 +429,31 @@ def _proactive(ctx: _Context) -> dict:
     return {g: _pct(proactive, total) for g, (total, proactive) in counts.items()}
 
 
-# A customer's lost/won-back history: the events, or customers.lost_at when no event records it.
-_CHURN_MARKS = """
-    WITH marks AS (
-        SELECT customer_id, kind, at, id FROM events WHERE kind IN ('lost', 'won-back')
-        UNION ALL
-        SELECT c.id, 'lost', c.lost_at, 0 FROM customers c
-        WHERE c.lost_at IS NOT NULL
-          AND NOT EXISTS (SELECT 1 FROM events e WHERE e.customer_id = c.id AND e.kind = 'lost')
-    ),
-    lost_at_start AS (
-        SELECT customer_id FROM (
-            SELECT customer_id, kind, ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY at DESC, id DESC) AS rn
-            FROM marks WHERE at < :since)
-        WHERE rn = 1 AND kind = 'lost'
-    )
-"""
-
-
 def _retention(ctx: _Context) -> dict:
+    # Retained: customers at the start who are not lost at :until, so one lost and won back inside
+    # the period is retained; `won_back` counts those of `lost`.
+    from carecli.measure.churn import MARKS_SQL, lost_at_sql
+
     row = ctx.rows(
-        _CHURN_MARKS
+        f"WITH {MARKS_SQL}, {lost_at_sql('lost_at_start', ':since')}, {lost_at_sql('lost_at_end', ':until')}"
         + """
+        , at_start AS (SELECT id FROM customers WHERE created_at < :since
+                         AND id NOT IN (SELECT customer_id FROM lost_at_start)),
+        lost AS (SELECT DISTINCT m.customer_id AS id FROM marks m JOIN at_start s ON s.id = m.customer_id
+                 WHERE m.kind = 'lost' AND m.at >= :since AND m.at < :until)
         SELECT
-            (SELECT COUNT(*) FROM customers WHERE created_at < :since
-                AND id NOT IN (SELECT customer_id FROM lost_at_start)),
-            (SELECT COUNT(DISTINCT m.customer_id) FROM marks m JOIN customers c ON c.id = m.customer_id
-                WHERE m.kind = 'lost' AND m.at >= :since AND m.at < :until AND c.created_at < :since
-                  AND m.customer_id NOT IN (SELECT customer_id FROM lost_at_start)),
+            (SELECT COUNT(*) FROM at_start),
+            (SELECT COUNT(*) FROM lost),
+            (SELECT COUNT(*) FROM lost WHERE id NOT IN (SELECT customer_id FROM lost_at_end)),
             (SELECT COUNT(*) FROM customers WHERE created_at >= :since AND created_at < :until)"""
     )[0]
-    at_start, lost, new = row
+    at_start, lost, won_back, new = row
     return {
         "customers_at_start": at_start,
         "lost": lost,
+        "won_back": won_back,
         "new": new,
-        "retention_pct": _pct(at_start - lost, at_start),
+        "retention_pct": _pct(at_start - lost + won_back, at_start),
         "churn_pct": _pct(lost, at_start),
     }
 

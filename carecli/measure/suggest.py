@@ -1,10 +1,11 @@
-"""`care suggest`: the follow-ups the data calls for (recovery, repeat contact, silent customers, thanks), with their evidence."""
+"""`care suggest`: the follow-ups the data calls for (recovery, repeat contact, silent customers, thanks,
+win-back), with their evidence. The rules are listed in docs/metrics.md ("Care suggestions")."""
 
 from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 
 from carecli.core.config import Settings
 from carecli.records import followups
@@ -22,12 +23,18 @@ RULES = (
     Rule("repeat-contact", "check-in"),
     Rule("silent", "check-in"),
     Rule("thank-you", "thank-you"),
+    Rule("win-back", "win-back"),
 )
+
+# Customers lost over price are not offered a win-back: a call cannot change the price.
+WIN_BACK_EXCLUDED_REASON = "price"
 
 
 _RULE_KIND = {rule.name: rule.kind for rule in RULES}
 
 
+# Every rule but win-back proposes nothing for a lost customer (customers.lost_at set): they are
+# not being served, so a recovery or check-in would be about a relationship that has ended.
 # A customer is already covered for a rule when they have a follow-up of the rule's kind that is
 # still scheduled, or that was made (done or skipped too) at or after the rule's evidence: the
 # evidence has been acted on. `:kind` and `:evidence_at` are bound per rule.
@@ -55,12 +62,15 @@ def suggest(conn: sqlite3.Connection, settings: Settings, *, now: datetime) -> l
         "nps_max": settings["care.recovery_nps_max"],
         "nps_min": settings["care.thank_you_nps_min"],
         "repeat_min": settings["care.repeat_contact_tickets"],
+        "win_back_excluded": WIN_BACK_EXCLUDED_REASON,
     }
+    win_back_within = settings.duration("care.win_back_within")
     found = [
         *_recovery(conn, params),
         *_repeat_contact(conn, params),
         *_silent(conn, params),
         *_thank_you(conn, params),
+        *(_win_back(conn, {**params, "win_back_since": to_db(now - win_back_within)}) if win_back_within else []),
     ]
     tz = settings.tz
     due = local_day_bounds(now.astimezone(tz).date(), tz)[0]
@@ -72,7 +82,7 @@ def suggest(conn: sqlite3.Connection, settings: Settings, *, now: datetime) -> l
             "kind": _RULE_KIND[row["rule"]],
             "due_at": to_db(due),
             "ticket_id": row["ticket_id"],
-            "evidence": _evidence(row, now),
+            "evidence": _evidence(row, tz),
             "evidence_at": row["evidence_at"],
             "score": row["score"],
             "days": row["days"],
@@ -111,13 +121,14 @@ def _recovery(conn, params) -> list[sqlite3.Row]:
 def _repeat_contact(conn, params) -> list[sqlite3.Row]:
     sql = f"""
         WITH recent AS (
-            SELECT customer_id, count(*) AS n, max(created_at) AS last_at, group_concat('#' || id, ', ') AS tickets
+            SELECT customer_id, count(*) AS n, min(created_at) AS first_at, max(created_at) AS last_at,
+                   group_concat('#' || id, ', ') AS tickets
             FROM (SELECT id, customer_id, created_at FROM tickets
                   WHERE created_at >= :repeat_since AND created_at <= :now ORDER BY created_at)
             GROUP BY customer_id HAVING count(*) >= :repeat_min
         )
         SELECT 'repeat-contact' AS rule, c.id AS customer_id, c.name AS customer_name, NULL AS ticket_id,
-               NULL AS survey, r.n AS score, r.last_at AS evidence_at, NULL AS days, r.tickets
+               NULL AS survey, r.n AS score, r.last_at AS evidence_at, NULL AS days, r.tickets, r.first_at
         FROM recent r JOIN customers c ON c.id = r.customer_id
         WHERE c.lost_at IS NULL AND {_NOT_COVERED.format(evidence_at="r.last_at")}
         ORDER BY c.id
@@ -162,18 +173,40 @@ def _thank_you(conn, params) -> list[sqlite3.Row]:
     return _query(conn, sql, params, "thank-you")
 
 
-def _evidence(row: sqlite3.Row, now: datetime) -> str:
-    days_ago = int((now - from_db(row["evidence_at"])).total_seconds() // 86400)
-    ago = "today" if days_ago == 0 else f"{days_ago} day{'s' if days_ago != 1 else ''} ago"
+def _win_back(conn, params) -> list[sqlite3.Row]:
+    """A customer lost since win_back_since, for a reason other than price (or none recorded)."""
+    sql = f"""
+        SELECT 'win-back' AS rule, c.id AS customer_id, c.name AS customer_name, NULL AS ticket_id,
+               NULL AS survey, NULL AS score, c.lost_at AS evidence_at, NULL AS days, NULL AS tickets,
+               c.lost_reason AS reason
+        FROM customers c
+        WHERE c.lost_at >= :win_back_since AND c.lost_at <= :now
+          AND coalesce(c.lost_reason, '') <> :win_back_excluded
+          AND {_NOT_COVERED.format(evidence_at="c.lost_at")}
+        ORDER BY c.lost_at, c.id
+    """
+    return _query(conn, sql, params, "win-back")
+
+
+def _evidence(row: sqlite3.Row, tz: tzinfo) -> str:
+    """Why the rule fired, with absolute local dates: the text becomes the follow-up's note and is
+    read days later, when "today" or "3 days ago" would be wrong."""
+
+    def day(at: str) -> str:
+        return from_db(at).astimezone(tz).date().isoformat()
+
+    on = day(row["evidence_at"])
     rule = row["rule"]
     if rule == "recovery":
-        on = f" on ticket #{row['ticket_id']}" if row["ticket_id"] else ""
-        return f"{row['survey'].upper()} {row['score']}{on}, {ago}"
+        ticket = f" on ticket #{row['ticket_id']}" if row["ticket_id"] else ""
+        return f"{row['survey'].upper()} {row['score']}{ticket} on {on}"
     if rule == "repeat-contact":
-        return f"{row['score']} tickets in the window ({row['tickets']}), the last {ago}"
+        return f"{row['score']} tickets from {day(row['first_at'])} to {on} ({row['tickets']})"
     if rule == "silent":
-        return f"no contact for {row['days']} days (last {row['evidence_at'][:10]})"
-    return f"NPS {row['score']}, {ago}"
+        return f"no contact since {on}"
+    if rule == "win-back":
+        return f"lost ({row['reason'] or 'no reason recorded'}) on {on}"
+    return f"NPS {row['score']} on {on}"
 
 
 def apply_suggestions(

@@ -21,7 +21,7 @@ from carecli.text.cadence import next_occurrence, parse_every, parse_rrule
 from carecli.text.clock import from_db, local_day_bounds, to_db
 from carecli.text.vocabulary import TimeParseError
 
-KINDS = ("check-in", "tip", "service-reminder", "recovery", "thank-you", "offer", "other")
+KINDS = ("check-in", "tip", "service-reminder", "recovery", "thank-you", "win-back", "offer", "other")
 STATUSES = ("scheduled", "done", "skipped")
 DEFAULT_KIND = "check-in"
 

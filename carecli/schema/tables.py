@@ -172,7 +172,7 @@ TABLES: dict[str, dict[str, Col]] = {
     "churn": _table(
         Col("reason", computed=True),
         Col("lost", kind="int", computed=True),
-        Col("won_back", "won back since", "int", computed=True),
+        Col("won_back", "won back", "int", computed=True),
         Col("share_pct", "share", "pct", computed=True),
     ),
 }

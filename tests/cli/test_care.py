@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 import pytest
@@ -216,6 +217,55 @@ def test_churn_counts_losses_in_the_period_by_reason(shop):
     assert csv_out.splitlines()[:2] == ["reason,lost,won_back,share_pct", "price,2,1,66.67"]
 
 
+def test_churn_counts_a_customer_lost_twice_once_under_the_latest_reason(shop):
+    shop("customer", "add", "Cara", "--at", "2026-01-01", ok=True)
+    shop("customer", "lost", "cara", "--reason", "price", "--at", "2026-03-03", ok=True)
+    shop("customer", "won-back", "cara", "--at", "2026-03-05", ok=True)
+    shop("customer", "lost", "cara", "--reason", "service", "--at", "2026-03-09", ok=True)
+    result = shop("care", "churn", "--since", "2026-03-01", "--format", "json", ok=True)
+    assert json.loads(result.stdout) == [{"reason": "service", "lost": 1, "won_back": 0, "share_pct": 100.0}]
+    assert "1 customer(s) lost" in result.stderr
+    assert shop.json("kpi", "--since", "2026-03-01")["retention"]["lost"] == 1
+
+
+def test_churn_counts_as_won_back_only_those_back_before_the_end_of_the_period(shop):
+    shop("customer", "lost", "ben", "--reason", "price", "--at", "2026-03-03", ok=True)
+    shop("customer", "won-back", "ben", "--at", "2026-03-10", ok=True)
+    [before] = shop.json("care", "churn", "--since", "2026-03-01", "--until", "2026-03-08")
+    assert (before["lost"], before["won_back"]) == (1, 0)
+    [after] = shop.json("care", "churn", "--since", "2026-03-01", "--until", "2026-03-12")
+    assert (after["lost"], after["won_back"]) == (1, 1)
+
+
+def test_churn_uses_the_default_period_of_kpi(shop):
+    # kpi's default: the last 30 local days, today included, up to now (Feb 13 00:00 - Mar 14 11:00).
+    shop("customer", "add", "Cara", "--at", "2026-01-01", ok=True)
+    shop("customer", "add", "Dan", "--at", "2026-01-01", ok=True)
+    shop("customer", "lost", "cara", "--reason", "moved", "--at", "2026-02-12 15:00", ok=True)
+    shop("customer", "lost", "dan", "--reason", "price", "--at", "2026-02-13 00:30", ok=True)
+    result = shop("care", "churn", "--format", "json", ok=True)
+    assert [r["reason"] for r in json.loads(result.stdout)] == ["price"]
+    assert "from 2026-02-13 00:00 to 2026-03-14 11:00" in result.stderr
+    kpi = shop.json("kpi")["period"]
+    assert (kpi["since"], kpi["until"]) == ("2026-02-12T23:00:00+00:00", "2026-03-14T10:00:00+00:00")
+
+
+def test_a_customer_lost_and_won_back_inside_the_period_is_retained(shop):
+    shop("customer", "add", "Cara", "--at", "2026-01-01", ok=True)
+    shop("customer", "lost", "ben", "--reason", "price", "--at", "2026-03-05", ok=True)
+    shop("customer", "won-back", "ben", "--at", "2026-03-08", ok=True)
+    shop("customer", "lost", "cara", "--reason", "moved", "--at", "2026-03-06", ok=True)
+    retention = shop.json("kpi", "--since", "2026-03-04")["retention"]
+    assert retention == {
+        "customers_at_start": 3,
+        "lost": 2,
+        "won_back": 1,
+        "new": 0,
+        "retention_pct": 66.67,
+        "churn_pct": 66.67,
+    }
+
+
 # ---------------------------------------------------------------- the care queue
 
 
@@ -282,11 +332,11 @@ def test_silent_customers_not_lost_get_a_check_in(shop):
     shop("log", "dan", "Called to say hi", "--at", "2026-01-01", ok=True)
     shop("customer", "add", "Eve", "--at", "2025-10-01", ok=True)
     shop("customer", "lost", "eve", "--reason", "moved", ok=True)
-    suggestions = shop.json("care", "suggest")
+    suggestions = [s for s in shop.json("care", "suggest") if s["rule"] != "win-back"]  # Eve: see win-back
     assert [(s["rule"], s["customer_name"], s["days"]) for s in suggestions] == [("silent", "Cara", 164)]
-    assert "no contact for 164 days (last 2025-09-30)" == suggestions[0]["evidence"]
+    assert suggestions[0]["evidence"] == "no contact since 2025-10-01"  # the local day Cara was added
     shop("followup", "add", "cara", "--due", "2026-03-20", ok=True)
-    assert rules(shop) == []
+    assert rules(shop) == [("win-back", "Eve", "win-back")]
 
 
 def test_thank_you_for_promoters_without_a_recent_thank_you(shop, db_path):
@@ -303,6 +353,63 @@ def test_thresholds_come_from_config(shop, db_path, monkeypatch):
     assert rules(shop) == []
     monkeypatch.setenv("CARECLI_CARE_RECOVERY_CSAT_MAX", "3")
     assert rules(shop) == [("recovery", "Ada Lovelace", "recovery")]
+
+
+def test_evidence_and_notes_carry_absolute_local_dates(shop, db_path):
+    # 23:30 UTC on the 9th is already the 10th in Berlin.
+    survey(db_path, "nps", 2, 10, "2026-03-09T23:30:00+00:00")
+    survey(db_path, "csat", 1, 1, "2026-03-14T09:00:00+00:00", ticket_id=1)
+    for day in ("2026-03-01", "2026-03-05"):
+        shop("ticket", "open", "ada", "Again", "--at", day, ok=True)
+    evidence = {s["rule"]: s["evidence"] for s in shop.json("care", "suggest")}
+    assert evidence == {
+        "recovery": "CSAT 1 on ticket #1 on 2026-03-14",
+        "repeat-contact": "3 tickets from 2026-03-01 to 2026-03-13 (#2, #3, #1)",
+        "thank-you": "NPS 10 on 2026-03-10",
+    }
+    shop("care", "suggest", "--apply", "--yes", ok=True)
+    notes = {f["kind"]: f["note"] for f in followups(shop)}
+    assert notes["thank-you"] == "thank-you: NPS 10 on 2026-03-10"
+    assert "today" not in " ".join(notes.values()) and "ago" not in " ".join(notes.values())
+
+
+def test_lost_customers_get_no_recovery_check_in_or_thank_you(shop, db_path):
+    survey(db_path, "csat", 1, 1, "2026-03-13T12:00:00+00:00", ticket_id=1)
+    survey(db_path, "nps", 1, 10, "2026-03-13T12:00:00+00:00")
+    shop("customer", "lost", "ada", "--reason", "price", "--at", "2026-03-13 13:00", ok=True)
+    assert rules(shop) == []
+
+
+def test_win_back_for_a_customer_lost_recently_for_a_reason_other_than_price(shop):
+    shop("customer", "add", "Cara", "--at", "2025-01-01", ok=True)
+    shop("customer", "add", "Dan", "--at", "2025-01-01", ok=True)
+    shop("customer", "lost", "ada", "--reason", "service", "--at", "2026-03-10", ok=True)
+    shop("customer", "lost", "ben", "--reason", "price", "--at", "2026-03-10", ok=True)  # never
+    shop("customer", "lost", "cara", "--reason", "moved", "--at", "2025-12-01", ok=True)  # over 90 days ago
+    shop("customer", "lost", "dan", "--reason", "competitor", "--at", "2025-12-15", ok=True)  # 89 days ago
+    suggestions = shop.json("care", "suggest")
+    assert [(s["rule"], s["customer_name"], s["kind"], s["evidence"]) for s in suggestions] == [
+        ("win-back", "Dan", "win-back", "lost (competitor) on 2025-12-15"),
+        ("win-back", "Ada Lovelace", "win-back", "lost (service) on 2026-03-10"),
+    ]
+    shop("care", "suggest", "--apply", "--yes", ok=True)
+    assert [(f["customer_name"], f["kind"]) for f in followups(shop)] == [
+        ("Dan", "win-back"),
+        ("Ada Lovelace", "win-back"),
+    ]
+    assert rules(shop) == []  # covered by the scheduled win-backs
+
+
+def test_win_back_is_covered_by_a_win_back_made_since_the_loss_and_follows_the_config(shop, monkeypatch):
+    shop("customer", "lost", "ada", "--reason", "service", "--at", "2026-03-10", ok=True)
+    shop("followup", "add", "ada", "--due", "2026-03-11", "--kind", "win-back", "--at", "2026-03-10 12:00", ok=True)
+    shop("followup", "skip", "1", "--at", "2026-03-11", ok=True)
+    assert rules(shop) == []  # made after the loss, even if skipped
+    monkeypatch.setenv("CARECLI_CARE_WIN_BACK_WITHIN", "")
+    shop("customer", "lost", "ben", "--reason", "moved", "--at", "2026-03-12", ok=True)
+    assert rules(shop) == []
+    monkeypatch.setenv("CARECLI_CARE_WIN_BACK_WITHIN", "3d")
+    assert rules(shop) == [("win-back", "Ben Okafor", "win-back")]
 
 
 def test_suggest_without_apply_writes_nothing(shop, db_path):
@@ -416,3 +523,16 @@ def test_today_lists_tickets_breaching_or_about_to_breach_an_sla(shop, tmp_path)
     assert agenda["counts"]["sla_breaching"] == 2
     table = shop("--config", str(config), "today", ok=True).stdout
     assert "SLA breached or at risk  2" in table and "SLA breaching" in table
+
+
+def test_every_suggestion_rule_is_documented_with_its_kind():
+    from pathlib import Path
+
+    from carecli.measure.suggest import RULES
+    from carecli.records.followups import KINDS
+
+    docs = (Path(__file__).parents[2] / "docs" / "metrics.md").read_text()
+    section = docs[docs.index("## Care suggestions") :]
+    for rule in RULES:
+        assert f"| `{rule.name}` | `{rule.kind}` |" in section
+        assert rule.kind in KINDS

@@ -502,7 +502,7 @@ def test_follow_up_figures_follow_the_rules_of_today_at_any_end_of_period(tmp_pa
     from carecli.text.clock import local_day_bounds, to_db
 
     tz = ZoneInfo("Europe/Berlin")
-    conn = database.connect(tmp_path_factory.mktemp("f") / "f.db")
+    conn = database.connect(tmp_path_factory.mktemp("f") / "f.db", create=True)
     conn.execute("INSERT INTO customers (id, name, created_at) VALUES (1, 'Ada', '2026-01-01T00:00:00+00:00')")
     start = local_day_bounds(datetime(2026, 3, 20).date(), tz)[0]
     since, until = start, start + timedelta(hours=until_hours)

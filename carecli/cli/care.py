@@ -113,7 +113,7 @@ def churn(since: SinceOpt = None, until: UntilOpt = None, fmt: FormatOpt = "tabl
     from carecli.measure.churn import churn_by_reason
 
     start = STATE.when(since or "-30d", option="--since")
-    end = STATE.when(until or "today", end_of_day=True, option="--until")
+    end = STATE.until(until or "today", since=start)
     rows = churn_by_reason(STATE.conn, since=start, until=end)
     emit_rows(
         rows,

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from carecli.core import config, store
+from carecli.core.errors import InvalidInput
 from carecli.records import customers, followups
 from carecli.schema import database
 from carecli.text.clock import from_db, local_day_bounds
@@ -122,3 +123,42 @@ def test_on_time_means_before_the_end_of_the_local_due_day():
     assert not followups.is_on_time(due_at, end, BERLIN)
     # A timed follow-up is on time all of its day, even after the hour.
     assert followups.is_on_time("2026-03-14T08:00:00+00:00", local("2026-03-14 20:00"), BERLIN)
+
+
+def test_done_on_a_daily_series_anchored_decades_back_counts_what_it_skipped_and_stops_counting(env):
+    conn, settings, customer_id = env
+    now = datetime(2026, 3, 14, 10, tzinfo=timezone.utc)
+    with store.transaction(conn):
+        row = followups.add_followup(
+            conn, settings, customer_id=customer_id, due=local("1990-03-01"), all_day=True, at=now, every="1d"
+        )
+        result = followups.complete(conn, settings, row, at=now)
+    assert result.skipped_count == followups.SKIPPED_COUNTED and result.skipped_more
+    assert [o.astimezone(BERLIN).date().isoformat() for o in result.skipped_occurrences] == [
+        "1990-03-02",
+        "1990-03-03",
+        "1990-03-04",
+        "1990-03-05",
+        "1990-03-06",
+    ]
+    assert result.next_followup is not None
+    assert followups.due_day(result.next_followup, BERLIN).isoformat() == "2026-03-14"  # today is still fine
+
+
+def test_done_counts_every_skipped_occurrence_below_the_limit(env):
+    conn, settings, customer_id = env
+    now = datetime(2026, 3, 14, 10, tzinfo=timezone.utc)
+    with store.transaction(conn):
+        row = followups.add_followup(
+            conn, settings, customer_id=customer_id, due=local("2025-03-15"), all_day=True, at=now, every="weekly"
+        )
+        result = followups.complete(conn, settings, row, at=now)
+    assert (result.skipped_count, result.skipped_more) == (51, False)  # Saturdays 2025-03-22 .. 2026-03-07
+    assert followups.due_day(result.next_followup, BERLIN).isoformat() == "2026-03-14"
+
+
+@pytest.mark.parametrize("rrule", ["FREQ=MINUTELY", "FREQ=HOURLY;INTERVAL=12", "FREQ=SECONDLY"])
+def test_rules_finer_than_a_day_are_refused_for_follow_ups(env, rrule):
+    conn, settings, customer_id = env
+    with pytest.raises(InvalidInput, match="--rrule: .* follow-ups repeat at most daily"):
+        followups.build_recurrence(every=None, rrule=rrule, first_due=local("2026-03-14"), tz=BERLIN)

@@ -8,6 +8,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from dateutil.rrule import rrulestr
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -25,7 +26,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def when(text, **options):
-    return to_db(parse_when(text, now=NOW, tz=BERLIN, **options))
+    return to_db(parse_when(text, now=NOW, tz=BERLIN, yearless="next", **options))
 
 
 def utc(*fields):
@@ -86,9 +87,9 @@ def test_relative_offsets_count_from_now_and_unsigned_means_future(text, expecte
 
 def test_month_offsets_clamp_to_the_end_of_shorter_months():
     jan_31 = datetime(2026, 1, 31, 12, tzinfo=UTC)
-    assert parse_when("1mo", now=jan_31, tz=UTC) == utc(2026, 2, 28, 12)
+    assert parse_when("1mo", now=jan_31, tz=UTC, yearless="next") == utc(2026, 2, 28, 12)
     leap_day = datetime(2028, 2, 29, 12, tzinfo=UTC)
-    assert parse_when("1y", now=leap_day, tz=UTC) == utc(2029, 2, 28, 12)
+    assert parse_when("1y", now=leap_day, tz=UTC, yearless="next") == utc(2029, 2, 28, 12)
 
 
 @pytest.mark.parametrize(
@@ -107,7 +108,7 @@ def test_month_offsets_clamp_to_the_end_of_shorter_months():
     ],
 )
 def test_weekdays_mean_strictly_after_today_and_last_means_strictly_before(text, expected_local_day):
-    assert parse_when(text, now=NOW, tz=BERLIN) == local_day_bounds(expected_local_day, BERLIN)[0]
+    assert parse_when(text, now=NOW, tz=BERLIN, yearless="next") == local_day_bounds(expected_local_day, BERLIN)[0]
 
 
 @pytest.mark.parametrize(
@@ -122,13 +123,13 @@ def test_weekdays_mean_strictly_after_today_and_last_means_strictly_before(text,
 )
 def test_period_bounds_are_local_midnights_and_ignore_end_of_day(text, expected_local_midnight):
     expected = local_day_bounds(expected_local_midnight, BERLIN)[0]
-    assert parse_when(text, now=NOW, tz=BERLIN) == expected
-    assert parse_when(text, now=NOW, tz=BERLIN, end_of_day=True) == expected
+    assert parse_when(text, now=NOW, tz=BERLIN, yearless="next") == expected
+    assert parse_when(text, now=NOW, tz=BERLIN, yearless="next", end_of_day=True) == expected
 
 
 def test_eow_on_a_sunday_is_the_coming_midnight():
     sunday_noon = datetime(2026, 3, 15, 11, tzinfo=UTC)
-    assert parse_when("eow", now=sunday_noon, tz=BERLIN) == utc(2026, 3, 15, 23)
+    assert parse_when("eow", now=sunday_noon, tz=BERLIN, yearless="next") == utc(2026, 3, 15, 23)
 
 
 @pytest.mark.parametrize(
@@ -166,14 +167,16 @@ def test_other_date_spellings_go_through_dateutil(text, options, expected):
 
 @pytest.mark.parametrize("text", ["today", "2026-03-14", "14 March 2026", "next monday", "tomorrow"])
 def test_end_of_day_turns_a_whole_day_into_its_exclusive_end(text):
-    start = parse_when(text, now=NOW, tz=BERLIN)
-    end = parse_when(text, now=NOW, tz=BERLIN, end_of_day=True)
+    start = parse_when(text, now=NOW, tz=BERLIN, yearless="next")
+    end = parse_when(text, now=NOW, tz=BERLIN, yearless="next", end_of_day=True)
     assert end - start == timedelta(days=1)
 
 
 @pytest.mark.parametrize("text", ["tomorrow 09:30", "2026-03-14T09:30", "+3d", "now", "5pm"])
 def test_end_of_day_leaves_exact_times_alone(text):
-    assert parse_when(text, now=NOW, tz=BERLIN, end_of_day=True) == parse_when(text, now=NOW, tz=BERLIN)
+    assert parse_when(text, now=NOW, tz=BERLIN, yearless="next", end_of_day=True) == parse_when(
+        text, now=NOW, tz=BERLIN, yearless="next"
+    )
 
 
 @pytest.mark.parametrize(
@@ -205,7 +208,7 @@ def test_end_of_day_leaves_exact_times_alone(text):
 )
 def test_unreadable_times_raise_time_parse_error_with_examples(text):
     with pytest.raises(TimeParseError) as raised:
-        parse_when(text, now=NOW, tz=BERLIN)
+        parse_when(text, now=NOW, tz=BERLIN, yearless="next")
     message = str(raised.value)
     assert "\n" not in message
     assert "try" in message
@@ -213,7 +216,7 @@ def test_unreadable_times_raise_time_parse_error_with_examples(text):
 
 def test_error_message_quotes_the_input_and_shows_examples():
     with pytest.raises(TimeParseError, match=r"cannot read 'blorp' as a time; try 2026-03-14, .*next monday"):
-        parse_when("blorp", now=NOW, tz=BERLIN)
+        parse_when("blorp", now=NOW, tz=BERLIN, yearless="next")
 
 
 def test_time_parse_error_is_a_value_error():
@@ -222,7 +225,7 @@ def test_time_parse_error_is_a_value_error():
 
 def test_naive_now_is_a_programming_error():
     with pytest.raises(ValueError, match="aware"):
-        parse_when("today", now=datetime(2026, 3, 14), tz=BERLIN)
+        parse_when("today", now=datetime(2026, 3, 14), tz=BERLIN, yearless="next")
 
 
 @pytest.mark.parametrize(
@@ -249,7 +252,7 @@ def test_naive_now_is_a_programming_error():
     ],
 )
 def test_is_date_only_tells_whole_days_from_instants(text, expected):
-    assert is_date_only(text) is expected
+    assert is_date_only(text, dayfirst=False) is expected
 
 
 # --- DST ---------------------------------------------------------------------------------------
@@ -283,8 +286,10 @@ def test_local_day_bounds_are_23_or_25_hours_on_dst_days():
 
 def test_tomorrow_across_the_spring_switch_is_local_midnight():
     saturday_before = datetime(2026, 3, 28, 12, tzinfo=UTC)
-    assert parse_when("tomorrow", now=saturday_before, tz=BERLIN) == utc(2026, 3, 28, 23)
-    assert parse_when("tomorrow", now=saturday_before, tz=BERLIN, end_of_day=True) == utc(2026, 3, 29, 22)
+    assert parse_when("tomorrow", now=saturday_before, tz=BERLIN, yearless="next") == utc(2026, 3, 28, 23)
+    assert parse_when("tomorrow", now=saturday_before, tz=BERLIN, yearless="next", end_of_day=True) == utc(
+        2026, 3, 29, 22
+    )
 
 
 # --- now_utc and get_zone ---------------------------------------------------------------------
@@ -572,7 +577,8 @@ def test_next_occurrence_is_strictly_after_and_may_be_the_start_itself():
 
 
 def test_next_occurrence_through_the_repeated_autumn_hour():
-    rule = parse_rrule("FREQ=HOURLY", dtstart=utc(2026, 10, 24, 22), tz=BERLIN)  # local midnight
+    # Follow-ups refuse hourly rules (parse_rrule), but next_occurrence still serves any rule.
+    rule = rrulestr("FREQ=HOURLY", dtstart=datetime(2026, 10, 25))  # local midnight
     # 02:30 local happens twice on 2026-10-25; after the first (00:30Z) comes the 03:00 hour.
     assert next_occurrence(rule, after=utc(2026, 10, 25, 0, 0), tz=BERLIN) == utc(2026, 10, 25, 2)
 
@@ -594,7 +600,7 @@ ZONES = st.sampled_from(
         timezone(timedelta(hours=-9, minutes=-30)),
     ]
 )
-AWARE_TIMES = st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(2100, 12, 30), timezones=ZONES)
+AWARE_TIMES = st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(2099, 12, 30), timezones=ZONES)
 
 
 @given(AWARE_TIMES)
@@ -607,7 +613,7 @@ def test_db_text_round_trips_any_aware_time(moment):
 @given(AWARE_TIMES, ZONES)
 def test_parse_when_reads_back_stored_text(moment, zone):
     stored = to_db(moment)
-    assert to_db(parse_when(stored, now=NOW, tz=zone)) == stored
+    assert to_db(parse_when(stored, now=NOW, tz=zone, yearless="next")) == stored
 
 
 @given(AWARE_TIMES, AWARE_TIMES)
@@ -626,7 +632,7 @@ def test_parse_duration_of_generated_amounts(days, hours, minutes, spaced):
 @given(st.text())
 def test_parse_when_raises_only_time_parse_error_on_arbitrary_text(text):
     try:
-        result = parse_when(text, now=NOW, tz=BERLIN)
+        result = parse_when(text, now=NOW, tz=BERLIN, yearless="next")
     except TimeParseError:
         return
     assert result.tzinfo is not None and result.microsecond == 0
@@ -635,7 +641,7 @@ def test_parse_when_raises_only_time_parse_error_on_arbitrary_text(text):
 @given(st.text(alphabet="0123456789 :-/.+tzapmdhwsyo", max_size=25))
 def test_parse_when_raises_only_time_parse_error_on_date_like_text(text):
     try:
-        parse_when(text, now=NOW, tz=BERLIN)
+        parse_when(text, now=NOW, tz=BERLIN, yearless="next")
     except TimeParseError:
         pass
 
@@ -646,6 +652,175 @@ def test_parse_duration_raises_only_time_parse_error(text):
         assert parse_duration(text) >= timedelta(0)
     except TimeParseError:
         pass
+
+
+# --- issue 11: day-first, the plausible window, dates without a year, bounded cadences ---------
+
+DAYS = st.dates(min_value=date(1971, 1, 1), max_value=date(2098, 12, 31))
+
+
+@pytest.mark.parametrize(
+    "text, expected_local_day",
+    [
+        ("2026-12-04 9am", "2026-12-04"),
+        ("2026/12/04", "2026-12-04"),
+        ("2026.12.04 9:30", "2026-12-04"),
+        ("24/12/2026", "2026-12-24"),
+        ("24.12.2026", "2026-12-24"),
+        ("24-12-2026", "2026-12-24"),
+        ("04/12/26 9am", "2026-12-04"),
+        ("04/12 9am", "2026-12-04"),
+    ],
+)
+def test_dayfirst_reads_only_day_first_numeric_dates_day_first(text, expected_local_day):
+    moment = parse_when(text, now=NOW, tz=BERLIN, yearless="next", dayfirst=True)
+    assert moment.astimezone(BERLIN).date().isoformat() == expected_local_day
+
+
+@given(DAYS, st.sampled_from(["-", "/", "."]), st.sampled_from(["", " 9am", " 09:30", " 5 pm"]))
+def test_a_year_first_date_is_never_day_first(day, separator, time_of_day):
+    text = f"{day.year}{separator}{day.month:02}{separator}{day.day:02}{time_of_day}"
+    for dayfirst in (False, True):
+        moment = parse_when(text, now=NOW, tz=BERLIN, yearless="next", dayfirst=dayfirst)
+        assert moment.astimezone(BERLIN).date() == day
+
+
+@given(DAYS, st.sampled_from(["-", "/", "."]), st.booleans())
+def test_dayfirst_reads_day_month_year_whatever_the_separator(day, separator, padded):
+    day_text, month_text = (f"{day.day:02}", f"{day.month:02}") if padded else (str(day.day), str(day.month))
+    text = f"{day_text}{separator}{month_text}{separator}{day.year}"
+    assert parse_when(text, now=NOW, tz=BERLIN, yearless="next", dayfirst=True).astimezone(BERLIN).date() == day
+    assert is_date_only(text, dayfirst=True)
+
+
+@pytest.mark.parametrize("text", ["24/12", "24-12", "24.12.2026", "24/12/2026"])  # 24.12 alone is a number
+def test_with_dayfirst_a_day_first_date_without_a_time_is_a_whole_day(text):
+    assert is_date_only(text, dayfirst=True) is True
+
+
+@pytest.mark.parametrize(
+    "text", ["9999-12-31", "0001-01-02", "1969-12-31 12:00", "2100-01-02", "31/12/9999", "+100y", "80 years ago"]
+)
+def test_times_outside_a_shops_life_are_refused_with_the_window_and_a_fix(text):
+    with pytest.raises(TimeParseError) as raised:
+        parse_when(text, now=NOW, tz=UTC, yearless="past")
+    message = str(raised.value)
+    assert "outside 1970-01-01 to 2100-01-01 (UTC)" in message and "check the year" in message
+    assert "\n" not in message
+
+
+@given(st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30), timezones=st.just(UTC)))
+def test_only_times_inside_the_window_are_accepted(moment):
+    text = to_db(moment.replace(microsecond=0))
+    inside = datetime(1970, 1, 1, tzinfo=UTC) <= moment.replace(microsecond=0) <= datetime(2100, 1, 1, tzinfo=UTC)
+    try:
+        parse_when(text, now=NOW, tz=UTC, yearless="past")
+        assert inside
+    except TimeParseError as error:
+        assert not inside and "outside 1970-01-01" in str(error)
+
+
+@pytest.mark.parametrize(
+    "text, yearless, expected_local_day",
+    [
+        ("03/04", "next", "2027-03-04"),  # 4 March has passed on 14 March 2026
+        ("03/04", "past", "2026-03-04"),
+        ("03/20", "next", "2026-03-20"),
+        ("03/20", "past", "2025-03-20"),
+        ("march 14", "next", "2026-03-14"),  # today is both
+        ("march 14", "past", "2026-03-14"),
+        ("29 feb", "next", "2028-02-29"),
+        ("29 feb", "past", "2024-02-29"),
+        ("14 March 2026", "next", "2026-03-14"),  # a year given is kept
+        ("4 march 2026", "next", "2026-03-04"),
+    ],
+)
+def test_a_date_without_a_year_is_its_next_or_most_recent_occurrence(text, yearless, expected_local_day):
+    moment = parse_when(text, now=NOW, tz=BERLIN, yearless=yearless)
+    assert moment.astimezone(BERLIN).date().isoformat() == expected_local_day
+
+
+def test_a_yearless_date_with_a_time_keeps_the_time():
+    assert when("03/04 9:30") == "2027-03-04T08:30:00+00:00"
+    assert is_date_only("03/04 9:30", dayfirst=False) is False
+
+
+@given(DAYS, st.dates(min_value=date(2000, 1, 1), max_value=date(2096, 12, 31)), st.booleans())
+def test_yearless_next_is_the_first_such_day_from_today_and_past_the_last_up_to_today(today, day, dayfirst):
+    now = datetime.combine(today, datetime.min.time(), tzinfo=UTC).replace(hour=12)
+    text = f"{day.day}/{day.month}" if dayfirst else f"{day.month}/{day.day}"
+    upcoming = parse_when(text, now=now, tz=UTC, yearless="next", dayfirst=dayfirst).date()
+    recent = parse_when(text, now=now, tz=UTC, yearless="past", dayfirst=dayfirst).date()
+    assert (upcoming.month, upcoming.day) == (recent.month, recent.day) == (day.month, day.day)
+    assert recent <= today <= upcoming
+    # No occurrence lies between: the years between hold no such day (only 29 February skips).
+    for year in range(recent.year + 1, upcoming.year):
+        with pytest.raises(ValueError):
+            date(year, day.month, day.day)
+    if (day.month, day.day) != (2, 29):
+        assert upcoming.year - recent.year <= 1
+
+
+@pytest.mark.parametrize("frequency", ["HOURLY", "MINUTELY", "SECONDLY"])
+def test_follow_up_rules_finer_than_a_day_are_refused_in_one_line(frequency):
+    with pytest.raises(TimeParseError, match=f"repeats {frequency.lower()}; follow-ups repeat at most daily") as raised:
+        parse_rrule(f"FREQ={frequency};INTERVAL=2", dtstart=NOW, tz=BERLIN)
+    assert "\n" not in str(raised.value)
+
+
+@pytest.mark.parametrize("spec", ["1h", "30m", "hourly", "every 2 hours"])
+def test_every_finer_than_a_day_is_refused(spec):
+    with pytest.raises(TimeParseError, match="cannot read"):
+        parse_every(spec, dtstart=NOW, tz=BERLIN)
+
+
+def test_a_count_above_the_limit_is_refused_with_until_as_the_fix():
+    with pytest.raises(TimeParseError, match="COUNT above 1000; end a long series with UNTIL"):
+        parse_rrule("FREQ=DAILY;COUNT=1001", dtstart=NOW, tz=BERLIN)
+    parse_rrule("FREQ=DAILY;COUNT=1000", dtstart=NOW, tz=BERLIN)
+
+
+RULE_TEXTS = st.sampled_from(
+    [
+        "FREQ=DAILY",
+        "FREQ=DAILY;INTERVAL=3",
+        "FREQ=DAILY;BYDAY=MO,WE;BYHOUR=9,15",
+        "FREQ=WEEKLY;INTERVAL=2",
+        "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,TH",
+        "FREQ=MONTHLY",
+        "FREQ=MONTHLY;INTERVAL=5",
+        "FREQ=MONTHLY;BYMONTHDAY=31,-1;BYSETPOS=1",
+        "FREQ=MONTHLY;BYDAY=-1FR",
+        "FREQ=YEARLY",
+        "FREQ=YEARLY;INTERVAL=4",
+        "FREQ=YEARLY;BYWEEKNO=20;BYDAY=MO",
+        "FREQ=DAILY;COUNT=700",
+        "FREQ=WEEKLY;INTERVAL=3;COUNT=40",
+        "FREQ=MONTHLY;COUNT=300",
+        "FREQ=YEARLY;COUNT=30",
+        "FREQ=WEEKLY;BYDAY=FR;COUNT=500",
+        "FREQ=MONTHLY;UNTIL=20300101T000000",
+        "FREQ=HOURLY;INTERVAL=7",
+        "FREQ=MINUTELY;INTERVAL=61",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    RULE_TEXTS,
+    st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2026, 12, 31)),
+    st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2040, 12, 31)),
+)
+def test_next_occurrence_from_near_after_equals_walking_the_whole_series(rule_text, local_start, local_after):
+    from dateutil.rrule import rrulestr as read_rule
+
+    # Stored rules (any FREQ, as older databases may hold) as load_rule reads them.
+    rule = read_rule(rule_text, dtstart=local_start.replace(microsecond=0))
+    after = local_after.replace(tzinfo=UTC)
+    walked = rule.after(local_after.replace(microsecond=0), inc=False)
+    expected = None if walked is None else walked.replace(tzinfo=UTC)
+    assert next_occurrence(rule, after=after, tz=UTC) == expected
 
 
 # --- import cost -----------------------------------------------------------------------------

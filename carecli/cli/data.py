@@ -93,8 +93,8 @@ def export(
 
     conn, settings = STATE.conn, STATE.settings
     filters = exporting.ExportFilter(
-        since=STATE.when(since, option="--since") if since else None,
-        until=STATE.when(until, end_of_day=True, option="--until") if until else None,
+        since=(start := STATE.when(since, option="--since") if since else None),
+        until=STATE.until(until, since=start) if until else None,
         customer_id=_customer_id(conn, customer),
         status=tuple(s.strip().lower() for s in status.split(",") if s.strip()) if status else None,
         channel=settings.choose("channels", channel) if channel else None,

@@ -96,10 +96,27 @@ def show(row, fmt: str, title: str | None = None) -> None:
 
 
 def _due(text: str, option: str = "--due"):
-    """A due time as typed, and whether it names a whole day."""
+    """A due time as typed, and whether it names a whole day. A date without a year is its next
+    occurrence: a follow-up is a plan."""
     from carecli.text.when import is_date_only
 
-    return STATE.when(text, option=option), is_date_only(text)
+    return STATE.when(text, yearless="next", option=option), is_date_only(text, dayfirst=STATE.settings["dayfirst"])
+
+
+def _warn_if_past(text: str, due_at, all_day: bool, option: str = "--due") -> None:
+    """A due time in the past is allowed (catching up on paper notes) but rarely meant."""
+    from carecli.text.clock import local_day_bounds
+    from carecli.text.durations import rough_span
+
+    tz, now = STATE.settings.tz, STATE.now
+    if all_day:
+        today_start = local_day_bounds(now.astimezone(tz).date(), tz)[0]
+        past = due_at < today_start
+    else:
+        past = due_at < now
+    if past:
+        ago = rough_span((now - due_at).total_seconds())
+        message(f"warning: {option} {text} is {ago} ago; the follow-up is overdue at once")
 
 
 @app.command("add")
@@ -137,6 +154,7 @@ def add(
         )
     repeats = f", repeating {followups.rule_text(row['recurrence'])}" if row["recurrence"] else ""
     message(f"scheduled {row['kind']} #{row['id']} with {who['name']}{repeats}")
+    _warn_if_past(due, due_at, all_day)
     show(row, fmt)
 
 
@@ -160,7 +178,7 @@ def list_(
 
     settings, conn = STATE.settings, STATE.conn
     statuses = followups.check_status(status)
-    due_before = STATE.when(due_by, end_of_day=True, option="--due-by") if due_by else None
+    due_before = STATE.when(due_by, yearless="next", end_of_day=True, option="--due-by") if due_by else None
     if overdue:
         if statuses != ("scheduled",):
             raise InvalidInput("--overdue lists scheduled follow-ups only", "drop --status or --overdue")
@@ -200,10 +218,11 @@ def _report_series(result) -> None:
     from carecli.text.clock import format_local
 
     tz = STATE.settings.tz
-    if result.skipped_occurrences:
-        days = ", ".join(format_local(o, tz)[:10] for o in result.skipped_occurrences[:5])
-        more = ", ..." if len(result.skipped_occurrences) > 5 else ""
-        message(f"skipped {len(result.skipped_occurrences)} past occurrence(s): {days}{more}")
+    if result.skipped_count:
+        days = ", ".join(format_local(o, tz)[:10] for o in result.skipped_occurrences)
+        more = ", ..." if result.skipped_count > len(result.skipped_occurrences) else ""
+        count = f"more than {result.skipped_count}" if result.skipped_more else str(result.skipped_count)
+        message(f"skipped {count} past occurrence(s): {days}{more}")
     if result.next_followup is not None:
         message(f"next: #{result.next_followup['id']} due {describe_due(result.next_followup)}")
     elif result.series_ended:
@@ -315,4 +334,6 @@ def edit(
             outcome=outcome,
         )
     message(f"updated follow-up #{row['id']}")
+    if due is not None:
+        _warn_if_past(due, due_at, bool(all_day))
     show(row, fmt)

@@ -120,10 +120,8 @@ def period_from(since: str | None, until: str | None):
 
     now = STATE.now
     default = default_period(now, STATE.settings.tz)
-    return Period(
-        STATE.when(since, option="--since") if since else default.since,
-        STATE.when(until, end_of_day=True, option="--until") if until else now,
-    )
+    start = STATE.when(since, option="--since") if since else default.since
+    return Period(start, STATE.until(until, since=start) if until else now)
 
 
 def kpi(

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from carecli.cli.output import message
 from carecli.core import config as config_module
+
+if TYPE_CHECKING:
+    from carecli.text.when import Yearless
 
 
 class State:
@@ -55,8 +59,19 @@ class State:
             self._now = now_utc()
         return self._now
 
-    def when(self, text: str | None, *, end_of_day: bool = False, option: str = "--at") -> datetime:
-        """Parse a time the user typed (None = now); errors name the option."""
+    def when(
+        self,
+        text: str | None,
+        *,
+        yearless: Yearless = "past",
+        end_of_day: bool = False,
+        option: str = "--at",
+    ) -> datetime:
+        """Parse a time the user typed (None = now); errors name the option.
+
+        ``yearless`` says what a date without a year means: ``"past"`` (its most recent
+        occurrence: --at, --since, --date) or ``"next"`` (planning: --due, snooze, --due-by).
+        """
         if text is None:
             return self.now
         from carecli.core.errors import InvalidInput
@@ -65,10 +80,24 @@ class State:
 
         try:
             return parse_when(
-                text, now=self.now, tz=self.settings.tz, dayfirst=self.settings["dayfirst"], end_of_day=end_of_day
+                text,
+                now=self.now,
+                tz=self.settings.tz,
+                yearless=yearless,
+                dayfirst=self.settings["dayfirst"],
+                end_of_day=end_of_day,
             )
         except TimeParseError as exc:
             raise InvalidInput(f"{option}: {exc}") from None
+
+    def until(self, text: str, *, since: datetime | None) -> datetime:
+        """The end of a reporting window (a date means up to its end). A date without a year is
+        its most recent occurrence, unless that falls before ``since``: then the next one, so
+        ``--since 1/11 --until 30/11`` in mid-November is this November, not last year's."""
+        end = self.when(text, end_of_day=True, option="--until")
+        if since is not None and end <= since:
+            end = self.when(text, yearless="next", end_of_day=True, option="--until")
+        return end
 
     def close(self) -> None:
         if self._conn is not None:

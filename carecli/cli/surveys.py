@@ -112,8 +112,8 @@ def list_(
         kind=kind.strip().lower() if kind else None,
         customer_id=customers.resolve_customer(conn, customer)["id"] if customer else None,
         ticket_id=ticket,
-        since=STATE.when(since, option="--since") if since else None,
-        until=STATE.when(until, end_of_day=True, option="--until") if until else None,
+        since=(start := STATE.when(since, option="--since") if since else None),
+        until=STATE.until(until, since=start) if until else None,
         limit=limit + 1 if limit else None,
     )
     shown = emit_rows(

@@ -326,8 +326,8 @@ def list_(
         category=settings.choose("categories", category) if category else None,
         priority=settings.choose("priorities", priority) if priority else None,
         tag=tag,
-        since=STATE.when(since, option="--since") if since else None,
-        until=STATE.when(until, end_of_day=True, option="--until") if until else None,
+        since=(start := STATE.when(since, option="--since") if since else None),
+        until=STATE.until(until, since=start) if until else None,
     )
     # Fetch one more than asked, to say so when the list was cut.
     rows = ticket_queries.list_tickets(conn, settings, filters, limit=limit + 1 if limit else None)

@@ -33,7 +33,12 @@ def _key(name: str, default: Any, kind: str, help: str) -> None:
 
 
 _key("timezone", "", "timezone", "IANA time zone used to show times and to read local dates; empty = the system's")
-_key("dayfirst", False, "bool", "read 03/04/2026 as 3 April (true) or March 4 (false)")
+_key(
+    "dayfirst",
+    False,
+    "bool",
+    "read numeric dates like 03/04/2026 day first, as 3 April (true), or as March 4 (false); 2026-12-04 is always year first",
+)
 _key(
     "channels",
     ["email", "chat", "phone", "social", "web", "in-person"],

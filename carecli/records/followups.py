@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass, field
-from datetime import date, datetime, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any, Iterable, Iterator, Sequence
 
 from carecli.core import store
 from carecli.core.config import Settings
 from carecli.core.errors import Conflict, InvalidInput, NotFound
 from carecli.records.activity import log_interaction
-from carecli.text.cadence import next_occurrence, parse_every, parse_rrule
+from carecli.text.cadence import next_occurrence, occurrences_after, parse_every, parse_rrule
 from carecli.text.clock import from_db, local_day_bounds, to_db
 from carecli.text.vocabulary import TimeParseError
 
@@ -247,11 +247,17 @@ def add_followup(
     return get_followup(conn, followup_id)
 
 
+SKIPPED_SHOWN = 5  # past occurrences a Completion lists by date; the rest are counted...
+SKIPPED_COUNTED = 1000  # ...up to this many, so a series anchored decades back is done in bounded time
+
+
 @dataclass
 class Completion:
     followup: sqlite3.Row
     next_followup: sqlite3.Row | None = None
-    skipped_occurrences: list[datetime] = field(default_factory=list)  # past occurrences not scheduled
+    skipped_occurrences: list[datetime] = field(default_factory=list)  # the first past occurrences not scheduled
+    skipped_count: int = 0  # past occurrences not scheduled, counted up to SKIPPED_COUNTED
+    skipped_more: bool = False  # more than skipped_count were skipped
     series_ended: bool = False  # the rule has no further occurrence
 
 
@@ -263,12 +269,27 @@ def _schedule_next(conn: sqlite3.Connection, settings: Settings, followup: sqlit
     tz = settings.tz
     rule = load_rule(followup["recurrence"])
     all_day = bool(followup["all_day"])
-    today_start = local_day_bounds(at.astimezone(tz).date(), tz)[0]
-    occurrence = next_occurrence(rule, after=from_db(followup["due_at"]), tz=tz)
+    due_at = from_db(followup["due_at"])
     # An all-day occurrence today is still fine; a timed one must be after `at`.
-    while occurrence is not None and (occurrence < today_start if all_day else occurrence <= at):
-        result.skipped_occurrences.append(occurrence)
-        occurrence = next_occurrence(rule, after=occurrence, tz=tz)
+    past_until = local_day_bounds(at.astimezone(tz).date(), tz)[0] - timedelta(seconds=1) if all_day else at
+    occurrence = None
+    if due_at < past_until:
+        # Past occurrences are listed and counted in one walk; it starts near the due time, so it
+        # costs what was skipped, not what the series holds since it began.
+        for occurrence in occurrences_after(rule, after=due_at, tz=tz):
+            if occurrence > past_until:
+                break
+            if result.skipped_count == SKIPPED_COUNTED:
+                result.skipped_more = True
+                occurrence = next_occurrence(rule, after=past_until, tz=tz)
+                break
+            if result.skipped_count < SKIPPED_SHOWN:
+                result.skipped_occurrences.append(occurrence)
+            result.skipped_count += 1
+        else:
+            occurrence = None
+    else:
+        occurrence = next_occurrence(rule, after=due_at, tz=tz)
     if occurrence is None:
         result.series_ended = True
         return result

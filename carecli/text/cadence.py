@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, timezone, tzinfo
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterator
 
 from carecli.text.clock import local_naive, local_to_utc, require_aware
 from carecli.text.vocabulary import WEEKDAYS, TimeParseError, normalize, quote, split_amounts
@@ -19,6 +19,13 @@ if TYPE_CHECKING:
 EVERY_EXAMPLES = "2w, 3 months, monthly, weekly on friday, 1y"
 RRULE_EXAMPLE = "FREQ=MONTHLY;INTERVAL=6;BYMONTHDAY=1"
 _DB_UNTIL = re.compile(r"UNTIL=(\d{8}T\d{6})Z", re.ASCII)
+# Follow-ups are days with people; a rule firing every hour or minute is a typo, and a long
+# series of them would make every `followup done` walk thousands of occurrences.
+_TOO_FINE = ("HOURLY", "MINUTELY", "SECONDLY")
+# A COUNT rule must be counted from its start; beyond this many, rules with BYxxx parts would
+# cost too much to walk on every `followup done` (simple ones are counted arithmetically).
+MAX_COUNT = 1000
+_UNIT_SECONDS = {"DAILY": 86400, "HOURLY": 3600, "MINUTELY": 60, "SECONDLY": 1}
 
 _NAMED_CADENCES = {
     "daily": (1, "days"),
@@ -136,6 +143,15 @@ def parse_rrule(text: str, *, dtstart: datetime, tz: tzinfo) -> rrule:
         raise error from None
     if not isinstance(rule, rr.rrule):
         raise error
+    parts = _rule_parts(rule)
+    if parts.get("FREQ") in _TOO_FINE:
+        raise TimeParseError(
+            f"{quote(text)} repeats {parts['FREQ'].lower()}; follow-ups repeat at most daily, e.g. FREQ=DAILY"
+        )
+    if int(parts.get("COUNT", 0)) > MAX_COUNT:
+        raise TimeParseError(
+            f"{quote(text)} has COUNT above {MAX_COUNT}; end a long series with UNTIL=YYYYMMDD instead"
+        )
     return rule
 
 
@@ -149,14 +165,90 @@ def next_occurrence(rule: rrule, *, after: datetime, tz: tzinfo) -> datetime | N
     """First occurrence strictly after ``after`` (aware), as aware UTC; None when the rule ends.
 
     ``rule`` must be in naive local time of ``tz``, as parse_every and parse_rrule build it.
+    Bounded time whatever the rule's start: the walk begins near ``after`` (see _rule_near).
     """
+    for occurrence in occurrences_after(rule, after=after, tz=tz):
+        return occurrence
+    return None
+
+
+def occurrences_after(rule: rrule, *, after: datetime, tz: tzinfo) -> Iterator[datetime]:
+    """Occurrences strictly after ``after`` (aware), in order, as aware UTC."""
     require_aware(after, "after")
     after_utc = after.astimezone(timezone.utc)
     # Start a little early: around a DST fold the local clock repeats an hour, so naive local
     # order is not quite time order there.
     probe = local_naive(after, tz) - timedelta(hours=3)
-    for occurrence in rule.xafter(probe, inc=True):
+    for occurrence in _rule_near(rule, probe).xafter(probe, inc=True):
         occurrence_utc = local_to_utc(occurrence, tz)
         if occurrence_utc > after_utc:
-            return occurrence_utc
-    return None
+            yield occurrence_utc
+
+
+def _rule_parts(rule: rrule) -> dict[str, str]:
+    """``FREQ``, ``INTERVAL``, ``COUNT``, ``BYDAY``... as written in the rule's RRULE line."""
+    line = str(rule).rsplit("RRULE:", 1)[-1]
+    return dict(part.split("=", 1) for part in line.split(";") if "=" in part)
+
+
+def _rule_near(rule: rrule, moment: datetime) -> rrule:
+    """The same series, restarted on its own grid at a start close to (and not after) naive local
+    ``moment``, so walking to ``moment`` takes a few steps instead of one per occurrence since the
+    rule began. rrule fills BYxxx parts the rule leaves out from its start (the day of the month,
+    the weekday, the time), so the new start keeps those: it moves by whole periods of the rule.
+    """
+    start = _rule_start(rule)
+    if start is None or moment <= start:
+        return rule
+    parts = _rule_parts(rule)
+    freq, interval = parts.get("FREQ", ""), int(parts.get("INTERVAL", 1))
+    by_parts = any(key.startswith("BY") for key in parts)
+    count = int(parts["COUNT"]) if "COUNT" in parts else None
+    # With COUNT, the occurrences before the new start must be counted: arithmetic when each
+    # period holds exactly one (no BYxxx, and the start's day exists in every month or year);
+    # otherwise walk from the start, which COUNT bounds.
+    one_per_period = not by_parts and not (freq == "MONTHLY" and start.day > 28) and (start.month, start.day) != (2, 29)
+    if count is not None and not one_per_period:
+        return rule
+    # One period fewer than fits, so the new start is not after `moment`.
+    if freq in ("YEARLY", "MONTHLY"):
+        months_per_period = interval * (12 if freq == "YEARLY" else 1)
+        elapsed = (moment.year - start.year) * 12 + moment.month - start.month
+        periods = max(0, elapsed // months_per_period - 1)
+        for _ in range(48):  # 31st or 29 February: step back to a period that has that day
+            shifted = _shift_months(start, periods * months_per_period)
+            if shifted is not None or periods == 0:
+                break
+            periods -= 1
+        if shifted is None:
+            return rule
+    elif freq == "WEEKLY" or freq in _UNIT_SECONDS:
+        step = timedelta(seconds=_UNIT_SECONDS.get(freq, 7 * 86400) * interval)
+        periods = max(0, (moment - start) // step - 1)
+        shifted = start + periods * step
+    else:
+        return rule
+    if periods == 0:
+        return rule
+    if count is None:
+        return rule.replace(dtstart=shifted)
+    if count <= periods:  # every occurrence lies before the new start, so before `moment`
+        return rule.replace(dtstart=shifted, count=None, until=shifted - timedelta(seconds=1))
+    return rule.replace(dtstart=shifted, count=count - periods)
+
+
+def _rule_start(rule: rrule) -> datetime | None:
+    """The rule's DTSTART (naive local), read from its text."""
+    first_line = str(rule).split("\n", 1)[0]
+    if not first_line.startswith("DTSTART:"):
+        return None
+    return datetime.strptime(first_line[len("DTSTART:") :], "%Y%m%dT%H%M%S")
+
+
+def _shift_months(moment: datetime, months: int) -> datetime | None:
+    """``moment`` ``months`` later on the same day of the month, or None if that month lacks it."""
+    year, month_index = divmod(moment.year * 12 + moment.month - 1 + months, 12)
+    try:
+        return moment.replace(year=year, month=month_index + 1)
+    except ValueError:
+        return None

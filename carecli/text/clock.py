@@ -26,7 +26,7 @@ def now_utc() -> datetime:
     from carecli.text.when import parse_when
 
     try:
-        return parse_when(pinned, now=wall_clock, tz=timezone.utc)
+        return parse_when(pinned, now=wall_clock, tz=timezone.utc, yearless="past")
     except TimeParseError as error:
         raise TimeParseError(f"{NOW_ENV_VAR}: {error}") from None
 

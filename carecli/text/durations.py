@@ -53,3 +53,19 @@ def age_text(since_text: str | None, now: datetime) -> str:
     if not since_text:
         return "—"
     return humanize_seconds((now - from_db(since_text)).total_seconds())
+
+
+def rough_span(seconds: float) -> str:
+    """A span in its one largest natural unit, rounded down: ``40 minutes``, ``5 days``, ``7 months``."""
+    whole = int(abs(seconds))
+    days = whole // 86400
+    for count, unit in (
+        (days // 365, "year"),
+        (days // 30 if days >= 60 else 0, "month"),
+        (days, "day"),
+        (whole // 3600, "hour"),
+        (whole // 60, "minute"),
+    ):
+        if count:
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{whole} second{'s' if whole != 1 else ''}"

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import warnings
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 from carecli.text.clock import local_midnight_utc, local_naive, local_to_utc, require_aware, to_utc
 from carecli.text.vocabulary import (
@@ -36,8 +36,27 @@ _TIME_OF_DAY = re.compile(
 )
 
 
+# A numeric date written day-first: 24/12, 24.12.2026, 24-12-26. Not part of a longer run of
+# digits and separators, so the 12-04 inside 2026-12-04 (year-first, never day-first) is not one.
+_DAY_FIRST_DATE = re.compile(r"(?<![\d/.-])\d{1,2}([/.-])\d{1,2}(?:\1\d{2}(?:\d{2})?)?(?![\d/.-])", re.ASCII)
+# Times users type must fall in a shop's life; 9999-12-31 or 0001-01-02 is a typo.
+EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
+LATEST = datetime(2100, 1, 1, tzinfo=timezone.utc)
+# A date without a year: its next occurrence (planning: --due, snooze) or its most recent past
+# one (recording and reporting: --at, --since). Both count today.
+Yearless = Literal["next", "past"]
+# A leap year, so that a probe default can take any month and day (29/02 included).
+_PROBE_YEAR = 4
+
+
 def _cannot_read_when(text: str) -> TimeParseError:
     return TimeParseError(f"cannot read {quote(text)} as a time; try {WHEN_EXAMPLES}")
+
+
+def _outside_window(text: str) -> TimeParseError:
+    return TimeParseError(
+        f"{quote(text)} is outside {EARLIEST:%Y-%m-%d} to {LATEST:%Y-%m-%d} (UTC); check the year, e.g. 2026-03-14"
+    )
 
 
 class _Reading(NamedTuple):
@@ -52,43 +71,52 @@ def parse_when(
     *,
     now: datetime,
     tz: tzinfo,
+    yearless: Yearless,
     dayfirst: bool = False,
     end_of_day: bool = False,
 ) -> datetime:
-    """A time as the user wrote it -> aware UTC datetime in whole seconds.
+    """A time as the user wrote it -> aware UTC datetime in whole seconds, within EARLIEST..LATEST.
 
-    Naive input is local time in ``tz``. A day without a time of day (``2026-03-14``, ``today``,
+    Naive input is local time in ``tz``. ``dayfirst`` reads numeric dates written with ``/``, ``.``
+    or ``-`` day-first (``24/12/2026``); a date written year-first (``2026-12-04``) is never
+    day-first. A date without a year (``24 dec``, ``03/04``) is its next occurrence on or after
+    today with ``yearless="next"``, its most recent one on or before today with ``"past"``. A day without a time of day (``2026-03-14``, ``today``,
     ``next monday``) means its local midnight; with ``end_of_day=True`` it means the *next* local
     midnight, an exclusive upper bound, so ``--until 2026-03-14`` includes all of that day.
     ``eod``/``eow``/``eom``/``sow``/``som`` are instants and ignore ``end_of_day``.
     """
     require_aware(now, "now")
     try:
-        reading = _read_when(text, now=now, tz=tz, dayfirst=dayfirst)
+        reading = _read_when(text, now=now, tz=tz, dayfirst=dayfirst, yearless=yearless)
         if reading.day is None:
             assert reading.instant is not None  # a reading is a day or an instant
-            return reading.instant
-        day = reading.day + timedelta(days=1) if end_of_day else reading.day
-        return local_midnight_utc(day, tz)
+            moment = reading.instant
+        else:
+            moment = local_midnight_utc(reading.day + timedelta(days=1) if end_of_day else reading.day, tz)
     except TimeParseError:
         raise
     except (ValueError, OverflowError):
         # Dates past year 9999 or before year 1 after arithmetic or zone conversion.
         raise _cannot_read_when(text) from None
+    if not EARLIEST <= moment <= LATEST:
+        raise _outside_window(text)
+    return moment
 
 
-def is_date_only(text: str) -> bool:
+def is_date_only(text: str, *, dayfirst: bool) -> bool:
     """True when ``text`` names a day without a time of day (``2026-03-14``, ``today``,
     ``next monday``), so "due 2026-03-14" can mean the whole day. Relative offsets such as
-    ``+3d`` are instants. Unreadable text -> False."""
+    ``+3d`` are instants. Unreadable text -> False. ``dayfirst`` as for parse_when: with it,
+    ``24/12`` is a day; without it, it is unreadable."""
     reference_now = datetime(2000, 1, 1, tzinfo=timezone.utc)
     try:
-        return _read_when(text, now=reference_now, tz=timezone.utc, dayfirst=False).day is not None
+        reading = _read_when(text, now=reference_now, tz=timezone.utc, dayfirst=dayfirst, yearless="next")
+        return reading.day is not None
     except (ValueError, OverflowError):
         return False
 
 
-def _read_when(text: str, *, now: datetime, tz: tzinfo, dayfirst: bool) -> _Reading:
+def _read_when(text: str, *, now: datetime, tz: tzinfo, dayfirst: bool, yearless: Yearless) -> _Reading:
     words = normalize(text)
     if not words:
         raise TimeParseError(f"no time given; try {WHEN_EXAMPLES}")
@@ -99,7 +127,7 @@ def _read_when(text: str, *, now: datetime, tz: tzinfo, dayfirst: bool) -> _Read
         if reading is not None:
             return reading
     # dateutil gets the user's own casing so its error message quotes what they wrote.
-    return _read_with_dateutil(" ".join(text.split()), now=now, tz=tz, dayfirst=dayfirst)
+    return _read_with_dateutil(" ".join(text.split()), now=now, tz=tz, dayfirst=dayfirst, yearless=yearless)
 
 
 def _read_iso(words: str, *, now: datetime, tz: tzinfo) -> _Reading | None:
@@ -242,23 +270,31 @@ def _read_time_of_day(words: str) -> time | None:
     return time(hour, minute, second)
 
 
-def _read_with_dateutil(text: str, *, now: datetime, tz: tzinfo, dayfirst: bool) -> _Reading:
-    """Everything else (``14 march 2026``, ``03/14/2026 9:30``), guarded against dateutil's habit
-    of reading plain words or lone numbers as dates."""
+def _read_with_dateutil(text: str, *, now: datetime, tz: tzinfo, dayfirst: bool, yearless: Yearless) -> _Reading:
+    """Everything else (``14 march 2026``, ``03/14/2026 9:30``, ``24 dec``), guarded against
+    dateutil's habit of reading plain words or lone numbers as dates."""
     if not any("0" <= ch <= "9" for ch in text) or BARE_NUMBER.fullmatch(text):
         raise _cannot_read_when(text)
 
     from dateutil import parser
 
-    local_midnight = datetime.combine(now.astimezone(tz).date(), time())
+    # dateutil's dayfirst also swaps year-first dates (2026-12-04 -> 12 April): only a date
+    # written day-first may be read day-first.
+    dayfirst = dayfirst and _DAY_FIRST_DATE.search(text) is not None
+    today = now.astimezone(tz).date()
     try:
         with warnings.catch_warnings():
             # An unknown zone name ("10:00 CET") would otherwise be dropped silently.
             warnings.simplefilter("error", parser.UnknownTimezoneWarning)
-            parsed = parser.parse(text, dayfirst=dayfirst, default=local_midnight)
-            # Fields the user left out come from the default; a second default tells whether
-            # the hour was one of them.
-            probe = parser.parse(text, dayfirst=dayfirst, default=local_midnight.replace(hour=1))
+            # Fields the user left out come from the default. The probe's default differs in
+            # year and hour from the real one, which tells whether the user gave those.
+            probe = parser.parse(text, dayfirst=dayfirst, default=datetime(_PROBE_YEAR, today.month, 1, 1))
+            default_day = today
+            if probe.year == _PROBE_YEAR:
+                default_day = _year_for(probe.month, probe.day, today, yearless)
+            else:
+                probe = parser.parse(text, dayfirst=dayfirst, default=datetime.combine(today, time(1)))
+            parsed = parser.parse(text, dayfirst=dayfirst, default=datetime.combine(default_day, time()))
     except Exception:
         # dateutil's parser raises a wide, undocumented range of errors on odd input
         # (ValueError, OverflowError, TypeError, IndexError, warnings); all mean "unreadable".
@@ -269,3 +305,18 @@ def _read_with_dateutil(text: str, *, now: datetime, tz: tzinfo, dayfirst: bool)
     if parsed.tzinfo is None:
         return _Reading(instant=local_to_utc(parsed, tz))
     return _Reading(instant=to_utc(parsed))
+
+
+def _year_for(month: int, day: int, today: date, yearless: Yearless) -> date:
+    """The day ``month``/``day`` in the year ``yearless`` asks for (29 February: a leap year)."""
+    step = 1 if yearless == "next" else -1
+    year = today.year
+    while True:
+        try:
+            candidate = date(year, month, day)
+        except ValueError:  # 29 February outside a leap year
+            year += step
+            continue
+        if (candidate >= today) if yearless == "next" else (candidate <= today):
+            return candidate
+        year += step

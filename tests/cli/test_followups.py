@@ -217,3 +217,82 @@ def test_bad_input_is_one_line_and_writes_nothing(shop, db_path, args, expected)
     assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
     assert expected in result.stderr
     assert database_digest(db_path) == before
+
+
+# --- issue 11: day-first, dates without a year, due dates in the past, cadences ------------------
+
+
+def test_with_dayfirst_an_iso_date_stays_year_month_day(shop, monkeypatch):
+    monkeypatch.setenv("CARECLI_DAYFIRST", "true")
+    followup = add(shop, "--due", "2026-12-04 9am")
+    assert followup["due_at"] == "2026-12-04T08:00:00+00:00"
+
+
+def test_with_dayfirst_a_day_first_date_is_a_whole_day(shop, monkeypatch):
+    monkeypatch.setenv("CARECLI_DAYFIRST", "true")
+    followup = add(shop, "--due", "24/12")
+    assert (followup["due_day"], followup["all_day"]) == ("2026-12-24", True)
+
+
+def test_a_due_date_without_a_year_is_its_next_occurrence(shop):
+    followup = add(shop, "--due", "03/04")  # 4 March has passed on 14 March 2026
+    assert (followup["due_day"], followup["all_day"]) == ("2027-03-04", True)
+
+
+def test_a_snooze_without_a_year_is_its_next_occurrence(shop):
+    add(shop, "--due", "2026-03-20")
+    assert shop.json("followup", "snooze", "1", "march 10")["due_day"] == "2027-03-10"
+
+
+def test_at_without_a_year_is_its_most_recent_past_occurrence(shop):
+    ticket = shop.json("ticket", "open", "ada", "Late delivery", "--at", "march 20 12:00")
+    assert ticket["created_at"] == "2025-03-20T11:00:00+00:00"
+
+
+def test_since_without_a_year_is_its_most_recent_past_occurrence(shop):
+    # The shop's ticket was opened on 2026-03-13; "20 march" is 2025-03-20, not next week.
+    rows = shop.json("ticket", "list", "--status", "all", "--since", "20 march")
+    assert [r["id"] for r in rows] == [1]
+
+
+def test_until_without_a_year_is_not_before_since(shop):
+    rows = shop.json("ticket", "list", "--status", "all", "--since", "1 march", "--until", "20 march")
+    assert [r["id"] for r in rows] == [1]  # 2026-03-01 .. 2026-03-20, not .. 2025-03-20
+
+
+def test_a_due_date_in_the_past_is_accepted_with_a_warning_that_says_how_long_ago(shop):
+    result = shop("followup", "add", "ada", "--due", "2025-12-01", ok=True)
+    assert "warning: --due 2025-12-01 is 3 months ago; the follow-up is overdue at once" in result.stderr
+    assert shop.json("followup", "show", "1")["overdue"] is True
+
+
+def test_a_due_date_today_or_later_has_no_warning(shop):
+    for due in ("today", "2026-03-14 12:00", "tomorrow"):
+        assert "warning" not in shop("followup", "add", "ada", "--due", due, ok=True).stderr
+
+
+def test_editing_the_due_date_into_the_past_warns(shop):
+    add(shop, "--due", "2026-03-20")
+    result = shop("followup", "edit", "1", "--due", "2026-03-14 09:00", ok=True)
+    assert "warning: --due 2026-03-14 09:00 is 2 hours ago" in result.stderr
+
+
+def test_times_outside_a_shops_life_are_refused_in_one_line(shop):
+    for at in ("9999-12-31", "0001-01-02"):
+        result = shop("ticket", "open", "ada", "x", "--at", at)
+        assert result.exit_code != 0
+        assert f"--at: '{at}' is outside 1970-01-01 to 2100-01-01 (UTC)" in result.stderr
+
+
+@pytest.mark.parametrize("option", [("--rrule", "FREQ=MINUTELY"), ("--rrule", "FREQ=HOURLY"), ("--every", "1h")])
+def test_cadences_finer_than_a_day_are_refused(shop, option):
+    result = shop("followup", "add", "ada", "--due", "2026-03-20", *option)
+    assert result.exit_code != 0 and option[0] in result.stderr
+    assert shop.json("followup", "list", "--status", "all") == []
+
+
+def test_done_on_a_series_anchored_decades_back_is_quick_and_says_how_much_it_skipped(shop):
+    add(shop, "--due", "1990-03-01", "--every", "1d", "--at", "1990-03-01")
+    result = shop("followup", "done", "1", ok=True)
+    assert "skipped more than 1000 past occurrence(s): 1990-03-02, 1990-03-03" in result.stderr
+    assert shop.json("followup", "show", "2")["due_day"] == "2026-03-14"

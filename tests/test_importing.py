@@ -89,3 +89,16 @@ def test_progress_shows_a_stage_on_a_terminal_only():
         progress.done()
     assert shown.getvalue() == "\r\033[Kimporting tickets: rebuilding 30 indexes\r\033[K"
     assert hidden.getvalue() == ""
+
+
+def test_imported_year_first_dates_are_never_day_first(tmp_path):
+    """With `dayfirst = true`, 2026/12/04 is still 4 December (as when users type it); 04/12/2026 is too."""
+    from datetime import datetime
+
+    from carecli.core import config
+
+    path = tmp_path / "config.toml"
+    path.write_text("dayfirst = true\n")
+    values = importing.values.Values(importing.Mapping({}, {}), ["at"], config.load(str(path)), "f.csv")
+    assert values.parse_time("2026/12/04 09:00") == datetime(2026, 12, 4, 9, 0)
+    assert values.parse_time("04/12/2026 09:00") == datetime(2026, 12, 4, 9, 0)

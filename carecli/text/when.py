@@ -39,6 +39,14 @@ _TIME_OF_DAY = re.compile(
 # A numeric date written day-first: 24/12, 24.12.2026, 24-12-26. Not part of a longer run of
 # digits and separators, so the 12-04 inside 2026-12-04 (year-first, never day-first) is not one.
 _DAY_FIRST_DATE = re.compile(r"(?<![\d/.-])\d{1,2}([/.-])\d{1,2}(?:\1\d{2}(?:\d{2})?)?(?![\d/.-])", re.ASCII)
+
+
+def reads_day_first(text: str, dayfirst: bool) -> bool:
+    """Whether to read `text` day first under the `dayfirst` setting: only a numeric date written
+    day first with `/`, `.` or `-` (24/12/2026); a year-first date (2026-12-04) never is."""
+    return dayfirst and _DAY_FIRST_DATE.search(text) is not None
+
+
 # Times users type must fall in a shop's life; 9999-12-31 or 0001-01-02 is a typo.
 EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
 LATEST = datetime(2100, 1, 1, tzinfo=timezone.utc)
@@ -280,7 +288,7 @@ def _read_with_dateutil(text: str, *, now: datetime, tz: tzinfo, dayfirst: bool,
 
     # dateutil's dayfirst also swaps year-first dates (2026-12-04 -> 12 April): only a date
     # written day-first may be read day-first.
-    dayfirst = dayfirst and _DAY_FIRST_DATE.search(text) is not None
+    dayfirst = reads_day_first(text, dayfirst)
     today = now.astimezone(tz).date()
     try:
         with warnings.catch_warnings():

@@ -240,7 +240,9 @@ class Values:
                 pass
         from dateutil import parser
 
-        moment = parser.parse(value, dayfirst=self.settings["dayfirst"])
+        from carecli.text.when import reads_day_first  # the rule users' own typing follows
+
+        moment = parser.parse(value, dayfirst=reads_day_first(value, self.settings["dayfirst"]))
         if self.learned_format is None:
             self.learned_format = ""  # learn once
             for candidate in LEARNABLE_FORMATS:

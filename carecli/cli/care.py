@@ -85,7 +85,7 @@ def lost(
     from carecli.core import store
     from carecli.records import care, customers
 
-    when = STATE.when(at)
+    when = STATE.happened(at)
     with store.transaction(STATE.conn) as conn:
         row = care.mark_lost(
             conn, STATE.settings, customers.resolve_customer(conn, ref), reason=reason, at=when, note=note
@@ -100,7 +100,7 @@ def won_back(ref: CustomerArg, at: AtOpt = None, fmt: FormatOpt = "table") -> No
     from carecli.core import store
     from carecli.records import care, customers
 
-    when = STATE.when(at)
+    when = STATE.happened(at)
     with store.transaction(STATE.conn) as conn:
         row = care.mark_won_back(conn, customers.resolve_customer(conn, ref), at=when)
     message(f"customer #{row['id']} {row['name']} won back")

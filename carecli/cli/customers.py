@@ -50,7 +50,7 @@ def add(
     from carecli.core import store
     from carecli.records import customers
 
-    when = STATE.when(at)
+    when = STATE.happened(at)
     with store.transaction(STATE.conn) as conn:
         row = customers.add_customer(conn, name, at=when, email=email, phone=phone, tags=tag or [], notes=note or "")
     message(f"added customer #{row['id']} {row['name']}")
@@ -148,7 +148,7 @@ def log(
     from carecli.records import customers
     from carecli.records.activity import log_interaction
 
-    when = STATE.when(at)
+    when = STATE.happened(at)
     settings = STATE.settings
     with store.transaction(STATE.conn) as conn:
         row = customers.resolve_customer(conn, customer)

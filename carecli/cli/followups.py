@@ -135,7 +135,7 @@ def add(
     from carecli.core import store
     from carecli.records import customers, followups
 
-    when = STATE.when(at)
+    when = STATE.happened(at)
     due_at, all_day = _due(due)
     with store.transaction(STATE.conn) as conn:
         who = customers.resolve_customer(conn, customer)
@@ -241,7 +241,7 @@ def done(
     from carecli.core import store
     from carecli.records import followups
 
-    when = STATE.when(at)
+    when = STATE.happened(at)
     with store.transaction(STATE.conn) as conn:
         result = followups.complete(
             conn, STATE.settings, followups.get_followup(conn, followup_id), at=when, outcome=outcome, channel=channel
@@ -288,7 +288,7 @@ def skip(
     from carecli.core import store
     from carecli.records import followups
 
-    when = STATE.when(at)
+    when = STATE.happened(at)
     with store.transaction(STATE.conn) as conn:
         result = followups.skip(
             conn, STATE.settings, followups.get_followup(conn, followup_id), at=when, reason=reason, stop=stop

@@ -90,6 +90,21 @@ class State:
         except TimeParseError as exc:
             raise InvalidInput(f"{option}: {exc}") from None
 
+    def happened(self, text: str | None, *, option: str = "--at") -> datetime:
+        """When something that already happened happened (None = now): a time the user typed, not
+        more than a minute in the future (a reply cannot be logged for the day after tomorrow)."""
+        moment = self.when(text, option=option)
+        from carecli.text.clock import format_local, in_the_future
+
+        if in_the_future(moment, self.now):
+            from carecli.core.errors import InvalidInput
+
+            raise InvalidInput(
+                f"{option} {format_local(moment, self.settings.tz)} is in the future; it records what already happened",
+                f"give a time up to now ({format_local(self.now, self.settings.tz)}), or leave {option} out for now",
+            )
+        return moment
+
     def until(self, text: str, *, since: datetime | None) -> datetime:
         """The end of a reporting window (a date means up to its end). A date without a year is
         its most recent occurrence, unless that falls before ``since``: then the next one, so

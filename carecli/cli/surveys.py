@@ -37,7 +37,7 @@ def _ticket_survey(kind: str, ticket_id: int, score: int, comment: str | None, a
     from carecli.records import surveys
     from carecli.records.tickets import get_ticket
 
-    when = STATE.when(at)
+    when = STATE.happened(at)
     surveys.check_score(kind, score)
     with store.transaction(STATE.conn) as conn:
         row = record_for_ticket(conn, kind, get_ticket(conn, ticket_id), score, at=when, comment=comment)
@@ -80,7 +80,7 @@ def nps(
     from carecli.core import store
     from carecli.records import customers, surveys
 
-    when = STATE.when(at)
+    when = STATE.happened(at)
     surveys.check_score("nps", score)
     with store.transaction(STATE.conn) as conn:
         who = customers.resolve_customer(conn, customer)

@@ -97,7 +97,7 @@ def open_(
     from carecli.core import store
     from carecli.records import customers, tickets
 
-    when = STATE.when(at)
+    when = STATE.happened(at)
     settings = STATE.settings
     with store.transaction(STATE.conn) as conn:
         who = customers.resolve_customer(conn, customer)
@@ -130,7 +130,7 @@ def reply(
     from carecli.core import store
     from carecli.records import tickets
 
-    when = STATE.when(at)
+    when = STATE.happened(at)
     with store.transaction(STATE.conn) as conn:
         row = tickets.reply(conn, STATE.settings, _ticket(conn, ticket_id), text, at=when, channel=channel)
         if pending and row["status"] == "open":
@@ -145,7 +145,7 @@ def note(ticket_id: TicketId, text: TextArg, at: AtOpt = None, fmt: FormatOpt = 
     from carecli.core import store
     from carecli.records import tickets
 
-    when = STATE.when(at)
+    when = STATE.happened(at)
     with store.transaction(STATE.conn) as conn:
         row = tickets.note(conn, STATE.settings, _ticket(conn, ticket_id), text, at=when)
     message(f"noted on ticket #{row['id']}")
@@ -160,7 +160,7 @@ def inbound(
     from carecli.core import store
     from carecli.records import tickets
 
-    when = STATE.when(at)
+    when = STATE.happened(at)
     with store.transaction(STATE.conn) as conn:
         result = tickets.inbound(conn, STATE.settings, _ticket(conn, ticket_id), text, at=when, channel=channel)
     row = result.ticket
@@ -179,7 +179,7 @@ def pending(ticket_id: TicketId, at: AtOpt = None, fmt: FormatOpt = "table") -> 
     from carecli.core import store
     from carecli.records import tickets
 
-    when = STATE.when(at)
+    when = STATE.happened(at)
     with store.transaction(STATE.conn) as conn:
         row = tickets.set_pending(conn, _ticket(conn, ticket_id), at=when)
     message(f"ticket #{row['id']} is pending")
@@ -207,7 +207,7 @@ def close(
     from carecli.core import store
     from carecli.records import care, tickets
 
-    when = STATE.when(at)
+    when = STATE.happened(at)
     delay = care.after_close_delay(STATE.settings, followup, no_followup)
     with store.transaction(STATE.conn) as conn:
         row = tickets.close(conn, _ticket(conn, ticket_id), at=when, resolution=resolution)
@@ -234,7 +234,7 @@ def reopen(
     from carecli.core import store
     from carecli.records import care, tickets
 
-    when = STATE.when(at)
+    when = STATE.happened(at)
     with store.transaction(STATE.conn) as conn:
         row = tickets.reopen(conn, _ticket(conn, ticket_id), at=when, reason=reason)
         skipped = care.skip_after_close(conn, row)
@@ -260,7 +260,7 @@ def edit(
     from carecli.core import store
     from carecli.records import tickets
 
-    when = STATE.when(at)
+    when = STATE.happened(at)
     with store.transaction(STATE.conn) as conn:
         row = tickets.edit(
             conn,

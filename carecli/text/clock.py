@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from carecli.text.vocabulary import TimeParseError, quote
 
 NOW_ENV_VAR = "CARECLI_NOW"
+# What already happened cannot be later than now; a minute of slack for clocks a little apart.
+FUTURE_SLACK = timedelta(minutes=1)
 
 
 def now_utc() -> datetime:
@@ -112,3 +114,8 @@ def format_local(text_or_dt: str | datetime | None, tz: tzinfo, *, with_seconds:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S" if with_seconds else "%Y-%m-%d %H:%M")
+
+
+def in_the_future(moment: datetime, now: datetime) -> bool:
+    """True when `moment` is more than FUTURE_SLACK after `now`: too late for something that happened."""
+    return moment > now + FUTURE_SLACK

@@ -590,3 +590,19 @@ def test_import_reads_non_iso_times_the_same_way_on_every_row(run, tmp_path, map
     run("import", "tickets", str(data), "--map", str(mapping), ok=True)
     stored = sqlite3.connect(db_path).execute("SELECT created_at FROM tickets ORDER BY external_id").fetchall()
     assert stored == [("2026-03-01T08:00:00+00:00",), ("2026-03-02T09:30:00+00:00",), ("2026-03-04T10:15:00+00:00",)]
+
+
+def test_imported_times_in_the_future_are_rejected(run, tmp_path, mapping):
+    # now is 2026-03-14 11:00 Berlin: a ticket opened next week, or closed tomorrow, has not happened
+    data = _write(
+        tmp_path,
+        "future.csv",
+        GOOD
+        + "T-5,Cy Twombly,cy@example.com,Later,New,2026-03-21 10:00,,,\n"
+        + "T-6,Di Prima,di@example.com,Soon,Solved,2026-03-13 10:00,,2026-03-15 10:00,\n",
+    )
+    result = run("import", "tickets", str(data), "--map", str(mapping), "--dry-run", "--format", "json", ok=True)
+    report = json.loads(result.stdout)
+    assert (report["created"], report["rejected"]) == (2, 2)
+    assert "column 'Created' value '2026-03-21 10:00': a time in the future" in result.stderr
+    assert "column 'Closed' value '2026-03-15 10:00': a time in the future" in result.stderr

@@ -74,3 +74,27 @@ def test_a_file_system_refusal_is_one_line_not_an_internal_error(shop, tmp_path)
     assert result.exit_code == 1
     assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
     assert "internal error" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("ticket", "reply", "1", "x", "--at", "+2d"),
+        ("ticket", "open", "ada", "x", "--at", "next fri"),
+        ("ticket", "close", "1", "--at", "tomorrow"),
+        ("log", "ada", "called", "--at", "2027-01-01"),
+        ("survey", "csat", "1", "5", "--at", "+1h"),
+        ("customer", "lost", "ada", "--reason", "price", "--at", "+1d"),
+    ],
+)
+def test_what_happened_cannot_be_in_the_future(shop, db_path, args):
+    before = database_digest(db_path)
+    result = shop(*args)
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: --at ") and "is in the future" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert database_digest(db_path) == before
+
+
+def test_a_time_within_a_minute_of_now_is_accepted(shop):
+    shop("ticket", "reply", "1", "x", "--at", "+30s", ok=True)

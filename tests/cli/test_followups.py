@@ -75,8 +75,9 @@ def test_list_table_shows_the_day_of_all_day_and_the_time_of_timed(shop):
     assert "2026-03-25 " in out and "2026-03-26 09:30" in out and "2026-03-24 23:00" not in out
 
 
-def test_done_on_the_due_day_is_on_time_and_logs_an_outbound_contact(shop, db_path):
+def test_done_on_the_due_day_is_on_time_and_logs_an_outbound_contact(shop, db_path, monkeypatch):
     add(shop, "--due", "2026-03-14", "--note", "Check the replacement arrived")
+    monkeypatch.setenv("CARECLI_NOW", "2026-03-15T09:00:00+00:00")  # the next morning: 23:30 has passed
     done = shop.json("followup", "done", "1", "--outcome", "All good, she loves it", "--at", "2026-03-14 23:30")
     assert done["status"] == "done" and done["on_time"] is True
     assert done["completed_at"] == "2026-03-14T22:30:00+00:00"
@@ -152,9 +153,10 @@ def test_snooze_moves_the_due_day(shop):
     assert shop.json("followup", "snooze", "1", "today")["due_day"] == "2026-03-14"
 
 
-def test_snoozing_a_recurring_occurrence_keeps_the_series_grid(shop):
+def test_snoozing_a_recurring_occurrence_keeps_the_series_grid(shop, monkeypatch):
     add(shop, "--due", "2026-03-14", "--every", "monthly")
     shop("followup", "snooze", "1", "2026-03-20", ok=True)
+    monkeypatch.setenv("CARECLI_NOW", "2026-03-21T09:00:00+00:00")  # done after the snoozed day
     shop("followup", "done", "1", "--at", "2026-03-20 10:00", ok=True)
     assert shop.json("followup", "show", "2")["due_day"] == "2026-04-14"
 

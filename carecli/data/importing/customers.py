@@ -9,6 +9,7 @@ from carecli.data.importing.mapping import FIELDS
 from carecli.data.importing.reading import SourceRow
 from carecli.data.importing.values import RowError, stored, tag_list
 from carecli.records import customers as customer_records
+from carecli.text.clock import in_the_future
 
 if TYPE_CHECKING:
     from carecli.data.importing.importer import Importer
@@ -37,6 +38,10 @@ class CustomerRows:
         except InvalidInput as exc:
             raise v.error("name", exc.message) from None
         created = v.time("created_at") or self.importer.now
+        lost = v.time("lost_at")
+        for field_name, moment in (("created_at", created), ("lost_at", lost)):
+            if moment is not None and in_the_future(moment, self.importer.now):
+                raise v.error(field_name, "a time in the future; it has already happened")
         try:
             tags = tag_list(v.text("tags"))
         except InvalidInput as exc:
@@ -49,7 +54,7 @@ class CustomerRows:
             "tags": tags,
             "notes": v.text("notes") or "",
             "created_at": stored(created),
-            "lost_at": stored(v.time("lost_at")),
+            "lost_at": stored(lost),
             "lost_reason": v.text("lost_reason"),
         }
 

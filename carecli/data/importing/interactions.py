@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from carecli.data.importing.reading import SourceRow
 from carecli.data.importing.values import RowError
 from carecli.records import activity
+from carecli.text.clock import in_the_future
 
 if TYPE_CHECKING:
     from carecli.data.importing.importer import Importer
@@ -35,6 +36,8 @@ class InteractionRows:
         at = v.time("at")
         if at is None:
             raise v.error("at", "an interaction needs the time it happened")
+        if in_the_future(at, importer.now):
+            raise v.error("at", "a time in the future; an interaction has already happened")
         at_text = at.isoformat()  # the getters give UTC in whole seconds: the stored form
         direction = (v.text("direction") or "in").lower()
         if direction not in activity.DIRECTIONS:

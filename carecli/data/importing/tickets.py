@@ -11,6 +11,7 @@ from carecli.data.importing.reading import SourceRow
 from carecli.data.importing.values import RowError, tag_list
 from carecli.records import activity, surveys
 from carecli.records import tickets as ticket_records
+from carecli.text.clock import FUTURE_SLACK
 
 if TYPE_CHECKING:
     from carecli.data.importing.importer import Importer
@@ -80,6 +81,12 @@ class TicketRows:
         closed_field = "closed_at" if v.has("closed_at") else "status"
         email = self.importer.email
         history = ticket_records.history
+        latest = self.importer.now + FUTURE_SLACK  # what happened cannot be later than the import
+
+        def happened(name: str, moment: tuple[datetime, str] | None) -> tuple[datetime, str] | None:
+            if moment is not None and moment[0] > latest:
+                raise v.error(name, "a time in the future; what a ticket records has already happened")
+            return moment
 
         def later(start: tuple[datetime, str], span: timedelta | None) -> tuple[datetime, str] | None:
             if span is None:
@@ -95,8 +102,11 @@ class TicketRows:
             created = created_of(record)
             if created is None:
                 raise v.error("created_at", "a ticket needs the time it was opened")
-            first_response = first_response_of(record) or later(created, first_response_minutes_of(record))
-            closed = closed_of(record) or later(created, resolution_minutes_of(record))
+            happened("created_at", created)
+            first_response = happened(
+                "first_response_at", first_response_of(record) or later(created, first_response_minutes_of(record))
+            )
+            closed = happened(closed_field, closed_of(record) or later(created, resolution_minutes_of(record)))
             status = status_of(record)
             status = status.lower() if status else ("closed" if closed else "open")
             if status not in ticket_records.STATUSES:
@@ -133,9 +143,9 @@ class TicketRows:
                     resolution=resolution_of(record),
                     created=created,
                     first_response=first_response,
-                    first_closed=first_closed_of(record),
+                    first_closed=happened("first_closed_at", first_closed_of(record)),
                     closed=closed,
-                    updated=updated_of(record),
+                    updated=happened("updated_at", updated_of(record)),
                     reopens=reopens_of(record) or 0,
                     replies=replies_of(record),
                 ),

@@ -552,3 +552,100 @@ def test_any_reopen_breaks_fcr_even_with_a_single_reply_and_the_docs_say_how_it_
     docs = (Path(__file__).parent.parent / "docs" / "metrics.md").read_text()
     quality = docs[docs.index("## Quality") : docs.index("## Surveys")]
     assert "one-touch" in quality and "Any reopen breaks FCR" in quality
+
+
+def test_closed_means_closed_at_the_end_of_the_period(shop):
+    # Ticket 1: closed and reopened inside Friday, still open at its end: not closed that day.
+    shop("ticket", "close", "1", "--at", "2026-03-13 10:00", ok=True)
+    shop("ticket", "reopen", "1", "--at", "2026-03-13 11:00", ok=True)
+    # Ticket 2: closed on Friday, reopened on Saturday: Friday's figures count it as closed.
+    shop("ticket", "open", "ben", "Lid missing", "--at", "2026-03-13 09:00", ok=True)
+    shop("ticket", "close", "2", "--at", "2026-03-13 12:00", ok=True)
+    shop("ticket", "reopen", "2", "--at", "2026-03-14 09:00", ok=True)
+    friday = shop.json("kpi", "--since", "2026-03-13", "--until", "2026-03-13")
+    assert (friday["tickets"]["closed"], friday["tickets"]["backlog"]) == (1, 1)
+    assert friday["resolution_s"]["n"] == 1 and friday["resolution_s"]["median"] == 3 * 3600
+    assert friday["reopen_pct"] == 100.0  # ticket 1's reopen, of one ticket closed
+
+
+@hypothesis.settings(
+    max_examples=40, deadline=None, suppress_health_check=[hypothesis.HealthCheck.function_scoped_fixture]
+)
+@hypothesis.given(
+    tickets=st.lists(
+        st.tuples(
+            st.sampled_from(["email", "chat"]),
+            st.integers(1, 27),  # day in February of the (latest) close
+            st.sampled_from([60, 600, 3600, 7200]),  # resolution seconds: ties on purpose
+            st.sampled_from(["closed", "reopened before until", "reopened after until"]),
+            st.booleans(),  # one reply, never reopened before: FCR
+        ),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_the_closed_set_drops_tickets_reopened_before_until_whether_walked_or_aggregated(tmp_path_factory, tickets):
+    """Figures of the closed set equal those of the tickets closed at `until`, over most of the
+    history (index walks, corrected afterwards) and over a short period (filtered in SQL)."""
+    from datetime import datetime, timezone
+
+    from carecli.core import config
+    from carecli.measure import metrics
+    from carecli.schema import database
+
+    conn = database.connect(tmp_path_factory.mktemp("c") / "c.db", create=True)
+    conn.execute("INSERT INTO customers (id, name, created_at) VALUES (1, 'Ada', '2026-01-01T00:00:00+00:00')")
+    until = "2026-02-20T00:00:00+00:00"
+    rows = []
+    for number, (channel, day, seconds, fate, fcr) in enumerate(tickets, 1):
+        closed = f"2026-02-{day:02d}T12:00:00+00:00"
+        created = datetime.fromtimestamp(datetime.fromisoformat(closed).timestamp() - seconds, timezone.utc).isoformat()
+        reopen_at = {
+            "reopened before until": f"2026-02-{day:02d}T13:00:00+00:00",
+            "reopened after until": "2026-02-25T00:00:00+00:00",
+        }.get(fate)
+        status = "closed" if fate == "closed" else "open"
+        conn.execute(
+            "INSERT INTO tickets (id, customer_id, subject, channel, category, priority, status, created_at, updated_at,"
+            " first_closed_at, closed_at, resolution_s, first_resolution_s, reopen_count, reply_count)"
+            " VALUES (?, 1, 's', ?, 'other', 'normal', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (number, channel, status, created, closed, closed, closed, seconds, seconds, 0 if fcr else 1, 1),
+        )
+        if reopen_at:
+            conn.execute(
+                "INSERT INTO events (customer_id, ticket_id, kind, at) VALUES (1, ?, 'reopened', ?)",
+                (number, reopen_at),
+            )
+        closed_at_until = closed < until and not (reopen_at and reopen_at < until)
+        rows.append((channel, closed, seconds, fcr, closed_at_until))
+    settings = config.load(None, env={"CARECLI_TIMEZONE": "UTC"})
+    now = datetime(2026, 3, 1, tzinfo=timezone.utc)
+    for since in ("2025-12-01", "2026-02-10"):  # most of the history (walked), a short period (aggregated)
+        period = periods.Period(
+            datetime.fromisoformat(since).replace(tzinfo=timezone.utc), datetime.fromisoformat(until)
+        )
+        kept = [r for r in rows if r[4] and r[1] >= period.since.isoformat()]
+        for group in [None, "email", "chat"]:
+            mine = [r for r in kept if group in (None, r[0])]
+            figures = (
+                metrics.compute(conn, settings, period, now=now)
+                if group is None
+                else next(
+                    (g for g in metrics.compute(conn, settings, period, now=now, by="channel") if g["group"] == group),
+                    None,
+                )
+            )
+            if figures is None:
+                assert not mine
+                continue
+            values = [r[2] for r in mine]
+            block = figures["resolution_s"]
+            assert figures["tickets"]["closed"] == len(mine)
+            assert (block["n"], block["median"], block["p90"]) == (
+                len(values),
+                aggregates.median(values) if values else None,
+                aggregates.p90(values) if values else None,
+            )
+            if values:
+                assert block["mean"] == pytest.approx(sum(values) / len(values), abs=0.01)
+                assert figures["fcr_pct"] == pytest.approx(100 * sum(r[3] for r in mine) / len(mine), abs=0.01)

@@ -4,6 +4,10 @@ Each block is one aggregate query (grouped when asked); medians and 90th percent
 one aggregate registered on the connection, so no ticket row is ever loaded into Python.
 Counts are never null (nothing happened = 0); a mean, median, percentile or percentage with
 nothing to measure is None.
+
+Why one module of about 600 lines: the blocks share one _Context (period, grouping, the choice
+between index walks and aggregates, the closed set's corrections) and the index hints of
+migrations m005/m006; read apart, a change to one block's query would miss the others' plans.
 """
 
 from __future__ import annotations

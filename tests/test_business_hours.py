@@ -117,3 +117,60 @@ def test_config_validates_days_holidays_and_order(tmp_path):
     path.write_text('[business_hours]\nstart = "18:00"\nend = "09:00"\nholidays = []\n')
     with pytest.raises(ConfigError, match="must be after"):
         bh.BusinessHours.from_settings(config.load(path, env={}))
+
+
+BH_AND_SLA = '[business_hours]\nenabled = true\n[sla.high]\nfirst_response = "1h"\nresolution = "1d"\n'
+
+
+def _with_implausible_tickets(run, tmp_path, db_path):
+    """Times another tool stored, outside the window users may type: year 1 and year 9999."""
+    path = tmp_path / "bh.toml"
+    path.write_text(BH_AND_SLA)
+    run("customer", "add", "Ada", "--at", "2026-01-01", ok=True)
+    with sqlite3.connect(db_path) as conn:
+        conn.execute(
+            "INSERT INTO tickets (customer_id, subject, channel, category, priority, status, created_at, updated_at,"
+            " first_closed_at, closed_at, first_resolution_s, resolution_s) VALUES (1, 'old', 'email', 'other',"
+            " 'high', 'closed', '0001-03-14T10:00:00+00:00', '0001-03-14T10:00:00+00:00',"
+            " '0001-03-14T12:00:00+00:00', '0001-03-14T12:00:00+00:00', 7200, 7200)"
+        )
+        conn.execute(
+            "INSERT INTO tickets (customer_id, subject, channel, category, priority, status, created_at, updated_at)"
+            " VALUES (1, 'later', 'email', 'other', 'high', 'open', '9999-12-31T10:00:00+00:00',"
+            " '9999-12-31T10:00:00+00:00')"
+        )
+    return path
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("today",),
+        ("report", "daily"),
+        ("kpi",),
+        ("kpi", "--business-hours"),
+        ("export", "tickets"),
+        ("customer", "health"),
+        ("ticket", "list", "--breaching"),
+    ],
+)
+def test_every_read_survives_times_another_tool_stored(run, tmp_path, db_path, args):
+    path = _with_implausible_tickets(run, tmp_path, db_path)
+    result = run("--config", str(path), *args)
+    assert result.exit_code == 0, result.stderr
+    assert "error" not in result.stderr
+
+
+def test_the_business_time_table_spans_only_plausible_times(run, tmp_path, db_path):
+    """Year 1 to 9999 would be 87 million hours (an export ran over 60 s at 4 GB)."""
+    path = _with_implausible_tickets(run, tmp_path, db_path)
+    settings = config.load(str(path))
+    conn = sqlite3.connect(db_path)
+    now = datetime(2026, 3, 14, 10, tzinfo=timezone.utc)
+    bh.prepare(conn, settings, now=now)  # the open tickets' running clocks (today, --breaching)
+    hours = conn.execute(f"SELECT count(*) FROM temp.{bh.TABLE}").fetchone()[0]
+    assert hours <= 24 * 4
+    from carecli.measure.periods import Period
+
+    bh.prepare(conn, settings, now=now, period=Period(datetime(2026, 3, 1, tzinfo=timezone.utc), now))
+    assert conn.execute(f"SELECT count(*) FROM temp.{bh.TABLE}").fetchone()[0] <= 24 * 20

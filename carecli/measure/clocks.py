@@ -95,12 +95,28 @@ class BusinessHours:
         )
 
 
+def _window() -> dict[str, str]:
+    """The window users may type times in, as stored text: times outside it (stored by another
+    tool) span no business-time table."""
+    from carecli.text.clock import to_db
+    from carecli.text.when import EARLIEST, LATEST
+
+    return {"earliest": to_db(EARLIEST), "latest": to_db(LATEST)}
+
+
 def _epoch(moment: datetime) -> int:
     return int(moment.timestamp())
 
 
 def prepare_offsets(conn: sqlite3.Connection, hours: BusinessHours, first: datetime, last: datetime) -> None:
-    """(Re)build the TEMP offsets table covering the UTC hours from `first` to `last` (a day of margin)."""
+    """(Re)build the TEMP offsets table covering the UTC hours from `first` to `last` (a day of margin).
+
+    Only inside the window users may type (1970 to 2100): a time another tool stored in year 1 or
+    9999 would otherwise ask for millions of hours (a 60 s, 4 GB export). Business durations of
+    such times are NULL, so those tickets are left out of business-time figures."""
+    from carecli.text.when import EARLIEST, LATEST
+
+    first, last = min(max(first, EARLIEST), LATEST), max(min(last, LATEST), EARLIEST)
     first_hour, last_hour = _epoch(first) // HOUR_S - 24, _epoch(last) // HOUR_S + 24
     local_first = datetime.fromtimestamp(first_hour * HOUR_S, timezone.utc).astimezone(hours.tz).date() - timedelta(
         days=1
@@ -224,9 +240,13 @@ def refresh(conn: sqlite3.Connection, hours: BusinessHours) -> int:
                 " OR resolution_bs IS NOT NULL"
             )
             conn.execute("INSERT OR REPLACE INTO business_time (id, fingerprint) VALUES (1, ?)", (current,))
+        # Only times inside the window users may type span the offsets (see prepare_offsets).
         first, *lasts = conn.execute(
-            f"SELECT MIN(created_at), MAX(first_response_at), MAX(first_closed_at), MAX(closed_at) FROM tickets "
-            f"WHERE {STALE}"
+            "SELECT MIN(CASE WHEN created_at >= :earliest THEN created_at END),"
+            " MAX(CASE WHEN first_response_at < :latest THEN first_response_at END),"
+            " MAX(CASE WHEN first_closed_at < :latest THEN first_closed_at END),"
+            f" MAX(CASE WHEN closed_at < :latest THEN closed_at END) FROM tickets WHERE {STALE}",
+            _window(),
         ).fetchone()
         if first is None:
             return 0
@@ -262,12 +282,13 @@ def prepare(
     # Running SLA clocks: open tickets (without a period), or tickets created in the period,
     # measured up to now or the period's end.
     first = conn.execute(
-        "SELECT MIN(created_at) FROM tickets WHERE status IN ('open', 'pending')"
+        "SELECT MIN(created_at) FROM tickets WHERE status IN ('open', 'pending') AND created_at >= :earliest"
         if period is None
-        else "SELECT MIN(created_at) FROM tickets WHERE created_at >= ?",
-        () if period is None else (to_db(period.since),),
+        else "SELECT MIN(created_at) FROM tickets WHERE created_at >= max(:since, :earliest)",
+        {**_window(), "since": to_db(period.since) if period else None},
     ).fetchone()[0]
-    moments = [now] + ([from_db(first)] if first else []) + ([period.since, period.until] if period else [])
+    # A ticket created after now (stored by another tool) runs no clock yet: it does not widen the table.
+    moments = [now] + ([min(from_db(first), now)] if first else []) + ([period.since, period.until] if period else [])
     if period is not None and first:
         moments.remove(period.since)  # no offsets needed before the first ticket
     prepare_offsets(conn, hours, min(moments), max(moments))

@@ -12,16 +12,17 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from timing import table_row as row_of  # bench/timing.py: this script's folder is on sys.path
+from timing import timed_ms
 
 from carecli.core import config, store
 from carecli.records import customers, followups
@@ -46,21 +47,12 @@ RULES = {
 }
 
 
+def row(name: str, times: list[float]) -> str:
+    return row_of(name, times, digits=2)
+
+
 def anchor(years_back: int) -> datetime:
     return NOW.replace(year=NOW.year - years_back, day=1, hour=8)
-
-
-def timed_ms(fn, runs: int) -> list[float]:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1000)
-    return times
-
-
-def row(name: str, times: list[float]) -> str:
-    return f"| {name} | {statistics.median(times):.2f} | {min(times):.2f} | {max(times):.2f} |"
 
 
 def bench_next_occurrence(runs: int) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import subprocess
 import sys
 import time
@@ -19,25 +18,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from timing import table_row, timed_ms  # bench/timing.py: this script's folder is on sys.path
+
 from carecli.core import config
 from carecli.demo.bulk import generate
 from carecli.schema import database
 from carecli.text.clock import to_db
 
 NOW = datetime(2026, 3, 14, 10, 0, tzinfo=timezone.utc)
-
-
-def timed(fn, runs: int) -> list[float]:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1000)
-    return times
-
-
-def summary(name: str, times: list[float]) -> str:
-    return f"| {name} | {statistics.median(times):.1f} | {min(times):.1f} | {max(times):.1f} |"
 
 
 def main() -> None:
@@ -65,22 +53,22 @@ def main() -> None:
     print(f"{args.tickets:,} tickets; agenda counts: {counts}\n")
     print("| scenario | median ms | min ms | max ms |\n|---|---|---|---|")
     print(
-        summary(
+        table_row(
             "build_agenda(limit=50), in-process",
-            timed(lambda: build_agenda(conn, settings, day=day, now=NOW, limit=50), args.runs),
+            timed_ms(lambda: build_agenda(conn, settings, day=day, now=NOW, limit=50), args.runs),
         )
     )
     print(
-        summary(
+        table_row(
             "build_agenda(limit=None), in-process",
-            timed(lambda: build_agenda(conn, settings, day=day, now=NOW), args.runs),
+            timed_ms(lambda: build_agenda(conn, settings, day=day, now=NOW), args.runs),
         )
     )
     for fmt in ("table", "json"):
         print(
-            summary(
+            table_row(
                 f"`carecli today --format {fmt}` (process)",
-                timed(
+                timed_ms(
                     lambda: subprocess.run(
                         [carecli, "today", "--format", fmt], env=env, check=True, stdout=subprocess.DEVNULL
                     ),
@@ -89,9 +77,9 @@ def main() -> None:
             )
         )
     print(
-        summary(
+        table_row(
             "`carecli followup list --overdue --format csv` (process)",
-            timed(
+            timed_ms(
                 lambda: subprocess.run(
                     [carecli, "followup", "list", "--overdue", "--format", "csv"],
                     env=env,
@@ -104,9 +92,9 @@ def main() -> None:
         )
     )
     print(
-        summary(
+        table_row(
             "`python3 -c pass` (process floor)",
-            timed(lambda: subprocess.run([sys.executable, "-c", "pass"], check=True), args.runs),
+            timed_ms(lambda: subprocess.run([sys.executable, "-c", "pass"], check=True), args.runs),
         )
     )
 

@@ -64,7 +64,7 @@ def bench_next_occurrence(runs: int) -> None:
 
 
 def _shop_with_followups(path: str, settings, count: int, due: datetime, every: str) -> list[int]:
-    conn = database.connect(path)
+    conn = database.connect(path, create=True)
     with store.transaction(conn):
         who = customers.add_customer(conn, "Ada Lovelace", at=due)
         ids = [

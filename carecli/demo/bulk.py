@@ -173,6 +173,13 @@ class ShopHistory:
                     at = created + int(rng.random() * (self.end - created))
                     rows.tables["surveys"].append(("nps", cid, None, rng.choice(self.nps), None, stamp(at)))
 
+    def moment(self, ts: int) -> ticket_records.Instant:
+        """Epoch seconds as the (datetime, stored text) pair records.tickets.history reads."""
+        return datetime.fromtimestamp(ts, timezone.utc), self.stamp(ts)
+
+    def moment_or_none(self, ts: int | None) -> ticket_records.Instant | None:
+        return None if ts is None else self.moment(ts)
+
     def pick_customer(self, at: int) -> int:
         """A customer who already existed at `at` and had not left."""
         known = int((at - self.customer_start) / (self.end - self.customer_start) * self.customers)
@@ -275,9 +282,6 @@ class ShopHistory:
                                     (cid, ticket_id, "closed", stamp(clock), json.dumps({"resolution": resolution}))
                                 )
 
-        def instant(ts: int | None) -> ticket_records.Instant | None:
-            return None if ts is None else (datetime.fromtimestamp(ts, timezone.utc), stamp(ts))
-
         known = ticket_records.history(
             subject=subject,
             channel=channel,
@@ -286,11 +290,11 @@ class ShopHistory:
             status=status,
             tags="",
             resolution=resolution if closed else None,
-            created=(datetime.fromtimestamp(created, timezone.utc), stamp(created)),
-            first_response=instant(first_response),
-            first_closed=instant(first_closed),
-            closed=instant(closed),
-            updated=instant(clock),
+            created=self.moment(created),
+            first_response=self.moment_or_none(first_response),
+            first_closed=self.moment_or_none(first_closed),
+            closed=self.moment_or_none(closed),
+            updated=self.moment(clock),
             reopens=reopen_count,
             replies=reply_count,
         )

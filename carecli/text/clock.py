@@ -116,6 +116,11 @@ def format_local(text_or_dt: str | datetime | None, tz: tzinfo, *, with_seconds:
     return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S" if with_seconds else "%Y-%m-%d %H:%M")
 
 
+def latest_past(now: datetime) -> datetime:
+    """The latest moment at which something may already have happened, as of `now`."""
+    return now + FUTURE_SLACK
+
+
 def in_the_future(moment: datetime, now: datetime) -> bool:
-    """True when `moment` is more than FUTURE_SLACK after `now`: too late for something that happened."""
-    return moment > now + FUTURE_SLACK
+    """True when `moment` is after `latest_past(now)`: too late for something that happened."""
+    return moment > latest_past(now)

@@ -11,7 +11,7 @@ from carecli.data.importing.reading import SourceRow
 from carecli.data.importing.values import RowError, tag_list
 from carecli.records import activity, surveys
 from carecli.records import tickets as ticket_records
-from carecli.text.clock import FUTURE_SLACK
+from carecli.text.clock import latest_past
 
 if TYPE_CHECKING:
     from carecli.data.importing.importer import Importer
@@ -81,7 +81,7 @@ class TicketRows:
         closed_field = "closed_at" if v.has("closed_at") else "status"
         email = self.importer.email
         history = ticket_records.history
-        latest = self.importer.now + FUTURE_SLACK  # what happened cannot be later than the import
+        latest = latest_past(self.importer.now)  # in_the_future's rule, computed once per import
 
         def happened(name: str, moment: tuple[datetime, str] | None) -> tuple[datetime, str] | None:
             if moment is not None and moment[0] > latest:

@@ -274,8 +274,50 @@ def m006_kpi_by_channel(db) -> None:
     """)
 
 
+def m007_history(db) -> None:
+    """History that lets every figure of a period be judged as it stood at the period's end.
+
+    A second CSAT or CES for a ticket no longer deletes the first: the old answer is marked
+    superseded at the new answer's time (`superseded_at`, NULL while current), so only current
+    answers are unique per ticket. The partial index on superseded_at lets the KPI engine find the
+    few superseded answers and subtract them from aggregates read from covering indexes.
+    followup_due_changes keeps every move of a follow-up's due date (snooze, edit --due), written
+    by records/followups.py only, so a period's overdue count uses the due dates as they were at
+    its end. A skipped follow-up stores its skip time in completed_at, as a done one does (no
+    schema change; rows skipped before this step keep NULL)."""
+    db.executescript("""
+        ALTER TABLE surveys ADD COLUMN superseded_at TEXT;  -- UTC; NULL while the answer is current
+        DROP INDEX surveys_one_per_ticket;
+        CREATE UNIQUE INDEX surveys_one_current_per_ticket ON surveys(kind, ticket_id)
+            WHERE ticket_id IS NOT NULL AND superseded_at IS NULL;
+        CREATE INDEX surveys_superseded ON surveys(superseded_at) WHERE superseded_at IS NOT NULL;
+
+        CREATE TABLE followup_due_changes (
+            id          INTEGER PRIMARY KEY,
+            followup_id INTEGER NOT NULL REFERENCES followups(id),
+            at          TEXT NOT NULL,   -- UTC, when the due date was moved
+            from_due    TEXT NOT NULL,   -- due_at before the move
+            to_due      TEXT NOT NULL    -- due_at after it
+        );
+        CREATE INDEX followup_due_changes_at ON followup_due_changes(at, followup_id);
+        CREATE INDEX followup_due_changes_followup ON followup_due_changes(followup_id, at);
+        CREATE TRIGGER followup_due_changes_append_only_update BEFORE UPDATE ON followup_due_changes
+            BEGIN SELECT RAISE(ABORT, 'followup_due_changes is append-only'); END;
+        CREATE TRIGGER followup_due_changes_append_only_delete BEFORE DELETE ON followup_due_changes
+            BEGIN SELECT RAISE(ABORT, 'followup_due_changes is append-only'); END;
+    """)
+
+
 # The order is the history of the schema; append only.
-STEPS = [m001_initial, m002_care, m003_measurement_indexes, m004_search, m005_kpi_speed, m006_kpi_by_channel]
+STEPS = [
+    m001_initial,
+    m002_care,
+    m003_measurement_indexes,
+    m004_search,
+    m005_kpi_speed,
+    m006_kpi_by_channel,
+    m007_history,
+]
 NAMES = [step.__name__ for step in STEPS]
 
 

@@ -129,6 +129,7 @@ TABLES: dict[str, dict[str, Col]] = {
         Col("ticket_id", "ticket", "int"),
         Col("comment"),
         Col("at", kind="time"),
+        Col("superseded_at", "replaced", "time"),  # NULL while the answer is current
     ),
     "events": _table(
         Col("id", kind="int"),

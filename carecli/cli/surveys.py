@@ -96,11 +96,14 @@ def list_(
     ticket: Annotated[Optional[int], typer.Option("--ticket", help="ticket id", min=1)] = None,
     since: SinceOpt = None,
     until: UntilOpt = None,
+    all_: Annotated[
+        bool, typer.Option("--all", help="also answers replaced by a later one, with the time they were replaced")
+    ] = False,
     limit: LimitOpt = 100,
     fmt: FormatOpt = "table",
     raw: RawOpt = False,
 ) -> None:
-    """List survey responses, newest first."""
+    """List survey responses, newest first: the current ones, or with --all replaced ones too."""
     from carecli.core.errors import InvalidInput
     from carecli.records import customers, surveys
 
@@ -115,10 +118,11 @@ def list_(
         since=(start := STATE.when(since, option="--since") if since else None),
         until=STATE.until(until, since=start) if until else None,
         limit=limit + 1 if limit else None,
+        replaced=all_,
     )
     shown = emit_rows(
         islice(rows, limit or None),
-        SURVEY_COLUMNS,
+        SURVEY_COLUMNS + columns_of("surveys", "superseded_at") if all_ else SURVEY_COLUMNS,
         fmt,
         tz=STATE.settings.tz,
         empty="no survey responses match",

@@ -40,6 +40,7 @@ class Entity:
     time_column: str | None = None  # what --since / --until filter on
     customer_column: str | None = None
     filter_columns: dict[str, str] = field(default_factory=dict)  # filter name -> SQL column
+    only: str | None = None  # a condition every exported row meets (SQL, no parameters)
 
 
 def _customer_fields(alias: str) -> tuple[Field, ...]:
@@ -51,8 +52,8 @@ def _customer_fields(alias: str) -> tuple[Field, ...]:
 
 
 def _survey_score(kind: str) -> str:
-    # The unique index (kind, ticket_id) makes this a point lookup per ticket.
-    return f"(SELECT s.score FROM surveys s WHERE s.kind = '{kind}' AND s.ticket_id = t.id)"
+    # The unique index on current answers (kind, ticket_id) makes this a point lookup per ticket.
+    return f"(SELECT s.score FROM surveys s WHERE s.kind = '{kind}' AND s.ticket_id = t.id AND s.superseded_at IS NULL)"
 
 
 # The ticket export: one row per ticket with every figure a spreadsheet needs to re-derive the KPIs.
@@ -182,6 +183,7 @@ SPECS: dict[str, Entity] = {
         "s.id",
         time_column="s.at",
         customer_column="s.customer_id",
+        only="s.superseded_at IS NULL",  # current answers: a replaced CSAT or CES is history, not a response
     ),
     "events": Entity(
         "events",
@@ -289,7 +291,7 @@ def build_query(
 
 def _where(spec: Entity, filters: ExportFilter) -> tuple[str, dict[str, object]]:
     """The WHERE clause of `filters` with its named parameters (all prefixed `filter_`)."""
-    clauses: list[str] = []
+    clauses: list[str] = [spec.only] if spec.only else []
     params: dict[str, object] = {}
     if filters.since is not None:
         clauses.append(f"{spec.time_column} >= :filter_since")

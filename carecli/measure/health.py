@@ -84,11 +84,11 @@ FACTORS = (
 
 _INPUTS = """
     SELECT c.id AS customer_id, c.name AS customer_name, c.lost_at, c.lost_reason,
-        (SELECT s.score FROM surveys s WHERE s.customer_id = c.id AND s.kind = 'csat'
+        (SELECT s.score FROM surveys s WHERE s.customer_id = c.id AND s.kind = 'csat' AND s.superseded_at IS NULL
             AND s.at >= :since AND s.at <= :now ORDER BY s.at DESC, s.id DESC LIMIT 1) AS csat,
-        (SELECT s.score FROM surveys s WHERE s.customer_id = c.id AND s.kind = 'ces'
+        (SELECT s.score FROM surveys s WHERE s.customer_id = c.id AND s.kind = 'ces' AND s.superseded_at IS NULL
             AND s.at >= :since AND s.at <= :now ORDER BY s.at DESC, s.id DESC LIMIT 1) AS ces,
-        (SELECT s.score FROM surveys s WHERE s.customer_id = c.id AND s.kind = 'nps'
+        (SELECT s.score FROM surveys s WHERE s.customer_id = c.id AND s.kind = 'nps' AND s.superseded_at IS NULL
             AND s.at >= :since AND s.at <= :now ORDER BY s.at DESC, s.id DESC LIMIT 1) AS nps,
         (SELECT count(*) FROM tickets t WHERE t.customer_id = c.id AND t.status != 'closed') AS active_tickets,
         (SELECT count(*) FROM tickets t WHERE t.customer_id = c.id AND t.status = 'open'

@@ -104,7 +104,7 @@ def _recovery(conn, params) -> list[sqlite3.Row]:
                        ORDER BY CASE s.kind WHEN 'nps' THEN s.score / 10.0 WHEN 'csat' THEN (s.score - 1) / 4.0
                                 ELSE (s.score - 1) / 6.0 END, s.at DESC) AS worst
             FROM surveys s
-            WHERE s.at >= :survey_since AND s.at <= :now
+            WHERE s.at >= :survey_since AND s.at <= :now AND s.superseded_at IS NULL
               AND ((s.kind = 'csat' AND s.score <= :csat_max) OR (s.kind = 'ces' AND s.score <= :ces_max)
                    OR (s.kind = 'nps' AND s.score <= :nps_max))
         )
@@ -163,6 +163,7 @@ def _thank_you(conn, params) -> list[sqlite3.Row]:
             SELECT s.*, row_number() OVER (PARTITION BY s.customer_id ORDER BY s.score DESC, s.at DESC) AS top
             FROM surveys s
             WHERE s.kind = 'nps' AND s.score >= :nps_min AND s.at >= :survey_since AND s.at <= :now
+              AND s.superseded_at IS NULL
         )
         SELECT 'thank-you' AS rule, c.id AS customer_id, c.name AS customer_name, NULL AS ticket_id,
                'nps' AS survey, b.score, b.at AS evidence_at, NULL AS days, NULL AS tickets

@@ -1,4 +1,10 @@
-"""Surveys: CSAT (1-5) and CES (1-7) per ticket, NPS (0-10) per customer, each response counted once."""
+"""Surveys: CSAT (1-5) and CES (1-7) per ticket, NPS (0-10) per customer, each response counted once.
+
+A second CSAT or CES for a ticket replaces the first from its own time on: the earlier answer is
+kept, marked superseded at the new answer's time (`superseded_at`), so a period that ended before
+the replacement still counts the answer it had. Readers see current answers (superseded_at IS
+NULL) unless they ask for history.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +25,7 @@ ARTICLES = {"csat": "a", "ces": "a", "nps": "an"}
 PER_TICKET = ("csat", "ces")
 
 SURVEY_FIELDS = """
-    s.id, s.kind, s.score, s.customer_id, c.name AS customer_name, s.ticket_id, s.comment, s.at
+    s.id, s.kind, s.score, s.customer_id, c.name AS customer_name, s.ticket_id, s.comment, s.at, s.superseded_at
 """
 
 
@@ -49,7 +55,8 @@ def record(
     ticket_id: int | None = None,
     comment: str | None = None,
 ) -> Recorded:
-    """Store one response. A second CSAT or CES for the same ticket replaces the first."""
+    """Store one response. A second CSAT or CES for the same ticket supersedes the first from its
+    own time on; it cannot be dated before the answer it replaces."""
     if kind not in KINDS:
         raise InvalidInput(f"unknown survey kind '{kind}'", f"use one of: {', '.join(KINDS)}")
     check_score(kind, score)
@@ -69,12 +76,42 @@ def record(
         earlier = store.one(
             conn,
             f"SELECT {SURVEY_FIELDS} FROM surveys s JOIN customers c ON c.id = s.customer_id "
-            "WHERE s.kind = ? AND s.ticket_id = ?",
+            "WHERE s.kind = ? AND s.ticket_id = ? AND s.superseded_at IS NULL",
             (kind, ticket_id),
         )
-        if earlier is not None:
-            conn.execute("DELETE FROM surveys WHERE id = ?", (earlier["id"],))
-    survey_id = store.insert(
+        if earlier is not None and to_db(at) < earlier["at"]:
+            raise InvalidInput(
+                f"--at {to_db(at)} is before the {NAMES[kind]} it would replace for ticket #{ticket_id} "
+                f"(given at {earlier['at']})"
+            )
+    survey_id = _add_current(
+        conn,
+        kind,
+        customer_id=customer_id,
+        ticket_id=ticket_id,
+        score=score,
+        comment=comment,
+        at=to_db(at),
+        replaces=earlier["id"] if earlier is not None else None,
+    )
+    return Recorded(get_survey(conn, survey_id), earlier)
+
+
+def _add_current(
+    conn: sqlite3.Connection,
+    kind: str,
+    *,
+    customer_id: int,
+    ticket_id: int | None,
+    score: int,
+    comment: str | None,
+    at: str,
+    replaces: int | None,
+) -> int:
+    """Insert an answer as the current one; the answer it `replaces` is superseded at its time."""
+    if replaces is not None:
+        conn.execute("UPDATE surveys SET superseded_at = ? WHERE id = ?", (at, replaces))
+    return store.insert(
         conn,
         "surveys",
         {
@@ -83,10 +120,9 @@ def record(
             "ticket_id": ticket_id,
             "score": score,
             "comment": comment,
-            "at": to_db(at),
+            "at": at,
         },
     )
-    return Recorded(get_survey(conn, survey_id), earlier)
 
 
 def get_survey(conn: sqlite3.Connection, survey_id: int) -> sqlite3.Row:
@@ -106,9 +142,11 @@ def list_surveys(
     since: datetime | None = None,
     until: datetime | None = None,
     limit: int | None = None,
+    replaced: bool = False,
 ) -> sqlite3.Cursor:
-    """Responses matching the filters, newest first."""
-    where, params = [], []
+    """Current responses matching the filters, newest first; with `replaced`, replaced ones too."""
+    where: list[str] = [] if replaced else ["s.superseded_at IS NULL"]
+    params: list = []
     for column, value in (("s.kind", kind), ("s.customer_id", customer_id), ("s.ticket_id", ticket_id)):
         if value is not None:
             where.append(f"{column} = ?")
@@ -188,9 +226,23 @@ def add_many(conn: sqlite3.Connection, rows: Iterable[Sequence]) -> None:
 def set_ticket_score(
     conn: sqlite3.Connection, kind: str, *, customer_id: int, ticket_id: int, score: int, at: str
 ) -> None:
-    """A ticket's CSAT or CES as its source now gives it: added, or the stored score replaced."""
-    conn.execute(
-        "INSERT INTO surveys (kind, customer_id, ticket_id, score, at) VALUES (?, ?, ?, ?, ?) "
-        "ON CONFLICT (kind, ticket_id) WHERE ticket_id IS NOT NULL DO UPDATE SET score = excluded.score",
-        (kind, customer_id, ticket_id, score, at),
+    """A ticket's CSAT or CES as its source now gives it: added, or a changed score replacing the
+    stored one. The replacement is dated `at`, or the stored answer's time if that is later (an
+    answer is never dated before the one it replaces)."""
+    current = store.one(
+        conn,
+        "SELECT id, score, at FROM surveys WHERE kind = ? AND ticket_id = ? AND superseded_at IS NULL",
+        (kind, ticket_id),
+    )
+    if current is not None and current["score"] == score:
+        return
+    _add_current(
+        conn,
+        kind,
+        customer_id=customer_id,
+        ticket_id=ticket_id,
+        score=score,
+        comment=None,
+        at=at if current is None else max(at, current["at"]),
+        replaces=None if current is None else current["id"],
     )

@@ -209,6 +209,21 @@ def test_on_duplicate_update_rewrites_the_ticket(run, tmp_path, mapping, db_path
     assert conn.execute("SELECT count(*) FROM tickets").fetchone()[0] == 2
 
 
+def test_on_duplicate_update_supersedes_a_changed_score_and_keeps_the_old_answer(run, tmp_path, mapping, db_path):
+    run("import", "tickets", str(_write(tmp_path, "t.csv", GOOD)), "--map", str(mapping), ok=True)
+    update = ("--map", str(mapping), "--on-duplicate", "update")
+    run("import", "tickets", str(_write(tmp_path, "same.csv", GOOD)), *update, ok=True)
+    assert [r["score"] for r in run.json("survey", "list", "--all")] == [4]  # same score: nothing to replace
+    changed = GOOD.replace("2026-03-01 12:00,4.0", "2026-03-01 12:00,2.0")
+    run("import", "tickets", str(_write(tmp_path, "t2.csv", changed)), *update, ok=True)
+    rows = run.json("survey", "list", "--all")
+    assert [(r["score"], r["at"], r["superseded_at"]) for r in rows] == [
+        (2, "2026-03-01T11:00:00+00:00", None),
+        (4, "2026-03-01T11:00:00+00:00", "2026-03-01T11:00:00+00:00"),
+    ]
+    assert run.json("kpi", "--since", "2026-03-01", "--until", "2026-03-01")["csat"]["n"] == 1
+
+
 def test_on_duplicate_update_appends_events_for_what_the_source_changed(run, tmp_path, mapping, db_path):
     run("import", "tickets", str(_write(tmp_path, "t.csv", GOOD)), "--map", str(mapping), ok=True)
     # T-1 opened an hour earlier than first exported (times in Berlin); T-2 answered and solved since.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.conftest import database_digest
@@ -32,6 +34,33 @@ def test_a_second_csat_replaces_the_first_and_says_so(shop):
     assert "replaced the earlier CSAT (2) for ticket #1" in result.stderr
     rows = shop.json("survey", "list")
     assert [(r["kind"], r["score"], r["comment"]) for r in rows] == [("csat", 5, "Lovely")]
+
+
+def test_a_replaced_answer_is_kept_and_listed_with_all_with_the_time_it_was_replaced(shop, db_path):
+    shop("survey", "csat", "1", "2", "--at", "2026-03-13 12:00", ok=True)
+    shop("survey", "csat", "1", "5", "--at", "2026-03-14 09:00", ok=True)
+    rows = shop.json("survey", "list", "--all")
+    assert [(r["score"], r["at"], r["superseded_at"]) for r in rows] == [
+        (5, "2026-03-14T08:00:00+00:00", None),
+        (2, "2026-03-13T11:00:00+00:00", "2026-03-14T08:00:00+00:00"),
+    ]
+    table = shop("survey", "list", "--all", ok=True).stdout
+    assert "replaced" in table.splitlines()[0]
+    # Exports and the tickets' csat column read the current answer only.
+    exported = shop("export", "surveys", "--format", "jsonl", ok=True).stdout.splitlines()
+    assert [json.loads(line)["score"] for line in exported] == [5]
+    assert [t["csat"] for t in shop.json("export", "tickets")] == [5]
+
+
+def test_a_replacement_dated_before_the_answer_it_replaces_is_refused_naming_at_and_writes_nothing(shop, db_path):
+    shop("survey", "csat", "1", "4", "--at", "2026-03-14 09:00", ok=True)
+    before = database_digest(db_path)
+    result = shop("survey", "csat", "1", "1", "--at", "2026-03-13 12:00")
+    assert result.exit_code == 1 and result.stderr.count("\n") == 1
+    assert result.stderr.startswith(
+        "error: --at 2026-03-13T11:00:00+00:00 is before the CSAT it would replace for ticket #1"
+    )
+    assert database_digest(db_path) == before
 
 
 def test_close_records_csat_and_ces_with_the_close(shop):

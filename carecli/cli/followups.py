@@ -332,6 +332,7 @@ def edit(
             rrule=rrule,
             no_repeat=no_repeat,
             outcome=outcome,
+            now=STATE.now,
         )
     message(f"updated follow-up #{row['id']}")
     if due is not None:

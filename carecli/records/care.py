@@ -66,8 +66,8 @@ def schedule_after_close(
     )
 
 
-def skip_after_close(conn: sqlite3.Connection, ticket: sqlite3.Row) -> list[int]:
-    """The ticket was reopened: skip its pending after-close check-in(s); returns their ids."""
+def skip_after_close(conn: sqlite3.Connection, ticket: sqlite3.Row, *, at: datetime | None = None) -> list[int]:
+    """The ticket was reopened (at `at`): skip its pending after-close check-in(s); returns their ids."""
     ids = [
         row[0]
         for row in conn.execute(
@@ -76,7 +76,7 @@ def skip_after_close(conn: sqlite3.Connection, ticket: sqlite3.Row) -> list[int]
         )
     ]
     for followup_id in ids:
-        store.update(conn, "followups", followup_id, {"status": "skipped", "outcome": "ticket reopened"})
+        followups.mark_skipped(conn, followup_id, at=at, reason="ticket reopened")
     return ids
 
 

@@ -360,6 +360,26 @@ def complete(
     return result
 
 
+def mark_skipped(conn: sqlite3.Connection, followup_id: int, *, at: datetime | None, reason: str | None) -> None:
+    """Mark a follow-up skipped at `at`, kept in completed_at as a done one's time is, so a period's
+    figures judge it as it stood at their end. `at` None (a caller that does not know when) leaves
+    no time: counted as skipped before any period's end, as rows skipped before migration m007 are."""
+    reason = " ".join((reason or "").split()) or None
+    changes = {"status": "skipped", "outcome": reason, "completed_at": None if at is None else to_db(at)}
+    store.update(conn, "followups", followup_id, changes)
+
+
+def _log_due_change(conn: sqlite3.Connection, followup: sqlite3.Row, to_due: str, *, at: datetime) -> None:
+    """Keep the due date a follow-up is moved from (followup_due_changes, migration m007): the KPI
+    engine judges a past period by the due dates as they were at its end."""
+    if to_due != followup["due_at"]:
+        store.insert(
+            conn,
+            "followup_due_changes",
+            {"followup_id": followup["id"], "at": to_db(at), "from_due": followup["due_at"], "to_due": to_due},
+        )
+
+
 def skip(
     conn: sqlite3.Connection,
     settings: Settings,
@@ -372,8 +392,7 @@ def skip(
     """Skip this occurrence; a recurring series goes on unless ``stop``."""
     _require_scheduled(followup, "skipped")
     _not_before_creation(followup, at, "skip")
-    reason = " ".join((reason or "").split()) or None
-    store.update(conn, "followups", followup["id"], {"status": "skipped", "outcome": reason})
+    mark_skipped(conn, followup["id"], at=at, reason=reason)
     result = Completion(followup) if stop else _schedule_next(conn, settings, followup, at=at)
     result.followup = get_followup(conn, followup["id"])
     return result
@@ -401,6 +420,7 @@ def snooze(
             f"cannot snooze follow-up #{followup['id']} into the past ({to_db(until)})",
             "give a later time, e.g. tomorrow, +3d or 'next monday'",
         )
+    _log_due_change(conn, followup, to_db(until), at=now)
     store.update(conn, "followups", followup["id"], {"due_at": to_db(until), "all_day": int(all_day)})
     return get_followup(conn, followup["id"])
 
@@ -419,9 +439,10 @@ def edit(
     rrule: str | None = None,
     no_repeat: bool = False,
     outcome: str | None = None,
+    now: datetime,
 ) -> sqlite3.Row:
     """Change a follow-up. Due, ticket and cadence only while it is scheduled; a new cadence starts
-    at the (new) due time."""
+    at the (new) due time; a new due time is logged as changed at `now`."""
     changes: dict = {}
     schedule_change = due is not None or ticket_id is not None or every is not None or rrule is not None or no_repeat
     if schedule_change:
@@ -457,6 +478,8 @@ def edit(
             "nothing to change",
             "pass at least one of --due, --kind, --note, --ticket, --every, --rrule, --no-repeat, --outcome",
         )
+    if "due_at" in changes:
+        _log_due_change(conn, followup, changes["due_at"], at=now)
     store.update(conn, "followups", followup["id"], changes)
     return get_followup(conn, followup["id"])
 

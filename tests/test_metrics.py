@@ -649,3 +649,252 @@ def test_the_closed_set_drops_tickets_reopened_before_until_whether_walked_or_ag
             if values:
                 assert block["mean"] == pytest.approx(sum(values) / len(values), abs=0.01)
                 assert figures["fcr_pct"] == pytest.approx(100 * sum(r[3] for r in mine) / len(mine), abs=0.01)
+
+
+# ---------------------------------------------------------------- surveys and follow-ups as they stood at until
+
+
+def test_a_replaced_csat_counts_in_its_own_week_and_the_replacement_from_its_time_on(shop):
+    # Ticket 1 was opened on Friday 13th; its CSAT 2 on Friday is replaced by a 5 on Monday 16th.
+    shop("survey", "csat", "1", "2", "--at", "2026-03-13 12:00", ok=True)
+    shop("survey", "ces", "1", "3", "--at", "2026-03-13 12:00", ok=True)
+    later = {"CARECLI_NOW": "2026-03-16T10:00:00+00:00"}
+    replaced = shop.runner.invoke(shop.app, ["survey", "csat", "1", "5"], env=later)
+    assert replaced.exit_code == 0 and "replaced the earlier CSAT (2)" in replaced.stderr
+
+    def figures(since: str, until: str) -> tuple:
+        args = ["kpi", "--since", since, "--until", until, "--format", "json"]
+        kpi = json.loads(shop.runner.invoke(shop.app, args, env=later).stdout)
+        return kpi["csat"], kpi["ces"]
+
+    friday = figures("2026-03-13", "2026-03-13")
+    assert friday == ({"n": 1, "mean": 2.0, "satisfied_pct": 0.0}, {"n": 1, "mean": 3.0, "easy_pct": 0.0})
+    monday = figures("2026-03-16", "2026-03-16")
+    assert monday[0] == {"n": 1, "mean": 5.0, "satisfied_pct": 100.0} and monday[1]["n"] == 0
+    both = figures("2026-03-13", "2026-03-16")  # the old answer was superseded before the end: only the 5
+    assert both[0] == {"n": 1, "mean": 5.0, "satisfied_pct": 100.0}
+
+
+def test_a_follow_up_skipped_after_the_period_stays_overdue_in_it(shop):
+    shop("followup", "add", "ada", "--due", "2026-03-10", "--at", "2026-03-01", ok=True)
+    shop("followup", "skip", "1", "--at", "2026-03-12 10:00", ok=True)
+    wednesday = shop.json("kpi", "--since", "2026-03-09", "--until", "2026-03-11")["followups"]
+    assert wednesday == {"due": 1, "done": 0, "on_time": 0, "overdue": 1, "on_time_pct": 0.0}
+    friday = shop.json("kpi", "--since", "2026-03-09", "--until", "2026-03-13")["followups"]
+    assert friday == {"due": 1, "done": 0, "on_time": 0, "overdue": 0, "on_time_pct": None}
+
+
+def test_a_follow_up_snoozed_or_moved_after_the_period_is_judged_by_its_due_date_then(shop):
+    # Both due Tuesday 10th, overdue on Wednesday; on Friday one is snoozed, the other moved by edit.
+    shop("followup", "add", "ada", "--due", "2026-03-10", "--at", "2026-03-01", ok=True)
+    shop("followup", "add", "ben", "--due", "2026-03-10", "--at", "2026-03-01", ok=True)
+    friday = {"CARECLI_NOW": "2026-03-13T10:00:00+00:00"}
+    for args in (["followup", "snooze", "1", "2026-03-20"], ["followup", "edit", "2", "--due", "2026-03-21"]):
+        assert shop.runner.invoke(shop.app, args, env=friday).exit_code == 0
+    wednesday = shop.json("kpi", "--since", "2026-03-09", "--until", "2026-03-11")["followups"]
+    assert wednesday == {"due": 2, "done": 0, "on_time": 0, "overdue": 2, "on_time_pct": 0.0}
+    # A period ending after the moves sees the new due dates: nothing due in it.
+    assert shop.json("kpi", "--since", "2026-03-09", "--until", "2026-03-14")["followups"]["due"] == 0
+    assert shop.json("kpi", "--since", "2026-03-20", "--until", "2026-03-21")["followups"]["due"] == 2
+
+
+def test_a_weeks_survey_and_follow_up_figures_do_not_change_when_run_again_after_later_work(run):
+    """kpi and report weekly for the finished week of 2-8 March, run on the 9th and again on the
+    20th after replacing a CSAT, skipping a follow-up overdue at the week's end, snoozing another
+    and finishing a third late: the week's figures come out byte for byte the same."""
+    first, later = {"CARECLI_NOW": "2026-03-09T10:00:00+00:00"}, {"CARECLI_NOW": "2026-03-20T10:00:00+00:00"}
+
+    def at(env: dict, *args: str) -> str:
+        result = run.runner.invoke(run.app, list(args), env=env)
+        assert result.exit_code == 0, (args, result.stderr)
+        return result.stdout
+
+    at(first, "customer", "add", "Ada Lovelace", "--email", "ada@example.com", "--at", "2026-02-01")
+    at(first, "ticket", "open", "ada", "Vase cracked", "--at", "2026-03-03 09:00")
+    at(first, "ticket", "close", "1", "--at", "2026-03-03 12:00", "--csat", "2", "--ces", "3")
+    at(first, "survey", "nps", "ada", "6", "--at", "2026-03-04 12:00")
+    for due in ("2026-03-04", "2026-03-05", "2026-03-06"):
+        at(first, "followup", "add", "ada", "--due", due, "--at", "2026-03-01")
+    week = ("--since", "2026-03-02", "--until", "2026-03-08", "--format", "json")
+
+    def figures(env: dict) -> tuple[str, str]:
+        kpi = json.loads(at(env, "kpi", *week))
+        report = json.loads(at(env, "report", "weekly", "--date", "2026-03-04", "--format", "json"))
+        picked = {key: kpi[key] for key in ("csat", "ces", "nps", "followups")}
+        return json.dumps(picked), json.dumps(report["figures"]["followups"]) + json.dumps(report["figures"]["csat"])
+
+    before = figures(first)
+    assert json.loads(before[0])["followups"]["overdue"] == 3
+    at(later, "survey", "csat", "1", "5")
+    at(later, "survey", "ces", "1", "7")
+    at(later, "followup", "skip", "1")
+    at(later, "followup", "snooze", "2", "2026-03-25")
+    at(later, "followup", "done", "3")
+    assert figures(later) == before
+
+
+_SURVEY_ANSWERS = st.lists(
+    st.tuples(
+        st.integers(1, 4),  # ticket (1, 2 by email; 3, 4 by chat)
+        st.sampled_from(["csat", "ces", "nps"]),
+        st.integers(0, 20 * 24),  # hours after 2026-02-01 00:00 UTC
+        st.integers(0, 10),  # score, clamped to the kind's range
+        st.sampled_from(["survey", "import"]),  # `survey csat` (records.surveys.record) or an import update
+    ),
+    max_size=25,
+)
+
+
+@hypothesis.settings(max_examples=60, deadline=None)
+@hypothesis.given(answers=_SURVEY_ANSWERS, bounds=st.tuples(st.integers(0, 21 * 24), st.integers(1, 21 * 24)))
+def test_survey_figures_count_the_answers_current_at_until_given_in_the_period(tmp_path_factory, answers, bounds):
+    """Any sequence of answers and replacements (a replacement dated before the answer it replaces
+    refused), against a naive replay: a ticket's CSAT or CES in a period is the answer it had at
+    `until`, counted if given in the period; every NPS answer counts. Over a short period and over
+    most of the history, overall and per channel."""
+    from datetime import datetime, timedelta, timezone
+
+    from carecli.core import config
+    from carecli.core.errors import InvalidInput
+    from carecli.measure import metrics
+    from carecli.records import surveys
+    from carecli.schema import database
+    from carecli.text.clock import to_db
+
+    conn = database.connect(tmp_path_factory.mktemp("s") / "s.db", create=True)
+    conn.execute("INSERT INTO customers (id, name, created_at) VALUES (1, 'Ada', '2026-01-01T00:00:00+00:00')")
+    for ticket, channel in ((1, "email"), (2, "email"), (3, "chat"), (4, "chat")):
+        conn.execute(
+            "INSERT INTO tickets (id, customer_id, subject, channel, category, priority, status, created_at,"
+            " updated_at) VALUES (?, 1, 's', ?, 'other', 'normal', 'open', ?, ?)",
+            (ticket, channel, f"2026-01-2{ticket}T00:00:00+00:00", f"2026-01-2{ticket}T00:00:00+00:00"),
+        )
+    start = datetime(2026, 2, 1, tzinfo=timezone.utc)
+    history: list[tuple[str, int | None, datetime, int]] = []  # (kind, ticket, at, score) as recorded, in order
+    for ticket, kind, hours, score, writer in answers:
+        low, high = surveys.RANGES[kind]
+        score = min(max(score, low), high)
+        at = start + timedelta(hours=hours)
+        per_ticket = kind in surveys.PER_TICKET
+        current = next((h for h in reversed(history) if per_ticket and h[:2] == (kind, ticket)), None)
+        if writer == "import" and per_ticket:
+            surveys.set_ticket_score(conn, kind, customer_id=1, ticket_id=ticket, score=score, at=to_db(at))
+            if current is None or current[3] != score:
+                history.append((kind, ticket, max(at, current[2]) if current else at, score))
+            continue
+        try:
+            surveys.record(conn, kind, score, at=at, customer_id=1, ticket_id=ticket if per_ticket else None)
+        except InvalidInput:
+            assert current is not None and at < current[2]
+            continue
+        history.append((kind, ticket if per_ticket else None, at, score))
+    settings = config.load(None, env={"CARECLI_TIMEZONE": "UTC"})
+    now = start + timedelta(days=40)
+    channel_of = {1: "email", 2: "email", 3: "chat", 4: "chat"}
+    for since, until in [
+        (start - timedelta(days=400), start + timedelta(hours=bounds[1])),
+        sorted((start + timedelta(hours=bounds[0]), start + timedelta(hours=bounds[0] + bounds[1]))),
+    ]:
+        # Naive replay: each ticket's answer at `until` is the last one recorded before it.
+        counted: list[tuple[str, int | None, int]] = []
+        at_until: dict[tuple, tuple] = {}
+        for kind, ticket, at, score in history:
+            if at >= until:
+                continue
+            if kind == "nps":
+                counted += [(kind, ticket, score)] if at >= since else []
+            else:
+                at_until[(kind, ticket)] = (at, score)
+        counted += [(kind, ticket, score) for (kind, ticket), (at, score) in at_until.items() if at >= since]
+
+        def expected(kind: str, group: str | None) -> dict:
+            scores = [s for k, t, s in counted if k == kind and group in (None, channel_of.get(t))]
+            good = sum(s >= (4 if kind == "csat" else 5) for s in scores)
+            return metrics._survey_block(kind, len(scores), sum(scores) / len(scores) if scores else None, good)
+
+        period = periods.Period(since, until)
+        overall = metrics.compute(conn, settings, period, now=now)
+        assert (overall["csat"], overall["ces"]) == (expected("csat", None), expected("ces", None))
+        nps = [s for k, _, s in counted if k == "nps"]
+        assert overall["nps"]["n"] == len(nps)
+        assert overall["nps"]["promoters"] - overall["nps"]["detractors"] == sum(s >= 9 for s in nps) - sum(
+            s <= 6 for s in nps
+        )
+        grouped = {block["group"]: block for block in metrics.compute(conn, settings, period, now=now, by="channel")}
+        assert {channel_of[t] for k, t, _ in counted if k != "nps"} <= set(grouped)
+        for group, block in grouped.items():
+            assert (block["csat"], block["ces"]) == (expected("csat", group), expected("ces", group))
+
+
+_FOLLOWUP_HISTORIES = st.lists(
+    st.tuples(
+        st.integers(0, 9),  # first due day, from 2026-03-20 (in Berlin; DST starts on the 29th)
+        st.integers(0, 23),  # due hour (local); 0 = all day
+        st.lists(st.tuples(st.integers(1, 48), st.integers(-3 * 24, 5 * 24)), max_size=3),  # moves: (hours
+        # after the previous event, shift of the due time in hours)
+        st.sampled_from(["scheduled", "done", "skipped"]),
+        st.integers(1, 72),  # hours from the last event to completion (done or skipped)
+    ),
+    max_size=10,
+)
+
+
+@hypothesis.settings(max_examples=60, deadline=None)
+@hypothesis.given(rows=_FOLLOWUP_HISTORIES, until_hours=st.integers(1, 16 * 24))
+def test_follow_up_figures_use_the_due_dates_and_states_they_had_at_until(tmp_path_factory, rows, until_hours):
+    """Follow-ups moved (snooze, edit --due) and done or skipped at random times, against a naive
+    replay of their history up to `until`: due date, done and skipped as they were then."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from carecli.core import config
+    from carecli.measure import metrics
+    from carecli.records.followups import due_day_end, is_on_time
+    from carecli.schema import database
+    from carecli.text.clock import local_day_bounds, to_db
+
+    tz = ZoneInfo("Europe/Berlin")
+    conn = database.connect(tmp_path_factory.mktemp("h") / "h.db", create=True)
+    conn.execute("INSERT INTO customers (id, name, created_at) VALUES (1, 'Ada', '2026-01-01T00:00:00+00:00')")
+    start = local_day_bounds(datetime(2026, 3, 20).date(), tz)[0]
+    created = start - timedelta(days=5)
+    since, until = start, start + timedelta(hours=until_hours)
+    judged = []  # (due date at until, completed_at, status, on_time) of each follow-up
+    for i, (day, hour, moves, status, after) in enumerate(rows, 1):
+        midnight = local_day_bounds(datetime(2026, 3, 20 + day).date(), tz)[0]
+        due = midnight + timedelta(hours=hour) if hour else midnight
+        event, due_then, changes = created, due, []
+        for wait, shift in moves:
+            event += timedelta(hours=wait)
+            changes.append((to_db(event), to_db(due), to_db(due + timedelta(hours=shift))))
+            due += timedelta(hours=shift)
+            if event < until:
+                due_then = due
+        completed = event + timedelta(hours=after) if status != "scheduled" else None
+        on_time = int(is_on_time(to_db(due), completed, tz)) if status == "done" else None
+        conn.execute(
+            "INSERT INTO followups (id, customer_id, kind, due_at, all_day, status, created_at, completed_at, on_time)"
+            " VALUES (?, 1, 'check-in', ?, ?, ?, ?, ?, ?)",
+            (i, to_db(due), int(not hour), status, to_db(created), completed and to_db(completed), on_time),
+        )
+        conn.executemany(
+            "INSERT INTO followup_due_changes (followup_id, at, from_due, to_due) VALUES (?, ?, ?, ?)",
+            [(i, *change) for change in changes],
+        )
+        judged.append((due_then, completed, status, on_time))
+    settings = config.load(None, env={"CARECLI_TIMEZONE": "Europe/Berlin"})
+    for period_since in (since, since - timedelta(days=30)):
+        expected = {"due": 0, "done": 0, "on_time": 0, "overdue": 0}
+        for due_then, completed, status, on_time in judged:
+            if not period_since <= due_then < until:
+                continue
+            expected["due"] += 1
+            if completed is not None and completed < until:
+                if status == "done":
+                    expected["done"] += 1
+                    expected["on_time"] += on_time
+            elif due_day_end(to_db(due_then), tz) <= until:
+                expected["overdue"] += 1
+        expected["on_time_pct"] = metrics._pct(expected["on_time"], expected["done"] + expected["overdue"])
+        period = periods.Period(period_since, until)
+        assert metrics.compute(conn, settings, period, now=until + timedelta(days=30))["followups"] == expected

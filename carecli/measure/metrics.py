@@ -423,26 +423,69 @@ def _survey_block(kind: str, n: int, mean: float | None, good: int | None) -> di
     return {"n": n, "mean": _round(mean) if n else None, share: _pct(good, n)}
 
 
+# Answers superseded before :until no longer counted at the period's end (a replacement supersedes
+# the old answer at its own time, so one superseded before :since was given before it too). The
+# partial index of migration m007 finds these few; the aggregates read from the covering indexes
+# (surveys_kind_at_ticket, surveys_kind_at) count them, and each block subtracts them afterwards.
+_SUPERSEDED_BEFORE_UNTIL = """surveys s INDEXED BY surveys_superseded
+    {join} WHERE s.superseded_at IS NOT NULL AND s.superseded_at >= :since AND s.superseded_at < :until
+      AND {kinds} AND s.at >= :since AND s.at < :until"""
+
+
+def _less_superseded(ctx: _Context, sql: str, superseded_sql: str, keys: int) -> list[tuple]:
+    """Rows of the aggregate `sql` (`keys` leading key columns, then sums) less those of the same
+    aggregate over the answers superseded before :until (`superseded_sql`)."""
+    rows = [tuple(row) for row in ctx.rows(sql)]
+    out = {tuple(row[:keys]): row[keys:] for row in ctx.rows(superseded_sql)}
+    if not out:
+        return rows
+    corrected = []
+    for row in rows:
+        gone = out.get(row[:keys])
+        if gone is not None:
+            row = (*row[:keys], *((value or 0) - (less or 0) for value, less in zip(row[keys:], gone)))
+        corrected.append(row)
+    return corrected
+
+
 def _surveys(ctx: _Context) -> dict:
     # Over most of the history by channel, each survey's channel comes from the narrow
     # (id, channel) index of migration m006, not from a lookup into the wide ticket rows.
     tickets = "tickets t INDEXED BY tickets_id_channel" if ctx.walk and ctx.group == "channel" else "tickets t"
-    sql = f"""
-        SELECT {ctx.ticket_group}, s.kind, COUNT(*), AVG(s.score),
-               SUM(CASE s.kind WHEN 'csat' THEN s.score >= 4 ELSE s.score >= 5 END)
-        FROM surveys s {f"LEFT JOIN {tickets} ON t.id = s.ticket_id" if ctx.group_by else ""}
-        WHERE s.kind IN ('csat', 'ces') AND s.at >= :since AND s.at < :until
-        GROUP BY {"1, 2" if ctx.group_by else "2"}"""
+    join = f"LEFT JOIN {tickets} ON t.id = s.ticket_id" if ctx.group_by else ""
+    kinds = "s.kind IN ('csat', 'ces')"
+
+    def sums(source: str) -> str:
+        return f"""
+            SELECT {ctx.ticket_group}, s.kind, COUNT(*), SUM(s.score),
+                   SUM(CASE s.kind WHEN 'csat' THEN s.score >= 4 ELSE s.score >= 5 END)
+            FROM {source}
+            GROUP BY {"1, 2" if ctx.group_by else "2"}"""
+
+    rows = _less_superseded(
+        ctx,
+        sums(f"surveys s {join} WHERE {kinds} AND s.at >= :since AND s.at < :until"),
+        sums(_SUPERSEDED_BEFORE_UNTIL.format(join=join, kinds=kinds)),
+        keys=2,
+    )
     result: dict = {}
-    for row in ctx.rows(sql):
-        result.setdefault(row[0], {})[row[1]] = _survey_block(row[1], row[2], row[3], row[4])
+    for group, kind, n, total, good in rows:
+        if n:
+            result.setdefault(group, {})[kind] = _survey_block(kind, n, total / n, good)
     return result
 
 
 def _nps(ctx: _Context) -> dict:
-    row = ctx.rows("""
-        SELECT COUNT(*), SUM(score >= 9), SUM(score BETWEEN 7 AND 8), SUM(score <= 6)
-        FROM surveys WHERE kind = 'nps' AND at >= :since AND at < :until""")[0]
+    def sums(source: str) -> str:
+        return f"""SELECT COUNT(*), SUM(s.score >= 9), SUM(s.score BETWEEN 7 AND 8), SUM(s.score <= 6)
+                   FROM {source}"""
+
+    row = _less_superseded(
+        ctx,
+        sums("surveys s WHERE s.kind = 'nps' AND s.at >= :since AND s.at < :until"),
+        sums(_SUPERSEDED_BEFORE_UNTIL.format(join="", kinds="s.kind = 'nps'")),
+        keys=0,
+    )[0]
     n, promoters, passives, detractors = row[0], row[1] or 0, row[2] or 0, row[3] or 0
     return {
         "n": n,
@@ -453,32 +496,55 @@ def _nps(ctx: _Context) -> dict:
     }
 
 
+# Follow-ups whose due date was moved (snooze, edit --due) at or after :until, each with its due
+# date as it was at :until: the from_due of its earliest move since (followup_due_changes,
+# migration m007). The `at` index finds these few.
+_DUE_AT_UNTIL_SQL = """
+    SELECT followup_id AS id, from_due AS due_then FROM (
+        SELECT followup_id, from_due, row_number() OVER (PARTITION BY followup_id ORDER BY at, id) AS move
+        FROM followup_due_changes WHERE at >= :until)
+    WHERE move = 1"""
+
+
 def _followups(ctx: _Context) -> dict:
-    # Each follow-up due in the period is judged as it stood at :until. Done by then: marked done
-    # before :until. Overdue: still scheduled at :until (status scheduled, or done at or after
-    # :until) and due on a local day that ended by then, the rule of `today` and `followup list
-    # --overdue`. Skipped ones (their skip time is not kept) and ones due on :until's own day still
-    # open are neither. On time is stored when a follow-up is marked done (followups.on_time,
-    # migration m002); rows done before that column existed are decided here against the end of the
-    # due day: the first local midnight after due_at, from a small TEMP table (COALESCE evaluates it
-    # only for them). Over most of the history, one pass over the table beats the due_at index and a
-    # row lookup per follow-up (0.16 s -> 0.04 s of 200k).
+    # Each follow-up due in the period is judged as it stood at :until. Done (or skipped) by then:
+    # marked so before :until (completed_at; rows without a time, skipped before migration m007 or
+    # done before completed_at was kept, count as before any :until). Overdue: still scheduled at
+    # :until and due on a local day that ended by then, the rule of `today` and `followup list
+    # --overdue`. Skipped ones and ones due on :until's own day still open are neither. On time is
+    # stored when a follow-up is marked done (followups.on_time, migration m002); rows done before
+    # that column existed are decided here against the end of the due day: the first local
+    # midnight after the due time, from a small TEMP table (COALESCE evaluates it only for them).
+    # Over most of the history, one pass over the table beats the due_at index and a row lookup per
+    # follow-up (0.16 s -> 0.04 s of 200k). That pass judges each follow-up by its current due_at;
+    # the few whose due date moved at or after :until are then corrected: their figures by the
+    # current due date taken out, those by the due date they had at :until put in.
     from carecli.text.clock import from_db
 
     _prepare_midnights(ctx)
     tz = ctx.settings.tz
     until_day_start = local_day_bounds(from_db(ctx.until).astimezone(tz).date(), tz)[0]
-    done_then = "(status = 'done' AND (completed_at IS NULL OR completed_at < :until))"
-    row = ctx.conn.execute(
-        f"""
-        SELECT COUNT(*), SUM({done_then}),
-               SUM({done_then} AND COALESCE(on_time,
-                   completed_at < (SELECT MIN(m.at) FROM temp.kpi_midnights m WHERE m.at > f.due_at))),
-               SUM(NOT {done_then} AND status <> 'skipped' AND due_at < :until_day_start)
-        FROM followups f {"NOT INDEXED" if ctx.covers_most else ""} WHERE due_at >= :since AND due_at < :until""",
-        {**ctx.params, "until_day_start": to_db(until_day_start)},
-    ).fetchone()
-    due, done, on_time, overdue = row[0], row[1] or 0, row[2] or 0, row[3] or 0
+    params = {**ctx.params, "until_day_start": to_db(until_day_start)}
+    done_then, skipped_then = (
+        f"(status = '{status}' AND (completed_at IS NULL OR completed_at < :until))" for status in ("done", "skipped")
+    )
+
+    def sums(due: str, source: str) -> list:
+        return ctx.conn.execute(
+            f"""
+            SELECT COUNT(*), SUM({done_then}),
+                   SUM({done_then} AND COALESCE(on_time,
+                       completed_at < (SELECT MIN(m.at) FROM temp.kpi_midnights m WHERE m.at > {due}))),
+                   SUM(NOT {done_then} AND NOT {skipped_then} AND {due} < :until_day_start)
+            FROM {source} WHERE {due} >= :since AND {due} < :until""",
+            params,
+        ).fetchone()
+
+    totals = [value or 0 for value in sums("f.due_at", f"followups f {'NOT INDEXED' if ctx.covers_most else ''}")]
+    moved = f"({_DUE_AT_UNTIL_SQL}) c JOIN followups f ON f.id = c.id"
+    for sign, judged_by in ((-1, "f.due_at"), (1, "c.due_then")):
+        totals = [total + sign * (value or 0) for total, value in zip(totals, sums(judged_by, moved))]
+    due, done, on_time, overdue = totals
     return {
         "due": due,
         "done": done,
@@ -493,14 +559,20 @@ def _prepare_midnights(ctx: _Context) -> None:
 
     tz = ctx.settings.tz
     ctx.conn.execute("CREATE TEMP TABLE IF NOT EXISTS kpi_midnights (at TEXT PRIMARY KEY) WITHOUT ROWID")
-    # Only the days follow-ups are due on: an all-time period starts decades before the data. Two
-    # subqueries, each answered from the due_at index (one SELECT of both scans the range: 0.1 s).
+    # Only the days follow-ups are due on (now or, moved since, at :until): an all-time period
+    # starts decades before the data. Separate subqueries, each answered from an index (one SELECT
+    # of both min and max scans the range: 0.1 s).
     in_period = "FROM followups WHERE due_at >= :since AND due_at < :until"
-    low, high = ctx.rows(f"SELECT (SELECT min(due_at) {in_period}), (SELECT max(due_at) {in_period})")[0]
-    if low is None:
+    moved = "FROM followup_due_changes WHERE at >= :until AND from_due >= :since AND from_due < :until"
+    bounds = ctx.rows(
+        f"SELECT (SELECT min(due_at) {in_period}), (SELECT max(due_at) {in_period}), "
+        f"(SELECT min(from_due) {moved}), (SELECT max(from_due) {moved})"
+    )[0]
+    known = [value for value in bounds if value is not None]
+    if not known:
         return
-    first = from_db(low).astimezone(tz).date()
-    last = from_db(high).astimezone(tz).date() + timedelta(days=1)
+    first = from_db(min(known)).astimezone(tz).date()
+    last = from_db(max(known)).astimezone(tz).date() + timedelta(days=1)
     days = (last - first).days + 1
     ctx.conn.executemany(
         "INSERT OR IGNORE INTO temp.kpi_midnights VALUES (?)",

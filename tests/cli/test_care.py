@@ -294,6 +294,13 @@ def test_recovery_follows_a_bad_recent_score(shop, db_path, kind, score, suggest
         assert item["score"] == score
 
 
+def test_a_bad_score_replaced_by_a_good_one_asks_for_no_recovery_and_health_reads_the_new_one(shop):
+    shop("survey", "csat", "1", "2", "--at", "2026-03-13 12:00", ok=True)
+    shop("survey", "csat", "1", "5", "--at", "2026-03-13 12:00", ok=True)  # same time: the later answer is current
+    assert rules(shop) == []
+    assert "csat" not in {f["factor"] for f in health(shop)["Ada Lovelace"]["factors"]}
+
+
 def test_recovery_ignores_old_scores_and_skips_cleanly_without_surveys(shop, db_path):
     assert rules(shop) == []
     survey(db_path, "csat", 1, 1, "2026-02-01T12:00:00+00:00", ticket_id=1)  # older than 30 days

@@ -110,7 +110,7 @@ def _add_current(
 ) -> int:
     """Insert an answer as the current one; the answer it `replaces` is superseded at its time."""
     if replaces is not None:
-        conn.execute("UPDATE surveys SET superseded_at = ? WHERE id = ?", (at, replaces))
+        store.update(conn, "surveys", replaces, {"superseded_at": at})
     return store.insert(
         conn,
         "surveys",

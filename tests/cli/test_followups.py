@@ -144,6 +144,27 @@ def test_done_twice_is_an_error_and_writes_nothing(shop, db_path):
     assert database_digest(db_path) == before
 
 
+def test_snooze_and_edit_due_log_each_move_and_skip_keeps_its_time(shop, db_path):
+    add(shop, "--due", "2026-03-12", "--at", "2026-03-01")
+    shop("followup", "snooze", "1", "2026-03-18", ok=True)
+    shop("followup", "edit", "1", "--note", "Ask about the vase", ok=True)  # no move: nothing logged
+    shop("followup", "edit", "1", "--due", "2026-03-19 10:00", ok=True)
+    shop("followup", "skip", "1", "--at", "2026-03-14 09:00", ok=True)
+    conn = sqlite3.connect(db_path)
+    assert conn.execute(
+        "SELECT followup_id, at, from_due, to_due FROM followup_due_changes ORDER BY id"
+    ).fetchall() == [
+        (1, "2026-03-14T10:00:00+00:00", "2026-03-11T23:00:00+00:00", "2026-03-17T23:00:00+00:00"),
+        (1, "2026-03-14T10:00:00+00:00", "2026-03-17T23:00:00+00:00", "2026-03-19T09:00:00+00:00"),
+    ]
+    assert conn.execute("SELECT status, completed_at FROM followups").fetchone() == (
+        "skipped",
+        "2026-03-14T08:00:00+00:00",
+    )
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        conn.execute("DELETE FROM followup_due_changes")
+
+
 def test_snooze_moves_the_due_day(shop):
     add(shop, "--due", "2026-03-10")
     snoozed = shop.json("followup", "snooze", "1", "2026-03-18")

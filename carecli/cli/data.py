@@ -8,7 +8,16 @@ from typing import Annotated, Optional
 
 import typer
 
-from carecli.cli.options import CategoryOpt, ChannelOpt, FormatOpt, PriorityOpt, SinceOpt, UntilOpt, check_path
+from carecli.cli.options import (
+    CategoryOpt,
+    ChannelOpt,
+    FormatOpt,
+    PriorityOpt,
+    RawOpt,
+    SinceOpt,
+    UntilOpt,
+    check_path,
+)
 from carecli.cli.output import message
 from carecli.cli.progress import Progress
 from carecli.cli.state import STATE
@@ -75,10 +84,7 @@ def export(
             "--output", "-o", help="write to this file (atomically, mode 0600) instead of stdout", callback=check_path
         ),
     ] = None,
-    raw: Annotated[
-        bool,
-        typer.Option("--raw", help="CSV: keep cells starting with = + - @ as they are (for scripts, not spreadsheets)"),
-    ] = False,
+    raw: RawOpt = False,
 ) -> None:
     """Stream a whole table as CSV, JSON or JSON Lines, in a stable documented column order.
 
@@ -318,6 +324,7 @@ def search(
     since: SinceOpt = None,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="show at most N results")] = 20,
     fmt: FormatOpt = "table",
+    raw: RawOpt = False,
 ) -> None:
     """Full-text search over ticket subjects, messages and notes, customer names and notes; best first."""
     from carecli.cli.output import MARKS, Column, emit_rows, use_rich
@@ -345,4 +352,4 @@ def search(
     ]
     if fmt == "table":
         columns = [c for c in columns if c.key not in ("customer_id", "ticket_id", "rank")]
-    emit_rows(results, columns, fmt, tz=STATE.settings.tz, empty=f"nothing matches '{text}'")
+    emit_rows(results, columns, fmt, tz=STATE.settings.tz, empty=f"nothing matches '{text}'", raw=raw)

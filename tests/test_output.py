@@ -109,3 +109,13 @@ def test_match_cells_keep_only_their_marks_on_a_terminal(monkeypatch):
     emit_rows(rows, [Column("snippet", kind="match")], "table", stream=stream)
     text = stream.getvalue()
     assert "\\x1b[2J" in text and "\x1b[2J" not in text and "\x02" not in text
+
+
+def test_json_escapes_the_controls_json_itself_leaves_raw_and_keeps_the_data():
+    from carecli.cli.output import json_text
+
+    value = {"name": "Zoë\x9b2J\x1b]0;t\x07\u202eok\x7f", "family": "👨\u200d👩"}
+    text = json_text(value)
+    assert "\x9b" not in text and "\u202e" not in text and "\x7f" not in text and "\x1b" not in text
+    assert "\\u009b2J" in text and "Zoë" in text and "\u200d" in text
+    assert json.loads(text) == value

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, TextIO
@@ -109,6 +110,31 @@ def machine_value(value: Any, kind: str) -> Any:
 
 def split_tags(value: str | None) -> list[str]:
     return [t for t in (value or "").split(",") if t]
+
+
+# What JSON itself leaves raw but a terminal may act on: DEL, C1 controls, invisible format and bidi
+# characters, line and paragraph separators. JSON's own escapes (\u009b) keep the data exact.
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\xad\u061c\u180e\u200b\u200e\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]")
+
+
+def json_text(value: Any, *, indent: int | None = None) -> str:
+    """One JSON document (no line end): UTF-8 text as is, but control characters always escaped."""
+    text = json.dumps(value, ensure_ascii=False, indent=indent, default=str)
+    return _JSON_UNSAFE.sub(_json_escape, text)
+
+
+def _json_escape(match: re.Match) -> str:
+    return f"\\u{ord(match.group()):04x}"
+
+
+def emit_json(value: Any, *, lines: bool = False, stream: TextIO | None = None) -> None:
+    """A JSON document (indented), or with `lines` one compact line per item of a list."""
+    stream = stream or sys.stdout
+    if lines:
+        for item in value:
+            stream.write(json_text(item) + "\n")
+    else:
+        stream.write(json_text(value, indent=2) + "\n")
 
 
 def flatten(record: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -232,7 +258,7 @@ def _csv_cell(value: Any) -> Any:
 
 
 def _json_rows(rows: Iterable[Any], columns: list[Column], stream: TextIO, *, lines: bool) -> int:
-    dumps = json.JSONEncoder(ensure_ascii=False, default=str).encode
+    dumps = json_text
     count = 0
     if not lines:
         stream.write("[")
@@ -336,11 +362,8 @@ def emit_record(
         record = {renames.get(k, k): v for k, v in record.items()}
     kinds = {c.key: c.kind for c in (fields or [])}
     machine = {k: (machine_value(v, kinds[k]) if k in kinds else v) for k, v in record.items()}
-    if fmt == "json":
-        stream.write(json.dumps(machine, ensure_ascii=False, indent=2, default=str) + "\n")
-        return
-    if fmt == "jsonl":
-        stream.write(json.dumps(machine, ensure_ascii=False, default=str) + "\n")
+    if fmt in ("json", "jsonl"):
+        stream.write(json_text(machine, indent=2 if fmt == "json" else None) + "\n")
         return
     if fmt == "csv":
         flat = flatten(machine)

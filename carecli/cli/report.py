@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from typing import Annotated, Optional
 
 import typer
@@ -29,7 +27,7 @@ FailOpt = Annotated[bool, typer.Option("--fail-on-breach", help="exit 3 when any
 
 
 def _run(kind: str, date_text: str | None, fmt: str, fail_on_breach: bool) -> None:
-    from carecli.cli.output import emit_text
+    from carecli.cli.output import emit_json, emit_text
     from carecli.core.errors import EXIT_BREACH
     from carecli.measure import reports
 
@@ -41,7 +39,7 @@ def _run(kind: str, date_text: str | None, fmt: str, fail_on_breach: bool) -> No
     )
     report = reports.build_report(STATE.conn, settings, kind, day=day, now=now)
     if fmt == "json":
-        sys.stdout.write(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
+        emit_json(report)
     else:
         emit_text(render_lines(report, markdown=fmt == "markdown"))
     if fail_on_breach and any(b["state"] == "breached" for b in report["sla_breaches"]):

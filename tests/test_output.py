@@ -82,3 +82,40 @@ def test_record_in_machine_formats_parses(fmt):
         assert list(csv.DictReader(io.StringIO(text)))[0]["figures.median"] == "1.5"
     else:
         assert json.loads(text.splitlines()[0] if fmt == "jsonl" else text)["figures"]["median"] == 1.5
+
+
+def test_visible_escapes_controls_c1_and_bidi_but_keeps_spaces_and_joiners():
+    from carecli.cli.output import visible
+
+    assert visible("a\x1b]52;c;eA==\x07b") == "a\\x1b]52;c;eA==\\x07b"
+    assert visible("\x9b2J \u202eevil") == "\\x9b2J \\u202eevil"
+    assert visible("no\u00a0break, family 👨\u200d👩\u200d👧") == "no\u00a0break, family 👨\u200d👩\u200d👧"
+    assert visible("one\nline\t\r") == "one\\nline\\t\\r"
+    assert visible("two\r\nlines\tand\x1b[2J", multiline=True) == "two\nlines   and\\x1b[2J"
+
+
+def test_a_multi_line_cell_continues_in_its_column_in_plain_tables():
+    lines = render("table").splitlines()
+    at = next(i for i, line in enumerate(lines) if "Line" in line)
+    assert lines[at + 1].strip() == "break [bold]x[/bold]"
+    assert lines[at + 1].index("break") == lines[at].index("Line")
+
+
+def test_match_cells_keep_only_their_marks_on_a_terminal(monkeypatch):
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm")
+    stream = FakeTerminal()
+    rows = [{"snippet": "a \x02word\x03 and \x02\x1b[2J"}]
+    emit_rows(rows, [Column("snippet", kind="match")], "table", stream=stream)
+    text = stream.getvalue()
+    assert "\\x1b[2J" in text and "\x1b[2J" not in text and "\x02" not in text
+
+
+def test_json_escapes_the_controls_json_itself_leaves_raw_and_keeps_the_data():
+    from carecli.cli.output import json_text
+
+    value = {"name": "Zoë\x9b2J\x1b]0;t\x07\u202eok\x7f", "family": "👨\u200d👩"}
+    text = json_text(value)
+    assert "\x9b" not in text and "\u202e" not in text and "\x7f" not in text and "\x1b" not in text
+    assert "\\u009b2J" in text and "Zoë" in text and "\u200d" in text
+    assert json.loads(text) == value

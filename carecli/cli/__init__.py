@@ -13,14 +13,14 @@ from typer.core import TyperGroup
 from carecli import __version__
 from carecli.cli.lazy import LazyCommandsMixin, lazy_root
 from carecli.cli.options import check_path
+from carecli.cli.output import message
 from carecli.cli.state import STATE
 from carecli.core.errors import EXIT_ERROR, CareError
 
 
 def report_error(exc: CareError) -> None:
-    # Messages quote what the user typed: control characters must not break the one line (or the terminal).
-    text = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in str(exc))
-    print(f"error: {text}", file=sys.stderr)
+    # Messages quote what the user typed: message() keeps control characters from breaking the one line.
+    message(f"error: {exc}")
 
 
 class CareGroup(LazyCommandsMixin, TyperGroup):
@@ -57,10 +57,9 @@ class CareGroup(LazyCommandsMixin, TyperGroup):
                 raise
             if type(exc).__module__.split(".")[0] in ("click", "typer"):
                 raise  # usage errors: click prints them and exits 2
-            print(
+            message(
                 f"error: internal error ({type(exc).__name__}: {str(exc)[:200]}); "
-                "run again with CARECLI_DEBUG=1 for the full trace",
-                file=sys.stderr,
+                "run again with CARECLI_DEBUG=1 for the full trace"
             )
             raise typer.Exit(EXIT_ERROR) from None
         finally:

@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from carecli.cli.followups import table_columns, with_due_text
-from carecli.cli.options import TIME_HELP, AtOpt, FormatOpt, LimitOpt, SinceOpt, UntilOpt, YesOpt
+from carecli.cli.options import TIME_HELP, AtOpt, FormatOpt, LimitOpt, RawOpt, SinceOpt, UntilOpt, YesOpt
 from carecli.cli.output import columns_of, emit_record, emit_rows, message
 from carecli.cli.state import STATE
 
@@ -108,7 +108,7 @@ def won_back(ref: CustomerArg, at: AtOpt = None, fmt: FormatOpt = "table") -> No
 
 
 @app.command("churn")
-def churn(since: SinceOpt = None, until: UntilOpt = None, fmt: FormatOpt = "table") -> None:
+def churn(since: SinceOpt = None, until: UntilOpt = None, fmt: FormatOpt = "table", raw: RawOpt = False) -> None:
     """Customers lost in a period (default: kpi's, the last 30 days), each once under their latest reason."""
     from carecli.cli.kpi import period_from
     from carecli.measure.churn import churn_by_reason
@@ -117,7 +117,7 @@ def churn(since: SinceOpt = None, until: UntilOpt = None, fmt: FormatOpt = "tabl
     period = period_from(since, until)
     rows = churn_by_reason(STATE.conn, since=period.since, until=period.until)
     tz = STATE.settings.tz
-    emit_rows(rows, columns_of("churn"), fmt, tz=tz, empty="no customers lost in the period")
+    emit_rows(rows, columns_of("churn"), fmt, tz=tz, empty="no customers lost in the period", raw=raw)
     message(
         f"{sum(r['lost'] for r in rows)} customer(s) lost from {format_local(period.since, tz)}"
         f" to {format_local(period.until, tz)}"
@@ -135,6 +135,7 @@ def suggest(
     apply: Annotated[bool, typer.Option("--apply", help="schedule the listed follow-ups (due today)")] = False,
     yes: YesOpt = False,
     fmt: FormatOpt = "table",
+    raw: RawOpt = False,
 ) -> None:
     """Follow-ups the data calls for (recovery, repeat contact, silent, thank-you, win-back), with the evidence."""
     from carecli.core import store
@@ -149,6 +150,7 @@ def suggest(
         fmt,
         tz=settings.tz,
         empty="nothing to suggest: every customer is covered",
+        raw=raw,
     )
     if not apply or not suggestions:
         if suggestions and not apply:
@@ -179,6 +181,7 @@ def health(
     ref: Annotated[Optional[str], typer.Argument(help="one customer (id, email or name); default all not lost")] = None,
     limit: LimitOpt = 0,
     fmt: FormatOpt = "table",
+    raw: RawOpt = False,
 ) -> None:
     """A 0-100 health score per customer with the factors that moved it, worst first (see docs/metrics.md)."""
     from carecli.measure.health import health as compute
@@ -187,4 +190,4 @@ def health(
     conn = STATE.conn
     customer_id = customers.resolve_customer(conn, ref)["id"] if ref else None
     rows = compute(conn, STATE.settings, now=STATE.now, customer_id=customer_id)
-    emit_rows(rows[:limit] if limit else rows, HEALTH_COLUMNS, fmt, tz=STATE.settings.tz, empty="no customers")
+    emit_rows(rows[:limit] if limit else rows, HEALTH_COLUMNS, fmt, tz=STATE.settings.tz, empty="no customers", raw=raw)

@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import Annotated, Optional
 
 import typer
 
-from carecli.cli.options import CategoryOpt, ChannelOpt, FormatOpt, PriorityOpt, SinceOpt, UntilOpt, check_path
+from carecli.cli.options import (
+    CategoryOpt,
+    ChannelOpt,
+    FormatOpt,
+    PriorityOpt,
+    RawOpt,
+    SinceOpt,
+    UntilOpt,
+    check_path,
+)
 from carecli.cli.output import message
 from carecli.cli.progress import Progress
 from carecli.cli.state import STATE
-
-if TYPE_CHECKING:
-    import rich.text
 
 EXPORT_ENTITIES = ("customers", "tickets", "interactions", "followups", "surveys", "events")
 IMPORT_ENTITIES = ("customers", "tickets", "interactions")
@@ -78,10 +84,7 @@ def export(
             "--output", "-o", help="write to this file (atomically, mode 0600) instead of stdout", callback=check_path
         ),
     ] = None,
-    raw: Annotated[
-        bool,
-        typer.Option("--raw", help="CSV: keep cells starting with = + - @ as they are (for scripts, not spreadsheets)"),
-    ] = False,
+    raw: RawOpt = False,
 ) -> None:
     """Stream a whole table as CSV, JSON or JSON Lines, in a stable documented column order.
 
@@ -321,9 +324,10 @@ def search(
     since: SinceOpt = None,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="show at most N results")] = 20,
     fmt: FormatOpt = "table",
+    raw: RawOpt = False,
 ) -> None:
     """Full-text search over ticket subjects, messages and notes, customer names and notes; best first."""
-    from carecli.cli.output import Column, emit_rows, use_rich
+    from carecli.cli.output import MARKS, Column, emit_rows, use_rich
     from carecli.data import searching
 
     conn = STATE.conn
@@ -334,56 +338,18 @@ def search(
         customer_id=_customer_id(conn, customer),
         since=STATE.when(since, option="--since") if since else None,
         limit=limit,
-        highlight=("\x02", "\x03") if on_terminal else ("", ""),
+        highlight=MARKS if on_terminal else ("", ""),
     )
     columns = [
         Column("kind"),
         Column("ref", kind="text"),
         Column("customer_name", "customer"),
         Column("at", kind="time"),
-        Column("snippet", "match"),
+        Column("snippet", "match", kind="match"),
         Column("customer_id", "customer id", kind="int"),
         Column("ticket_id", "ticket", kind="int"),
         Column("rank", kind="number"),
     ]
     if fmt == "table":
         columns = [c for c in columns if c.key not in ("customer_id", "ticket_id", "rank")]
-    if on_terminal:
-        _rich_results(results, columns)
-        return
-    emit_rows(results, columns, fmt, tz=STATE.settings.tz, empty=f"nothing matches '{text}'")
-
-
-def _rich_results(results: list[dict], columns) -> None:
-    """The result table with matched words highlighted (markers placed by SQLite's snippet())."""
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
-
-    from carecli.cli.output import display_value
-
-    if not results:
-        message("nothing matches")
-        return
-    table = Table(show_edge=False, pad_edge=False, header_style="bold")
-    for column in columns:
-        table.add_column(column.title, overflow="fold")
-    for row in results:
-        cells = []
-        for column in columns:
-            value = display_value(row[column.key], column, STATE.settings.tz)
-            if column.key == "snippet":
-                cells.append(_highlighted(value, Text))
-            else:
-                cells.append(Text(value))
-        table.add_row(*cells)
-    Console().print(table)
-
-
-def _highlighted(value: str, Text: type[rich.text.Text]) -> rich.text.Text:
-    text = Text()
-    bold = False
-    for part in value.replace("\x03", "\x02").split("\x02"):
-        text.append(part, style="bold yellow" if bold else None)
-        bold = not bold
-    return text
+    emit_rows(results, columns, fmt, tz=STATE.settings.tz, empty=f"nothing matches '{text}'", raw=raw)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from typing import Annotated, Optional
 
 import typer
 
 from carecli.cli.options import FormatOpt, SinceOpt, UntilOpt
-from carecli.cli.output import Column, emit_record, emit_rows, flatten
+from carecli.cli.output import Column, emit_json, emit_record, emit_rows, flatten
 from carecli.cli.state import STATE
 
 # Every figure, in the order of docs/metrics.md: (dotted key, kind).
@@ -101,11 +99,8 @@ def emit_kpis(result, fmt: str, *, title: str | None = None, keys: list[str] | N
         else:
             emit_record(result, fmt)
         return
-    if fmt == "json":
-        sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
-    elif fmt == "jsonl":
-        for item in result:
-            sys.stdout.write(json.dumps(item, ensure_ascii=False) + "\n")
+    if fmt in ("json", "jsonl"):
+        emit_json(result, lines=fmt == "jsonl")
     else:
         flat = [flatten(item) for item in result]
         if fmt == "csv":

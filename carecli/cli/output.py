@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, TextIO
@@ -15,6 +16,8 @@ from typing import Any, Callable, Iterable, Mapping, TextIO
 from carecli.core.csvfile import writer as csv_writer
 
 FORMATS = ("table", "csv", "json", "jsonl")
+# Around the matched words of a `match` cell (search snippets): bold on a terminal.
+MARKS = ("\x02", "\x03")
 EMPTY = "—"  # a figure with no data, in tables
 
 
@@ -22,7 +25,7 @@ EMPTY = "—"  # a figure with no data, in tables
 class Column:
     key: str
     header: str = ""
-    kind: str = "text"  # text | time | duration | int | number | pct | tags | bool
+    kind: str = "text"  # text | time | duration | int | number | pct | tags | bool | match (text with MARKS)
     # Used by tables only: a function that turns the raw value into display text.
     show: Callable[[Any], str] | None = None
     # The name of the value in the rows handed over, when it is not `key` (a stored column's name).
@@ -60,9 +63,37 @@ def use_rich(stream: TextIO) -> bool:
     return is_terminal(stream) and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
 
 
+# ---------------------------------------------------------------- text for people
+
+
+def visible(text: str, *, multiline: bool = False) -> str:
+    """Text safe to show on a terminal: every control or invisible character written as an escape.
+
+    Customer text may carry terminal sequences (ESC]52 writes the clipboard, ESC]0 the window
+    title, ESC[2J clears the screen; C1 controls U+0080-U+009F act alike on some terminals) and
+    bidi overrides that reorder what is seen. They are shown as `\\x1b`, `\\x9b`, `\\u202e`.
+    With `multiline`, line breaks stay line breaks (CRLF counts as one) and tabs become spaces;
+    otherwise they are escaped too, so that one value stays on one line.
+    """
+    if text.isprintable():  # the common case, decided in C
+        return text
+    if multiline:
+        return "\n".join(visible(line.expandtabs(4)) for line in text.replace("\r\n", "\n").split("\n"))
+    return "".join(c if _shown_as_is(c) else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
+def _shown_as_is(char: str) -> bool:
+    # Spaces (no-break, thin...) and joiners (emoji sequences, Persian and Indic scripts) are harmless.
+    if char.isprintable() or char in "\u200c\u200d":
+        return True
+    import unicodedata
+
+    return unicodedata.category(char) == "Zs"
+
+
 def message(text: str) -> None:
-    """A message for the person, never for a pipe: always stderr."""
-    print(text, file=sys.stderr)
+    """A message for the person, never for a pipe: always stderr, its customer text made visible."""
+    print(visible(text), file=sys.stderr)
 
 
 # ---------------------------------------------------------------- machine values
@@ -81,6 +112,31 @@ def split_tags(value: str | None) -> list[str]:
     return [t for t in (value or "").split(",") if t]
 
 
+# What JSON itself leaves raw but a terminal may act on: DEL, C1 controls, invisible format and bidi
+# characters, line and paragraph separators. JSON's own escapes (\u009b) keep the data exact.
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\xad\u061c\u180e\u200b\u200e\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]")
+
+
+def json_text(value: Any, *, indent: int | None = None) -> str:
+    """One JSON document (no line end): UTF-8 text as is, but control characters always escaped."""
+    text = json.dumps(value, ensure_ascii=False, indent=indent, default=str)
+    return _JSON_UNSAFE.sub(_json_escape, text)
+
+
+def _json_escape(match: re.Match) -> str:
+    return f"\\u{ord(match.group()):04x}"
+
+
+def emit_json(value: Any, *, lines: bool = False, stream: TextIO | None = None) -> None:
+    """A JSON document (indented), or with `lines` one compact line per item of a list."""
+    stream = stream or sys.stdout
+    if lines:
+        for item in value:
+            stream.write(json_text(item) + "\n")
+    else:
+        stream.write(json_text(value, indent=2) + "\n")
+
+
 def flatten(record: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     """Nested dicts become dotted keys (`first_response_s.median`); lists become JSON text."""
     flat: dict[str, Any] = {}
@@ -96,6 +152,20 @@ def flatten(record: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- display values
+
+
+def shown(value: Any, column: Column, tz, *, marks: bool = False) -> str:
+    """A cell as people see it: its display text with control characters made visible.
+
+    With `marks`, a `match` cell keeps its MARKS (and only those) for the rich table to style.
+    """
+    text = display_value(value, column, tz)
+    if marks and column.kind == "match":
+        start, end = MARKS
+        return start.join(
+            end.join(visible(piece, multiline=True) for piece in part.split(end)) for part in text.split(start)
+        )
+    return visible(text, multiline=True)
 
 
 def display_value(value: Any, column: Column, tz) -> str:
@@ -151,8 +221,9 @@ def emit_rows(
         if empty:
             message(empty)
         return 0
-    cells = [[display_value(row[c.field], c, tz) for c in columns] for row in materialised]
-    if use_rich(stream):
+    rich = use_rich(stream)
+    cells = [[shown(row[c.field], c, tz, marks=rich) for c in columns] for row in materialised]
+    if rich:
         _rich_table(cells, columns, title, stream)
     else:
         _plain_table(cells, columns, title, stream)
@@ -187,7 +258,7 @@ def _csv_cell(value: Any) -> Any:
 
 
 def _json_rows(rows: Iterable[Any], columns: list[Column], stream: TextIO, *, lines: bool) -> int:
-    dumps = json.JSONEncoder(ensure_ascii=False, default=str).encode
+    dumps = json_text
     count = 0
     if not lines:
         stream.write("[")
@@ -206,7 +277,9 @@ def _json_rows(rows: Iterable[Any], columns: list[Column], stream: TextIO, *, li
 
 def _plain_table(cells: list[list[str]], columns: list[Column], title: str | None, stream: TextIO) -> None:
     headers = [c.title for c in columns]
-    widths = [max(len(h), *(len(row[i]) for row in cells)) for i, h in enumerate(headers)]
+    # A multi-line cell (a message body) continues on the next lines, in its own column.
+    split = [[cell.split("\n") for cell in row] for row in cells]
+    widths = [max(len(h), *(len(line) for row in split for line in row[i])) for i, h in enumerate(headers)]
     right = [c.kind in ("int", "number", "pct", "duration") for c in columns]
 
     def line(values: list[str]) -> str:
@@ -214,11 +287,12 @@ def _plain_table(cells: list[list[str]], columns: list[Column], title: str | Non
         return "  ".join(parts).rstrip()
 
     if title:
-        stream.write(title + "\n")
+        stream.write(visible(title) + "\n")
     stream.write(line(headers) + "\n")
     stream.write("  ".join("-" * w for w in widths) + "\n")
-    for row in cells:
-        stream.write(line(row) + "\n")
+    for row in split:
+        for i in range(max(len(lines) for lines in row)):
+            stream.write(line([lines[i] if i < len(lines) else "" for lines in row]) + "\n")
 
 
 def _rich_table(cells: list[list[str]], columns: list[Column], title: str | None, stream: TextIO) -> None:
@@ -226,14 +300,40 @@ def _rich_table(cells: list[list[str]], columns: list[Column], title: str | None
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(title=title, title_justify="left", header_style="bold", show_edge=False, pad_edge=False)
+    table = Table(
+        title=Text(visible(title)) if title else None,
+        title_justify="left",
+        header_style="bold",
+        show_edge=False,
+        pad_edge=False,
+    )
     for column in columns:
         numeric = column.kind in ("int", "number", "pct", "duration")
         table.add_column(column.title, justify="right" if numeric else "left", overflow="fold")
+    marked = [c.kind == "match" for c in columns]
     for row in cells:
         # Cells hold customer text: Text() keeps "[bold]" in a message from becoming markup.
-        table.add_row(*(Text(cell) for cell in row))
+        table.add_row(*(_marked(cell, Text) if m else Text(cell) for cell, m in zip(row, marked)))
     Console(file=stream).print(table)
+
+
+def _marked(cell: str, Text):
+    """A `match` cell with its marked words in bold."""
+    text = Text()
+    start, end = MARKS
+    for i, part in enumerate(cell.replace(end, start).split(start)):
+        text.append(part, style="bold yellow" if i % 2 else None)
+    return text
+
+
+# ---------------------------------------------------------------- prose
+
+
+def emit_text(lines: Iterable[str], stream: TextIO | None = None) -> None:
+    """Lines of prose for people (reports): each one line, its control characters made visible."""
+    stream = stream or sys.stdout
+    for line in lines:
+        stream.write(visible(line) + "\n")
 
 
 # ---------------------------------------------------------------- one record
@@ -262,11 +362,8 @@ def emit_record(
         record = {renames.get(k, k): v for k, v in record.items()}
     kinds = {c.key: c.kind for c in (fields or [])}
     machine = {k: (machine_value(v, kinds[k]) if k in kinds else v) for k, v in record.items()}
-    if fmt == "json":
-        stream.write(json.dumps(machine, ensure_ascii=False, indent=2, default=str) + "\n")
-        return
-    if fmt == "jsonl":
-        stream.write(json.dumps(machine, ensure_ascii=False, default=str) + "\n")
+    if fmt in ("json", "jsonl"):
+        stream.write(json_text(machine, indent=2 if fmt == "json" else None) + "\n")
         return
     if fmt == "csv":
         flat = flatten(machine)
@@ -275,16 +372,18 @@ def emit_record(
         writer.writerow([_csv_cell(v) for v in flat.values()])
         return
     columns = fields or [Column(k) for k, v in record.items() if not isinstance(v, (list, dict))]
-    pairs = [[c.title, display_value(record.get(c.key), c, tz)] for c in columns]
+    pairs = [[c.title, shown(record.get(c.key), c, tz)] for c in columns]
     pair_columns = [Column("field", " "), Column("value", " ")]
     if use_rich(stream):
         _rich_table(pairs, pair_columns, title, stream)
     else:
         if title:
-            stream.write(title + "\n")
+            stream.write(visible(title) + "\n")
         width = max((len(p[0]) for p in pairs), default=0)
         for name, value in pairs:
-            stream.write(f"{name.ljust(width)}  {value}".rstrip() + "\n")
+            # A multi-line value (notes) continues under its first line.
+            text = value.replace("\n", "\n" + " " * (width + 2))
+            stream.write(f"{name.ljust(width)}  {text}".rstrip() + "\n")
     for name, section_columns in (sections or {}).items():
         rows = record.get(name) or []
         stream.write("\n")

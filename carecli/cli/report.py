@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from typing import Annotated, Optional
 
 import typer
@@ -29,6 +27,7 @@ FailOpt = Annotated[bool, typer.Option("--fail-on-breach", help="exit 3 when any
 
 
 def _run(kind: str, date_text: str | None, fmt: str, fail_on_breach: bool) -> None:
+    from carecli.cli.output import emit_json, emit_text
     from carecli.core.errors import EXIT_BREACH
     from carecli.measure import reports
 
@@ -40,9 +39,9 @@ def _run(kind: str, date_text: str | None, fmt: str, fail_on_breach: bool) -> No
     )
     report = reports.build_report(STATE.conn, settings, kind, day=day, now=now)
     if fmt == "json":
-        sys.stdout.write(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
+        emit_json(report)
     else:
-        sys.stdout.write(render_text(report, markdown=fmt == "markdown"))
+        emit_text(render_lines(report, markdown=fmt == "markdown"))
     if fail_on_breach and any(b["state"] == "breached" for b in report["sla_breaches"]):
         raise typer.Exit(EXIT_BREACH)
 
@@ -65,8 +64,8 @@ def monthly(date: DateOpt = None, fmt: ReportFormatOpt = "text", fail_on_breach:
     _run("monthly", date, fmt, fail_on_breach)
 
 
-def render_text(report: dict, *, markdown: bool) -> str:
-    """Plain text that reads well in a cron e-mail (no colour codes), or markdown."""
+def render_lines(report: dict, *, markdown: bool) -> list[str]:
+    """Plain text lines that read well in a cron e-mail (no colour codes), or markdown."""
     from carecli.cli.kpi import KINDS
     from carecli.cli.output import Column, display_value
     from carecli.text.clock import format_local
@@ -150,4 +149,4 @@ def render_text(report: dict, *, markdown: bool) -> str:
             item(line(row))
         if not rows:
             item("none")
-    return "\n".join(lines) + "\n"
+    return lines

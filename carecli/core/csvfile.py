@@ -1,9 +1,12 @@
 """The one CSV writer, and the one formula-safety rule every CSV carecli writes follows.
 
 Spreadsheets run a cell that starts with = + - @ (or a tab or CR before one) as a formula
-(OWASP "CSV injection"). Unless the caller asks for the stored text (`raw`), such a cell is
-written with a leading apostrophe, which spreadsheets show as text. The SQL export builds the
-same rule into its queries with `sql_neutralised`, so both paths agree by construction.
+(OWASP "CSV injection"). Unless the caller asks for the stored text (`raw`), such a text cell is
+written with a leading apostrophe, which spreadsheets show as text. Numbers (int, float) are not
+text and are written as they are, so -3 stays a number. Text that already starts with apostrophes
+before a formula start gets one more, so `restore` can undo the rule exactly (what
+`import --preset carecli` does). The SQL export builds the same rule into its queries with
+`sql_neutralised`, so both paths agree by construction.
 """
 
 from __future__ import annotations
@@ -21,16 +24,33 @@ NEUTRALISER = "'"
 _CSV_REFUSES_NUL = sys.version_info < (3, 11)
 
 
+def _formula_like(text: str) -> bool:
+    """Starts with a formula start, perhaps after apostrophes (`=x`, `'=x`, `''=x`)."""
+    first = text[:1]
+    if first == NEUTRALISER:
+        first = text.lstrip(NEUTRALISER)[:1]
+    return first != "" and first in FORMULA_STARTS
+
+
 def neutralise(text: str) -> str:
-    """`=SUM(A1)` -> `'=SUM(A1)`; anything else unchanged."""
-    return NEUTRALISER + text if text[:1] in FORMULA_STARTS else text
+    """`=SUM(A1)` -> `'=SUM(A1)` (and `'=x` -> `''=x`, so that `restore` can undo it); others unchanged."""
+    return NEUTRALISER + text if _formula_like(text) else text
+
+
+def restore(text: str) -> str:
+    """The text `neutralise` was given: `'=SUM(A1)` -> `=SUM(A1)`; a cell it did not change stays as it is."""
+    return text[1:] if text[:1] == NEUTRALISER and _formula_like(text[1:]) else text
 
 
 def sql_neutralised(expr: str) -> str:
     """SQL giving `neutralise(expr)` for a text expression (NULL stays NULL)."""
     codes = ", ".join(str(ord(c)) for c in FORMULA_STARTS)
     quoted = NEUTRALISER.replace("'", "''")
-    return f"CASE WHEN unicode({expr}) IN ({codes}) THEN '{quoted}' || {expr} ELSE {expr} END"
+    # One unicode() for the common cell; the ltrim() only for the rare one starting with ' = + - @ TAB CR.
+    return (
+        f"CASE WHEN unicode({expr}) IN ({codes}, {ord(NEUTRALISER)}) AND unicode(ltrim({expr}, '{quoted}')) IN ({codes}) "
+        f"THEN '{quoted}' || {expr} ELSE {expr} END"
+    )
 
 
 class CsvWriter:

@@ -54,6 +54,26 @@ def _none(record: list[str]) -> None:
     return None
 
 
+def restoring_formulas(mapping: Mapping, get: Callable[[list[str]], str | None]) -> Callable[[list[str]], str | None]:
+    """For carecli's own export (the `carecli` preset): the text before the CSV formula rule added its `'`.
+
+    `'=SUM(A1)` reads back as `=SUM(A1)`; core/csvfile.restore undoes exactly what neutralise did, so
+    an export without --raw re-imports as stored. (In a --raw export, or JSON, text stored as `'=x`
+    reads back as `=x`.) Other presets keep every apostrophe: their files are not carecli's.
+    """
+    if mapping.source.split(" + ")[0] != "preset carecli":
+        return get
+    from carecli.core.csvfile import NEUTRALISER, restore
+
+    def restored(record: list[str]) -> str | None:
+        value = get(record)
+        if value is None or value[:1] != NEUTRALISER:
+            return value
+        return restore(value).strip() or None
+
+    return restored
+
+
 class Values:
     """Turns source records into typed field values, through the mapping.
 
@@ -105,7 +125,7 @@ class Values:
         """The field's text: first non-empty mapped cell, stripped, translated by [values.NAME]; None if empty."""
         get = self._getters.get(name)
         if get is None:
-            get = self._getters[name] = self._compile_text(name)
+            get = self._getters[name] = restoring_formulas(self.mapping, self._compile_text(name))
         return get
 
     def _compile_text(self, name: str) -> Callable[[list[str]], str | None]:

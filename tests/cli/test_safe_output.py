@@ -1,0 +1,237 @@
+"""Files carecli writes (--output, --rejects, backups) as users see them: the path given is written,
+never replaced by something else, and nothing half-written or stale is left behind (issue 12)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import sqlite3
+import stat
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import database_digest
+
+MAPPING = """
+[columns]
+external_id = "Ref"
+customer_name = "Name"
+customer_email = "Email"
+subject = "Subject"
+created_at = "Created"
+"""
+ROWS = (
+    "Ref,Name,Email,Subject,Created\n"
+    "T-1,Ada Lovelace,ada@example.com,Vase cracked,2026-03-01 09:00\n"
+    "T-2,Ben Okafor,ben@example.com,Where is it,sometime soon\n"
+)
+
+
+@pytest.fixture
+def files(tmp_path):
+    (tmp_path / "map.toml").write_text(MAPPING)
+    (tmp_path / "in.csv").write_text(ROWS)
+    return tmp_path
+
+
+@pytest.fixture
+def device(tmp_path):
+    """A private copy of /dev/null or /dev/full: a test of a broken build must never replace the real
+    ones (as root the old code did). Without root, the real one is safe: no one else may replace it."""
+
+    def make(name: str) -> str:
+        minor = {"null": 3, "full": 7}[name]
+        path = tmp_path / f"dev-{name}"
+        try:
+            os.mknod(path, 0o666 | stat.S_IFCHR, os.makedev(1, minor))
+        except PermissionError:
+            if os.geteuid() == 0:
+                pytest.skip("cannot make a device node here")
+            return f"/dev/{name}"
+        return str(path)
+
+    return make
+
+
+def _tickets(db_path) -> int:
+    conn = sqlite3.connect(db_path)
+    try:
+        return conn.execute("SELECT count(*) FROM tickets").fetchone()[0]
+    finally:
+        conn.close()
+
+
+def _no_temps(directory: Path) -> bool:
+    return not [name for name in os.listdir(directory) if "carecli-tmp" in name or name.endswith(".tmp")]
+
+
+# ---------------------------------------------------------------- 1. what the path is
+
+
+def test_export_to_dev_null_writes_into_it_and_leaves_it_a_device(shop, device):
+    null = device("null")
+    result = shop("export", "customers", "--output", null)
+    assert result.exit_code == 0, result.stderr
+    assert stat.S_ISCHR(os.stat(null).st_mode)
+    assert f"exported 2 customers to {null}" in result.stderr
+
+
+def test_export_to_a_fifo_feeds_its_reader(shop, tmp_path):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # a reader waiting, as `cat pipe` would
+    try:
+        result = shop("export", "customers", "--output", str(fifo))
+        assert result.exit_code == 0, result.stderr
+        received = os.read(reader, 65536).decode()
+    finally:
+        os.close(reader)
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert "ada@example.com" in received
+
+
+def test_export_through_a_symlink_writes_its_target_and_keeps_the_link(shop, tmp_path):
+    target = tmp_path / "real.csv"
+    target.write_text("old\n")
+    link = tmp_path / "link.csv"
+    link.symlink_to(target)
+    shop("export", "customers", "--output", str(link), ok=True)
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    assert "ada@example.com" in target.read_text()
+    assert _no_temps(tmp_path)
+
+
+def test_export_over_an_existing_file_keeps_its_stricter_mode_and_never_widens_it(shop, tmp_path):
+    strict, loose = tmp_path / "strict.csv", tmp_path / "loose.csv"
+    for path, mode in ((strict, 0o400), (loose, 0o644)):
+        path.write_text("old\n")
+        os.chmod(path, mode)
+    shop("export", "customers", "--output", str(strict), ok=True)
+    shop("export", "customers", "--output", str(loose), ok=True)
+    assert stat.S_IMODE(strict.stat().st_mode) == 0o400
+    assert stat.S_IMODE(loose.stat().st_mode) == 0o600
+    assert "ada@example.com" in strict.read_text()
+
+
+def test_export_to_a_directory_names_the_path_given_and_leaves_no_temporary_file(shop, tmp_path):
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    result = shop("export", "customers", "--output", str(folder))
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"error: cannot write {folder}: a directory")
+    assert "carecli-tmp" not in result.stderr
+    assert _no_temps(tmp_path) and os.listdir(folder) == []
+
+
+def test_export_to_a_full_device_says_so_about_the_path_given(shop, device):
+    full = device("full")
+    result = shop("export", "customers", "--output", full)
+    assert result.exit_code == 1
+    assert f"error: cannot write {full}: No space left on device" in result.stderr
+    assert stat.S_ISCHR(os.stat(full).st_mode)
+
+
+def test_rejects_to_dev_null_are_written_into_it(run, files, db_path, device):
+    null = device("null")
+    result = run(
+        "import", "tickets", str(files / "in.csv"), "--map", str(files / "map.toml"), "--skip-bad",
+        "--rejects", null,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert stat.S_ISCHR(os.stat(null).st_mode)
+    assert f"1 rejected row(s) written to {null}" in result.stderr
+
+
+# ---------------------------------------------------------------- 4. checked before anything is written
+
+
+def test_an_unwritable_reject_file_fails_the_import_before_it_imports_anything(run, files, db_path):
+    before = database_digest(db_path)
+    args = ("import", "tickets", str(files / "in.csv"), "--map", str(files / "map.toml"), "--skip-bad")
+    for _ in range(2):  # the retry does not duplicate either
+        result = run(*args, "--rejects", str(files / "missing" / "rejects.csv"))
+        assert result.exit_code == 1
+        assert f"error: cannot write {files / 'missing' / 'rejects.csv'}: No such file or directory" in result.stderr
+    assert database_digest(db_path) == before
+    ok = run(*args, "--rejects", str(files / "rejects.csv"), "--format", "json", ok=True)
+    assert json.loads(ok.stdout)["created"] == 1 and _tickets(db_path) == 1
+
+
+def test_a_full_disk_under_the_reject_file_rolls_the_import_back(run, files, db_path, device):
+    full = device("full")
+    before = database_digest(db_path)
+    result = run(
+        "import", "tickets", str(files / "in.csv"), "--map", str(files / "map.toml"), "--skip-bad",
+        "--rejects", full,
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert f"error: cannot write {full}: No space left on device" in result.stderr
+    assert database_digest(db_path) == before
+
+
+def test_an_unwritable_export_file_fails_before_the_export_runs(shop, tmp_path, monkeypatch):
+    from carecli.data import exporting
+
+    def never(*args, **kwargs):
+        raise AssertionError("the export ran before its output was checked")
+
+    monkeypatch.setattr(exporting, "export_chunks", never)
+    result = shop("export", "tickets", "--output", str(tmp_path / "missing" / "t.csv"))
+    assert result.exit_code == 1 and "cannot write" in result.stderr
+
+
+# ---------------------------------------------------------------- 6. never replace a file nobody named
+
+
+def test_import_from_stdin_never_replaces_a_rejects_csv_it_was_not_told_to(run, files, db_path, monkeypatch):
+    monkeypatch.chdir(files)
+    (files / "rejects.csv").write_text("someone's own file\n")
+    before = database_digest(db_path)
+    args = ("import", "tickets", "-", "--map", "map.toml", "--skip-bad", "--input-format", "csv")
+    result = run(*args, input=ROWS)
+    assert result.exit_code == 1
+    assert "error: rejects.csv already exists" in result.stderr and "--rejects PATH" in result.stderr
+    assert (files / "rejects.csv").read_text() == "someone's own file\n"
+    assert database_digest(db_path) == before
+    run(*args, "--rejects", "mine.csv", input=ROWS, ok=True)
+    assert [r["line"] for r in csv.DictReader(io.StringIO((files / "mine.csv").read_text()))] == ["3"]
+
+
+# ---------------------------------------------------------------- 8. killed exports
+
+
+def _dead_pid() -> int:
+    return int(Path("/proc/sys/kernel/pid_max").read_text()) + 1  # no process can have it
+
+
+def test_an_export_removes_the_temporary_files_killed_exports_left_and_only_those(shop, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    stale = out / f".tickets.csv.carecli-tmp-{_dead_pid()}-0a1b2c3d"
+    running = out / f".other.csv.carecli-tmp-{os.getpid()}-0a1b2c3d"  # an export still running
+    unrelated = out / ".notes.tmp"
+    for path in (stale, running, unrelated):
+        path.write_text("partial")
+    shop("export", "customers", "--output", str(out / "customers.csv"), ok=True)
+    assert sorted(os.listdir(out)) == sorted(["customers.csv", running.name, unrelated.name])
+
+
+def test_an_export_in_progress_is_a_hidden_file_no_one_takes_for_the_result(shop, tmp_path, monkeypatch):
+    from carecli.cli import data
+
+    seen: list[list[str]] = []
+    write = data._write_chunks
+
+    def looking(chunks, stream, progress):
+        seen.append(os.listdir(tmp_path / "out"))
+        return write(chunks, stream, progress)
+
+    (tmp_path / "out").mkdir()
+    monkeypatch.setattr(data, "_write_chunks", looking)
+    shop("export", "customers", "--output", str(tmp_path / "out" / "customers.csv"), ok=True)
+    [names] = seen
+    [name] = names
+    assert name.startswith(".customers.csv.carecli-tmp-") and not name.endswith(".csv")

@@ -23,7 +23,8 @@ from typing import Iterator, TextIO
 from carecli.core.errors import InvalidInput
 
 TEMP_MARK = ".carecli-tmp-"
-_TEMP_NAME = re.compile(r"^\..+" + re.escape(TEMP_MARK) + r"(\d+)-[0-9a-f]+$")
+# SQLite adds its -journal (and -wal, -shm) beside a backup's temporary file.
+_TEMP_NAME = re.compile(r"^\..+" + re.escape(TEMP_MARK) + r"(\d+)-[0-9a-f]+(-journal|-wal|-shm)?$")
 PRIVATE = 0o600
 WRITE_HINT = "check the directory exists, is writable and its disk has room"
 
@@ -31,10 +32,6 @@ WRITE_HINT = "check the directory exists, is writable and its disk has room"
 def temp_path(target: Path) -> Path:
     """A fresh temporary name next to `target`, unique to this process and this call."""
     return target.with_name(f".{target.name}{TEMP_MARK}{os.getpid()}-{secrets.token_hex(4)}")
-
-
-def is_temp(name: str) -> bool:
-    return _TEMP_NAME.match(name) is not None
 
 
 def remove_stale_temps(directory: Path) -> list[Path]:

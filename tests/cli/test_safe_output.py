@@ -7,8 +7,12 @@ import csv
 import io
 import json
 import os
+import signal
 import sqlite3
 import stat
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -235,3 +239,90 @@ def test_an_export_in_progress_is_a_hidden_file_no_one_takes_for_the_result(shop
     [names] = seen
     [name] = names
     assert name.startswith(".customers.csv.carecli-tmp-") and not name.endswith(".csv")
+
+
+# ---------------------------------------------------------------- 7. backups
+
+CARECLI = Path(sys.executable).parent / "carecli"  # the installed entry point
+
+
+def _padded(db_path, megabytes: int) -> None:
+    """Make the database big enough that a backup takes a while (a table a user might have added)."""
+    conn = sqlite3.connect(db_path)
+    conn.execute("CREATE TABLE padding (data BLOB)")
+    conn.executemany("INSERT INTO padding VALUES (zeroblob(1048576))", [()] * megabytes)
+    conn.commit()
+    conn.close()
+
+
+def test_a_killed_backup_leaves_nothing_that_stops_the_next_one(shop, db_path, tmp_path):
+    _padded(db_path, 150)
+    target = tmp_path / "backups" / "b.db"
+    target.parent.mkdir()
+    proc = subprocess.Popen([str(CARECLI), "--db", str(db_path), "db", "backup", str(target)], stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 30
+    while not [n for n in os.listdir(target.parent) if n.startswith(".b.db")] and time.monotonic() < deadline:
+        time.sleep(0.001)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not target.exists(), "the backup finished before it could be killed"
+    left = os.listdir(target.parent)
+    assert left and all(name.startswith(".b.db.carecli-tmp-") for name in left)  # hidden, never taken for b.db
+    result = shop("db", "backup", str(target))
+    assert result.exit_code == 0, result.stderr
+    assert os.listdir(target.parent) == ["b.db"]
+
+
+def _corrupt(db_path) -> None:
+    conn = sqlite3.connect(db_path)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    root = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'customers'").fetchone()[0]
+    conn.close()
+    with open(db_path, "r+b") as f:
+        f.seek((root - 1) * page_size)
+        f.write(b"\xff" * 16)
+
+
+def test_a_damaged_database_is_not_backed_up(shop, db_path, tmp_path):
+    _corrupt(db_path)
+    result = shop("db", "backup", str(tmp_path / "b.db"))
+    assert result.exit_code == 1
+    assert f"error: {db_path} is damaged" in result.stderr and "no backup written" in result.stderr
+    assert not (tmp_path / "b.db").exists() and _no_temps(tmp_path)
+
+
+def test_a_full_disk_under_the_backup_is_blamed_on_the_backup(shop, db_path, tmp_path, monkeypatch):
+    connect = sqlite3.connect
+
+    def small_disk(path, *args, **kwargs):  # the backup's file can grow to one page: SQLite's "disk is full"
+        conn = connect(path, *args, **kwargs)
+        if "carecli-tmp" in str(path):
+            conn.execute("PRAGMA max_page_count = 1")
+        return conn
+
+    monkeypatch.setattr(sqlite3, "connect", small_disk)
+    result = shop("db", "backup", str(tmp_path / "b.db"))
+    assert result.exit_code == 1
+    assert f"error: the disk holding {tmp_path / 'b.db'} is full" in result.stderr
+    assert str(db_path) not in result.stderr
+    assert not (tmp_path / "b.db").exists() and _no_temps(tmp_path)
+
+
+def test_a_backup_that_cannot_grow_names_the_backup_not_the_database(shop, db_path, tmp_path):
+    import resource
+
+    def limited() -> None:  # files may grow to 64 KiB only; the database is bigger
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (65536, 65536))
+
+    target = tmp_path / "b.db"
+    result = subprocess.run(
+        [str(CARECLI), "--db", str(db_path), "db", "backup", str(target)],
+        preexec_fn=limited,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1
+    assert f"cannot write the backup {target}" in result.stderr and "database error" not in result.stderr
+    assert not target.exists() and _no_temps(tmp_path)

@@ -326,3 +326,50 @@ def test_a_backup_that_cannot_grow_names_the_backup_not_the_database(shop, db_pa
     assert result.returncode == 1
     assert f"cannot write the backup {target}" in result.stderr and "database error" not in result.stderr
     assert not target.exists() and _no_temps(tmp_path)
+
+
+# ---------------------------------------------------------------- 6. NUL: refused, never cut short
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["customer", "add", "Nul\x00Name"],
+        ["customer", "add", "Cy", "--notes", "a\x00b"],
+        ["ticket", "open", "ada", "Subject\x00cut"],
+        ["ticket", "reply", "1", "body\x00cut"],
+        ["search", "vase\x00"],
+    ],
+)
+def test_a_nul_in_any_text_argument_is_one_error_line_and_writes_nothing(shop, db_path, args):
+    before = database_digest(db_path)
+    result = shop(*args)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: an argument cannot contain a NUL character: ")
+    assert "\\x00" in result.stderr and "\x00" not in result.stderr and result.stderr.count("\n") == 1
+    assert database_digest(db_path) == before
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_an_imported_nul_is_refused_naming_its_line_and_column(run, files, db_path, fmt):
+    if fmt == "csv":
+        data = files / "nul.csv"
+        data.write_text(ROWS.replace("sometime soon", "2026-03-02 10:00").replace("Ben Okafor", "Ben\x00Okafor"))
+    else:
+        data = files / "nul.jsonl"
+        rows = [
+            {"Ref": "T-1", "Name": "Ada", "Email": "ada@example.com", "Subject": "Fine", "Created": "2026-03-01 09:00"},
+            {"Ref": "T-2", "Name": "Ben\x00Okafor", "Email": "b@example.com", "Subject": "x", "Created": "2026-03-02"},
+        ]
+        data.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    before = database_digest(db_path)
+    args = ("import", "tickets", str(data), "--map", str(files / "map.toml"))
+    result = run(*args)
+    assert result.exit_code == 1
+    line = 3 if fmt == "csv" else 2
+    assert f"{data}:{line}: column 'Name' value 'Ben\\x00Okafor': contains a NUL character" in result.stderr
+    assert database_digest(db_path) == before
+    run(*args, "--skip-bad", ok=True)
+    conn = sqlite3.connect(db_path)
+    assert conn.execute("SELECT name FROM customers").fetchall() == [("Ada Lovelace" if fmt == "csv" else "Ada",)]
+    conn.close()

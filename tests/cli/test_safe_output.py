@@ -110,14 +110,25 @@ def test_export_through_a_symlink_writes_its_target_and_keeps_the_link(shop, tmp
 
 def test_export_over_an_existing_file_keeps_its_stricter_mode_and_never_widens_it(shop, tmp_path):
     strict, loose = tmp_path / "strict.csv", tmp_path / "loose.csv"
-    for path, mode in ((strict, 0o400), (loose, 0o644)):
+    for path, mode in ((strict, 0o200), (loose, 0o644)):
         path.write_text("old\n")
         os.chmod(path, mode)
     shop("export", "customers", "--output", str(strict), ok=True)
     shop("export", "customers", "--output", str(loose), ok=True)
-    assert stat.S_IMODE(strict.stat().st_mode) == 0o400
+    assert stat.S_IMODE(strict.stat().st_mode) == 0o200
     assert stat.S_IMODE(loose.stat().st_mode) == 0o600
+    os.chmod(strict, 0o600)
     assert "ada@example.com" in strict.read_text()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can give a file to someone else")
+def test_export_over_another_users_file_keeps_its_owner(shop, tmp_path):
+    target = tmp_path / "theirs.csv"
+    target.write_text("old\n")
+    os.chown(target, 4321, 4321)
+    shop("export", "customers", "--output", str(target), ok=True)
+    assert (target.stat().st_uid, target.stat().st_gid) == (4321, 4321)
+    assert "ada@example.com" in target.read_text()
 
 
 def test_export_to_a_directory_names_the_path_given_and_leaves_no_temporary_file(shop, tmp_path):

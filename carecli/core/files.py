@@ -26,6 +26,7 @@ TEMP_MARK = ".carecli-tmp-"
 # SQLite adds its -journal (and -wal, -shm) beside a backup's temporary file.
 _TEMP_NAME = re.compile(r"^\..+" + re.escape(TEMP_MARK) + r"(\d+)-[0-9a-f]+(-journal|-wal|-shm)?$")
 PRIVATE = 0o600
+_OPEN_FILES = ("/dev/stdout", "/dev/stderr", "/dev/fd/", "/proc/self/fd/")
 WRITE_HINT = "check the directory exists, is writable and its disk has room"
 
 
@@ -89,14 +90,18 @@ class Output:
             self.stream: TextIO = sys.stdout
             self._closes = False
             return
-        target = Path(os.path.realpath(self.path))  # a symlink's target is written, not the link
+        # A symlink's target is written, not the link; /dev/stdout and /dev/fd/N are the open file
+        # itself (which may be the regular file a shell redirected to), so never replaced either.
+        target = Path(self.path if self.path.startswith(_OPEN_FILES) else os.path.realpath(self.path))
         try:
             info: os.stat_result | None = os.stat(target)
         except FileNotFoundError:
             info = None
         except OSError as exc:
             raise write_error(self.path, exc) from None
-        if info is not None and (stat.S_ISCHR(info.st_mode) or stat.S_ISFIFO(info.st_mode)):
+        if info is not None and (
+            self.path.startswith(_OPEN_FILES) or stat.S_ISCHR(info.st_mode) or stat.S_ISFIFO(info.st_mode)
+        ):
             try:  # /dev/null, /dev/stdout, a pipe a reader waits on: written directly, never replaced
                 self.stream = open(target, "w", encoding="utf-8", newline=newline)
             except OSError as exc:

@@ -19,6 +19,7 @@ import pytest
 
 from tests.conftest import database_digest
 
+CARECLI = Path(sys.executable).parent / "carecli"  # the installed entry point
 MAPPING = """
 [columns]
 external_id = "Ref"
@@ -95,6 +96,20 @@ def test_export_to_a_fifo_feeds_its_reader(shop, tmp_path):
         os.close(reader)
     assert stat.S_ISFIFO(os.stat(fifo).st_mode)
     assert "ada@example.com" in received
+
+
+def test_export_to_an_open_descriptor_writes_the_file_a_shell_redirected_to(shop, db_path, tmp_path):
+    redirected = tmp_path / "out.csv"
+    with open(redirected, "w") as stdout:
+        inode = os.fstat(stdout.fileno()).st_ino
+        result = subprocess.run(
+            [str(CARECLI), "--db", str(db_path), "export", "customers", "--output", "/dev/fd/1"],
+            stdout=stdout,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    assert result.returncode == 0, result.stderr
+    assert redirected.stat().st_ino == inode and "ada@example.com" in redirected.read_text()
 
 
 def test_export_through_a_symlink_writes_its_target_and_keeps_the_link(shop, tmp_path):
@@ -253,8 +268,6 @@ def test_an_export_in_progress_is_a_hidden_file_no_one_takes_for_the_result(shop
 
 
 # ---------------------------------------------------------------- 7. backups
-
-CARECLI = Path(sys.executable).parent / "carecli"  # the installed entry point
 
 
 def _padded(db_path, megabytes: int) -> None:

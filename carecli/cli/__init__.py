@@ -15,7 +15,7 @@ from carecli.cli.lazy import LazyCommandsMixin, lazy_root
 from carecli.cli.options import check_path
 from carecli.cli.output import message
 from carecli.cli.state import STATE
-from carecli.core.errors import EXIT_ERROR, CareError
+from carecli.core.errors import EXIT_ERROR, EXIT_USAGE, CareError
 
 
 def report_error(exc: CareError) -> None:
@@ -25,6 +25,20 @@ def report_error(exc: CareError) -> None:
 
 class CareGroup(LazyCommandsMixin, TyperGroup):
     """Turns expected errors into `error: ...` + exit code, and never shows a traceback by default."""
+
+    def parse_args(self, ctx, args):
+        from carecli.cli.options import nul_argument
+
+        bad = nul_argument(args)
+        if bad is not None:  # one check for every text the command line gives
+            report_error(
+                CareError(
+                    f"an argument cannot contain a NUL character: {bad!r}",
+                    "remove it; text that holds one would be cut short where it is stored",
+                )
+            )
+            raise typer.Exit(EXIT_USAGE)
+        return super().parse_args(ctx, args)
 
     def invoke(self, ctx):
         try:

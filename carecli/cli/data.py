@@ -105,19 +105,26 @@ def export(
         priority=settings.choose("priorities", priority) if priority else None,
         tag=normalize_tags([tag]) if tag else None,
     )
-    computed, params = _ticket_figures(conn, settings) if what == "tickets" else (None, None)
+    if output is None or output == "-":
+        _export_to(sys.stdout, conn, what, fmt, filters, raw)
+        return
+    from carecli.core.files import Output, writing
+
+    # Opened and checked before anything is computed (or, with business hours, written).
+    with writing(Output(output)) as stream:
+        written = _export_to(stream, conn, what, fmt, filters, raw)
+    message(f"exported {written} {what} to {output}")
+
+
+def _export_to(stream, conn, what: str, fmt: str, filters, raw: bool) -> int:
+    from carecli.data import exporting
+
+    computed, params = _ticket_figures(conn, STATE.settings) if what == "tickets" else (None, None)
     chunks = exporting.export_chunks(conn, what, fmt, filters, raw=raw, computed=computed, params=params)
     progress = Progress(f"exporting {what}", None)
     if progress.active:
         progress.total = exporting.count(conn, what, filters)
-    if output is None or output == "-":
-        written = _write_chunks(chunks, sys.stdout, progress)
-    else:
-        from carecli.core.files import atomic_text
-
-        with atomic_text(output) as stream:
-            written = _write_chunks(chunks, stream, progress)
-        message(f"exported {written} {what} to {output}")
+    return _write_chunks(chunks, stream, progress)
 
 
 def _ticket_figures(conn, settings) -> tuple[dict[str, str], dict[str, str | int]]:
@@ -215,7 +222,11 @@ def import_(
     ] = False,
     rejects: Annotated[
         Optional[str],
-        typer.Option("--rejects", help="reject file for --skip-bad [default: FILE.rejects.csv]", callback=check_path),
+        typer.Option(
+            "--rejects",
+            help="reject file for --skip-bad, replaced if it exists [default: FILE.rejects.csv; for stdin ./rejects.csv, never replaced]",
+            callback=check_path,
+        ),
     ] = None,
     input_format: Annotated[
         Optional[str],
@@ -240,6 +251,12 @@ def import_(
     rules = importing.load_mapping(what, path=mapping, preset=preset)
     label = "stdin" if file == "-" else file
     stream = importing.open_input(file)
+    try:
+        # Opened and checked before anything is written: once the rows are committed nothing may fail.
+        reject_file = _reject_output(file, rejects) if skip_bad and not dry_run else None
+    except BaseException:
+        stream.close()
+        raise
     progress = Progress(f"importing {what}", None)
     try:
         source_format = importing.guess_format(file, input_format)
@@ -268,22 +285,28 @@ def import_(
                     raise _bad_rows(report, label)
                 if dry_run:
                     raise _DryRun()
+                if reject_file is not None and report.rejected:
+                    _write_rejects(reject_file, header, report, label)  # a full disk here rolls the rows back
         except _DryRun:
             pass
+    except BaseException:
+        if reject_file is not None:
+            reject_file.discard()
+        raise
     finally:
         progress.done()
         stream.close()
+    if reject_file is not None:
+        if report.rejected:
+            reject_file.commit()  # written and synced already: only the rename is left
+        else:
+            reject_file.discard()
     for text, count in report.warnings.items():
         message(f"warning: {count} row{'s' if count != 1 else ''}: {text}")
     if report.rejected:
         _show_rejects(report, label, limit=10)
-        if skip_bad and not dry_run:
-            from carecli.core.files import atomic_text
-
-            target = rejects or ("rejects.csv" if file == "-" else f"{file}.rejects.csv")
-            with atomic_text(target, newline="") as out:
-                importing.write_rejects(out, header, report.rejects, label)
-            message(f"{report.rejected} rejected row(s) written to {target}")
+        if reject_file is not None:
+            message(f"{report.rejected} rejected row(s) written to {reject_file.path}")
     verb = "would import" if dry_run else "imported"
     message(
         f"{verb} {report.created} {what}, updated {report.updated}, skipped {report.skipped} already imported, "
@@ -292,6 +315,40 @@ def import_(
         + ("; dry run, nothing written" if dry_run else "")
     )
     emit_record(report.as_record(), fmt, title="Import")
+
+
+# Where the rejected rows of an import from stdin go when --rejects does not say.
+STDIN_REJECTS = "rejects.csv"
+
+
+def _reject_output(file: str, rejects: str | None):
+    """The reject file of --skip-bad, opened: --rejects PATH (replaced if it exists), else
+    FILE.rejects.csv (an earlier run's, replaced), else for stdin ./rejects.csv, which may be
+    anyone's file and so is never replaced."""
+    import os
+
+    from carecli.core.errors import InvalidInput
+    from carecli.core.files import Output
+
+    if rejects is None and file == "-":
+        if os.path.lexists(STDIN_REJECTS):
+            raise InvalidInput(
+                f"{STDIN_REJECTS} already exists; an import from stdin does not replace it",
+                "pass --rejects PATH to say where the rejected rows go (a file given there is replaced)",
+            )
+        rejects = STDIN_REJECTS
+    return Output(rejects or f"{file}.rejects.csv", newline="")
+
+
+def _write_rejects(reject_file, header, report, label: str) -> None:
+    from carecli.core.files import write_error
+    from carecli.data import importing
+
+    try:
+        importing.write_rejects(reject_file.stream, header, report.rejects, label)
+    except OSError as exc:
+        raise write_error(reject_file.path, exc) from None
+    reject_file.sync()
 
 
 def _show_rejects(report, label: str, limit: int) -> None:

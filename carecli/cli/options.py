@@ -37,6 +37,12 @@ def check_format(value: str | None) -> str | None:
     return value
 
 
+def nul_argument(args: list[str]) -> str | None:
+    """The first argument holding a NUL character, if any. Refused for every command (see CareGroup):
+    SQLite, CSV readers and C programs end text at a NUL, so what was stored would be silently cut."""
+    return next((arg for arg in args if isinstance(arg, str) and "\x00" in arg), None)
+
+
 def check_path(value):
     """Paths the OS cannot take at all are usage errors, not crashes."""
     if value is not None and "\x00" in str(value):

@@ -7,7 +7,8 @@ import sqlite3
 from datetime import datetime
 from pathlib import Path
 
-from carecli.core.errors import InvalidInput
+from carecli.core import files
+from carecli.core.errors import InvalidInput, StoreError
 from carecli.schema import database, migrations
 
 # Tables a user may read with sqlite3, sqlite-utils or Datasette; their columns are the documented schema.
@@ -22,33 +23,68 @@ def default_backup_path(db_file: str | os.PathLike, now: datetime) -> Path:
 def backup(conn: sqlite3.Connection, target: str | os.PathLike) -> Path:
     """A consistent copy through SQLite's online backup API, safe while other processes write.
 
-    Written to a private temporary file next to the target and renamed into place, so a crash
-    never leaves half a backup under the final name.
+    Written to a private temporary file next to the target (unique, see core.files; those of killed
+    backups are removed) and renamed into place only once the copy passes `PRAGMA quick_check`: a
+    crash never leaves half a backup under the final name, and a damaged database is never
+    declared backed up. Errors writing the copy name the target, not the database.
     """
     target = Path(target)
-    if target.exists():
+    if os.path.lexists(target):
         raise InvalidInput(f"{target} already exists", "give another path or remove it first")
-    temp = target.with_name(f".{target.name}.tmp")
+    files.remove_stale_temps(target.parent)
+    temp = files.temp_path(target)
     try:
-        fd = os.open(temp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        os.close(os.open(temp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, files.PRIVATE))
     except OSError as exc:
-        raise InvalidInput(
-            f"cannot write {target}: {exc.strerror}", "check the directory exists and is writable"
-        ) from None
-    os.close(fd)
+        raise files.write_error(target, exc) from None
     try:
-        copy = sqlite3.connect(temp)
-        try:
-            conn.backup(copy)  # one step: the copy is one snapshot, whatever others write meanwhile
-            copy.execute("PRAGMA journal_mode = DELETE")  # a single self-contained file
-        finally:
-            copy.close()
-        os.chmod(temp, 0o600)
+        problems = _copy(conn, temp, target)
+        if problems:
+            source = database_file(conn)
+            raise StoreError(
+                f"{source} is damaged ({problems[0]}{'; ...' if len(problems) > 1 else ''}); no backup written",
+                "`carecli db check` lists the problems; restore an earlier backup",
+            )
+        os.chmod(temp, files.PRIVATE)
         os.replace(temp, target)
     except BaseException:
-        temp.unlink(missing_ok=True)
+        for path in (temp, Path(f"{temp}-journal")):
+            path.unlink(missing_ok=True)
         raise
     return target
+
+
+def _copy(conn: sqlite3.Connection, temp: Path, target: Path) -> list[str]:
+    """Copy the database into `temp`; what `PRAGMA quick_check` finds wrong with the copy, which is
+    the source page for page (one snapshot, whatever others write meanwhile)."""
+    try:
+        copy = sqlite3.connect(temp)
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot write the backup {target} ({exc})", files.WRITE_HINT) from None
+    try:
+        try:
+            conn.backup(copy)  # one step: the copy is one snapshot
+            copy.execute("PRAGMA journal_mode = DELETE")  # a single self-contained file
+        except sqlite3.DatabaseError as exc:
+            text = str(exc)
+            if "malformed" in text or "not a database" in text:
+                return [text]
+            if "full" in text:
+                raise StoreError(
+                    f"the disk holding {target} is full; no backup written",
+                    "free some space there, or back up elsewhere",
+                ) from None
+            raise StoreError(f"cannot write the backup {target} ({text})", files.WRITE_HINT) from None
+        try:
+            return [row[0] for row in copy.execute("PRAGMA quick_check") if row[0] != "ok"]
+        except sqlite3.DatabaseError as exc:  # too damaged even to check
+            return [str(exc)]
+    finally:
+        copy.close()
+
+
+def database_file(conn: sqlite3.Connection) -> str:
+    return next((row[2] for row in conn.execute("PRAGMA database_list") if row[1] == "main"), "the database")
 
 
 def check(conn: sqlite3.Connection) -> list[str]:

@@ -152,6 +152,8 @@ class Importer:
             try:
                 if row.extra:
                     raise RowError("", "", f"{row.extra} more fields than the header has")
+                if "\x00" in "".join(row.record):  # one C-level scan; cells are looked at only when it hits
+                    raise _nul_error(header, row.record)
                 batch.append((row, parse(row.record)))
             except RowError as exc:
                 self.reject(row, exc)
@@ -294,6 +296,12 @@ class Importer:
             ids.append(customer_id)
         self.flush_new_customers()
         return ids
+
+
+def _nul_error(header: list[str], record: list[str]) -> RowError:
+    """SQLite and CSV readers end text at a NUL: refused, rather than stored cut short."""
+    column, cell = next(((h, cell) for h, cell in zip(header, record) if "\x00" in cell), ("", ""))
+    return RowError(column, cell, "contains a NUL character, which would cut the text short; remove it")
 
 
 def write_rejects(stream, header: list[str], rejects: list[tuple[SourceRow, RowError]], file_label: str) -> None:

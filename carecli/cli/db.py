@@ -83,7 +83,6 @@ def info(fmt: FormatOpt = "table") -> None:
 @app.command("migrate")
 def migrate() -> None:
     """Apply pending schema migrations, after a backup when the database holds data."""
-    from carecli.data import maintenance
     from carecli.schema.database import apply_migrations, connect, pending_migrations
 
     conn = connect(STATE.db_file, migrate=False)
@@ -92,10 +91,7 @@ def migrate() -> None:
         if not pending:
             message("schema up to date")
             return
-        if not maintenance.is_empty(conn):
-            saved = maintenance.backup(conn, maintenance.default_backup_path(STATE.db_file, STATE.now))
-            message(f"backed up to {saved}")
-        applied = apply_migrations(conn)
+        applied = apply_migrations(conn, before=STATE.backup_before_migration)
     finally:
         conn.close()
     message(f"applied {', '.join(applied)}")

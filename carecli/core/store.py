@@ -1,4 +1,5 @@
-"""The one place that opens SQLite files and runs transactions: WAL, busy timeout, foreign keys, mode 0600.
+"""The one place that opens SQLite files and runs transactions: WAL, busy timeout, foreign keys, mode 0600,
+temporary tables in memory.
 
 Everyday reads and writes use the standard sqlite3 module; sqlite-utils is loaded only when a
 migration is due (or by the modules that do bulk work).
@@ -48,6 +49,9 @@ def open_connection(path: str | os.PathLike, *, create: bool = False) -> sqlite3
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        # Temporary tables and indexes (the business-hours offsets, big sorts) in memory: a read
+        # must not need free disk space, nor a writable temp directory.
+        conn.execute("PRAGMA temp_store = MEMORY")
     except sqlite3.DatabaseError as exc:
         conn.close()
         raise store_error(exc, path) from None

@@ -315,3 +315,36 @@ def test_an_export_with_business_hours_and_an_sla_reads_a_read_only_database(run
         db_path.chmod(0o600)
     assert result.exit_code == 0, result.stderr
     assert "Vase cracked" in result.stdout
+
+
+def test_a_read_only_shm_left_by_a_read_is_named_as_what_blocks_a_write(run, db_path, request):
+    """A read of a read-only database leaves -wal and -shm as read-only as it was; once the database
+    is writable again a write fails, and the hint must name those files, not the database."""
+    if IS_ROOT:
+        nobody = request.getfixturevalue("nobody")
+        db = nobody.home / "care.db"
+        assert nobody("--db", str(db), "init").returncode == 0
+        assert nobody("--db", str(db), "customer", "add", "Ada").returncode == 0
+        for side in (f"{db}-wal", f"{db}-shm"):
+            Path(side).unlink(missing_ok=True)  # as after the last connection closed cleanly
+        db.chmod(0o400)
+        assert nobody("--db", str(db), "customer", "list").returncode == 0
+        db.chmod(0o600)
+        result = nobody("--db", str(db), "customer", "add", "Ben")
+        assert result.returncode == 1
+        line = error_line(result.stderr)
+        assert "care.db-shm" in line and f"chmod u+w {db}-shm" in line and "even to read" not in line
+        os.chmod(f"{db}-shm", 0o600)
+        os.chmod(f"{db}-wal", 0o600)
+        assert nobody("--db", str(db), "customer", "add", "Ben").returncode == 0
+        return
+    run("customer", "add", "Ada", ok=True)
+    shm = Path(f"{db_path}-shm")
+    shm.chmod(0o400)
+    try:
+        result = run("customer", "add", "Ben")
+    finally:
+        shm.chmod(0o600)
+    assert result.exit_code == 1
+    line = one_error_line(result)
+    assert "care.db-shm" in line and f"chmod u+w {shm}" in line

@@ -118,11 +118,7 @@ def store_error(exc: sqlite3.Error, path: str | os.PathLike) -> StoreError:
     if "not a database" in text or "malformed" in text:
         return StoreError(f"{path} is not a carecli database ({text})", "pass --db with the right file")
     if "readonly" in text or "read-only" in text or "unable to open" in text:
-        # Even a read needs this: in WAL mode SQLite keeps -wal and -shm files beside the database.
-        return StoreError(
-            f"cannot write to database {path} ({text})",
-            "carecli needs write access to the file and its directory, even to read",
-        )
+        return StoreError(f"cannot write to database {path} ({text})", _read_only_hint(Path(path)))
     if "locked" in text or "busy" in text:
         return StoreError(
             f"database {path} stayed locked for {BUSY_TIMEOUT_S:.0f}s ({text})",
@@ -131,6 +127,27 @@ def store_error(exc: sqlite3.Error, path: str | os.PathLike) -> StoreError:
     if "disk" in text and "full" in text:
         return StoreError(f"the disk holding {path} is full", "free some space and try again")
     return StoreError(f"database error in {path}: {text}")
+
+
+def _read_only_hint(path: Path) -> str:
+    """What to make writable. A read of a read-only database leaves its -wal and -shm files
+    read-only too (SQLite gives them the database's mode), and they block writes after the
+    database itself is writable again: then they, not the database, are what to fix."""
+    if os.access(path, os.W_OK) and os.access(path.parent, os.W_OK):
+        stuck = [
+            side
+            for side in (Path(f"{path}-wal"), Path(f"{path}-shm"))
+            if side.exists() and not os.access(side, os.W_OK)
+        ]
+        if stuck:
+            names = " ".join(shlex.quote(os.fspath(side)) for side in stuck)
+            return (
+                f"{' and '.join(side.name for side in stuck)} beside it {'are' if len(stuck) > 1 else 'is'} read-only "
+                f"(left by a read while the database was): make {'them' if len(stuck) > 1 else 'it'} writable "
+                f"with chmod u+w {names} (or delete {'them' if len(stuck) > 1 else 'it'} while no carecli runs)"
+            )
+    # Even a read needs this: in WAL mode SQLite keeps -wal and -shm files beside the database.
+    return "carecli needs write access to the file and its directory, even to read"
 
 
 @contextmanager

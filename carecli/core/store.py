@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
-from carecli.core.errors import StoreError
+from carecli.core.errors import DamagedDatabase, StoreError
 
 BUSY_TIMEOUT_S = 5.0
 MAX_ID = 2**63 - 1  # SQLite's largest integer: a bigger id cannot exist (and cannot even be bound)
@@ -115,8 +115,13 @@ def _create_private_file(path: Path) -> None:
 
 def store_error(exc: sqlite3.Error, path: str | os.PathLike) -> StoreError:
     text = str(exc)
-    if "not a database" in text or "malformed" in text:
+    if "not a database" in text:
         return StoreError(f"{path} is not a carecli database ({text})", "pass --db with the right file")
+    if "malformed" in text:  # an SQLite file, damaged: another --db would not help
+        return DamagedDatabase(
+            f"database {path} is damaged ({text})",
+            "`carecli db check` lists the problems; restore a backup (carecli db backup makes them)",
+        )
     if "readonly" in text or "read-only" in text or "unable to open" in text:
         return StoreError(f"cannot write to database {path} ({text})", _read_only_hint(Path(path)))
     if "locked" in text or "busy" in text:

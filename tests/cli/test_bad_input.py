@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 # A mapping mistake, and a word the error must contain to name the key at fault.
 BAD_MAPPINGS = [
@@ -34,3 +36,62 @@ def test_every_mapping_mistake_names_the_key_and_the_fix(run, tmp_path, mapping,
     assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
     assert "internal error" not in lines[0]
     assert names in lines[0] and "; " in lines[0], "the key and, after it, the fix"
+
+
+# ---------------------------------------------------------------- config values: type and range, or an error naming the key
+
+BAD_CONFIG = [
+    ("[care]\nrecovery_csat_max = 2.7", "care.recovery_csat_max"),  # was cut to 2
+    ("[care]\nrecovery_csat_max = true", "care.recovery_csat_max"),  # was 1
+    ("[care]\nrecovery_csat_max = 9", "care.recovery_csat_max"),  # CSAT is 1-5
+    ("[care]\nrecovery_ces_max = 0", "care.recovery_ces_max"),
+    ("[care]\nrecovery_nps_max = -1", "care.recovery_nps_max"),
+    ("[care]\nthank_you_nps_min = 11", "care.thank_you_nps_min"),
+    ("[care]\nrepeat_contact_tickets = 0", "care.repeat_contact_tickets"),
+    ('channels = ["email", " "]', "channels"),  # was a channel named ''
+    ('channels = ["email", "Email"]', "channels"),
+    ('default_channel = "fax"', "default_channel"),
+    ('priorities = ["low", "high"]', "default_priority"),  # the default 'normal' is gone
+    ('[business_hours]\ndays = ["monkey"]', "business_hours.days"),  # was read as 'mon'
+    ('[business_hours]\nstart = "0٩:00"', "business_hours.start"),
+    ('[business_hours]\nholidays = ["２０２６-12-25"]', "business_hours.holidays"),
+]
+
+
+@pytest.mark.parametrize(("text", "key"), BAD_CONFIG, ids=[t for t, _ in BAD_CONFIG])
+def test_a_config_value_of_the_wrong_type_or_out_of_range_is_an_error_naming_the_key(run, tmp_path, text, key):
+    (tmp_path / "bad.toml").write_text(text + "\n")
+    result = run("--config", str(tmp_path / "bad.toml"), "ticket", "list")
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert f"'{key}'" in lines[0] and "internal error" not in lines[0]
+
+
+def test_config_values_in_range_are_kept_as_written(tmp_path):
+    from carecli.core import config
+
+    path = tmp_path / "ok.toml"
+    path.write_text(
+        'default_channel = "Chat"\n[care]\nrecovery_csat_max = 5\nrecovery_nps_max = 0\n'
+        '[business_hours]\ndays = ["Monday", "tue"]\n'
+    )
+    settings = config.load(path, env={"CARECLI_CARE_RECOVERY_CES_MAX": " 7 "})
+    assert settings["care.recovery_csat_max"] == 5 and settings["care.recovery_nps_max"] == 0
+    assert settings["care.recovery_ces_max"] == 7 and settings["business_hours.days"] == ["mon", "tue"]
+
+
+@given(st.text(max_size=8))
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_a_whole_number_from_the_environment_is_ascii_digits_in_range_or_an_error_naming_the_key(text):
+    from carecli.core import config
+    from carecli.core.errors import ConfigError
+
+    try:
+        value = config.load(None, env={"CARECLI_CARE_RECOVERY_CSAT_MAX": text})["care.recovery_csat_max"]
+    except ConfigError as exc:
+        assert "'care.recovery_csat_max'" in str(exc)
+        return
+    digits = text.strip().lstrip("+-")
+    assert digits.isascii() and digits.isdigit(), f"{text!r} accepted as {value}"
+    assert value == int(text) and 1 <= value <= 5

@@ -95,3 +95,45 @@ def test_a_whole_number_from_the_environment_is_ascii_digits_in_range_or_an_erro
     digits = text.strip().lstrip("+-")
     assert digits.isascii() and digits.isdigit(), f"{text!r} accepted as {value}"
     assert value == int(text) and 1 <= value <= 5
+
+
+# ---------------------------------------------------------------- ids: ASCII digits only
+
+# Every place an id is typed: (command before the id, command after it).
+ID_PLACES = [
+    (["ticket", "show"], []),
+    (["ticket", "reply"], ["thanks"]),
+    (["ticket", "close"], []),
+    (["followup", "show"], []),
+    (["followup", "done"], []),
+    (["survey", "csat"], ["5"]),
+    (["survey", "list", "--ticket"], []),
+    (["followup", "add", "ada", "--due", "tomorrow", "--ticket"], []),
+]
+
+
+@pytest.mark.parametrize("digits", ["١", "１", "١٢", "𝟏", "²"])
+@pytest.mark.parametrize(("before", "after"), ID_PLACES, ids=[" ".join(b) for b, _ in ID_PLACES])
+def test_an_id_written_with_other_scripts_digits_is_refused_and_changes_nothing(shop, db_path, before, after, digits):
+    from tests.conftest import database_digest
+
+    before_digest = database_digest(db_path)
+    result = shop(*before, digits, *after)
+    assert result.exit_code == 2, result.stdout
+    assert "is not an id: write it with the digits 0-9" in result.stderr
+    assert database_digest(db_path) == before_digest
+
+
+@given(st.text(min_size=1, max_size=6))
+@settings(max_examples=300, deadline=None)
+def test_an_id_is_read_only_from_ascii_digits(text):
+    import typer
+
+    from carecli.cli.options import record_id
+
+    try:
+        number = record_id(text)
+    except typer.BadParameter:
+        return
+    digits = text.strip()
+    assert digits.isascii() and digits.isdigit() and number == int(digits) >= 1

@@ -172,6 +172,13 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         conn.execute("COMMIT")
 
 
+def containing(text: str) -> str:
+    """A LIKE pattern matching values that contain `text` literally: its `%` and `_` are escaped,
+    so write the condition as `column LIKE ? ESCAPE '\\'`."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
 def one(conn: sqlite3.Connection, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
     return conn.execute(sql, params).fetchone()
 

@@ -137,3 +137,26 @@ def test_an_id_is_read_only_from_ascii_digits(text):
         return
     digits = text.strip()
     assert digits.isascii() and digits.isdigit() and number == int(digits) >= 1
+
+
+# ---------------------------------------------------------------- customer references: % and _ are characters, not wildcards
+
+
+def test_percent_and_underscore_in_a_customer_reference_are_literal(shop):
+    assert shop("customer", "show", "a_a").exit_code == 1  # '_' matched the 'd' of "Ada"
+    assert "no customer 'a_a'" in shop("customer", "show", "a_a").stderr
+    assert "no customer '%'" in shop("customer", "show", "%").stderr  # '%' fitted every customer
+    assert shop("ticket", "open", "_", "Wildcard", "--at", "2026-03-10").exit_code == 1
+    shop("customer", "add", "100% Flowers", "--at", "2026-03-03", ok=True)
+    assert shop.json("customer", "show", "100%")["name"] == "100% Flowers"
+    assert [c["name"] for c in shop.json("customer", "list", "--search", "%")] == ["100% Flowers"]
+    assert shop.json("customer", "list", "--search", "_") == []
+
+
+def test_an_underscore_in_a_tag_filter_matches_only_that_tag(shop):
+    shop("customer", "add", "Cleo", "--tag", "a_b", "--at", "2026-03-03", ok=True)
+    shop("customer", "add", "Dev", "--tag", "axb", "--at", "2026-03-03", ok=True)
+    shop("ticket", "open", "Cleo", "Order late", "--tag", "a_b", "--at", "2026-03-10", ok=True)
+    shop("ticket", "open", "Dev", "Order lost", "--tag", "axb", "--at", "2026-03-10", ok=True)
+    assert [c["name"] for c in shop.json("customer", "list", "--tag", "a_b")] == ["Cleo"]
+    assert [t["subject"] for t in shop.json("ticket", "list", "--tag", "a_b")] == ["Order late"]

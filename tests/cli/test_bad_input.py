@@ -160,3 +160,19 @@ def test_an_underscore_in_a_tag_filter_matches_only_that_tag(shop):
     shop("ticket", "open", "Dev", "Order lost", "--tag", "axb", "--at", "2026-03-10", ok=True)
     assert [c["name"] for c in shop.json("customer", "list", "--tag", "a_b")] == ["Cleo"]
     assert [t["subject"] for t in shop.json("ticket", "list", "--tag", "a_b")] == ["Order late"]
+
+
+# ---------------------------------------------------------------- kpi --by day over a century: a bound, not seconds and 526 MB
+
+
+def test_kpi_by_day_over_decades_is_refused_at_once_naming_a_coarser_unit(shop):
+    import time
+
+    started = time.monotonic()
+    result = shop("kpi", "--by", "day", "--since", "1971-01-01")
+    assert time.monotonic() - started < 3
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "more than 3660" in lines[0] and "use --by week" in lines[0], result.stderr
+    rows = shop.json("kpi", "--by", "month", "--since", "1971-01-01")
+    assert rows[0]["group"] == "1971-01" and rows[-1]["group"] == "2026-03"

@@ -57,3 +57,53 @@ def test_an_old_database_upgrades_with_every_row_intact(fixture, tmp_path):
         kept = conn.execute(f"SELECT {', '.join(names)} FROM {table} ORDER BY rowid").fetchall()
         conn.close()
         assert kept == rows, f"rows of {table} changed"
+
+
+def _old_shop(db_path: Path) -> dict:
+    shutil.copy(FIXTURES[0], db_path)
+    return snapshot(db_path)
+
+
+def test_any_command_on_an_old_database_backs_it_up_before_migrating(run_without_db, db_path):
+    before = _old_shop(db_path)
+    result = run_without_db("customer", "list", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    backups = sorted(db_path.parent.glob("care-backup-*.db"))
+    assert len(backups) == 1, "one backup, next to the database"
+    assert f"backed up to {backups[0]}" in result.stderr
+    assert (backups[0].stat().st_mode & 0o777) == 0o600
+    assert snapshot(backups[0]) == before, "the backup is the database as it was before the migration"
+    conn = sqlite3.connect(backups[0])
+    assert [r[0] for r in conn.execute("SELECT name FROM _sqlite_migrations")] == ["m001_initial"]
+    conn.close()
+    again = run_without_db("customer", "list", "--format", "json")
+    assert again.exit_code == 0 and "backed up" not in again.stderr  # migrated once, backed up once
+    assert len(list(db_path.parent.glob("care-backup-*.db"))) == 1
+
+
+def test_an_old_database_whose_backup_cannot_be_written_is_not_migrated(run_without_db, db_path):
+    _old_shop(db_path)
+    from carecli.data.maintenance import default_backup_path
+    from carecli.text.clock import now_utc
+
+    default_backup_path(db_path, now_utc()).write_text("in the way")  # the dated name is taken
+    result = run_without_db("customer", "list")
+    assert result.exit_code == 1 and "already exists" in result.stderr
+    conn = sqlite3.connect(db_path)
+    assert [r[0] for r in conn.execute("SELECT name FROM _sqlite_migrations")] == ["m001_initial"]
+    conn.close()
+
+
+def test_an_old_database_without_data_migrates_without_a_backup(run_without_db, db_path):
+    _old_shop(db_path)
+    conn = sqlite3.connect(db_path)
+    guard = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'events_append_only_delete'").fetchone()[0]
+    conn.execute("DROP TRIGGER events_append_only_delete")
+    for table in ("surveys", "followups", "events", "interactions", "tickets", "customers"):
+        conn.execute(f"DELETE FROM {table}")
+    conn.execute(guard)
+    conn.commit()
+    conn.close()
+    result = run_without_db("customer", "list")
+    assert result.exit_code == 0, result.stderr
+    assert "backed up" not in result.stderr and not list(db_path.parent.glob("care-backup-*"))

@@ -272,3 +272,79 @@ def test_two_processes_creating_the_same_database_both_succeed(db_path):
         conn = sqlite3.connect(db_path)
         assert conn.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0] == len(migrations.NAMES)
         conn.close()
+
+
+def test_connections_keep_temporary_tables_in_memory(run, db_path):
+    """A read builds temporary tables (business-hours offsets, sorts): never on a disk that may be full."""
+    from carecli.cli.state import STATE
+
+    assert database.connect(db_path).execute("PRAGMA temp_store").fetchone()[0] == 2  # MEMORY
+    assert store.open_connection(db_path).execute("PRAGMA temp_store").fetchone()[0] == 2
+    run("customer", "list", ok=True)
+    assert STATE.conn.execute("PRAGMA temp_store").fetchone()[0] == 2
+
+
+BUSINESS_HOURS_AND_SLA = '[business_hours]\nenabled = true\n[sla.normal]\nfirst_response = "4h"\nresolution = "2d"\n'
+
+
+def test_an_export_with_business_hours_and_an_sla_reads_a_read_only_database(run, db_path, isolated, request):
+    """Its offsets table is a temporary one, in memory. (The first read after a [business_hours]
+    change still stores the business-time cache: that is issue 12's point 10, not tested here.)"""
+    if IS_ROOT:
+        nobody = request.getfixturevalue("nobody")
+        db, config = str(nobody.home / "care.db"), nobody.home / "config.toml"
+        config.write_text(BUSINESS_HOURS_AND_SLA)
+        config.chmod(0o644)
+        setup = (["init"], ["customer", "add", "Ada"], ["ticket", "open", "ada", "Vase cracked"], ["export", "tickets"])
+        for args in setup:
+            assert nobody("--db", db, "--config", str(config), *args).returncode == 0
+        os.chmod(db, 0o400)
+        result = nobody("--db", db, "--config", str(config), "export", "tickets")
+        assert result.returncode == 0, result.stderr
+        assert "Vase cracked" in result.stdout
+        return
+    config = isolated / "config.toml"
+    config.write_text(BUSINESS_HOURS_AND_SLA)
+    run("--config", str(config), "customer", "add", "Ada", ok=True)
+    run("--config", str(config), "ticket", "open", "ada", "Vase cracked", ok=True)
+    run("--config", str(config), "export", "tickets", ok=True)
+    db_path.chmod(0o400)
+    try:
+        result = run("--config", str(config), "export", "tickets")
+    finally:
+        db_path.chmod(0o600)
+    assert result.exit_code == 0, result.stderr
+    assert "Vase cracked" in result.stdout
+
+
+def test_a_read_only_shm_left_by_a_read_is_named_as_what_blocks_a_write(run, db_path, request):
+    """A read of a read-only database leaves -wal and -shm as read-only as it was; once the database
+    is writable again a write fails, and the hint must name those files, not the database."""
+    if IS_ROOT:
+        nobody = request.getfixturevalue("nobody")
+        db = nobody.home / "care.db"
+        assert nobody("--db", str(db), "init").returncode == 0
+        assert nobody("--db", str(db), "customer", "add", "Ada").returncode == 0
+        for side in (f"{db}-wal", f"{db}-shm"):
+            Path(side).unlink(missing_ok=True)  # as after the last connection closed cleanly
+        db.chmod(0o400)
+        assert nobody("--db", str(db), "customer", "list").returncode == 0
+        db.chmod(0o600)
+        result = nobody("--db", str(db), "customer", "add", "Ben")
+        assert result.returncode == 1
+        line = error_line(result.stderr)
+        assert "care.db-shm" in line and f"chmod u+w {db}-shm" in line and "even to read" not in line
+        os.chmod(f"{db}-shm", 0o600)
+        os.chmod(f"{db}-wal", 0o600)
+        assert nobody("--db", str(db), "customer", "add", "Ben").returncode == 0
+        return
+    run("customer", "add", "Ada", ok=True)
+    shm = Path(f"{db_path}-shm")
+    shm.chmod(0o400)
+    try:
+        result = run("customer", "add", "Ben")
+    finally:
+        shm.chmod(0o600)
+    assert result.exit_code == 1
+    line = one_error_line(result)
+    assert "care.db-shm" in line and f"chmod u+w {shm}" in line

@@ -138,8 +138,9 @@ def _ticket_figures(conn, settings) -> tuple[dict[str, str], dict[str, str | int
 
     now = STATE.now
     first = conn.execute("SELECT MIN(created_at) FROM tickets").fetchone()[0]
-    if first is not None:  # the whole history, as `kpi` would see it
-        clocks.prepare(conn, settings, now=now, period=Period(from_db(first), now + timedelta(seconds=1)))
+    # The whole history, as `kpi` would see it; with no ticket yet, still the offsets the SLA SQL reads.
+    history = Period(from_db(first), now + timedelta(seconds=1)) if first is not None else None
+    clocks.prepare(conn, settings, now=now, period=history)
     breached, params = sla.breached_by(settings, now=now)
     return {"sla_breached": breached}, params
 

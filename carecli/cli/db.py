@@ -44,10 +44,15 @@ def backup(
 @app.command("check")
 def check() -> None:
     """Check integrity, foreign keys and migrations; exit 1 if anything is wrong."""
+    from carecli.core import store
+    from carecli.core.errors import DamagedDatabase
     from carecli.data import maintenance
     from carecli.schema.database import connect
 
-    conn = connect(STATE.db_file, migrate=False)
+    try:
+        conn = connect(STATE.db_file, migrate=False)
+    except DamagedDatabase:
+        conn = store.open_connection(STATE.db_file)  # too damaged to open as usual: check what can be read
     try:
         problems = maintenance.check(conn)
     finally:
@@ -57,7 +62,8 @@ def check() -> None:
     if problems:
         raise CareError(
             f"{len(problems)} problem{'s' if len(problems) != 1 else ''} in {STATE.db_file}",
-            "restore a backup (carecli db backup makes them) or run `carecli db migrate`",
+            "restore a backup (carecli db backup makes them)"
+            + (" or run `carecli db migrate`" if any(p.startswith("migrations not applied") for p in problems) else ""),
         )
     message("database ok")
 
@@ -83,7 +89,6 @@ def info(fmt: FormatOpt = "table") -> None:
 @app.command("migrate")
 def migrate() -> None:
     """Apply pending schema migrations, after a backup when the database holds data."""
-    from carecli.data import maintenance
     from carecli.schema.database import apply_migrations, connect, pending_migrations
 
     conn = connect(STATE.db_file, migrate=False)
@@ -92,10 +97,7 @@ def migrate() -> None:
         if not pending:
             message("schema up to date")
             return
-        if not maintenance.is_empty(conn):
-            saved = maintenance.backup(conn, maintenance.default_backup_path(STATE.db_file, STATE.now))
-            message(f"backed up to {saved}")
-        applied = apply_migrations(conn)
+        applied = apply_migrations(conn, before=STATE.backup_before_migration)
     finally:
         conn.close()
     message(f"applied {', '.join(applied)}")

@@ -7,13 +7,13 @@ from typing import Annotated, Optional
 
 import typer
 
-from carecli.cli.options import TIME_HELP, AtOpt, ChannelOpt, FormatOpt, LimitOpt, RawOpt
+from carecli.cli.options import TIME_HELP, AtOpt, ChannelOpt, FormatOpt, LimitOpt, RawOpt, record_id
 from carecli.cli.output import Column, columns_of, emit_record, emit_rows, message
 from carecli.cli.state import STATE
 
 app = typer.Typer(no_args_is_help=True)
 
-FollowupId = Annotated[int, typer.Argument(help="follow-up id", min=1)]
+FollowupId = Annotated[int, typer.Argument(help="follow-up id", parser=record_id)]
 KIND_HELP = "check-in, tip, service-reminder, recovery, thank-you, win-back, offer or other"
 EveryOpt = Annotated[
     Optional[str],
@@ -24,7 +24,9 @@ RruleOpt = Annotated[
 ]
 KindOpt = Annotated[Optional[str], typer.Option("--kind", "-k", help=KIND_HELP)]
 NoteOpt = Annotated[Optional[str], typer.Option("--note", help="what to do or say")]
-TicketOpt = Annotated[Optional[int], typer.Option("--ticket", min=1, help="the ticket it is about")]
+TicketOpt = Annotated[
+    Optional[int], typer.Option("--ticket", parser=record_id, metavar="<id>", help="the ticket it is about")
+]
 
 
 def _due_text(row: dict) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, List, Optional
 
 import typer
@@ -48,6 +49,22 @@ def check_path(value):
     if value is not None and "\x00" in str(value):
         raise typer.BadParameter("a file path cannot contain a NUL character")
     return value
+
+
+def record_id(value) -> int:
+    """A record's id as people type it: the ASCII digits 0-9 only, from 1 to SQLite's largest
+    integer. (int() also reads '١٢' and full-width '１２' as 12: not ids anyone wrote.)"""
+    from carecli.core.store import MAX_ID
+
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and re.fullmatch(r"[0-9]+", value.strip()):
+        number = int(value.strip())
+    else:
+        raise typer.BadParameter(f"{value!r} is not an id: write it with the digits 0-9, e.g. 12")
+    if not 1 <= number <= MAX_ID:
+        raise typer.BadParameter(f"{number} is not an id: ids run from 1 to {MAX_ID}")
+    return number
 
 
 FormatOpt = Annotated[

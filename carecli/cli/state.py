@@ -47,8 +47,27 @@ class State:
         if self._conn is None:
             from carecli.schema.database import connect
 
-            self._conn = connect(self.db_file, create=create)
+            self._conn = connect(self.db_file, create=create, before_migration=self.backup_before_migration)
         return self._conn
+
+    def backup_before_migration(self, conn: sqlite3.Connection) -> None:
+        """Back up a database holding data before its schema changes (automatically or by `db migrate`).
+
+        `conn` holds the write lock (see `apply_migrations`), and SQLite's online backup cannot read
+        through a connection in a write transaction, so the copy is read through a second one: it
+        sees every committed row, and nothing can be written until the migration is done.
+        """
+        from carecli.core import store
+        from carecli.data import maintenance
+
+        if maintenance.is_empty(conn):
+            return
+        reader = store.open_connection(self.db_file)
+        try:
+            saved = maintenance.backup(reader, maintenance.default_backup_path(self.db_file, self.now))
+        finally:
+            reader.close()
+        message(f"backed up to {saved} before migrating its schema")
 
     @property
     def now(self) -> datetime:

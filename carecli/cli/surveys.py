@@ -7,7 +7,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from carecli.cli.options import AtOpt, FormatOpt, LimitOpt, RawOpt, SinceOpt, UntilOpt
+from carecli.cli.options import AtOpt, FormatOpt, LimitOpt, RawOpt, SinceOpt, UntilOpt, record_id
 from carecli.cli.output import columns_of, emit_record, emit_rows, message
 from carecli.cli.state import STATE
 
@@ -16,7 +16,7 @@ app = typer.Typer(no_args_is_help=True)
 SURVEY_COLUMNS = columns_of(
     "surveys", "id", "kind", "score", "customer_id", "customer_name", "ticket_id", "comment", "at"
 )
-TicketArg = Annotated[int, typer.Argument(help="ticket id", min=1)]
+TicketArg = Annotated[int, typer.Argument(help="ticket id", parser=record_id)]
 CommentOpt = Annotated[Optional[str], typer.Option("--comment", help="what the customer said")]
 
 
@@ -93,7 +93,9 @@ def nps(
 def list_(
     kind: Annotated[Optional[str], typer.Option("--kind", help="csat, ces or nps")] = None,
     customer: Annotated[Optional[str], typer.Option("--customer", help="customer id, email or name")] = None,
-    ticket: Annotated[Optional[int], typer.Option("--ticket", help="ticket id", min=1)] = None,
+    ticket: Annotated[
+        Optional[int], typer.Option("--ticket", help="ticket id", parser=record_id, metavar="<id>")
+    ] = None,
     since: SinceOpt = None,
     until: UntilOpt = None,
     all_: Annotated[

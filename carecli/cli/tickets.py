@@ -19,13 +19,14 @@ from carecli.cli.options import (
     TagsOpt,
     UntagOpt,
     UntilOpt,
+    record_id,
 )
 from carecli.cli.output import columns_of, emit_record, emit_rows, message
 from carecli.cli.state import STATE
 
 app = typer.Typer(no_args_is_help=True)
 
-TicketId = Annotated[int, typer.Argument(help="ticket id", min=1, max=2**63 - 1)]
+TicketId = Annotated[int, typer.Argument(help="ticket id", parser=record_id)]
 TextArg = Annotated[str, typer.Argument(help="the message text")]
 
 TICKET_COLUMNS = columns_of(

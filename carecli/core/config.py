@@ -19,17 +19,31 @@ ENV_PREFIX = "CARECLI_"
 
 @dataclass(frozen=True)
 class Key:
+    """One setting: its type (`kind`) and, where it has one, its range; `_check` enforces both."""
+
     name: str  # dotted: "care.silent_after" is [care] silent_after
     default: Any
-    kind: str  # str | bool | int | list | duration | timezone | clock | table
+    kind: str  # str | bool | int | list | duration | timezone | clock | weekdays | dates | table
     help: str
+    low: int | None = None  # int: the smallest value allowed
+    high: int | None = None  # int: the largest value allowed
+    among: str | None = None  # str: must be one of this list key's values
 
 
 KEYS: dict[str, Key] = {}
 
 
-def _key(name: str, default: Any, kind: str, help: str) -> None:
-    KEYS[name] = Key(name, default, kind, help)
+def _key(
+    name: str,
+    default: Any,
+    kind: str,
+    help: str,
+    *,
+    low: int | None = None,
+    high: int | None = None,
+    among: str | None = None,
+) -> None:
+    KEYS[name] = Key(name, default, kind, help, low, high, among)
 
 
 _key("timezone", "", "timezone", "IANA time zone used to show times and to read local dates; empty = the system's")
@@ -52,9 +66,9 @@ _key(
     "ticket categories",
 )
 _key("priorities", ["low", "normal", "high", "urgent"], "list", "ticket priorities, least urgent first")
-_key("default_channel", "email", "str", "channel used when a command is given none")
-_key("default_category", "other", "str", "category used when `ticket open` is given none")
-_key("default_priority", "normal", "str", "priority used when `ticket open` is given none")
+_key("default_channel", "email", "str", "channel used when a command is given none", among="channels")
+_key("default_category", "other", "str", "category used when `ticket open` is given none", among="categories")
+_key("default_priority", "normal", "str", "priority used when `ticket open` is given none", among="priorities")
 
 # --- care: follow-ups, agenda, churn, suggestions (issue 3)
 _key(
@@ -77,17 +91,27 @@ _key(
 )
 _key("care.silent_after", "90d", "duration", "suggest a check-in (and lower health) after this long without contact")
 _key("care.survey_window", "30d", "duration", "`care suggest` looks at survey scores this recent")
-_key("care.recovery_csat_max", 2, "int", "a CSAT at or below this suggests a recovery follow-up")
-_key("care.recovery_ces_max", 3, "int", "a CES at or below this suggests a recovery follow-up")
-_key("care.recovery_nps_max", 6, "int", "an NPS at or below this (a detractor) suggests a recovery follow-up")
+# Survey scales: CSAT 1-5, CES 1-7, NPS 0-10 (records/surveys.py).
+_key("care.recovery_csat_max", 2, "int", "a CSAT at or below this suggests a recovery follow-up", low=1, high=5)
+_key("care.recovery_ces_max", 3, "int", "a CES at or below this suggests a recovery follow-up", low=1, high=7)
+_key(
+    "care.recovery_nps_max",
+    6,
+    "int",
+    "an NPS at or below this (a detractor) suggests a recovery follow-up",
+    low=0,
+    high=10,
+)
 _key(
     "care.repeat_contact_tickets",
     3,
     "int",
     "this many tickets from one customer within repeat_contact_window suggests a check-in",
+    low=1,
+    high=1_000_000,
 )
 _key("care.repeat_contact_window", "30d", "duration", "the window counted by repeat_contact_tickets")
-_key("care.thank_you_nps_min", 9, "int", "an NPS at or above this (a promoter) suggests a thank-you")
+_key("care.thank_you_nps_min", 9, "int", "an NPS at or above this (a promoter) suggests a thank-you", low=0, high=10)
 _key("care.thank_you_quiet", "90d", "duration", "no thank-you suggestion if one was done or made this recently")
 _key(
     "care.win_back_within",
@@ -219,6 +243,7 @@ def load(config_path: str | os.PathLike | None = None, env: Mapping[str, str] | 
             )
             values[name] = _check(key, value, f"environment variable {env_name}")
             sources[name] = f"env {env_name}"
+    _check_among(values, sources)
     return Settings(values, sources, path, warnings)
 
 
@@ -280,23 +305,31 @@ def _line_of(text: str, dotted: str) -> int:
 
 
 def _check(key: Key, value: Any, where: str) -> Any:
-    """Type-check one value; the error names where it came from and what was expected."""
+    """Check one value's type and range (the Key's); the error names where it came from, the key
+    and what was expected. Nothing is truncated or converted on the quiet."""
     kind = key.kind
     if kind == "bool":
-        if isinstance(value, str) and value.lower() in ("1", "true", "yes", "on", "0", "false", "no", "off"):
-            return value.lower() in ("1", "true", "yes", "on")
+        if isinstance(value, str) and value.strip().lower() in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+            return value.strip().lower() in ("1", "true", "yes", "on")
         if isinstance(value, bool):
             return value
         raise ConfigError(f"{where}: '{key.name}' must be true or false, not {value!r}")
     if kind == "int":
-        try:
-            return int(value)
-        except (TypeError, ValueError):
-            raise ConfigError(f"{where}: '{key.name}' must be a whole number, not {value!r}") from None
+        return _check_int(key, value, where)
     if kind == "list":
-        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value) or not value:
-            raise ConfigError(f'{where}: \'{key.name}\' must be a non-empty list of strings, e.g. ["a", "b"]')
-        return [v.strip().lower() for v in value]
+        items = (
+            [v.strip().lower() for v in value]
+            if isinstance(value, list) and all(isinstance(v, str) for v in value)
+            else None
+        )
+        if not items or not all(items):
+            raise ConfigError(
+                f'{where}: \'{key.name}\' must be a non-empty list of names, e.g. ["a", "b"], not {value!r}'
+            )
+        if len(set(items)) < len(items):
+            twice = next(item for item in items if items.count(item) > 1)
+            raise ConfigError(f"{where}: '{key.name}' lists '{twice}' twice")
+        return items
     if kind in ("weekdays", "dates"):
         return _check_day_list(key, value, where)
     if not isinstance(value, str):
@@ -317,12 +350,37 @@ def _check(key: Key, value: Any, where: str) -> Any:
             get_zone(value)
         except TimeParseError as exc:
             raise ConfigError(f"{where}: {exc}") from None
-    if kind == "clock" and not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+    if kind == "clock" and not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", value):
         raise ConfigError(f"{where}: '{key.name}' must be a time of day like 09:00, not {value!r}")
     return value
 
 
+def _check_int(key: Key, value: Any, where: str) -> int:
+    """A whole number: a TOML integer, or (from the environment) ASCII digits. Not 2.7 (which
+    int() would cut to 2), not true (1), not '١٢' or full-width digits."""
+    if isinstance(value, str) and re.fullmatch(r"[+-]?[0-9]+", value.strip()):
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{where}: '{key.name}' must be a whole number, not {value!r}")
+    if (key.low is not None and value < key.low) or (key.high is not None and value > key.high):
+        raise ConfigError(f"{where}: '{key.name}' must be from {key.low} to {key.high}, not {value}")
+    return value
+
+
+def _check_among(values: dict[str, Any], sources: dict[str, str]) -> None:
+    """Keys whose value must be one of a list key's (default_channel in channels, ...), once every
+    source is read: the file may set both."""
+    for name, key in KEYS.items():
+        if key.among is not None and str(values[name]).strip().lower() not in values[key.among]:
+            where = sources[name] if sources[name] != "default" else sources[key.among]
+            raise ConfigError(
+                f"{where}: '{name}' is '{values[name]}', which is not in '{key.among}' ({', '.join(values[key.among])})",
+                f"set '{name}' to one of them, or add '{values[name]}' to '{key.among}'",
+            )
+
+
 WEEKDAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
 def _check_day_list(key: Key, value: Any, where: str) -> list[str]:
@@ -332,10 +390,14 @@ def _check_day_list(key: Key, value: Any, where: str) -> list[str]:
     example = '["mon", "tue", "wed"]' if key.kind == "weekdays" else '["2026-12-25", "2026-12-26"]'
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ConfigError(f"{where}: '{key.name}' must be a list like {example}")
-    items = [v.strip().lower()[:3] if key.kind == "weekdays" else v.strip() for v in value]
-    for item, original in zip(items, value):
+    items = [v.strip().lower() if key.kind == "weekdays" else v.strip() for v in value]
+    for index, (item, original) in enumerate(zip(items, value)):
         try:
-            if key.kind == "weekdays" and item not in WEEKDAY_KEYS:
+            if key.kind == "weekdays":
+                if item not in WEEKDAY_KEYS + WEEKDAY_NAMES:  # "mon" or "monday", not "monkey"
+                    raise ValueError
+                items[index] = item[:3]
+            if key.kind == "dates" and not (item.isascii() and len(item) == 10):
                 raise ValueError
             if key.kind == "dates":
                 date.fromisoformat(item)

@@ -44,3 +44,7 @@ class ConfigError(CareError):
 
 class StoreError(CareError):
     """The database cannot be opened or written (not SQLite, read-only, disk full)."""
+
+
+class DamagedDatabase(StoreError):
+    """An SQLite file that carecli can open but not read through: a damaged page."""

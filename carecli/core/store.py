@@ -1,4 +1,5 @@
-"""The one place that opens SQLite files and runs transactions: WAL, busy timeout, foreign keys, mode 0600.
+"""The one place that opens SQLite files and runs transactions: WAL, busy timeout, foreign keys, mode 0600,
+temporary tables in memory.
 
 Everyday reads and writes use the standard sqlite3 module; sqlite-utils is loaded only when a
 migration is due (or by the modules that do bulk work).
@@ -14,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
-from carecli.core.errors import StoreError
+from carecli.core.errors import DamagedDatabase, StoreError
 
 BUSY_TIMEOUT_S = 5.0
 MAX_ID = 2**63 - 1  # SQLite's largest integer: a bigger id cannot exist (and cannot even be bound)
@@ -48,6 +49,9 @@ def open_connection(path: str | os.PathLike, *, create: bool = False) -> sqlite3
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        # Temporary tables and indexes (the business-hours offsets, big sorts) in memory: a read
+        # must not need free disk space, nor a writable temp directory.
+        conn.execute("PRAGMA temp_store = MEMORY")
     except sqlite3.DatabaseError as exc:
         conn.close()
         raise store_error(exc, path) from None
@@ -111,14 +115,15 @@ def _create_private_file(path: Path) -> None:
 
 def store_error(exc: sqlite3.Error, path: str | os.PathLike) -> StoreError:
     text = str(exc)
-    if "not a database" in text or "malformed" in text:
+    if "not a database" in text:
         return StoreError(f"{path} is not a carecli database ({text})", "pass --db with the right file")
-    if "readonly" in text or "read-only" in text or "unable to open" in text:
-        # Even a read needs this: in WAL mode SQLite keeps -wal and -shm files beside the database.
-        return StoreError(
-            f"cannot write to database {path} ({text})",
-            "carecli needs write access to the file and its directory, even to read",
+    if "malformed" in text:  # an SQLite file, damaged: another --db would not help
+        return DamagedDatabase(
+            f"database {path} is damaged ({text})",
+            "`carecli db check` lists the problems; restore a backup (carecli db backup makes them)",
         )
+    if "readonly" in text or "read-only" in text or "unable to open" in text:
+        return StoreError(f"cannot write to database {path} ({text})", _read_only_hint(Path(path)))
     if "locked" in text or "busy" in text:
         return StoreError(
             f"database {path} stayed locked for {BUSY_TIMEOUT_S:.0f}s ({text})",
@@ -127,6 +132,27 @@ def store_error(exc: sqlite3.Error, path: str | os.PathLike) -> StoreError:
     if "disk" in text and "full" in text:
         return StoreError(f"the disk holding {path} is full", "free some space and try again")
     return StoreError(f"database error in {path}: {text}")
+
+
+def _read_only_hint(path: Path) -> str:
+    """What to make writable. A read of a read-only database leaves its -wal and -shm files
+    read-only too (SQLite gives them the database's mode), and they block writes after the
+    database itself is writable again: then they, not the database, are what to fix."""
+    if os.access(path, os.W_OK) and os.access(path.parent, os.W_OK):
+        stuck = [
+            side
+            for side in (Path(f"{path}-wal"), Path(f"{path}-shm"))
+            if side.exists() and not os.access(side, os.W_OK)
+        ]
+        if stuck:
+            names = " ".join(shlex.quote(os.fspath(side)) for side in stuck)
+            return (
+                f"{' and '.join(side.name for side in stuck)} beside it {'are' if len(stuck) > 1 else 'is'} read-only "
+                f"(left by a read while the database was): make {'them' if len(stuck) > 1 else 'it'} writable "
+                f"with chmod u+w {names} (or delete {'them' if len(stuck) > 1 else 'it'} while no carecli runs)"
+            )
+    # Even a read needs this: in WAL mode SQLite keeps -wal and -shm files beside the database.
+    return "carecli needs write access to the file and its directory, even to read"
 
 
 @contextmanager
@@ -144,6 +170,13 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         raise
     else:
         conn.execute("COMMIT")
+
+
+def containing(text: str) -> str:
+    """A LIKE pattern matching values that contain `text` literally: its `%` and `_` are escaped,
+    so write the condition as `column LIKE ? ESCAPE '\\'`."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
 
 
 def one(conn: sqlite3.Connection, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:

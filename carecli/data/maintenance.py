@@ -89,16 +89,46 @@ def database_file(conn: sqlite3.Connection) -> str:
 
 def check(conn: sqlite3.Connection) -> list[str]:
     """Every problem found: integrity, foreign keys, migrations; empty means healthy."""
-    problems = [f"integrity: {row[0]}" for row in conn.execute("PRAGMA integrity_check") if row[0] != "ok"]
-    for table, rowid, parent, _ in conn.execute("PRAGMA foreign_key_check"):
-        problems.append(f"foreign key: {table} row {rowid} points to a missing {parent} row")
-    pending = database.pending_migrations(conn)
+    problems = [f"integrity: {finding}" for finding in _integrity_findings(conn)]
+    try:
+        for table, rowid, parent, _ in conn.execute("PRAGMA foreign_key_check"):
+            problems.append(f"foreign key: {table} row {rowid} points to a missing {parent} row")
+    except sqlite3.DatabaseError as exc:
+        problems.append(f"foreign keys: not checked, a page cannot be read ({exc})")
+    try:
+        pending = database.pending_migrations(conn)
+        unknown = [name for name, _ in database.applied_migrations(conn) if name not in migrations.NAMES]
+    except sqlite3.DatabaseError as exc:
+        problems.append(f"migrations: not checked, a page cannot be read ({exc})")
+        return problems
     if pending:
         problems.append(f"migrations not applied: {', '.join(pending)} (run `carecli db migrate`)")
-    unknown = [name for name, _ in database.applied_migrations(conn) if name not in migrations.NAMES]
     if unknown:
         problems.append(f"migrations from a newer carecli: {', '.join(unknown)}")
     return problems
+
+
+def _integrity_findings(conn: sqlite3.Connection) -> list[str]:
+    """integrity_check's findings, one line each (SQLite puts several in one row).
+
+    On some damage (a table's root page) SQLite raises "malformed" instead of answering, once past
+    a few findings: then list as many as it gives, found by bisecting its limit, and say so."""
+    try:
+        rows, stopped = conn.execute("PRAGMA integrity_check").fetchall(), None
+    except sqlite3.DatabaseError as exc:
+        rows, stopped, answered, refused = [], exc, 0, 100
+        while answered + 1 < refused:
+            limit = (answered + refused) // 2
+            try:
+                rows, answered = conn.execute(f"PRAGMA integrity_check({limit})").fetchall(), limit
+            except sqlite3.DatabaseError:
+                refused = limit
+    findings = [
+        line for row in rows for line in str(row[0]).splitlines() if line != "ok" and not line.startswith("*** ")
+    ]
+    if stopped is not None:
+        findings.append(f"the check stopped at a page it cannot read ({stopped})")
+    return findings
 
 
 def info(conn: sqlite3.Connection, db_file: str | os.PathLike) -> dict:

@@ -60,8 +60,37 @@ def calendar_period(day: date, unit: str, tz: tzinfo) -> Period:
     )
 
 
+# Every bucket is a whole KPI computation: a century of days (36,525) took seconds and 526 MB.
+# Ten years of days is allowed; beyond that a coarser unit says the same thing in fewer rows.
+MAX_BUCKETS = 3660
+UNITS = ("day", "week", "month")
+
+
+def bucket_count(period: Period, unit: str, tz: tzinfo) -> int:
+    """How many calendar buckets `buckets` gives for the period, without making them."""
+    first = bucket_start(period.since.astimezone(tz).date(), unit)
+    last = bucket_start((period.until - timedelta(microseconds=1)).astimezone(tz).date(), unit)
+    if unit == "month":
+        return (last.year - first.year) * 12 + last.month - first.month + 1
+    return (last - first).days // (7 if unit == "week" else 1) + 1
+
+
 def buckets(period: Period, unit: str, tz: tzinfo) -> Iterator[Period]:
-    """Calendar buckets covering the period, the first and last cut to its bounds."""
+    """Calendar buckets covering the period, the first and last cut to its bounds.
+
+    More than MAX_BUCKETS is an error naming a coarser unit (checked before any is made)."""
+    count = bucket_count(period, unit, tz)
+    if count > MAX_BUCKETS:
+        coarser = [u for u in UNITS[UNITS.index(unit) + 1 :] if bucket_count(period, u, tz) <= MAX_BUCKETS]
+        raise InvalidInput(
+            f"--by {unit} from {period.since.astimezone(tz).date()} to {period.until.astimezone(tz).date()} "
+            f"makes {count} groups, more than {MAX_BUCKETS}",
+            (f"use --by {coarser[0]}, or " if coarser else "use ") + "a shorter period (--since/--until)",
+        )
+    return _buckets(period, unit, tz)
+
+
+def _buckets(period: Period, unit: str, tz: tzinfo) -> Iterator[Period]:
     day = bucket_start(period.since.astimezone(tz).date(), unit)
     while True:
         start = local_day_bounds(day, tz)[0]

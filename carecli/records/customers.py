@@ -154,8 +154,9 @@ def resolve_customer(conn: sqlite3.Connection, ref: str) -> sqlite3.Row:
         )
     # No exact name: a part of a name or email that fits exactly one customer is enough.
     partial = conn.execute(
-        f"SELECT {CUSTOMER_FIELDS} FROM customers WHERE name LIKE ? OR email LIKE ? ORDER BY id LIMIT 6",
-        (f"%{text}%", f"%{text}%"),
+        f"SELECT {CUSTOMER_FIELDS} FROM customers WHERE name LIKE ? ESCAPE '\\' OR email LIKE ? ESCAPE '\\'"
+        " ORDER BY id LIMIT 6",
+        (store.containing(text),) * 2,
     ).fetchall()
     if len(partial) == 1:
         return partial[0]
@@ -223,11 +224,11 @@ def list_customers(
     where: list[str] = []
     params: list[Any] = []
     if tag:
-        where.append("(',' || tags || ',') LIKE ?")
-        params.append(f"%,{normalize_tags([tag])},%")
+        where.append("(',' || tags || ',') LIKE ? ESCAPE '\\'")
+        params.append(store.containing(f",{normalize_tags([tag])},"))
     if search:
-        where.append("(name LIKE ? OR email LIKE ? OR phone LIKE ?)")
-        params += [f"%{search}%"] * 3
+        where.append("(name LIKE ? ESCAPE '\\' OR email LIKE ? ESCAPE '\\' OR phone LIKE ? ESCAPE '\\')")
+        params += [store.containing(search)] * 3
     if not include_lost:
         where.append("lost_at IS NULL")
     # Open tickets are counted from the few active ones (index on status) and joined, not per

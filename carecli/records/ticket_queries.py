@@ -11,6 +11,7 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
+from carecli.core import store
 from carecli.core.config import Settings
 from carecli.records.customers import normalize_tags
 from carecli.records.tickets import ACTIVE, STATUSES, TICKET_FIELDS
@@ -61,8 +62,8 @@ def list_tickets(
             where.append(f"t.{column} = :{column}")
             params[column] = value
     if filters.tag:
-        where.append("(',' || t.tags || ',') LIKE :tag")
-        params["tag"] = f"%,{normalize_tags([filters.tag])},%"
+        where.append("(',' || t.tags || ',') LIKE :tag ESCAPE '\\'")
+        params["tag"] = store.containing(f",{normalize_tags([filters.tag])},")
     if filters.since is not None:
         where.append("t.created_at >= :since")
         params["since"] = to_db(filters.since)

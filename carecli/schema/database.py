@@ -8,14 +8,26 @@ from __future__ import annotations
 import os
 import sqlite3
 from pathlib import Path
+from typing import Callable
 
 from carecli.core import store
 from carecli.core.errors import StoreError
 from carecli.schema import migrations
 
+BeforeMigration = Callable[[sqlite3.Connection], None]
 
-def connect(path: str | os.PathLike, *, create: bool = False, migrate: bool = True) -> sqlite3.Connection:
+
+def connect(
+    path: str | os.PathLike,
+    *,
+    create: bool = False,
+    migrate: bool = True,
+    before_migration: BeforeMigration | None = None,
+) -> sqlite3.Connection:
     """Open the carecli database at `path`, ready for use (every due migration applied).
+
+    `before_migration` runs (holding the write lock) only when a step is really due: the CLI
+    backs up a database holding data there, so no command changes a schema without a backup.
 
     Only `create=True` (init, demo, import, the bench generator) makes a new database, at a missing
     path or in an empty file. Anything else is refused before a byte is written: a missing file,
@@ -34,7 +46,7 @@ def connect(path: str | os.PathLike, *, create: bool = False, migrate: bool = Tr
                 raise store.missing_database(path)
         store.use_wal(conn)
         if migrate and [name for name in migrations.NAMES if name not in applied]:
-            apply_migrations(conn)
+            apply_migrations(conn, before=before_migration)
     except sqlite3.DatabaseError as exc:
         conn.close()
         raise store.store_error(exc, Path(path)) from None
@@ -91,16 +103,20 @@ def applied_migrations(conn: sqlite3.Connection) -> list[tuple[str, str]]:
         return []
 
 
-def apply_migrations(conn: sqlite3.Connection) -> list[str]:
+def apply_migrations(conn: sqlite3.Connection, *, before: BeforeMigration | None = None) -> list[str]:
     """Apply every pending step in one immediate transaction; returns the names applied.
 
     Taking the write lock first means two processes opening a new database at once do not
-    both try to create the schema: the second waits, then finds nothing pending.
+    both try to create the schema (nor both back it up): the second waits, then finds nothing
+    pending. `before(conn)` runs inside, once steps are due and before the first one; as the
+    lock is held, nothing is written between it and the migration.
     """
     from sqlite_utils import Database
 
     with store.transaction(conn):
         due = pending_migrations(conn)
         if due:
+            if before is not None:
+                before(conn)
             migrations.migrations().apply(Database(conn, execute_plugins=False))
     return due

@@ -122,31 +122,84 @@ def _merge(base: dict, over: dict) -> None:
 
 
 def _check_mapping(entity: str, data: dict, source: str) -> Mapping:
-    known = FIELDS[entity]
+    """The mapping, or an error naming the section or key that is wrong and how to write it."""
     unknown_sections = set(data) - {"columns", "values", "time"}
     if unknown_sections:
         raise InvalidInput(
             f"{source}: unknown section [{sorted(unknown_sections)[0]}]", "use [columns], [values.FIELD] and [time]"
         )
     columns: dict[str, list[str]] = {}
-    for name, headers in (data.get("columns") or {}).items():
-        if name not in known:
-            raise InvalidInput(
-                f"{source}: [columns] has unknown field '{name}'", f"{entity} fields: {', '.join(known)}"
-            )
+    for name, headers in _table(data, "columns", source, 'subject = "Subject"').items():
+        _known_field(entity, name, "[columns]", source)
         headers = [headers] if isinstance(headers, str) else headers
         if not isinstance(headers, list) or not headers or not all(isinstance(h, str) and h for h in headers):
-            raise InvalidInput(f"{source}: [columns] {name} must be a column name or a list of them")
+            raise InvalidInput(
+                f"{source}: [columns] {name} must be a column header or a list of them, not {headers!r}",
+                f'write {name} = "Header" or {name} = ["Header A", "Header B"]',
+            )
         columns[name] = headers
     values: dict[str, dict[str, str]] = {}
-    for name, table in (data.get("values") or {}).items():
-        if name not in known or not isinstance(table, dict):
+    for name, table in _table(data, "values", source, '"Solved" = "closed" under [values.status]').items():
+        _known_field(entity, name, "[values]", source)
+        if not isinstance(table, dict):
             raise InvalidInput(
-                f"{source}: [values.{name}] does not name a {entity} field", f"fields: {', '.join(known)}"
+                f"{source}: [values] {name} must be a table of translations, not {table!r}",
+                f'write [values.{name}] and below it "source value" = "carecli value" lines',
             )
+        for given, ours in table.items():
+            if isinstance(ours, bool) or not isinstance(ours, (str, int, float)):
+                raise InvalidInput(
+                    f"{source}: [values.{name}] {given!r} must translate to a text, not {ours!r}",
+                    f'write "{given}" = "carecli value" (or "" for no value)',
+                )
         values[name] = {str(k).strip().lower(): str(v) for k, v in table.items()}
-    time_section = data.get("time") or {}
+    time_section = _table(data, "time", source, 'timezone = "Europe/Berlin"')
     unknown_time = set(time_section) - {"timezone", "format"}
     if unknown_time:
         raise InvalidInput(f"{source}: unknown key '{sorted(unknown_time)[0]}' in [time]", "use timezone and format")
-    return Mapping(columns, values, time_section.get("timezone"), time_section.get("format"), source)
+    zone, time_format = time_section.get("timezone"), time_section.get("format")
+    if zone is not None:
+        _check_zone(zone, source)
+    if time_format is not None and not (isinstance(time_format, str) and time_format):
+        raise InvalidInput(
+            f"{source}: [time] format must be a strptime format text, not {time_format!r}",
+            'write e.g. format = "%d/%m/%Y %H:%M", or leave it out to read ISO-like times',
+        )
+    return Mapping(columns, values, zone, time_format, source)
+
+
+def _table(data: dict, section: str, source: str, example: str) -> dict:
+    value = data.get(section)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise InvalidInput(
+            f"{source}: '{section}' must be a section, not {value!r}",
+            f"write [{section}] on a line of its own, then lines like {example}",
+        )
+    return value
+
+
+def _known_field(entity: str, name: str, where: str, source: str) -> None:
+    known = FIELDS[entity]
+    if name not in known:
+        import difflib
+
+        close = difflib.get_close_matches(name.lower(), known, n=1)
+        raise InvalidInput(
+            f"{source}: {where} has unknown field '{name}'",
+            (f"did you mean {close[0]}? " if close else "") + f"{entity} fields: {', '.join(known)}",
+        )
+
+
+def _check_zone(zone: object, source: str) -> None:
+    from carecli.text.clock import get_zone
+    from carecli.text.vocabulary import TimeParseError
+
+    fix = 'write an IANA name, e.g. timezone = "Europe/Berlin", or leave it out for the configured zone'
+    if not isinstance(zone, str) or not zone:
+        raise InvalidInput(f"{source}: [time] timezone must be a time zone name, not {zone!r}", fix)
+    try:
+        get_zone(zone)
+    except TimeParseError as exc:
+        raise InvalidInput(f"{source}: [time] timezone: {exc}", "or leave it out for the configured zone") from None

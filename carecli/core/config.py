@@ -23,13 +23,14 @@ class Key:
     default: Any
     kind: str  # str | bool | int | list | duration | timezone | clock | table
     help: str
+    choices: tuple[str, ...] = ()  # a str key that must be one of these words
 
 
 KEYS: dict[str, Key] = {}
 
 
-def _key(name: str, default: Any, kind: str, help: str) -> None:
-    KEYS[name] = Key(name, default, kind, help)
+def _key(name: str, default: Any, kind: str, help: str, choices: tuple[str, ...] = ()) -> None:
+    KEYS[name] = Key(name, default, kind, help, choices)
 
 
 _key("timezone", "", "timezone", "IANA time zone used to show times and to read local dates; empty = the system's")
@@ -55,6 +56,15 @@ _key("priorities", ["low", "normal", "high", "urgent"], "list", "ticket prioriti
 _key("default_channel", "email", "str", "channel used when a command is given none")
 _key("default_category", "other", "str", "category used when `ticket open` is given none")
 _key("default_priority", "normal", "str", "priority used when `ticket open` is given none")
+
+_key(
+    "tickets.after_reply",
+    "pending",
+    "str",
+    "after `ticket reply` the ticket is pending, waiting on the customer (pending), or stays open (open);"
+    " `ticket reply --open` / `--pending` decide for one reply",
+    choices=("pending", "open"),
+)
 
 # --- care: follow-ups, agenda, churn, suggestions (issue 3)
 _key(
@@ -301,6 +311,10 @@ def _check(key: Key, value: Any, where: str) -> Any:
         return _check_day_list(key, value, where)
     if not isinstance(value, str):
         raise ConfigError(f"{where}: '{key.name}' must be a string, not {value!r}")
+    if key.choices:
+        if value.strip().lower() not in key.choices:
+            raise ConfigError(f"{where}: '{key.name}' must be {' or '.join(map(repr, key.choices))}, not {value!r}")
+        return value.strip().lower()
     if kind == "duration" and value:
         from carecli.text.durations import parse_duration
         from carecli.text.vocabulary import TimeParseError

@@ -106,6 +106,47 @@ def test_deadline_is_the_inverse_of_business_seconds():
     assert shop_hours.seconds_between(start, shop_hours.deadline(start, 12345)) == 12345
 
 
+def shop_mon_sat() -> bh.BusinessHours:
+    return hours(days=(0, 1, 2, 3, 4, 5), start="09:00", end="15:00")
+
+
+OPENING_DAY_CASES = [
+    ("2026-03-14 14:00", 1, "2026-03-16 14:00", "Saturday afternoon: Monday, same time"),
+    ("2026-03-14 20:00", 1, "2026-03-17 09:00", "Saturday evening: starts Monday 09:00, due Tuesday 09:00"),
+    ("2026-03-14 15:00", 1, "2026-03-17 09:00", "at closing time: the shop is closed"),
+    ("2026-03-16 08:00", 2, "2026-03-18 09:00", "before opening: from that morning's opening"),
+    ("2026-03-13 10:30", 3, "2026-03-17 10:30", "three opening days skip Sunday"),
+    ("2026-03-16 12:00", 0, "2026-03-16 12:00", "no days: the start itself"),
+]
+
+
+@pytest.mark.parametrize("start, days, expected, why", OPENING_DAY_CASES, ids=[c[3] for c in OPENING_DAY_CASES])
+def test_opening_days_fall_at_the_same_time_of_day(start, days, expected, why):
+    assert shop_mon_sat().opening_days_later(local(start), days) == local(expected)
+
+
+def test_opening_days_skip_holidays():
+    shop_hours = hours(days=(0, 1, 2, 3, 4, 5), start="09:00", end="15:00", holidays=("2026-03-16",))
+    assert shop_hours.opening_days_later(local("2026-03-14 14:00"), 1) == local("2026-03-17 14:00")
+
+
+def test_n_opening_days_are_n_day_lengths_of_business_time():
+    shop_hours = shop_mon_sat()
+    assert shop_hours.day_seconds == 6 * 3600
+    for start in ("2026-03-14 14:00", "2026-03-14 20:00", "2026-03-11 09:00", "2026-03-12 14:59"):
+        due = shop_hours.opening_days_later(local(start), 3)
+        assert shop_hours.seconds_between(local(start), due) == 3 * shop_hours.day_seconds
+
+
+def test_a_target_deadline_counts_whole_opening_days_then_business_time():
+    shop_hours = shop_mon_sat()
+    saturday = local("2026-03-14 14:00")
+    assert shop_hours.target_deadline(saturday, 1, 0) == local("2026-03-16 14:00")
+    assert shop_hours.target_deadline(saturday, 1, 4 * 3600) == local("2026-03-17 12:00")  # 1d 4h
+    assert shop_hours.target_deadline(saturday, 0, 36 * 3600) == shop_hours.deadline(saturday, 36 * 3600)
+    assert shop_hours.target_deadline(saturday, 1.5, 0) == local("2026-03-17 11:00")  # half a 6h day more
+
+
 def test_config_validates_days_holidays_and_order(tmp_path):
     path = tmp_path / "c.toml"
     path.write_text('[business_hours]\ndays = ["mon", "funday"]\n')

@@ -145,3 +145,65 @@ def test_daily_report_fails_on_breach_with_exit_3_and_has_no_escape_codes(sla_ru
     assert "\x1b" not in result.stdout
     assert "#1 breached: first response due 2026-03-13 10:00 (high, Ada: Vase cracked)" in result.stdout
     assert sla_run("report", "daily").exit_code == 0
+
+
+SHOP_HOURS = """
+[business_hours]
+enabled = true
+days = ["mon", "tue", "wed", "thu", "fri", "sat"]
+start = "09:00"
+end = "15:00"
+[sla.high]
+resolution = "1d"
+"""
+
+
+@pytest.fixture
+def opening_days_run(run, tmp_path):
+    path = tmp_path / "shop.toml"
+    path.write_text(SHOP_HOURS)
+
+    def go(*args, ok=True):
+        return run("--config", str(path), *args, ok=ok)
+
+    go("customer", "add", "Ada", "--at", "2026-01-01")
+    return go
+
+
+def test_a_day_of_an_sla_target_is_one_opening_day_when_business_hours_are_on(opening_days_run):
+    # now is Saturday 2026-03-14 11:00 Berlin; the shop opens Mon-Sat 09:00-15:00
+    opening_days_run("ticket", "open", "ada", "saturday afternoon", "--priority", "high", "--at", "2026-03-07 14:00")
+    opening_days_run("ticket", "open", "ada", "saturday evening", "--priority", "high", "--at", "2026-03-07 20:00")
+    rows = breaching(opening_days_run)
+    assert {r["id"]: (r["state"], r["target"], r["due_at"]) for r in rows} == {
+        1: ("breached", "resolution", "2026-03-09T13:00:00+00:00"),  # Monday 14:00 Berlin
+        2: ("breached", "resolution", "2026-03-10T08:00:00+00:00"),  # Tuesday 09:00, not Monday 15:00
+    }
+
+
+def test_an_opening_day_target_is_met_up_to_the_same_time_next_opening_day(opening_days_run):
+    opening_days_run("ticket", "open", "ada", "on time", "--priority", "high", "--at", "2026-03-07 14:00")
+    opening_days_run("ticket", "close", "1", "--at", "2026-03-09 14:00")  # Monday, same time
+    opening_days_run("ticket", "open", "ada", "late", "--priority", "high", "--at", "2026-03-07 14:00")
+    opening_days_run("ticket", "close", "2", "--at", "2026-03-09 14:01")
+    block = sla_block(opening_days_run)
+    assert (block["resolution_met"], block["resolution_breached"]) == (1, 1)
+
+
+def test_sla_targets_count_days_as_opening_days_only_with_business_hours(tmp_path):
+    from carecli.core import config
+    from carecli.measure.sla import targets
+
+    path = tmp_path / "c.toml"
+    sla = '[sla.high]\nfirst_response = "36h"\nresolution = "1d 4h"\n[sla.low]\nresolution = "2w"\n'
+    path.write_text(sla)
+    assert targets(config.load(path, env={})) == {
+        "high": {"first_response": 36 * 3600, "resolution": 28 * 3600},
+        "low": {"resolution": 14 * 86400},
+    }
+    path.write_text(SHOP_HOURS.replace('[sla.high]\nresolution = "1d"\n', sla))
+    day = 6 * 3600  # one opening day of the Mon-Sat 09:00-15:00 shop
+    assert targets(config.load(path, env={})) == {
+        "high": {"first_response": 36 * 3600, "resolution": day + 4 * 3600},
+        "low": {"resolution": 2 * 6 * day},  # a week is the shop's six opening days
+    }

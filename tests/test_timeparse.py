@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from carecli.text.cadence import next_occurrence, parse_every, parse_rrule
 from carecli.text.clock import format_local, from_db, get_zone, local_day_bounds, now_utc, to_db
-from carecli.text.durations import age_text, humanize_seconds, parse_duration
+from carecli.text.durations import DaysApart, age_text, humanize_seconds, parse_days_apart, parse_duration
 from carecli.text.vocabulary import TimeParseError
 from carecli.text.when import is_date_only, parse_when
 
@@ -416,6 +416,26 @@ def test_age_text_humanizes_time_since_a_stored_time():
 )
 def test_parse_duration_reads_amounts_with_units(text, expected):
     assert parse_duration(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("1d", DaysApart(0, 1, timedelta())),
+        ("36h", DaysApart(0, 0, timedelta(hours=36))),
+        ("1d 4h", DaysApart(0, 1, timedelta(hours=4))),
+        ("2w 1d 30m", DaysApart(2, 1, timedelta(minutes=30))),
+        ("1.5 days", DaysApart(0, 1.5, timedelta())),
+    ],
+)
+def test_parse_days_apart_keeps_days_and_weeks_out_of_the_hours(text, expected):
+    assert parse_days_apart(text) == expected
+
+
+def test_parse_days_apart_refuses_what_parse_duration_refuses():
+    for text in ("", "3", "-1d", "2 months", "1d soon"):
+        with pytest.raises(TimeParseError):
+            parse_days_apart(text)
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,9 @@ CustomerArg = Annotated[str, typer.Argument(help="customer id, email or name")]
 
 AGENDA_FOLLOWUP_COLUMNS = table_columns(("id", "due", "customer_name", "kind", "note", "ticket_id"))
 AGENDA_TICKET_COLUMNS = columns_of("tickets", "id", "priority", "customer_name", "subject", "created_at", "age_s")
-AGENDA_PENDING_COLUMNS = [*AGENDA_TICKET_COLUMNS, *columns_of("tickets", "waiting_s")]
+# Both waiting lists: how old the ticket is, and how long it has waited (on us: since the
+# customer's oldest unanswered message; on the customer: since it went pending).
+AGENDA_WAITING_COLUMNS = [*AGENDA_TICKET_COLUMNS, *columns_of("tickets", "waiting_s")]
 AGENDA_SLA_COLUMNS = [
     *columns_of("tickets", "id", "priority", "customer_name", "subject"),
     *columns_of("sla_breaches"),
@@ -63,8 +65,8 @@ def today(
         sections={
             "followups_due": AGENDA_FOLLOWUP_COLUMNS,
             "followups_overdue": AGENDA_FOLLOWUP_COLUMNS,
-            "waiting_on_us": AGENDA_TICKET_COLUMNS,
-            "waiting_on_customer": AGENDA_PENDING_COLUMNS,
+            "waiting_on_us": AGENDA_WAITING_COLUMNS,
+            "waiting_on_customer": AGENDA_WAITING_COLUMNS,
             "sla_breaching": AGENDA_SLA_COLUMNS,
         },
     )

@@ -123,19 +123,31 @@ def reply(
     ticket_id: TicketId,
     text: TextArg,
     channel: ChannelOpt = None,
-    pending: Annotated[bool, typer.Option("--pending", help="and wait for the customer (set pending)")] = False,
+    pending: Annotated[
+        Optional[bool],
+        typer.Option(
+            "--pending/--open",
+            help="wait for the customer (set pending) or keep the ticket open, for this reply"
+            " (default: config tickets.after_reply, pending)",
+            show_default=False,
+        ),
+    ] = None,
     at: AtOpt = None,
     fmt: FormatOpt = "table",
 ) -> None:
-    """Log our reply to the customer; the first reply sets the first response time."""
+    """Log our reply to the customer; the first reply sets the first response time.
+
+    The reply hands an open ticket to the customer: it becomes pending (unless --open or
+    tickets.after_reply = "open"), except when the reply is dated before the ticket's latest
+    status change or the customer's latest message."""
     from carecli.core import store
     from carecli.records import tickets
 
     when = STATE.happened(at)
+    settings = STATE.settings
+    hand_over = settings["tickets.after_reply"] == "pending" if pending is None else pending
     with store.transaction(STATE.conn) as conn:
-        row = tickets.reply(conn, STATE.settings, _ticket(conn, ticket_id), text, at=when, channel=channel)
-        if pending and row["status"] == "open":
-            row = tickets.set_pending(conn, row, at=when)
+        row = tickets.reply(conn, settings, _ticket(conn, ticket_id), text, at=when, channel=channel, pending=hand_over)
     message(f"replied on ticket #{row['id']} ({row['status']})")
     _show(row, fmt)
 

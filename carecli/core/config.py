@@ -28,6 +28,7 @@ class Key:
     low: int | None = None  # int: the smallest value allowed
     high: int | None = None  # int: the largest value allowed
     among: str | None = None  # str: must be one of this list key's values
+    choices: tuple[str, ...] = ()  # str: must be one of these words
 
 
 KEYS: dict[str, Key] = {}
@@ -42,8 +43,9 @@ def _key(
     low: int | None = None,
     high: int | None = None,
     among: str | None = None,
+    choices: tuple[str, ...] = (),
 ) -> None:
-    KEYS[name] = Key(name, default, kind, help, low, high, among)
+    KEYS[name] = Key(name, default, kind, help, low, high, among, choices)
 
 
 _key("timezone", "", "timezone", "IANA time zone used to show times and to read local dates; empty = the system's")
@@ -69,6 +71,15 @@ _key("priorities", ["low", "normal", "high", "urgent"], "list", "ticket prioriti
 _key("default_channel", "email", "str", "channel used when a command is given none", among="channels")
 _key("default_category", "other", "str", "category used when `ticket open` is given none", among="categories")
 _key("default_priority", "normal", "str", "priority used when `ticket open` is given none", among="priorities")
+
+_key(
+    "tickets.after_reply",
+    "pending",
+    "str",
+    "after `ticket reply` the ticket is pending, waiting on the customer (pending), or stays open (open);"
+    " `ticket reply --open` / `--pending` decide for one reply",
+    choices=("pending", "open"),
+)
 
 # --- care: follow-ups, agenda, churn, suggestions (issue 3)
 _key(
@@ -334,6 +345,10 @@ def _check(key: Key, value: Any, where: str) -> Any:
         return _check_day_list(key, value, where)
     if not isinstance(value, str):
         raise ConfigError(f"{where}: '{key.name}' must be a string, not {value!r}")
+    if key.choices:
+        if value.strip().lower() not in key.choices:
+            raise ConfigError(f"{where}: '{key.name}' must be {' or '.join(map(repr, key.choices))}, not {value!r}")
+        return value.strip().lower()
     if kind == "duration" and value:
         from carecli.text.durations import parse_duration
         from carecli.text.vocabulary import TimeParseError

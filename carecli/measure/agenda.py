@@ -1,5 +1,6 @@
-"""The day's agenda: follow-ups due and overdue, tickets waiting on us, tickets waiting too long on
-the customer. A plain dict of plain lists, so `today`, `report daily` and JSON all share it.
+"""The day's agenda: follow-ups due and overdue, tickets waiting on us (and since when), tickets
+waiting too long on the customer. A plain dict of plain lists, so `today`, `report daily` and JSON
+all share it.
 
 Every query is served by an index (followups_status_due, tickets_status_created, events_ticket):
 the agenda stays fast however long the shop's history grows.
@@ -14,7 +15,7 @@ from carecli.core.config import Settings
 from carecli.measure.sla import breaching_tickets
 from carecli.records import followups
 from carecli.records.ticket_queries import priority_params, priority_rank_sql
-from carecli.text.clock import local_day_bounds, to_db
+from carecli.text.clock import from_db, local_day_bounds, to_db
 
 LISTS = ("followups_due", "followups_overdue", "waiting_on_us", "waiting_on_customer", "sla_breaching")
 
@@ -22,6 +23,16 @@ _TICKET_FIELDS = """
     t.id, t.customer_id, c.name AS customer_name, t.subject, t.priority, t.status, t.channel, t.created_at,
     CAST(strftime('%s', :now) - strftime('%s', t.created_at) AS INTEGER) AS age_s
 """
+
+# Since when an open ticket `t` has waited on us: the customer's oldest message since the ball was
+# last in their court (our latest reply, or the ticket's latest pending or close: a close answers
+# too), else when the ticket last became open. (Two-argument max() is NULL if either is NULL.)
+WAITING_SINCE_SQL = """coalesce(
+    (SELECT min(i.at) FROM interactions i WHERE i.ticket_id = t.id AND i.direction = 'in' AND i.at > max(
+        coalesce((SELECT max(o.at) FROM interactions o WHERE o.ticket_id = t.id AND o.direction = 'out'), ''),
+        coalesce((SELECT max(e.at) FROM events e WHERE e.ticket_id = t.id AND e.kind IN ('pending', 'closed')), ''))),
+    (SELECT max(e.at) FROM events e WHERE e.ticket_id = t.id AND e.kind IN ('opened', 'resumed', 'reopened')),
+    t.created_at)"""
 
 
 def build_agenda(
@@ -70,16 +81,20 @@ def build_agenda(
     counts["followups_overdue"] = _count(conn, f"SELECT count(*) FROM followups f WHERE {overdue_where}", params)
 
     # Most urgent first, then oldest.
-    # Sort first (read from the covering tickets_status_priority index), then join the few kept.
+    # Sort first (read from the covering tickets_status_priority index), then join the few kept:
+    # only those few look up how long they have waited.
     order = f"{priority_rank_sql(settings)} DESC, t.created_at, t.id"
     agenda["waiting_on_us"] = [
-        dict(row)
-        for row in conn.execute(
-            f"""SELECT {_TICKET_FIELDS}
-            FROM (SELECT t.id FROM tickets t WHERE t.status = 'open' ORDER BY {order} LIMIT :limit) kept
-            JOIN tickets t ON t.id = kept.id JOIN customers c ON c.id = t.customer_id
-            ORDER BY {order}""",
-            params,
+        {**row, "waiting_s": int((now - from_db(row["waiting_since"])).total_seconds())}
+        for row in map(
+            dict,
+            conn.execute(
+                f"""SELECT {_TICKET_FIELDS}, {WAITING_SINCE_SQL} AS waiting_since
+                FROM (SELECT t.id FROM tickets t WHERE t.status = 'open' ORDER BY {order} LIMIT :limit) kept
+                JOIN tickets t ON t.id = kept.id JOIN customers c ON c.id = t.customer_id
+                ORDER BY {order}""",
+                params,
+            ),
         )
     ]
     counts["waiting_on_us"] = _count(conn, "SELECT count(*) FROM tickets WHERE status = 'open'", params)

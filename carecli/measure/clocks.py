@@ -60,7 +60,7 @@ class BusinessHours:
         """Open stretches of the local days first..last as (start, end) epoch seconds, in order."""
         day = first
         while day <= last:
-            if day.weekday() in self.weekdays and day not in self.holidays:
+            if self.is_open_day(day):
                 yield (
                     _epoch(datetime.combine(day, self.start, self.tz)),
                     _epoch(datetime.combine(day, self.end, self.tz)),
@@ -89,10 +89,51 @@ class BusinessHours:
             if usable >= remaining:
                 return datetime.fromtimestamp(max(a, lo) + remaining, timezone.utc)
             remaining -= usable
-        raise ConfigError(
-            "no business hours configured in the next ten years",
-            "check business_hours.days and business_hours.holidays",
-        )
+        raise _nothing_open()
+
+    @property
+    def day_seconds(self) -> int:
+        """Business seconds in one opening day (every open weekday has the same hours)."""
+        return int((datetime.combine(date.min, self.end) - datetime.combine(date.min, self.start)).total_seconds())
+
+    def is_open_day(self, day: date) -> bool:
+        return day.weekday() in self.weekdays and day not in self.holidays
+
+    def next_opening(self, moment: datetime, *, horizon_days: int = 3660) -> datetime:
+        """`moment` when the shop is open then, else the next time it opens."""
+        at = _epoch(moment)
+        for a, b in self._around(moment, moment + timedelta(days=horizon_days)):
+            if at < b:
+                return moment if at >= a else datetime.fromtimestamp(a, timezone.utc)
+        raise _nothing_open()
+
+    def opening_days_later(self, start: datetime, days: int, *, horizon_days: int = 3660) -> datetime:
+        """The same local time of day as `start` (or as the next opening, when the shop is closed at
+        `start`) on the `days`-th following opening day, at most that day's closing time."""
+        begin = self.next_opening(start).astimezone(self.tz)
+        day, last, found = begin.date(), begin.date() + timedelta(days=horizon_days), 0
+        while found < days:
+            day += timedelta(days=1)
+            if day > last:
+                raise _nothing_open()
+            found += self.is_open_day(day)
+        return min(datetime.combine(day, begin.time(), self.tz), datetime.combine(day, self.end, self.tz))
+
+    def target_deadline(self, start: datetime, days: float, seconds: int) -> datetime:
+        """When a target of `days` opening days and `seconds` business seconds more, counted from
+        `start`, falls due: the whole days by `opening_days_later`, then a part day (as a share of
+        the opening day) and the seconds in business time."""
+        whole = int(days)
+        extra = round((days - whole) * self.day_seconds) + seconds
+        due = self.opening_days_later(start, whole) if whole else start
+        return self.deadline(due, extra) if extra else due
+
+
+def _nothing_open() -> ConfigError:
+    return ConfigError(
+        "no business hours configured in the next ten years",
+        "check business_hours.days and business_hours.holidays",
+    )
 
 
 def _window() -> dict[str, str]:

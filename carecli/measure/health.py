@@ -14,6 +14,7 @@ from typing import Any, Callable, Mapping, NamedTuple
 
 from carecli.core.config import Settings
 from carecli.measure.sla import breaching_tickets
+from carecli.records.tickets import STATUS_EVENTS
 from carecli.text.clock import from_db, local_day_bounds, to_db
 
 START = 100
@@ -82,7 +83,16 @@ FACTORS = (
     ),
 )
 
-_INPUTS = """
+# When open ticket `t` last moved: its latest message in or out (notes are not seen by the
+# customer) or status change. (Two-argument max() is NULL if either is NULL; a ticket has at
+# least its 'opened' event, and its creation time when another tool wrote no events.)
+LAST_ACTIVITY_SQL = f"""max(
+    coalesce((SELECT max(i.at) FROM interactions i WHERE i.ticket_id = t.id AND i.direction IN ('in', 'out')), ''),
+    coalesce((SELECT max(e.at) FROM events e WHERE e.ticket_id = t.id
+        AND e.kind IN ({", ".join(f"'{kind}'" for kind in STATUS_EVENTS)})), ''),
+    t.created_at)"""
+
+_INPUTS = f"""
     SELECT c.id AS customer_id, c.name AS customer_name, c.lost_at, c.lost_reason,
         (SELECT s.score FROM surveys s WHERE s.customer_id = c.id AND s.kind = 'csat' AND s.superseded_at IS NULL
             AND s.at >= :since AND s.at <= :now ORDER BY s.at DESC, s.id DESC LIMIT 1) AS csat,
@@ -92,7 +102,7 @@ _INPUTS = """
             AND s.at >= :since AND s.at <= :now ORDER BY s.at DESC, s.id DESC LIMIT 1) AS nps,
         (SELECT count(*) FROM tickets t WHERE t.customer_id = c.id AND t.status != 'closed') AS active_tickets,
         (SELECT count(*) FROM tickets t WHERE t.customer_id = c.id AND t.status = 'open'
-            AND t.created_at < :stale_before) AS stale_tickets,
+            AND {LAST_ACTIVITY_SQL} < :stale_before) AS stale_tickets,
         (SELECT count(DISTINCT e.ticket_id) FROM events e WHERE e.customer_id = c.id AND e.kind = 'reopened'
             AND e.at >= :since AND e.at <= :now) AS reopened_tickets,
         (SELECT count(*) FROM followups f WHERE f.customer_id = c.id AND f.status = 'scheduled'

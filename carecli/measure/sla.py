@@ -8,19 +8,37 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, NamedTuple
 
 from carecli.core.config import Settings
 from carecli.core.errors import ConfigError
 from carecli.text.clock import from_db, to_db
-from carecli.text.durations import parse_duration
+from carecli.text.durations import parse_days_apart, parse_duration
 from carecli.text.vocabulary import TimeParseError
+
+if TYPE_CHECKING:
+    from carecli.measure.clocks import BusinessHours
 
 FIELDS = ("first_response", "resolution")
 
 
-def targets(settings: Settings) -> dict[str, dict[str, int]]:
-    """{priority: {"first_response": seconds, "resolution": seconds}} from [sla.<priority>] tables."""
-    goals: dict[str, dict[str, int]] = {}
+class Target(NamedTuple):
+    """One target as configured: `days` opening days (with business hours on; otherwise days are
+    24 hours and folded into `seconds`), then `seconds` more of the SLA clock."""
+
+    days: float
+    seconds: int
+
+
+def configured_targets(settings: Settings) -> tuple[dict[str, dict[str, Target]], BusinessHours | None]:
+    """{priority: {"first_response": Target, "resolution": Target}} from [sla.<priority>] tables,
+    and the business hours their days count in (None when business hours are off)."""
+    hours = None
+    if settings["sla"] and settings["business_hours.enabled"]:
+        from carecli.measure.clocks import BusinessHours
+
+        hours = BusinessHours.from_settings(settings)
+    goals: dict[str, dict[str, Target]] = {}
     for dotted, text in settings["sla"].items():
         priority, _, field = dotted.partition(".")
         where = f"sla.{dotted}"
@@ -31,14 +49,37 @@ def targets(settings: Settings) -> dict[str, dict[str, int]]:
             )
         if field not in FIELDS:
             raise ConfigError(f"'{where}': unknown SLA target '{field}'", f"use {' or '.join(FIELDS)}")
+        if not isinstance(text, str):
+            raise ConfigError(f"'{where}' must be a duration like \"4h\", not {text!r}")
         try:
-            seconds = int(parse_duration(text).total_seconds()) if isinstance(text, str) else None
+            if hours is None:
+                target = Target(0, int(parse_duration(text).total_seconds()))
+            else:
+                # Days are opening days; a week is the shop's opening days of one week.
+                split = parse_days_apart(text)
+                days = split.days + split.weeks * len(hours.weekdays)
+                target = Target(days, int(split.rest.total_seconds()))
         except TimeParseError as exc:
             raise ConfigError(f"'{where}': {exc}") from None
-        if seconds is None:
-            raise ConfigError(f"'{where}' must be a duration like \"4h\", not {text!r}")
-        goals.setdefault(priority, {})[field] = seconds
-    return goals
+        goals.setdefault(priority, {})[field] = target
+    return goals, hours
+
+
+def targets(settings: Settings) -> dict[str, dict[str, int]]:
+    """{priority: {"first_response": seconds, "resolution": seconds}} on the SLA clock.
+
+    With business hours on, a day of a target is one opening day: every opening day has the same
+    hours, so N opening days from a moment the shop is open are N x the day's length in business
+    seconds, and met/breached decisions stay in business seconds."""
+    return _in_seconds(*configured_targets(settings))
+
+
+def _in_seconds(goals: dict[str, dict[str, Target]], hours: BusinessHours | None) -> dict[str, dict[str, int]]:
+    day_s = hours.day_seconds if hours else 0
+    return {
+        priority: {field: round(target.days * day_s) + target.seconds for field, target in fields.items()}
+        for priority, fields in goals.items()
+    }
 
 
 def target_sql(goals: dict[str, dict[str, int]], field: str, column: str = "t.priority") -> str:
@@ -137,10 +178,11 @@ def breaching_tickets(conn: sqlite3.Connection, settings: Settings, *, now: date
     from carecli.measure import clocks as bh
     from carecli.measure.clocks import prepare
 
-    goals = targets(settings)
+    configured, hours = configured_targets(settings)
+    goals = _in_seconds(configured, hours)
     if not goals:
         return []
-    business = settings["business_hours.enabled"]
+    business = hours is not None
     if business:
         prepare(conn, settings, now=now, business_hours=True)
     elapsed = bh.duration_sql("t.created_at", ":now") if business else bh.wall_duration_sql("t.created_at", ":now")
@@ -162,11 +204,14 @@ def breaching_tickets(conn: sqlite3.Connection, settings: Settings, *, now: date
         """,
         {"now": to_db(now), "warn": warn, **target_params(goals)},
     ).fetchall()
-    hours = bh.BusinessHours.from_settings(settings) if business else None
     result = []
     for row in rows:
         created = from_db(row["created_at"])
-        due = hours.deadline(created, row["target_s"]) if hours else created + timedelta(seconds=row["target_s"])
+        if hours is None:
+            due = created + timedelta(seconds=row["target_s"])
+        else:  # the same time of day on the Nth opening day, not the closing time of the day before
+            target = configured[row["priority"]][row["target"]]
+            due = hours.target_deadline(created, target.days, target.seconds)
         overdue = row["elapsed_s"] - row["target_s"]
         result.append(
             {

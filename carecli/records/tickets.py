@@ -151,8 +151,11 @@ def reply(
     *,
     at: datetime,
     channel: str | None = None,
+    pending: bool = False,
 ) -> sqlite3.Row:
-    """Log an outbound message; the first one sets first_response_at."""
+    """Log an outbound message; the first one sets first_response_at. With `pending`, the reply
+    hands an open ticket to the customer (set pending, its 'pending' event at `at`), unless the
+    reply is older than the ticket's latest status change or the customer's latest message."""
     _log_on_ticket(conn, settings, ticket, "out", text, at=at, channel=channel, what="reply to")
     changes = {"reply_count": ticket["reply_count"] + 1, "updated_at": to_db(at)}
     if ticket["first_response_at"] is None or at < from_db(ticket["first_response_at"]):
@@ -162,7 +165,21 @@ def reply(
         if ticket["first_response_at"] is None:
             record_event(conn, "replied-first", customer_id=ticket["customer_id"], ticket_id=ticket["id"], at=at)
     store.update(conn, "tickets", ticket["id"], changes)
-    return get_ticket(conn, ticket["id"])
+    row = get_ticket(conn, ticket["id"])
+    if pending and row["status"] == "open" and _latest_word(conn, row, at):
+        row = set_pending(conn, row, at=at)
+    return row
+
+
+def _latest_word(conn: sqlite3.Connection, ticket: sqlite3.Row, at: datetime) -> bool:
+    """A reply at `at` is the latest word on the ticket: no status change and no message from the
+    customer after it (a reply logged after the fact must not undo what happened since)."""
+    later_message = store.one(
+        conn,
+        "SELECT 1 FROM interactions WHERE ticket_id = ? AND direction = 'in' AND at > ? LIMIT 1",
+        (ticket["id"], to_db(at)),
+    )
+    return later_message is None and _latest_change(conn, ticket["id"]) <= at
 
 
 def note(conn: sqlite3.Connection, settings: Settings, ticket: sqlite3.Row, text: str, *, at: datetime) -> sqlite3.Row:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from carecli.text.clock import from_db
 from carecli.text.vocabulary import BARE_NUMBER, CALENDAR_UNITS, TimeParseError, normalize, quote, split_amounts
@@ -29,6 +30,25 @@ def parse_duration(text: str) -> timedelta:
         return sum((timedelta(**{unit: value}) for value, unit in amounts), timedelta())
     except OverflowError:
         raise TimeParseError(f"{quote(text)} is too long a duration") from None
+
+
+class DaysApart(NamedTuple):
+    """A duration with its days and weeks kept apart from its hours, minutes and seconds."""
+
+    weeks: float
+    days: float
+    rest: timedelta
+
+
+def parse_days_apart(text: str) -> DaysApart:
+    """``1d 4h`` -> (0 weeks, 1 day, 4h); ``36h`` -> (0, 0, 36h); ``2w`` -> (2, 0, 0): for targets
+    whose days are opening days rather than 24 hours (the text is read as `parse_duration` reads it)."""
+    parse_duration(text)  # the same errors, for the same mistakes
+    amounts = split_amounts(normalize(text).removeprefix("+")) or []
+    weeks = sum(value for value, unit in amounts if unit == "weeks")
+    days = sum(value for value, unit in amounts if unit == "days")
+    rest = sum((timedelta(**{unit: value}) for value, unit in amounts if unit not in ("weeks", "days")), timedelta())
+    return DaysApart(weeks, days, rest)
 
 
 def humanize_seconds(seconds: float | None) -> str:

@@ -128,6 +128,35 @@ def test_today_lists_due_overdue_waiting_on_us_and_long_pending(shop):
     assert [f["id"] for f in shop.json("today", "--date", "tomorrow")["followups_due"]] == [3]
 
 
+def test_waiting_on_us_counts_from_the_customers_oldest_unanswered_message(shop):
+    # now is 2026-03-14 11:00 Berlin
+    shop("ticket", "reply", "1", "Looking into it", "--open", "--at", "2026-03-13 10:00", ok=True)
+    shop("ticket", "inbound", "1", "Any news?", "--at", "2026-03-13 12:00", ok=True)  # unanswered since
+    shop("ticket", "inbound", "1", "Hello?", "--at", "2026-03-13 15:00", ok=True)
+    shop("ticket", "open", "ben", "Order", "--at", "2026-03-10 09:00", ok=True)
+    shop("ticket", "reply", "2", "Which order?", "--at", "2026-03-10 10:00", ok=True)  # pending
+    shop("ticket", "inbound", "2", "Number 31", "--at", "2026-03-14 09:00", ok=True)  # resumed
+    shop("ticket", "open", "ada", "Vase", "--at", "2026-03-05 09:00", ok=True)
+    shop("ticket", "close", "3", "--at", "2026-03-06 09:00", ok=True)
+    shop("ticket", "reopen", "3", "--at", "2026-03-14 10:00", ok=True)  # no message: since the reopen
+    shop("ticket", "open", "ben", "Card", "-m", "Wrong text", "--at", "2026-03-12 09:00", ok=True)
+    shop("ticket", "close", "4", "--at", "2026-03-12 10:00", ok=True)  # solved in person: answered
+    shop("ticket", "reopen", "4", "--at", "2026-03-14 10:30", ok=True)
+    shop("ticket", "open", "ada", "Gift", "-m", "Gift card?", "--at", "2026-03-13 08:00", ok=True)
+    shop("ticket", "pending", "5", "--at", "2026-03-13 08:30", ok=True)  # asked by phone
+    shop("ticket", "inbound", "5", "50 euros", "--at", "2026-03-13 14:00", ok=True)
+    waiting = {t["id"]: (t["waiting_since"], t["waiting_s"]) for t in shop.json("today")["waiting_on_us"]}
+    assert waiting == {
+        1: ("2026-03-13T11:00:00+00:00", 23 * 3600),
+        2: ("2026-03-14T08:00:00+00:00", 2 * 3600),
+        3: ("2026-03-14T09:00:00+00:00", 3600),
+        4: ("2026-03-14T09:30:00+00:00", 1800),
+        5: ("2026-03-13T13:00:00+00:00", 21 * 3600),
+    }
+    [line] = [line for line in shop("today", ok=True).stdout.splitlines() if "Vase arrived cracked" in line]
+    assert "1d 2h" in line and "23h" in line  # the ticket's age, and how long it has waited on us
+
+
 def test_today_table_has_every_section_and_says_when_lists_are_cut(shop):
     shop("ticket", "open", "ben", "Second", ok=True)
     out = shop("today", "--limit", "1", ok=True).stdout
@@ -481,6 +510,19 @@ def test_health_factors_each_move_the_score(shop, db_path):
     ben = {f["factor"]: f["points"] for f in by_name["Ben Okafor"]["factors"]}
     assert ben == {"open_tickets": -5, "stale_tickets": -10, "reopened_tickets": -5, "overdue_followups": -10}
     assert by_name["Ben Okafor"]["score"] == 70
+
+
+def test_health_counts_a_ticket_stale_from_its_last_activity_not_its_creation(shop):
+    shop("ticket", "open", "ada", "Frame", "-m", "Frame broken", "--at", "2026-03-01 09:00", ok=True)
+    shop("ticket", "reply", "2", "Ordering a new one", "--open", "--at", "2026-03-05 09:00", ok=True)  # quiet since
+    shop("ticket", "open", "ben", "Order", "-m", "Where is it?", "--at", "2026-03-01 09:00", ok=True)
+    shop("ticket", "reply", "3", "Which order?", "--at", "2026-03-02 09:00", ok=True)
+    shop("ticket", "inbound", "3", "Number 31", "--at", "2026-03-13 09:00", ok=True)  # back to open yesterday
+    by_name = health(shop)
+    ada = {f["factor"]: f["points"] for f in by_name["Ada Lovelace"]["factors"]}
+    assert ada == {"open_tickets": -10, "stale_tickets": -10}  # #2 quiet for 9 days; #1 opened yesterday
+    ben = {f["factor"]: f["points"] for f in by_name["Ben Okafor"]["factors"]}
+    assert ben == {"open_tickets": -5}  # opened 13 days ago, but the customer wrote yesterday
 
 
 def test_health_counts_silence_and_shows_one_customer_even_when_lost(shop):

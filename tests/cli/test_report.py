@@ -16,7 +16,7 @@ def test_daily_report_defaults_to_yesterday_and_reads_well_without_a_terminal(sh
     assert "  first_response_s.median  30m  (—)" in lines
     assert "Backlog now: 2 open or pending" in lines
     assert "  <1d: 1, 1-3d: 1, 3-7d: 0, >7d: 0" in lines
-    assert "Waiting on us (2)" in lines
+    assert "Waiting on us (1)" in lines  # the reply handed ticket 1 to the customer (pending)
 
 
 def test_daily_report_json_has_every_section(shop):

@@ -41,6 +41,65 @@ def test_first_reply_sets_first_response_and_later_replies_do_not(shop):
     assert second["replies"] == 2
 
 
+def timeline_of(run, ticket_id: str = "1") -> list[tuple[str, str]]:
+    """(kind, event name or message text) in timeline order."""
+    return [(e["kind"], e["body"]) for e in run.json("ticket", "show", ticket_id)["timeline"]]
+
+
+def test_a_reply_hands_the_ticket_to_the_customer_by_default(shop):
+    result = shop("ticket", "reply", "1", "Sorry! A new one is on its way.", "--at", "2026-03-13 09:45", ok=True)
+    assert "replied on ticket #1 (pending)" in result.stderr
+    assert shop.json("ticket", "show", "1")["status"] == "pending"
+    assert timeline_of(shop) == [
+        ("event", "opened"),
+        ("in", "The vase is cracked"),
+        ("out", "Sorry! A new one is on its way."),
+        ("event", "replied-first"),
+        ("event", "pending"),
+    ]
+    # The customer answers: waiting on us again; the next reply hands it back.
+    assert shop.json("ticket", "inbound", "1", "Thanks, when?", "--at", "2026-03-13 11:00")["status"] == "open"
+    assert shop.json("ticket", "reply", "1", "Tomorrow.", "--at", "2026-03-13 11:30")["status"] == "pending"
+
+
+def test_reply_open_keeps_the_ticket_open_for_one_reply(shop):
+    kept = shop.json("ticket", "reply", "1", "Looking into it", "--open", "--at", "2026-03-13 09:45")
+    assert kept["status"] == "open"
+    assert shop.json("ticket", "reply", "1", "Found it", "--at", "2026-03-13 10:00")["status"] == "pending"
+    assert [body for kind, body in timeline_of(shop) if kind == "event"] == ["opened", "replied-first", "pending"]
+
+
+def test_after_reply_open_keeps_tickets_open_unless_the_reply_says_pending(shop, monkeypatch):
+    monkeypatch.setenv("CARECLI_TICKETS_AFTER_REPLY", "open")
+    assert shop.json("ticket", "reply", "1", "Looking into it", "--at", "2026-03-13 09:45")["status"] == "open"
+    handed = shop.json("ticket", "reply", "1", "Which colour?", "--pending", "--at", "2026-03-13 10:00")
+    assert handed["status"] == "pending"
+
+
+def test_a_bad_after_reply_is_a_config_error_naming_the_key(shop, tmp_path, db_path):
+    config = tmp_path / "bad.toml"
+    config.write_text('[tickets]\nafter_reply = "closed"\n')
+    before = database_digest(db_path)
+    result = shop("--config", str(config), "ticket", "reply", "1", "x")
+    assert result.exit_code == 1
+    assert "'tickets.after_reply' must be 'pending' or 'open', not 'closed'" in result.stderr
+    assert database_digest(db_path) == before
+
+
+def test_a_reply_logged_after_the_fact_does_not_undo_what_happened_since(shop):
+    shop("ticket", "inbound", "1", "Hello?", "--at", "2026-03-13 11:00", ok=True)
+    # Written at 10:00, logged now: the customer wrote after it, so the ticket still waits on us.
+    assert shop.json("ticket", "reply", "1", "On it", "--at", "2026-03-13 10:00")["status"] == "open"
+    shop("ticket", "pending", "1", "--at", "2026-03-13 12:00", ok=True)
+    shop("ticket", "inbound", "1", "Any news?", "--at", "2026-03-13 13:00", ok=True)  # resumed
+    assert shop.json("ticket", "reply", "1", "Earlier", "--at", "2026-03-13 12:30")["status"] == "open"
+
+
+def test_a_reply_on_a_closed_ticket_leaves_it_closed(shop):
+    shop("ticket", "close", "1", "--at", "2026-03-13 10:00", ok=True)
+    assert shop.json("ticket", "reply", "1", "Enjoy!", "--at", "2026-03-13 10:30")["status"] == "closed"
+
+
 def test_reply_before_the_ticket_was_opened_is_an_error_and_writes_nothing(shop, db_path):
     before = database_digest(db_path)
     result = shop("ticket", "reply", "1", "too early", "--at", "2026-03-12")

@@ -21,6 +21,7 @@ from typing import Any, overload
 
 from carecli.core.config import Settings
 from carecli.core.errors import InvalidInput
+from carecli.measure import asof
 from carecli.measure.clocks import prepare
 from carecli.measure.periods import Period, buckets
 from carecli.text.clock import local_day_bounds, to_db
@@ -80,20 +81,27 @@ class _Context:
         self.reopened = [row[0] for row in conn.execute(REOPENED_AFTER_CLOSE_SQL, self.params)]
         self.params["reopened_after_close"] = json.dumps(self.reopened)
         self.business_hours = business_hours
+        self.sla_business = settings["business_hours.enabled"]
         self.ticket_group = f"t.{group}" if group in ATTRIBUTE_GROUPS else "NULL"
         self.covers_most = covers_most = _covers_most(conn, period)
+        # Tickets something happened to after :until, as they stood then (measure/asof.py).
+        self.changed = asof.prepare(
+            conn, period.since, period.until, now=now, business=_business_seconds(settings, business_hours)
+        )
         self.tickets_from = "tickets t" + (" NOT INDEXED" if covers_most else "")
-        if covers_most and group == "channel":
+        if self.changed:
+            self.tickets_from = asof.source("t")
+        elif covers_most and group == "channel":
             # The covering index in channel order (migration m006): each ticket block streams
             # through it into GROUP BY instead of scanning the table and sorting a million rows.
             self.tickets_from = "tickets t INDEXED BY tickets_kpi_channel"
         # Over most of the history, medians and p90s come from walking a value index (migration
         # m005) to the wanted rank; over a short period the aggregate over the few values is faster.
-        self.walk = covers_most and group in (None, "channel")
+        # Not with tickets as of a past moment: their values are not in the index.
+        self.walk = covers_most and group in (None, "channel") and not self.changed
         # Grouping by a constant still runs SQLite's sorter: only group when asked.
         self.group_by = "GROUP BY 1" if group in ATTRIBUTE_GROUPS else ""
         self.suffix = "bs" if business_hours else "s"  # stored business-time or wall-clock durations
-        self.sla_business = settings["business_hours.enabled"]
 
     def rows(self, sql: str) -> list[sqlite3.Row]:
         return self.conn.execute(sql, self.params).fetchall()
@@ -262,6 +270,16 @@ def _compute(conn, settings, period: Period, *, now, group, business_hours, extr
 
 
 _EMPTY_COUNTS = {"opened": 0, "closed": 0, "reopened": 0, "backlog": 0}
+
+
+def _business_seconds(settings: Settings, business_hours: bool):
+    """Business seconds between two instants, for tickets measured as of a past moment; None
+    when no figure counts business time."""
+    if not (business_hours or settings["business_hours.enabled"]):
+        return None
+    from carecli.measure.clocks import BusinessHours
+
+    return BusinessHours.from_settings(settings).seconds_between
 
 
 def _covers_most(conn, period: Period) -> bool:
@@ -577,8 +595,9 @@ def _sla(ctx: _Context) -> dict:
     if not goals:
         return {}
     first_target, resolution_target = target_sql(goals, "first_response"), target_sql(goals, "resolution")
-    first_breach, resolution_breach = breach_sql(goals, business=ctx.sla_business, cutoff=":cutoff")
-    first_met, resolution_met = met_sql(goals, business=ctx.sla_business)
+    pause = ctx.settings["sla.pause_when_pending"]
+    first_breach, resolution_breach = breach_sql(goals, business=ctx.sla_business, cutoff=":cutoff", pause=pause)
+    first_met, resolution_met = met_sql(goals, business=ctx.sla_business, pause=pause)
     sql = f"""
         SELECT g, COUNT(*), SUM(fr_breach), SUM(fr_met), SUM(res_breach), SUM(res_met) FROM (
             SELECT {ctx.ticket_group} AS g,

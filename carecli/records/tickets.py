@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Iterable, NamedTuple, Sequence
+from typing import Callable, Iterable, NamedTuple, Sequence
 
 from carecli.core import store
 from carecli.core.config import Settings
@@ -79,6 +79,35 @@ def _latest_change_event(conn: sqlite3.Connection, ticket_id: int) -> sqlite3.Ro
 def _latest_change(conn: sqlite3.Connection, ticket_id: int) -> datetime:
     latest = _latest_change_event(conn, ticket_id)
     return from_db(latest["at"]) if latest is not None else datetime.min.replace(tzinfo=timezone.utc)
+
+
+def paused_before(
+    changes: Sequence[Sequence], until: datetime, business: Callable[[datetime, datetime], int] | None = None
+) -> tuple[int, datetime | None]:
+    """(seconds spent pending in spells that ended before `until`, start of the spell still going
+    at `until` or None), from the ticket's status events (kind, stored at) in order. Seconds are
+    wall-clock, or from `business(start, end)` when given. The SLA resolution clock stops for them."""
+    paused, since = 0, None
+    for kind, text in changes:
+        at = from_db(text)
+        if at >= until:
+            break
+        if kind == "pending":
+            since = since or at
+        elif since is not None:
+            paused += business(since, at) if business else elapsed_s(since, at)
+            since = None
+    return paused, since
+
+
+def _end_pause(conn: sqlite3.Connection, ticket: sqlite3.Row, at: datetime) -> dict:
+    """The changes that end a pending spell at `at`: its length added to paused_s. None when the
+    ticket is not pending (or went pending before carecli kept the time, as in an import)."""
+    row = store.one(conn, "SELECT paused_s, pending_since FROM tickets WHERE id = ?", (ticket["id"],))
+    if ticket["status"] != "pending" or row is None or row["pending_since"] is None:
+        return {}
+    spell = max(0, elapsed_s(from_db(row["pending_since"]), at))
+    return {"paused_s": (row["paused_s"] or 0) + spell, "pending_since": None}
 
 
 def _log_on_ticket(
@@ -190,11 +219,11 @@ def inbound(
 ) -> InboundResult:
     """The customer wrote again: log it; a pending ticket is waiting on us again."""
     _log_on_ticket(conn, settings, ticket, "in", text, at=at, channel=channel, what="log a message on")
-    changes = {"updated_at": to_db(at)}
+    changes: dict = {"updated_at": to_db(at)}
     # A message dated before the ticket went pending (logged after the fact) does not resume it.
     resumed = ticket["status"] == "pending" and at >= _latest_change(conn, ticket["id"])
     if resumed:
-        changes["status"] = "open"
+        changes.update(_end_pause(conn, ticket, at), status="open")
         record_event(conn, "resumed", customer_id=ticket["customer_id"], ticket_id=ticket["id"], at=at)
     store.update(conn, "tickets", ticket["id"], changes)
     return InboundResult(get_ticket(conn, ticket["id"]), resumed, ticket["status"] == "closed")
@@ -208,7 +237,9 @@ def set_pending(conn: sqlite3.Connection, ticket: sqlite3.Row, *, at: datetime) 
         raise Conflict(f"ticket #{ticket['id']} is closed", f"reopen it first: carecli ticket reopen {ticket['id']}")
     _not_before(ticket, at, "set pending")
     _in_order(conn, ticket, at, "set pending")
-    store.update(conn, "tickets", ticket["id"], {"status": "pending", "updated_at": to_db(at)})
+    store.update(
+        conn, "tickets", ticket["id"], {"status": "pending", "pending_since": to_db(at), "updated_at": to_db(at)}
+    )
     record_event(conn, "pending", customer_id=ticket["customer_id"], ticket_id=ticket["id"], at=at)
     return get_ticket(conn, ticket["id"])
 
@@ -230,6 +261,7 @@ def close(
     _in_order(conn, ticket, at, "close")
     elapsed = elapsed_s(from_db(ticket["created_at"]), at)
     changes = {
+        **_end_pause(conn, ticket, at),
         "status": "closed",
         "closed_at": to_db(at),
         "resolution_s": elapsed,

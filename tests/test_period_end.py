@@ -127,3 +127,53 @@ def test_business_hours_pause_counts_business_time(run, config):
     config.write_text(SLA + '\n[business_hours]\nenabled = true\nend = "16:55"\n')  # the cache follows
     figures = run.json("--config", str(config), "kpi", *WEEK)
     assert figures["sla"]["resolution_breached"] == 1
+
+
+def _outreach(run, *open_args: str) -> dict:
+    go = lambda *args: run(*args, ok=True)  # noqa: E731
+    go("customer", "add", "Tom", "--at", "2026-02-01")
+    go("ticket", "open", "tom", "Your orchid", *open_args, "--at", "2026-03-03 09:00")
+    go("ticket", "reply", "1", "How is the orchid doing?", "--at", "2026-03-03 09:00:30")
+    go("ticket", "inbound", "1", "Its leaves are yellow", "--at", "2026-03-03 10:00")
+    go("ticket", "reply", "1", "Water it less often", "--at", "2026-03-03 11:00")
+    go("ticket", "close", "1", "--at", "2026-03-03 11:05")
+    return run.json("kpi", *WEEK)
+
+
+def test_a_ticket_we_started_measures_the_customers_wait(run):
+    figures = _outreach(run, "--outreach")
+    # From the customer's first message (10:00) to our next reply (11:00), not our 30 s opener.
+    assert figures["first_response_s"]["median"] == 3600
+    assert figures["fcr_pct"] == 100.0  # one reply to the customer: the opener is not one
+    assert figures["proactive_pct"] == 50.0  # the opener of two messages was ours unasked
+    shown = run.json("ticket", "show", "1")
+    assert shown["first_response_s"] == 3600
+
+
+def test_a_ticket_the_customer_started_measures_from_the_opening(run):
+    figures = _outreach(run)
+    assert figures["first_response_s"]["median"] == 30
+    assert figures["fcr_pct"] == 0.0  # two replies
+    assert figures["proactive_pct"] == 0.0
+
+
+def test_an_outreach_opening_message_is_ours(run):
+    run("customer", "add", "Tom", "--at", "2026-02-01", ok=True)
+    run(
+        "ticket",
+        "open",
+        "tom",
+        "Orchid tips",
+        "--outreach",
+        "-m",
+        "Water it weekly",
+        "--at",
+        "2026-03-03 09:00",
+        ok=True,
+    )
+    shown = run.json("ticket", "show", "1")
+    assert shown["first_response_at"] is None and shown["replies"] == 0
+    timeline = run("ticket", "show", "1", ok=True).stdout
+    assert "Water it weekly" in timeline
+    figures = run.json("kpi", *WEEK)
+    assert figures["proactive_pct"] == 100.0 and figures["first_response_s"]["n"] == 0

@@ -114,6 +114,7 @@ def as_of(
         "closed_at": closed_at,
         "first_closed_at": first_closed_at,
         "first_response_at": first_response_at,
+        "first_contact_at": before("first_contact_at"),
         "reopen_count": sum(1 for kind, _ in changes if kind == "reopened"),
         "reply_count": max(0, ticket["reply_count"] - later_replies),
         "paused_s": paused_s,

@@ -539,6 +539,14 @@ def _proactive(ctx: _Context) -> dict:
                             WHERE direction = 'out' AND (ticket_id IS NULL OR followup_id IS NOT NULL)
                               AND at >= :since AND at < :until {by}"""):
         counts.setdefault(row[0], [0, 0])[1] = row[1]
+    # Our messages on tickets we started, before the customer wrote (outreach; migration m008's
+    # partial index finds those few tickets). Ones sent for a follow-up are counted above.
+    for row in ctx.rows(f"""SELECT {g.replace("channel", "i.channel")}, COUNT(*)
+                            FROM tickets t INDEXED BY tickets_outreach JOIN interactions i ON i.ticket_id = t.id
+                            WHERE t.outreach = 1 AND i.direction = 'out' AND i.followup_id IS NULL
+                              AND (t.first_contact_at IS NULL OR i.at < t.first_contact_at)
+                              AND i.at >= :since AND i.at < :until {by}"""):
+        counts.setdefault(row[0], [0, 0])[1] += row[1]
     return {g: _pct(proactive, total) for g, (total, proactive) in counts.items()}
 
 

@@ -22,7 +22,7 @@ TICKET_FIELDS = """
     t.subject, t.status, t.priority, t.channel, t.category, t.tags,
     t.created_at, t.first_response_at, t.first_closed_at, t.closed_at,
     t.reopen_count, t.reply_count, t.first_response_s, t.first_resolution_s, t.resolution_s,
-    t.resolution, t.updated_at
+    t.resolution, t.updated_at, t.outreach, t.first_contact_at
 """
 
 
@@ -147,7 +147,10 @@ def open_ticket(
     priority: str | None = None,
     message: str | None = None,
     tags: Iterable[str] = (),
+    outreach: bool = False,
 ) -> sqlite3.Row:
+    """A new ticket; `message` is the customer's first message, or with `outreach` (we start the
+    conversation) ours: then the customer's wait, and first response, start at their first reply."""
     subject = " ".join(subject.split())
     if not subject:
         raise InvalidInput("a ticket needs a subject", "e.g. carecli ticket open ada 'Order #31 arrived damaged'")
@@ -162,12 +165,20 @@ def open_ticket(
         "tags": normalize_tags(tags),
         "created_at": to_db(at),
         "updated_at": to_db(at),
+        "outreach": int(outreach),
     }
     ticket_id = store.insert(conn, "tickets", values)
     record_event(conn, "opened", customer_id=customer_id, ticket_id=ticket_id, at=at)
     if message is not None:
+        direction = "out" if outreach else "in"
         log_interaction(
-            conn, customer_id=customer_id, ticket_id=ticket_id, direction="in", channel=channel, body=message, at=at
+            conn,
+            customer_id=customer_id,
+            ticket_id=ticket_id,
+            direction=direction,
+            channel=channel,
+            body=message,
+            at=at,
         )
     return get_ticket(conn, ticket_id)
 
@@ -181,17 +192,55 @@ def reply(
     at: datetime,
     channel: str | None = None,
 ) -> sqlite3.Row:
-    """Log an outbound message; the first one sets first_response_at."""
+    """Log an outbound message; the first one sets first_response_at. On a ticket we started, our
+    messages before the customer's first one are outreach, not replies: no response, no reply count."""
     _log_on_ticket(conn, settings, ticket, "out", text, at=at, channel=channel, what="reply to")
-    changes = {"reply_count": ticket["reply_count"] + 1, "updated_at": to_db(at)}
+    changes: dict = {"updated_at": to_db(at)}
+    if _before_contact(ticket, at):
+        store.update(conn, "tickets", ticket["id"], changes)
+        return get_ticket(conn, ticket["id"])
+    changes["reply_count"] = ticket["reply_count"] + 1
     if ticket["first_response_at"] is None or at < from_db(ticket["first_response_at"]):
         # A reply logged after the fact may predate the one recorded as first.
         changes["first_response_at"] = to_db(at)
-        changes["first_response_s"] = elapsed_s(from_db(ticket["created_at"]), at)
+        changes["first_response_s"] = elapsed_s(_wait_start(ticket), at)
         if ticket["first_response_at"] is None:
             record_event(conn, "replied-first", customer_id=ticket["customer_id"], ticket_id=ticket["id"], at=at)
     store.update(conn, "tickets", ticket["id"], changes)
     return get_ticket(conn, ticket["id"])
+
+
+def _wait_start(ticket: sqlite3.Row) -> datetime:
+    """When the customer's wait for an answer began: the opening, or on a ticket we started their
+    first message."""
+    return from_db(ticket["first_contact_at"] if ticket["outreach"] else ticket["created_at"])
+
+
+def _before_contact(ticket: sqlite3.Row, at: datetime) -> bool:
+    """Whether `at` comes before the customer wrote on a ticket we started (always False otherwise)."""
+    return bool(ticket["outreach"]) and (ticket["first_contact_at"] is None or at < from_db(ticket["first_contact_at"]))
+
+
+def _first_contact(conn: sqlite3.Connection, ticket: sqlite3.Row, at: datetime) -> dict:
+    """On a ticket we started, the customer's first message at `at`: their wait starts there, so
+    first response and the reply count are derived again from our messages after it."""
+    contact = to_db(at)
+    replies = store.the_row(
+        conn,
+        "SELECT COUNT(*) AS n, MIN(at) AS first FROM interactions WHERE ticket_id = ? AND direction = 'out' AND at >= ?",
+        (ticket["id"], contact),
+    )
+    changes: dict = {"first_contact_at": contact, "reply_count": replies["n"], "first_response_at": replies["first"]}
+    changes["first_response_s"] = replies["first"] and elapsed_s(at, from_db(replies["first"]))
+    if replies["first"] and ticket["first_response_at"] is None:
+        record_event(
+            conn,
+            "replied-first",
+            customer_id=ticket["customer_id"],
+            ticket_id=ticket["id"],
+            at=from_db(replies["first"]),
+        )
+    return changes
 
 
 def note(conn: sqlite3.Connection, settings: Settings, ticket: sqlite3.Row, text: str, *, at: datetime) -> sqlite3.Row:
@@ -220,6 +269,8 @@ def inbound(
     """The customer wrote again: log it; a pending ticket is waiting on us again."""
     _log_on_ticket(conn, settings, ticket, "in", text, at=at, channel=channel, what="log a message on")
     changes: dict = {"updated_at": to_db(at)}
+    if _before_contact(ticket, at):
+        changes.update(_first_contact(conn, ticket, at))
     # A message dated before the ticket went pending (logged after the fact) does not resume it.
     resumed = ticket["status"] == "pending" and at >= _latest_change(conn, ticket["id"])
     if resumed:

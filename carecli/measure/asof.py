@@ -1,17 +1,19 @@
 """Tickets as they stood at a past moment, so that a period's figures are those of its end.
 
-A ticket's stored row is its state now. For the few tickets something happened to after a
-period's end (a reopen, a reply, a close, an answer), `prepare` writes their state at that moment
-into a TEMP table with the tickets table's columns, from the append-only events and the timeline;
-`source` is then a drop-in for `tickets` in the KPI engine's queries: the unchanged rows plus the
-as-of ones. A period ending now (the usual `kpi`) finds nothing to correct and costs one index probe.
+A ticket's stored row is its state now. For the few tickets whose stored row is not what they
+were at a period's end (something happened to them after it: a reopen, a reply, a close, an
+answer; or reopened inside it after its last close), `prepare` writes their state at that moment
+into a TEMP table with the tickets table's columns, from the append-only events and the timeline.
+The KPI engine then reads `source` in place of `tickets` (the unchanged rows plus the rebuilt
+ones), or, where it walks indexes over most of the history, corrects the stored rows' aggregates
+by `stored` and `rebuilt`. A period ending now usually finds nothing and costs one index probe.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from datetime import datetime
-from typing import Callable
+from typing import Callable, Iterable
 
 from carecli.text.clock import from_db, to_db
 
@@ -41,20 +43,27 @@ BusinessSeconds = Callable[[datetime, datetime], int]
 
 
 def prepare(
-    conn: sqlite3.Connection, since: datetime, until: datetime, *, now: datetime, business: BusinessSeconds | None
+    conn: sqlite3.Connection,
+    since: datetime,
+    until: datetime,
+    *,
+    now: datetime,
+    business: BusinessSeconds | None,
+    also: Iterable[int] = (),
 ) -> int:
     """Fill the TEMP table with the tickets of the period [since, until) changed since `until`,
-    as they stood at `until`; returns how many. `business` gives business seconds between two instants when the figures
-    need business time (the stored *_bs values of changed durations are recomputed with it)."""
+    and the tickets `also` named, as they stood at `until`; returns how many. `business` gives
+    business seconds between two instants when the figures need business time (the stored *_bs
+    values of changed durations are recomputed with it)."""
     conn.execute(f"DROP TABLE IF EXISTS temp.{TABLE}")
-    if until >= now:
-        return 0
-    ids = [row[0] for row in conn.execute(_CHANGED_SQL, {"since": to_db(since), "until": to_db(until)})]
+    ids = set(also)
+    if until < now:
+        ids.update(row[0] for row in conn.execute(_CHANGED_SQL, {"since": to_db(since), "until": to_db(until)}))
     if not ids:
         return 0
     conn.execute(f"CREATE TEMP TABLE {TABLE} AS SELECT * FROM tickets WHERE 0")
     names = [row[1] for row in conn.execute("PRAGMA table_info(tickets)")]
-    rows = [as_of(conn, ticket_id, until, names, business) for ticket_id in ids]
+    rows = [as_of(conn, ticket_id, until, names, business) for ticket_id in sorted(ids)]
     marks = ", ".join("?" * len(names))
     conn.executemany(f"INSERT INTO temp.{TABLE} VALUES ({marks})", rows)
     conn.execute(f"CREATE UNIQUE INDEX temp.{TABLE}_id ON {TABLE}(id)")
@@ -62,11 +71,21 @@ def prepare(
 
 
 def source(alias: str = "t") -> str:
-    """A FROM item reading like `tickets`, with the changed tickets as they stood at the moment."""
+    """A FROM item reading like `tickets`, with the rebuilt tickets as they stood at the moment."""
     return (
         f"(SELECT * FROM tickets WHERE id NOT IN (SELECT id FROM temp.{TABLE}) "
         f"UNION ALL SELECT * FROM temp.{TABLE}) {alias}"
     )
+
+
+def stored(alias: str = "t") -> str:
+    """A FROM item with the stored rows of the rebuilt tickets (what a correction takes away)."""
+    return f"(SELECT * FROM tickets WHERE id IN (SELECT id FROM temp.{TABLE})) {alias}"
+
+
+def rebuilt(alias: str = "t") -> str:
+    """A FROM item with the rebuilt rows (what a correction puts back)."""
+    return f"temp.{TABLE} {alias}"
 
 
 def as_of(

@@ -611,13 +611,18 @@ def test_the_closed_set_drops_tickets_reopened_before_until_whether_walked_or_ag
             " VALUES (?, 1, 's', ?, 'other', 'normal', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (number, channel, status, created, closed, closed, closed, seconds, seconds, 0 if fcr else 1, 1),
         )
+        # Every close and reopen has its event, as the commands and imports write them.
+        conn.execute(
+            "INSERT INTO events (customer_id, ticket_id, kind, at) VALUES (1, ?, 'closed', ?)", (number, closed)
+        )
         if reopen_at:
             conn.execute(
                 "INSERT INTO events (customer_id, ticket_id, kind, at) VALUES (1, ?, 'reopened', ?)",
                 (number, reopen_at),
             )
         closed_at_until = closed < until and not (reopen_at and reopen_at < until)
-        rows.append((channel, closed, seconds, fcr, closed_at_until))
+        # A reopen after until does not break that period's first-contact resolution (issue 11 B1).
+        rows.append((channel, closed, seconds, fcr or fate == "reopened after until", closed_at_until))
     settings = config.load(None, env={"CARECLI_TIMEZONE": "UTC"})
     now = datetime(2026, 3, 1, tzinfo=timezone.utc)
     for since in ("2025-12-01", "2026-02-10"):  # most of the history (walked), a short period (aggregated)

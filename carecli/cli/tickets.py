@@ -89,7 +89,15 @@ def open_(
     channel: ChannelOpt = None,
     category: CategoryOpt = None,
     priority: PriorityOpt = None,
-    message_text: Annotated[Optional[str], typer.Option("--message", "-m", help="the customer's first message")] = None,
+    message_text: Annotated[
+        Optional[str], typer.Option("--message", "-m", help="the customer's first message (ours with --outreach)")
+    ] = None,
+    outreach: Annotated[
+        bool,
+        typer.Option(
+            "--outreach", help="we start the conversation: first response counts from the customer's first reply"
+        ),
+    ] = False,
     tag: TagsOpt = None,
     at: AtOpt = None,
     fmt: FormatOpt = "table",
@@ -113,6 +121,7 @@ def open_(
             priority=priority,
             message=message_text,
             tags=tag or [],
+            outreach=outreach,
         )
     message(f"opened ticket #{row['id']} for {who['name']}")
     _show(row, fmt)

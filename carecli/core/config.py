@@ -152,6 +152,12 @@ _key("business_hours.end", "17:00", "clock", "closing time on business days (aft
 _key("business_hours.holidays", [], "dates", 'closed days, e.g. ["2026-12-25"]')
 _key("sla", {}, "table", "service-level targets per priority: [sla.<priority>] first_response, resolution")
 _key("sla.warn_before", "1h", "duration", "a ticket this close to an SLA deadline counts as about to breach")
+_key(
+    "sla.pause_when_pending",
+    True,
+    "bool",
+    "true: a ticket's SLA resolution clock stops while it is pending (waiting on the customer)",
+)
 
 # --- data in and out: export, import, search, backups (issue 5)
 

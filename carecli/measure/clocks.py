@@ -247,10 +247,18 @@ COLUMNS = {
     "first_resolution_bs": "first_closed_at",
     "resolution_bs": "closed_at",
 }
-# The same text as the partial index tickets_business_stale, so SQLite uses that index.
+# Where each duration starts: first response from the customer's wait start (their first message
+# on a ticket we started), the others from the opening.
+STARTS = {
+    "first_response_bs": "(CASE WHEN outreach = 1 THEN first_contact_at ELSE created_at END)",
+    "first_resolution_bs": "created_at",
+    "resolution_bs": "created_at",
+}
+# The same text as the partial index tickets_business_stale (migration m008), so SQLite uses it.
 STALE = """(first_response_at IS NOT NULL AND first_response_bs IS NULL)
                OR (first_closed_at IS NOT NULL AND first_resolution_bs IS NULL)
-               OR (closed_at IS NOT NULL AND resolution_bs IS NULL)"""
+               OR (closed_at IS NOT NULL AND resolution_bs IS NULL)
+               OR (paused_s > 0 AND paused_bs IS NULL)"""
 
 
 def fingerprint(hours: BusinessHours) -> str:
@@ -276,9 +284,9 @@ def refresh(conn: sqlite3.Connection, hours: BusinessHours) -> int:
     with store.transaction(conn):
         if changed:
             conn.execute(
-                "UPDATE tickets SET first_response_bs = NULL, first_resolution_bs = NULL, resolution_bs = NULL"
-                " WHERE first_response_bs IS NOT NULL OR first_resolution_bs IS NOT NULL"
-                " OR resolution_bs IS NOT NULL"
+                "UPDATE tickets SET first_response_bs = NULL, first_resolution_bs = NULL, resolution_bs = NULL,"
+                " paused_bs = NULL WHERE first_response_bs IS NOT NULL OR first_resolution_bs IS NOT NULL"
+                " OR resolution_bs IS NOT NULL OR paused_bs IS NOT NULL"
             )
             conn.execute("INSERT OR REPLACE INTO business_time (id, fingerprint) VALUES (1, ?)", (current,))
         # Only times inside the window users may type span the offsets (see prepare_offsets).
@@ -289,12 +297,31 @@ def refresh(conn: sqlite3.Connection, hours: BusinessHours) -> int:
             f" MAX(CASE WHEN closed_at < :latest THEN closed_at END) FROM tickets WHERE {STALE}",
             _window(),
         ).fetchone()
+        paused = _refresh_paused(conn, hours)
         if first is None:
-            return 0
+            return paused
         moments = [from_db(text) for text in (first, *lasts) if text]
         prepare_offsets(conn, hours, min(moments), max(moments))
-        sets = ", ".join(f"{column} = {duration_sql('created_at', instant)}" for column, instant in COLUMNS.items())
-        return conn.execute(f"UPDATE tickets SET {sets} WHERE {STALE}").rowcount
+        sets = ", ".join(f"{column} = {duration_sql(STARTS[column], instant)}" for column, instant in COLUMNS.items())
+        return conn.execute(f"UPDATE tickets SET {sets} WHERE {STALE}").rowcount + paused
+
+
+def _refresh_paused(conn: sqlite3.Connection, hours: BusinessHours) -> int:
+    """paused_bs of the tickets whose pending spells changed, from their status events: only
+    tickets that went pending through carecli's commands have any, one at a time."""
+    from carecli.records.tickets import STATUS_EVENTS, paused_before
+    from carecli.text.when import LATEST
+
+    stale = [row[0] for row in conn.execute("SELECT id FROM tickets WHERE paused_s > 0 AND paused_bs IS NULL")]
+    marks = ", ".join("?" * len(STATUS_EVENTS))
+    for ticket_id in stale:
+        changes = conn.execute(
+            f"SELECT kind, at FROM events WHERE ticket_id = ? AND kind IN ({marks}) ORDER BY at, id",
+            (ticket_id, *STATUS_EVENTS),
+        ).fetchall()
+        seconds = paused_before(changes, LATEST, hours.seconds_between)[0]
+        conn.execute("UPDATE tickets SET paused_bs = ? WHERE id = ?", (seconds, ticket_id))
+    return len(stale)
 
 
 # ---------------------------------------------------------------- before a computation

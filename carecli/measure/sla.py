@@ -101,47 +101,70 @@ def target_params(goals: dict[str, dict[str, int]]) -> dict[str, str | int]:
     return params
 
 
-def stopped_clock_sql(name: str, *, business: bool) -> str:
+def stopped_clock_sql(name: str, *, business: bool, pause: bool = False) -> str:
     """Seconds on ticket `t`'s SLA clock for `name` (first_response, resolution) once it stopped,
     NULL while it runs: the stored duration (business time when business hours are enabled).
 
     The first-response clock stops at the first reply or the first close, whichever came first:
     a ticket solved without a written reply (a duplicate, spam, solved in person) did not keep the
-    customer waiting for one. The resolution clock stops at the latest close while closed."""
+    customer waiting for one. The resolution clock stops at the latest close while closed; with
+    `pause` ([sla] pause_when_pending) the time spent pending is taken off it."""
     suffix = "bs" if business else "s"
     if name == "first_response":
         replied, closed = f"t.first_response_{suffix}", f"t.first_resolution_{suffix}"
         return f"(CASE WHEN {closed} IS NOT NULL AND ({replied} IS NULL OR {closed} < {replied}) THEN {closed} ELSE {replied} END)"
-    return f"(CASE t.status WHEN 'closed' THEN t.{name}_{suffix} END)"
+    paused = f" - COALESCE(t.paused_{suffix}, 0)" if pause else ""
+    return f"(CASE t.status WHEN 'closed' THEN t.{name}_{suffix}{paused} END)"
 
 
-def clock_sql(name: str, *, business: bool, cutoff: str) -> str:
-    """Seconds on ticket `t`'s SLA clock for `name` by `cutoff` (a SQL expression): the stopped
-    clock, else the time from creation up to `cutoff`."""
+# Where the customer's wait starts: the opening, or for a ticket we started (`--outreach`) their
+# first message (NULL until they write: no first-response clock runs before).
+WAIT_START_SQL = "(CASE WHEN t.outreach = 1 THEN t.first_contact_at ELSE t.created_at END)"
+
+
+def running_clock_sql(name: str, *, business: bool, cutoff: str, pause: bool = False) -> str:
+    """Seconds on ticket `t`'s running SLA clock for `name` by `cutoff` (a SQL expression). The
+    first-response clock runs from the customer's wait start; the resolution clock from the
+    opening, less the time spent pending with `pause` (a pending ticket's clock stands still)."""
     from carecli.measure import clocks as bh
 
+    between = bh.duration_sql if business else bh.wall_duration_sql
+    if name == "first_response":
+        return between(WAIT_START_SQL, cutoff)
+    if not pause:
+        return between("t.created_at", cutoff)
+    suffix = "bs" if business else "s"
+    stands_still = f"MIN(COALESCE(t.pending_since, {cutoff}), {cutoff})"
+    return f"({between('t.created_at', stands_still)} - COALESCE(t.paused_{suffix}, 0))"
+
+
+def clock_sql(name: str, *, business: bool, cutoff: str, pause: bool = False) -> str:
+    """Seconds on ticket `t`'s SLA clock for `name` by `cutoff` (a SQL expression): the stopped
+    clock, else the running one."""
     # COALESCE evaluates its second argument only when the first is NULL: running clocks only.
-    running = (bh.duration_sql if business else bh.wall_duration_sql)("t.created_at", cutoff)
-    return f"COALESCE({stopped_clock_sql(name, business=business)}, {running})"
+    running = running_clock_sql(name, business=business, cutoff=cutoff, pause=pause)
+    return f"COALESCE({stopped_clock_sql(name, business=business, pause=pause)}, {running})"
 
 
-def breach_sql(goals: dict[str, dict[str, int]], *, business: bool, cutoff: str) -> tuple[str, str]:
+def breach_sql(
+    goals: dict[str, dict[str, int]], *, business: bool, cutoff: str, pause: bool = False
+) -> tuple[str, str]:
     """SQL over ticket `t`, (first response breached, resolution breached), each 1 or 0: a clock
     longer than its target by `cutoff` (exactly on the target is met)."""
     first = clock_sql("first_response", business=business, cutoff=cutoff)
-    resolution = clock_sql("resolution", business=business, cutoff=cutoff)
+    resolution = clock_sql("resolution", business=business, cutoff=cutoff, pause=pause)
     return (
         f"COALESCE({first} > {target_sql(goals, 'first_response')}, 0)",
         f"COALESCE({resolution} > {target_sql(goals, 'resolution')}, 0)",
     )
 
 
-def met_sql(goals: dict[str, dict[str, int]], *, business: bool) -> tuple[str, str]:
+def met_sql(goals: dict[str, dict[str, int]], *, business: bool, pause: bool = False) -> tuple[str, str]:
     """SQL over ticket `t`, (first response met, resolution met), each 1 or 0: the clock stopped
     (answered or closed; closed now for the resolution) within its target. A clock still running
     within its target is neither met nor breached: that target is not decided yet."""
     first = stopped_clock_sql("first_response", business=business)
-    resolution = stopped_clock_sql("resolution", business=business)
+    resolution = stopped_clock_sql("resolution", business=business, pause=pause)
     return (
         f"COALESCE({first} <= {target_sql(goals, 'first_response')}, 0)",
         f"COALESCE({resolution} <= {target_sql(goals, 'resolution')}, 0)",
@@ -154,7 +177,9 @@ def breached_sql(settings: Settings, *, cutoff: str) -> str:
     goals = targets(settings)
     if not goals:
         return "NULL"
-    first_breach, resolution_breach = breach_sql(goals, business=settings["business_hours.enabled"], cutoff=cutoff)
+    first_breach, resolution_breach = breach_sql(
+        goals, business=settings["business_hours.enabled"], cutoff=cutoff, pause=settings["sla.pause_when_pending"]
+    )
     no_target = f"{target_sql(goals, 'first_response')} IS NULL AND {target_sql(goals, 'resolution')} IS NULL"
     return f"(CASE WHEN {no_target} THEN NULL ELSE ({first_breach} OR {resolution_breach}) END)"
 
@@ -175,7 +200,6 @@ def breaching_tickets(conn: sqlite3.Connection, settings: Settings, *, now: date
     (first_response | resolution), due_at (the deadline), state (breached | at risk), overdue_s
     (seconds past the deadline; negative = time left, in the SLA clock's time).
     """
-    from carecli.measure import clocks as bh
     from carecli.measure.clocks import prepare
 
     configured, hours = configured_targets(settings)
@@ -185,7 +209,9 @@ def breaching_tickets(conn: sqlite3.Connection, settings: Settings, *, now: date
     business = hours is not None
     if business:
         prepare(conn, settings, now=now, business_hours=True)
-    elapsed = bh.duration_sql("t.created_at", ":now") if business else bh.wall_duration_sql("t.created_at", ":now")
+    pause = settings["sla.pause_when_pending"]
+    first_elapsed = running_clock_sql("first_response", business=business, cutoff=":now")
+    resolution_elapsed = running_clock_sql("resolution", business=business, cutoff=":now", pause=pause)
     warn = int((settings.duration("sla.warn_before") or timedelta()).total_seconds())
     first_target, resolution_target = target_sql(goals, "first_response"), target_sql(goals, "resolution")
     # The first-response clock runs until the first reply or the first close (see clock_sql).
@@ -194,9 +220,10 @@ def breaching_tickets(conn: sqlite3.Connection, settings: Settings, *, now: date
         f"""
         SELECT * FROM (
             SELECT t.id, t.customer_id, c.name AS customer_name, t.subject, t.priority, t.status, t.created_at,
+                   t.paused_s > 0 OR t.pending_since IS NOT NULL OR t.outreach = 1 AS moved,
                    CASE WHEN {first_running} THEN 'first_response' ELSE 'resolution' END AS target,
                    CASE WHEN {first_running} THEN {first_target} ELSE {resolution_target} END AS target_s,
-                   {elapsed} AS elapsed_s
+                   CASE WHEN {first_running} THEN {first_elapsed} ELSE {resolution_elapsed} END AS elapsed_s
             FROM tickets t JOIN customers c ON c.id = t.customer_id
             WHERE t.status IN ('open', 'pending'))
         WHERE target_s IS NOT NULL AND elapsed_s + :warn >= target_s
@@ -207,12 +234,16 @@ def breaching_tickets(conn: sqlite3.Connection, settings: Settings, *, now: date
     result = []
     for row in rows:
         created = from_db(row["created_at"])
-        if hours is None:
+        overdue = row["elapsed_s"] - row["target_s"]
+        if row["moved"] and overdue <= 0:
+            # A clock that paused (pending) or started late (outreach): where it reaches its
+            # target if it runs from now on.
+            due = now - timedelta(seconds=overdue) if hours is None else hours.deadline(now, -overdue)
+        elif hours is None:
             due = created + timedelta(seconds=row["target_s"])
         else:  # the same time of day on the Nth opening day, not the closing time of the day before
             target = configured[row["priority"]][row["target"]]
             due = hours.target_deadline(created, target.days, target.seconds)
-        overdue = row["elapsed_s"] - row["target_s"]
         result.append(
             {
                 "id": row["id"],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Iterable, NamedTuple, Sequence
+from typing import Callable, Iterable, NamedTuple, Sequence
 
 from carecli.core import store
 from carecli.core.config import Settings
@@ -22,7 +22,7 @@ TICKET_FIELDS = """
     t.subject, t.status, t.priority, t.channel, t.category, t.tags,
     t.created_at, t.first_response_at, t.first_closed_at, t.closed_at,
     t.reopen_count, t.reply_count, t.first_response_s, t.first_resolution_s, t.resolution_s,
-    t.resolution, t.updated_at
+    t.resolution, t.updated_at, t.outreach, t.first_contact_at
 """
 
 
@@ -81,6 +81,35 @@ def _latest_change(conn: sqlite3.Connection, ticket_id: int) -> datetime:
     return from_db(latest["at"]) if latest is not None else datetime.min.replace(tzinfo=timezone.utc)
 
 
+def paused_before(
+    changes: Sequence[Sequence], until: datetime, business: Callable[[datetime, datetime], int] | None = None
+) -> tuple[int, datetime | None]:
+    """(seconds spent pending in spells that ended before `until`, start of the spell still going
+    at `until` or None), from the ticket's status events (kind, stored at) in order. Seconds are
+    wall-clock, or from `business(start, end)` when given. The SLA resolution clock stops for them."""
+    paused, since = 0, None
+    for kind, text in changes:
+        at = from_db(text)
+        if at >= until:
+            break
+        if kind == "pending":
+            since = since or at
+        elif since is not None:
+            paused += business(since, at) if business else elapsed_s(since, at)
+            since = None
+    return paused, since
+
+
+def _end_pause(conn: sqlite3.Connection, ticket: sqlite3.Row, at: datetime) -> dict:
+    """The changes that end a pending spell at `at`: its length added to paused_s. None when the
+    ticket is not pending (or went pending before carecli kept the time, as in an import)."""
+    row = store.one(conn, "SELECT paused_s, pending_since FROM tickets WHERE id = ?", (ticket["id"],))
+    if ticket["status"] != "pending" or row is None or row["pending_since"] is None:
+        return {}
+    spell = max(0, elapsed_s(from_db(row["pending_since"]), at))
+    return {"paused_s": (row["paused_s"] or 0) + spell, "pending_since": None}
+
+
 def _log_on_ticket(
     conn: sqlite3.Connection,
     settings: Settings,
@@ -118,7 +147,10 @@ def open_ticket(
     priority: str | None = None,
     message: str | None = None,
     tags: Iterable[str] = (),
+    outreach: bool = False,
 ) -> sqlite3.Row:
+    """A new ticket; `message` is the customer's first message, or with `outreach` (we start the
+    conversation) ours: then the customer's wait, and first response, start at their first reply."""
     subject = " ".join(subject.split())
     if not subject:
         raise InvalidInput("a ticket needs a subject", "e.g. carecli ticket open ada 'Order #31 arrived damaged'")
@@ -133,12 +165,20 @@ def open_ticket(
         "tags": normalize_tags(tags),
         "created_at": to_db(at),
         "updated_at": to_db(at),
+        "outreach": int(outreach),
     }
     ticket_id = store.insert(conn, "tickets", values)
     record_event(conn, "opened", customer_id=customer_id, ticket_id=ticket_id, at=at)
     if message is not None:
+        direction = "out" if outreach else "in"
         log_interaction(
-            conn, customer_id=customer_id, ticket_id=ticket_id, direction="in", channel=channel, body=message, at=at
+            conn,
+            customer_id=customer_id,
+            ticket_id=ticket_id,
+            direction=direction,
+            channel=channel,
+            body=message,
+            at=at,
         )
     return get_ticket(conn, ticket_id)
 
@@ -155,15 +195,19 @@ def reply(
 ) -> sqlite3.Row:
     """Log an outbound message; the first one sets first_response_at. With `pending`, the reply
     hands an open ticket to the customer (set pending, its 'pending' event at `at`), unless the
-    reply is older than the ticket's latest status change or the customer's latest message."""
+    reply is older than the ticket's latest status change or the customer's latest message. On a
+    ticket we started, our messages before the customer's first one are outreach, not replies: no
+    response, no reply count."""
     _log_on_ticket(conn, settings, ticket, "out", text, at=at, channel=channel, what="reply to")
-    changes = {"reply_count": ticket["reply_count"] + 1, "updated_at": to_db(at)}
-    if ticket["first_response_at"] is None or at < from_db(ticket["first_response_at"]):
-        # A reply logged after the fact may predate the one recorded as first.
-        changes["first_response_at"] = to_db(at)
-        changes["first_response_s"] = elapsed_s(from_db(ticket["created_at"]), at)
-        if ticket["first_response_at"] is None:
-            record_event(conn, "replied-first", customer_id=ticket["customer_id"], ticket_id=ticket["id"], at=at)
+    changes: dict = {"updated_at": to_db(at)}
+    if not _before_contact(ticket, at):
+        changes["reply_count"] = ticket["reply_count"] + 1
+        if ticket["first_response_at"] is None or at < from_db(ticket["first_response_at"]):
+            # A reply logged after the fact may predate the one recorded as first.
+            changes["first_response_at"] = to_db(at)
+            changes["first_response_s"] = elapsed_s(_wait_start(ticket), at)
+            if ticket["first_response_at"] is None:
+                record_event(conn, "replied-first", customer_id=ticket["customer_id"], ticket_id=ticket["id"], at=at)
     store.update(conn, "tickets", ticket["id"], changes)
     row = get_ticket(conn, ticket["id"])
     if pending and row["status"] == "open" and _latest_word(conn, row, at):
@@ -180,6 +224,39 @@ def _latest_word(conn: sqlite3.Connection, ticket: sqlite3.Row, at: datetime) ->
         (ticket["id"], to_db(at)),
     )
     return later_message is None and _latest_change(conn, ticket["id"]) <= at
+
+
+def _wait_start(ticket: sqlite3.Row) -> datetime:
+    """When the customer's wait for an answer began: the opening, or on a ticket we started their
+    first message."""
+    return from_db(ticket["first_contact_at"] if ticket["outreach"] else ticket["created_at"])
+
+
+def _before_contact(ticket: sqlite3.Row, at: datetime) -> bool:
+    """Whether `at` comes before the customer wrote on a ticket we started (always False otherwise)."""
+    return bool(ticket["outreach"]) and (ticket["first_contact_at"] is None or at < from_db(ticket["first_contact_at"]))
+
+
+def _first_contact(conn: sqlite3.Connection, ticket: sqlite3.Row, at: datetime) -> dict:
+    """On a ticket we started, the customer's first message at `at`: their wait starts there, so
+    first response and the reply count are derived again from our messages after it."""
+    contact = to_db(at)
+    replies = store.the_row(
+        conn,
+        "SELECT COUNT(*) AS n, MIN(at) AS first FROM interactions WHERE ticket_id = ? AND direction = 'out' AND at >= ?",
+        (ticket["id"], contact),
+    )
+    changes: dict = {"first_contact_at": contact, "reply_count": replies["n"], "first_response_at": replies["first"]}
+    changes["first_response_s"] = replies["first"] and elapsed_s(at, from_db(replies["first"]))
+    if replies["first"] and ticket["first_response_at"] is None:
+        record_event(
+            conn,
+            "replied-first",
+            customer_id=ticket["customer_id"],
+            ticket_id=ticket["id"],
+            at=from_db(replies["first"]),
+        )
+    return changes
 
 
 def note(conn: sqlite3.Connection, settings: Settings, ticket: sqlite3.Row, text: str, *, at: datetime) -> sqlite3.Row:
@@ -207,11 +284,13 @@ def inbound(
 ) -> InboundResult:
     """The customer wrote again: log it; a pending ticket is waiting on us again."""
     _log_on_ticket(conn, settings, ticket, "in", text, at=at, channel=channel, what="log a message on")
-    changes = {"updated_at": to_db(at)}
+    changes: dict = {"updated_at": to_db(at)}
+    if _before_contact(ticket, at):
+        changes.update(_first_contact(conn, ticket, at))
     # A message dated before the ticket went pending (logged after the fact) does not resume it.
     resumed = ticket["status"] == "pending" and at >= _latest_change(conn, ticket["id"])
     if resumed:
-        changes["status"] = "open"
+        changes.update(_end_pause(conn, ticket, at), status="open")
         record_event(conn, "resumed", customer_id=ticket["customer_id"], ticket_id=ticket["id"], at=at)
     store.update(conn, "tickets", ticket["id"], changes)
     return InboundResult(get_ticket(conn, ticket["id"]), resumed, ticket["status"] == "closed")
@@ -225,7 +304,9 @@ def set_pending(conn: sqlite3.Connection, ticket: sqlite3.Row, *, at: datetime) 
         raise Conflict(f"ticket #{ticket['id']} is closed", f"reopen it first: carecli ticket reopen {ticket['id']}")
     _not_before(ticket, at, "set pending")
     _in_order(conn, ticket, at, "set pending")
-    store.update(conn, "tickets", ticket["id"], {"status": "pending", "updated_at": to_db(at)})
+    store.update(
+        conn, "tickets", ticket["id"], {"status": "pending", "pending_since": to_db(at), "updated_at": to_db(at)}
+    )
     record_event(conn, "pending", customer_id=ticket["customer_id"], ticket_id=ticket["id"], at=at)
     return get_ticket(conn, ticket["id"])
 
@@ -247,6 +328,7 @@ def close(
     _in_order(conn, ticket, at, "close")
     elapsed = elapsed_s(from_db(ticket["created_at"]), at)
     changes = {
+        **_end_pause(conn, ticket, at),
         "status": "closed",
         "closed_at": to_db(at),
         "resolution_s": elapsed,

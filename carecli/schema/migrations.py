@@ -308,6 +308,44 @@ def m007_history(db) -> None:
     """)
 
 
+def m008_pauses_and_outreach(db) -> None:
+    """Pending spells and tickets we started, for the SLA clocks and first response.
+
+    paused_s: seconds spent pending in spells that ended (the SLA resolution clock stops while a
+    ticket waits on the customer); pending_since: the start of the spell going on; paused_bs: the
+    business-time cache of paused_s (cleared by the trigger when paused_s changes, like the other
+    *_bs values). outreach: we wrote first (`ticket open --outreach`); first_contact_at: then the
+    customer's first message, where their wait, and so first response, starts. The business-time
+    staleness index and trigger, and the covering channel index of m006, take the new columns."""
+    db.executescript("""
+        ALTER TABLE tickets ADD COLUMN paused_s INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE tickets ADD COLUMN paused_bs INTEGER;
+        ALTER TABLE tickets ADD COLUMN pending_since TEXT;
+        ALTER TABLE tickets ADD COLUMN outreach INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE tickets ADD COLUMN first_contact_at TEXT;
+        CREATE INDEX tickets_outreach ON tickets(id) WHERE outreach = 1;
+        DROP INDEX tickets_business_stale;
+        CREATE INDEX tickets_business_stale ON tickets(id) WHERE
+               (first_response_at IS NOT NULL AND first_response_bs IS NULL)
+               OR (first_closed_at IS NOT NULL AND first_resolution_bs IS NULL)
+               OR (closed_at IS NOT NULL AND resolution_bs IS NULL)
+               OR (paused_s > 0 AND paused_bs IS NULL);
+        CREATE TRIGGER tickets_paused_stale AFTER UPDATE OF paused_s, first_contact_at ON tickets
+        BEGIN
+            UPDATE tickets SET
+                paused_bs = CASE WHEN new.paused_s IS old.paused_s THEN paused_bs END,
+                first_response_bs = CASE WHEN new.first_contact_at IS old.first_contact_at
+                    THEN first_response_bs END
+            WHERE id = new.id;
+        END;
+        DROP INDEX tickets_kpi_channel;
+        CREATE INDEX tickets_kpi_channel ON tickets(channel, created_at, closed_at, reopen_count, reply_count,
+            priority, status, first_response_s, first_response_bs, resolution_s, resolution_bs,
+            first_resolution_s, first_resolution_bs, paused_s, paused_bs, pending_since, outreach,
+            first_contact_at);
+    """)
+
+
 # The order is the history of the schema; append only.
 STEPS = [
     m001_initial,
@@ -317,6 +355,7 @@ STEPS = [
     m005_kpi_speed,
     m006_kpi_by_channel,
     m007_history,
+    m008_pauses_and_outreach,
 ]
 NAMES = [step.__name__ for step in STEPS]
 

@@ -118,6 +118,22 @@ _key("business_hours.holidays", [], "dates", 'closed days, e.g. ["2026-12-25"]')
 _key("sla", {}, "table", "service-level targets per priority: [sla.<priority>] first_response, resolution")
 _key("sla.warn_before", "1h", "duration", "a ticket this close to an SLA deadline counts as about to breach")
 
+# --- mail in (issue 15)
+_key(
+    "mail.addresses",
+    [],
+    "list",
+    "the shop's own addresses: mail from them is filed as our reply; local+<ticket id>@domain threads",
+)
+_key("mail.channel", "email", "str", "the channel mailed messages are logged on (from 'channels')")
+_key(
+    "mail.same_subject_days",
+    7,
+    "int",
+    "a message with the sender's subject of the last this many days goes on that ticket while it is open",
+)
+_key("mail.reopen_on_reply", True, "bool", "a reply to a closed ticket reopens it (false: a new ticket is opened)")
+
 # --- data in and out: export, import, search, backups (issue 5)
 
 

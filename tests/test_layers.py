@@ -13,7 +13,7 @@ import pytest
 import carecli
 
 ROOT = Path(__file__).resolve().parent.parent
-ORDER = "text < core < schema < records < measure < data < demo < cli"
+ORDER = "text < core < schema < records < measure < data < mail < demo < cli"
 
 
 def lint_imports() -> list[str]:
@@ -40,7 +40,7 @@ def all_modules() -> list[str]:
 
 def test_the_module_list_finds_every_package():
     packages = {name.split(".")[1] for name in all_modules() if name.count(".") >= 1}
-    assert {"text", "core", "schema", "records", "measure", "data", "demo", "cli"} <= packages
+    assert {"text", "core", "schema", "records", "measure", "data", "mail", "demo", "cli"} <= packages
 
 
 @pytest.mark.parametrize("module", all_modules())

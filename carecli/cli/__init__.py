@@ -164,6 +164,11 @@ def _register() -> None:
     app.command("search")(data.search)
     app.add_typer(db.app, name="db", help="The database file: backup, check, info, migrate.")
 
+    # mail in (issue 15): carecli.mail itself is imported only inside the mail commands
+    from carecli.cli import mail
+
+    app.add_typer(mail.app, name="mail", help="Mail in: ingest e-mail as tickets, show the mail log.")
+
 
 _register()
 

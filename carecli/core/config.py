@@ -159,6 +159,22 @@ _key(
     "true: a ticket's SLA resolution clock stops while it is pending (waiting on the customer)",
 )
 
+# --- mail in (issue 15)
+_key(
+    "mail.addresses",
+    [],
+    "list",
+    "the shop's own addresses: mail from them is filed as our reply; local+<ticket id>@domain threads",
+)
+_key("mail.channel", "email", "str", "the channel mailed messages are logged on (from 'channels')")
+_key(
+    "mail.same_subject_days",
+    7,
+    "int",
+    "a message with the sender's subject of the last this many days goes on that ticket while it is open",
+)
+_key("mail.reopen_on_reply", True, "bool", "a reply to a closed ticket reopens it (false: a new ticket is opened)")
+
 # --- data in and out: export, import, search, backups (issue 5)
 
 

@@ -7,6 +7,9 @@ EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_BREACH = 3  # `report daily --fail-on-breach` when an SLA is breached
+# sysexits.h codes, which mail systems understand (`mail ingest -`)
+EXIT_DATAERR = 65  # the message cannot be parsed (it is kept in the quarantine)
+EXIT_TEMPFAIL = 75  # try again later: the database stayed busy, the disk is full
 
 
 class CareError(Exception):
@@ -48,3 +51,7 @@ class StoreError(CareError):
 
 class DamagedDatabase(StoreError):
     """An SQLite file that carecli can open but not read through: a damaged page."""
+
+
+class TemporaryStoreError(StoreError):
+    """The database stayed locked past the wait, or the disk is full: trying later may work."""

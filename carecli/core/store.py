@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
-from carecli.core.errors import DamagedDatabase, StoreError
+from carecli.core.errors import DamagedDatabase, StoreError, TemporaryStoreError
 
 BUSY_TIMEOUT_S = 5.0
 MAX_ID = 2**63 - 1  # SQLite's largest integer: a bigger id cannot exist (and cannot even be bound)
@@ -125,12 +125,12 @@ def store_error(exc: sqlite3.Error, path: str | os.PathLike) -> StoreError:
     if "readonly" in text or "read-only" in text or "unable to open" in text:
         return StoreError(f"cannot write to database {path} ({text})", _read_only_hint(Path(path)))
     if "locked" in text or "busy" in text:
-        return StoreError(
+        return TemporaryStoreError(
             f"database {path} stayed locked for {BUSY_TIMEOUT_S:.0f}s ({text})",
             "try again when the other carecli command is done",
         )
     if "disk" in text and "full" in text:
-        return StoreError(f"the disk holding {path} is full", "free some space and try again")
+        return TemporaryStoreError(f"the disk holding {path} is full", "free some space and try again")
     return StoreError(f"database error in {path}: {text}")
 
 

@@ -346,6 +346,57 @@ def m008_pauses_and_outreach(db) -> None:
     """)
 
 
+def m009_mail(db) -> None:
+    """Mail in (issue 15): every message seen, for idempotency, threading and `mail log`; and the
+    addresses a customer writes from. customers.email is each customer's first address, kept in
+    step by triggers whoever writes the customer (commands, imports, the generator)."""
+    db.executescript("""
+        CREATE TABLE mail_messages (
+            id             INTEGER PRIMARY KEY,
+            message_id     TEXT NOT NULL UNIQUE,    -- the Message-ID, or sha256:<content hash> without one
+            content_hash   TEXT NOT NULL,           -- sha256 of the message as received
+            direction      TEXT NOT NULL CHECK (direction IN ('in', 'out')),
+            status         TEXT NOT NULL CHECK (status IN ('filed', 'skipped', 'quarantined')),
+            reason         TEXT,                    -- why skipped or quarantined; how it was threaded
+            sender         TEXT,
+            subject        TEXT,
+            subject_key    TEXT,                    -- the subject without Re:/Fwd:/AW: ..., case folded
+            sent_at        TEXT,                    -- the time filed: Date, or received_at without a usable one
+            received_at    TEXT NOT NULL,
+            customer_id    INTEGER REFERENCES customers(id),
+            ticket_id      INTEGER REFERENCES tickets(id),
+            interaction_id INTEGER REFERENCES interactions(id),
+            attachments    TEXT                     -- JSON list of {name, type, size}
+        );
+        CREATE INDEX mail_messages_hash ON mail_messages(content_hash);
+        CREATE INDEX mail_messages_ticket ON mail_messages(ticket_id);
+        CREATE INDEX mail_messages_thread ON mail_messages(sender, subject_key, sent_at) WHERE status = 'filed';
+        CREATE INDEX mail_messages_received ON mail_messages(received_at);
+
+        CREATE TABLE customer_addresses (
+            id          INTEGER PRIMARY KEY,
+            customer_id INTEGER NOT NULL REFERENCES customers(id),
+            kind        TEXT NOT NULL DEFAULT 'email' CHECK (kind IN ('email', 'phone')),
+            address     TEXT NOT NULL COLLATE NOCASE,
+            created_at  TEXT NOT NULL,
+            UNIQUE (kind, address)
+        );
+        CREATE INDEX customer_addresses_customer ON customer_addresses(customer_id);
+        INSERT INTO customer_addresses (customer_id, kind, address, created_at)
+            SELECT id, 'email', email, created_at FROM customers WHERE email IS NOT NULL;
+        CREATE TRIGGER customers_address_ai AFTER INSERT ON customers WHEN new.email IS NOT NULL BEGIN
+            INSERT OR IGNORE INTO customer_addresses (customer_id, kind, address, created_at)
+                VALUES (new.id, 'email', new.email, new.created_at);
+        END;
+        CREATE TRIGGER customers_address_au AFTER UPDATE OF email ON customers
+            WHEN new.email IS NOT old.email BEGIN
+            DELETE FROM customer_addresses WHERE customer_id = old.id AND kind = 'email' AND address = old.email;
+            INSERT OR IGNORE INTO customer_addresses (customer_id, kind, address, created_at)
+                VALUES (new.id, 'email', new.email, strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now'));
+        END;
+    """)
+
+
 # The order is the history of the schema; append only.
 STEPS = [
     m001_initial,
@@ -356,6 +407,7 @@ STEPS = [
     m006_kpi_by_channel,
     m007_history,
     m008_pauses_and_outreach,
+    m009_mail,
 ]
 NAMES = [step.__name__ for step in STEPS]
 

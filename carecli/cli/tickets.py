@@ -154,9 +154,8 @@ def reply(
 
     when = STATE.happened(at)
     settings = STATE.settings
-    hand_over = settings["tickets.after_reply"] == "pending" if pending is None else pending
     with store.transaction(STATE.conn) as conn:
-        row = tickets.reply(conn, settings, _ticket(conn, ticket_id), text, at=when, channel=channel, pending=hand_over)
+        row = tickets.reply(conn, settings, _ticket(conn, ticket_id), text, at=when, channel=channel, pending=pending)
     message(f"replied on ticket #{row['id']} ({row['status']})")
     _show(row, fmt)
 

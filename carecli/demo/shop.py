@@ -206,7 +206,7 @@ def _story(conn, settings, rng: random.Random, person, opened: datetime, end: da
     clock = opened + timedelta(minutes=rng.choice([5, 20, 45, 90, 180, 600, 1500]))
     if clock >= end:
         return made
-    ticket = tickets.reply(conn, settings, ticket, answer, at=clock)
+    ticket = tickets.reply(conn, settings, ticket, answer, at=clock, pending=False)  # the demo sets its own
     made += 1
     if rng.random() < 0.25:
         ticket = tickets.set_pending(conn, ticket, at=clock)
@@ -228,7 +228,9 @@ def _story(conn, settings, rng: random.Random, person, opened: datetime, end: da
             made += 1
             clock += timedelta(hours=rng.randint(2, 20))
             if clock < end:
-                tickets.reply(conn, settings, ticket, "Let's fix it for good: sending a technician note.", at=clock)
+                tickets.reply(
+                    conn, settings, ticket, "Let's fix it for good: sending a technician note.", at=clock, pending=False
+                )
                 tickets.close(conn, tickets.get_ticket(conn, ticket["id"]), at=clock + timedelta(hours=1))
                 made += 1
     return made

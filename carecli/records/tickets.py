@@ -191,9 +191,10 @@ def reply(
     *,
     at: datetime,
     channel: str | None = None,
-    pending: bool = False,
+    pending: bool | None = None,
 ) -> sqlite3.Row:
-    """Log an outbound message; the first one sets first_response_at. With `pending`, the reply
+    """Log an outbound message; the first one sets first_response_at. With `pending` (by default
+    `[tickets] after_reply`, whoever replies: a command, a mailed reply), the reply
     hands an open ticket to the customer (set pending, its 'pending' event at `at`), unless the
     reply is older than the ticket's latest status change or the customer's latest message. On a
     ticket we started, our messages before the customer's first one are outreach, not replies: no
@@ -210,6 +211,8 @@ def reply(
                 record_event(conn, "replied-first", customer_id=ticket["customer_id"], ticket_id=ticket["id"], at=at)
     store.update(conn, "tickets", ticket["id"], changes)
     row = get_ticket(conn, ticket["id"])
+    if pending is None:
+        pending = settings["tickets.after_reply"] == "pending"
     if pending and row["status"] == "open" and _latest_word(conn, row, at):
         row = set_pending(conn, row, at=at)
     return row

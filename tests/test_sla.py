@@ -37,10 +37,11 @@ def sla_block(go) -> dict:
 
 def test_a_reply_exactly_at_the_target_meets_it_and_one_second_later_breaches(sla_run):
     sla_run("ticket", "open", "ada", "on time", "--priority", "high", "--at", "2026-03-10 09:00")
-    sla_run("ticket", "reply", "1", "x", "--at", "2026-03-10 10:00:00")
+    # --open: no pending spell pauses the resolution clock, so the boundaries are exact.
+    sla_run("ticket", "reply", "1", "x", "--open", "--at", "2026-03-10 10:00:00")
     sla_run("ticket", "close", "1", "--at", "2026-03-11 09:00:00")
     sla_run("ticket", "open", "ada", "late", "--priority", "high", "--at", "2026-03-10 09:00")
-    sla_run("ticket", "reply", "2", "x", "--at", "2026-03-10 10:00:01")
+    sla_run("ticket", "reply", "2", "x", "--open", "--at", "2026-03-10 10:00:01")
     sla_run("ticket", "close", "2", "--at", "2026-03-11 09:00:01")
     sla_run("ticket", "open", "ada", "no target", "--priority", "low", "--at", "2026-03-10 09:00")
     assert sla_block(sla_run) == {

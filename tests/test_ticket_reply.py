@@ -45,7 +45,7 @@ def test_reply_with_pending_sets_an_open_ticket_pending_through_its_event(opened
 
 def test_reply_without_pending_changes_no_status(opened):
     conn, settings, ticket = opened
-    assert tickets.reply(conn, settings, ticket, "on it", at=at("2026-03-10 10:00"))["status"] == "open"
+    assert tickets.reply(conn, settings, ticket, "on it", at=at("2026-03-10 10:00"), pending=False)["status"] == "open"
     assert events(conn, ticket["id"]) == ["opened", "replied-first"]
 
 

@@ -277,10 +277,29 @@ def _addresses(headers: dict[str, list[str]], name: str, *, first_only: bool = F
         except Exception:  # fall back to the older, more forgiving parser
             pairs = email.utils.getaddresses([raw])
         for display_name, address in pairs:
+            if "=?" in raw:
+                # policy.default puts a space between adjacent encoded words of a folded name,
+                # which RFC 2047 (6.2) says to drop: decode the name through email.header instead.
+                display_name = _joined_encoded_words(raw, address) or display_name
             address = address.strip().strip("<>").lower()
             if "@" in address and " " not in address and not address.startswith("@") and not address.endswith("@"):
                 found.append((" ".join(_decode_8bit(display_name).split()).strip("'\" "), address))
     return found
+
+
+def _joined_encoded_words(raw: str, address: str) -> str | None:
+    """The display name before `address` in the raw header, its encoded words decoded and joined
+    as RFC 2047 says; None when that cannot be found or decoded."""
+    from email.header import decode_header, make_header
+
+    try:
+        decoded = str(make_header(decode_header(raw)))
+    except Exception:  # an encoded word that does not decode: keep the header parser's name
+        return None
+    for name, found in email.utils.getaddresses([decoded]):
+        if found.strip().lower() == address.strip().lower():
+            return name
+    return None
 
 
 def _ids(headers: dict[str, list[str]], name: str) -> list[str]:

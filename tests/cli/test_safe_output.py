@@ -391,6 +391,11 @@ def test_an_imported_nul_is_refused_naming_its_line_and_column(run, files, db_pa
     result = run(*args)
     assert result.exit_code == 1
     line = 3 if fmt == "csv" else 2
+    if fmt == "csv" and sys.version_info < (3, 11):
+        # Python 3.10's csv module refuses a NUL itself: the file cannot be read past that line.
+        assert "line 3" in result.stderr and "NUL" in result.stderr
+        assert database_digest(db_path) == before
+        return
     assert f"{data}:{line}: column 'Name' value 'Ben\\x00Okafor': contains a NUL character" in result.stderr
     assert database_digest(db_path) == before
     run(*args, "--skip-bad", ok=True)

@@ -250,7 +250,7 @@ def make_b(work: Path, traced: dict[str, list[str]]) -> None:
     for suffix in ("", "-wal", "-shm"):
         Path(f"{tmp}{suffix}").unlink(missing_ok=True)
     conn = sqlite3.connect(a)
-    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.execute("PRAGMA main.wal_checkpoint(TRUNCATE)")
     conn.close()
     shutil.copyfile(a, tmp)
     conn = sqlite3.connect(tmp, isolation_level=None)
@@ -329,7 +329,7 @@ def sizes(work: Path) -> dict:
     for layout in ("A", "B"):
         path = work / f"{layout}.db"
         conn = sqlite3.connect(path)
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        conn.execute("PRAGMA main.wal_checkpoint(TRUNCATE)")
         objects = dict(conn.execute("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name").fetchall())
         ticket_index_names = set(index_sql(conn, "tickets")) | {"sqlite_autoindex_tickets_1"}
         side_index_names = set(index_sql(conn, SIDE)) if layout == "B" else set()
@@ -353,20 +353,20 @@ def build_a(conn: sqlite3.Connection, definitions: dict[str, str]) -> float:
     for name in definitions:
         conn.execute(f"DROP INDEX {name}")
     conn.execute("COMMIT")
-    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.execute("PRAGMA main.wal_checkpoint(TRUNCATE)")
     start = time.perf_counter()
     conn.execute("PRAGMA threads = 4")
     conn.execute("BEGIN IMMEDIATE")
     for sql in definitions.values():
         conn.execute(sql)
     conn.execute("COMMIT")
-    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.execute("PRAGMA main.wal_checkpoint(TRUNCATE)")
     return time.perf_counter() - start
 
 
 def build_b(conn: sqlite3.Connection, table_sql: str, fill: str, definitions: dict[str, str]) -> float:
     conn.execute(f"DROP TABLE {SIDE}")
-    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.execute("PRAGMA main.wal_checkpoint(TRUNCATE)")
     start = time.perf_counter()
     conn.execute("PRAGMA threads = 4")
     conn.execute("BEGIN IMMEDIATE")
@@ -375,7 +375,7 @@ def build_b(conn: sqlite3.Connection, table_sql: str, fill: str, definitions: di
     for sql in definitions.values():
         conn.execute(sql)
     conn.execute("COMMIT")
-    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.execute("PRAGMA main.wal_checkpoint(TRUNCATE)")
     return time.perf_counter() - start
 
 

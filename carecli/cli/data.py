@@ -128,8 +128,8 @@ def _export_to(stream, conn, what: str, fmt: str, filters, raw: bool) -> int:
 
 
 def _ticket_figures(conn, settings) -> tuple[dict[str, str], dict[str, str | int]]:
-    """Bring the stored business durations and SLA clocks up to date; the SQL of `sla_breached`
-    now, and the named parameters it binds."""
+    """The SQL of the fields that depend on settings and on the business-time cache (`sla_breached`
+    now; business durations the cache lacks), and the named parameters they bind. Reads only."""
     from datetime import timedelta
 
     from carecli.measure import clocks, sla
@@ -140,9 +140,12 @@ def _ticket_figures(conn, settings) -> tuple[dict[str, str], dict[str, str | int
     first = conn.execute("SELECT MIN(created_at) FROM tickets").fetchone()[0]
     # The whole history, as `kpi` would see it; with no ticket yet, still the offsets the SLA SQL reads.
     history = Period(from_db(first), now + timedelta(seconds=1)) if first is not None else None
-    clocks.prepare(conn, settings, now=now, period=history)
-    breached, params = sla.breached_by(settings, now=now)
-    return {"sla_breached": breached}, params
+    stale = clocks.prepare(conn, settings, now=now, period=history)
+    breached, params = sla.breached_by(settings, now=now, stale=stale)
+    computed = {"sla_breached": breached}
+    if stale is not None:  # business durations the cache lacks, computed as the rows stream out
+        computed.update({column: stale.value(column, "t") for column in clocks.COLUMNS})
+    return computed, params
 
 
 def _write_chunks(chunks, stream, progress: Progress) -> int:

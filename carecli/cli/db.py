@@ -101,3 +101,21 @@ def migrate() -> None:
     finally:
         conn.close()
     message(f"applied {', '.join(applied)}")
+
+
+@app.command("refresh")
+def refresh() -> None:
+    """Recompute the stored business-time durations now, as after a [business_hours] change.
+
+    Writes do this by themselves a batch at a time, and reads are right meanwhile (only slower);
+    this does it all at once, in short transactions, so other carecli commands go on."""
+    from carecli.measure import clocks
+    from carecli.schema.database import connect
+
+    hours = clocks.BusinessHours.from_settings(STATE.settings)
+    conn = connect(STATE.db_file, before_migration=STATE.backup_before_migration)
+    try:
+        done = clocks.recompute_all(conn, hours)
+    finally:
+        conn.close()
+    message(f"business times up to date ({done} ticket{'' if done == 1 else 's'} computed)")

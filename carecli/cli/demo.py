@@ -34,6 +34,7 @@ def demo(
         Path(f"{target}{suffix}").unlink(missing_ok=True)
     STATE.db_path = str(target)
     conn = connect(target, create=True)
+    STATE.prepare_writes(conn)
     counts = build_demo(conn, STATE.settings, end=STATE.now, days=days, seed=seed)
     conn.close()
     message(f"demo database: {target}")

@@ -94,6 +94,9 @@ def _try_later(text: str) -> None:
     raise typer.Exit(EXIT_TEMPFAIL)
 
 
+PIPE_WRITE_WAIT_S = 60.0
+
+
 def _ingest_stdin(dry_run: bool, fmt: str) -> None:
     from carecli.mail import ingest as mail_ingest
     from carecli.mail.quarantine import folder_for
@@ -102,6 +105,12 @@ def _ingest_stdin(dry_run: bool, fmt: str) -> None:
     if not raw.strip():
         raise InvalidInput("no message on stdin", "pipe one RFC 5322 message in: carecli mail ingest - < message.eml")
     conn, settings = STATE.conn, STATE.settings
+    # A mail system retries a message that exits 75 later, and some stop a delivery command that
+    # runs too long: waiting for an import's write lock a minute, not 10, and then retrying is kinder.
+    from carecli.core.store import Connection
+
+    if isinstance(conn, Connection):
+        conn.write_wait_s = min(conn.write_wait_s, PIPE_WRITE_WAIT_S)
     filing = mail_ingest.ingest_bytes(
         conn, settings, raw, received=STATE.now, quarantine_dir=folder_for(STATE.db_file), dry_run=dry_run
     )

@@ -48,7 +48,33 @@ class State:
             from carecli.schema.database import connect
 
             self._conn = connect(self.db_file, create=create, before_migration=self.backup_before_migration)
+            self.prepare_writes(self._conn)
         return self._conn
+
+    def prepare_writes(self, conn: sqlite3.Connection) -> None:
+        """What every write on this connection does besides its own work: before it commits, keep
+        the business-time cache current (so that no read ever has to write it); while it waits
+        for another process's write, say so; and name this command to the others waiting."""
+        import shlex
+        import sys
+
+        from carecli.core.store import Connection
+
+        if not isinstance(conn, Connection):
+            return
+        conn.before_commit.append(self._keep_business_time_current)
+        conn.on_wait = message
+        conn.command = shlex.join(["carecli", *sys.argv[1:]])
+
+    def _keep_business_time_current(self, conn: sqlite3.Connection) -> None:
+        from carecli.core.errors import ConfigError
+        from carecli.measure import clocks
+
+        try:
+            hours = clocks.BusinessHours.from_settings(self.settings)
+        except ConfigError:
+            return  # [business_hours] cannot be used: the reads that need it say why
+        clocks.keep_current(conn, hours)
 
     def backup_before_migration(self, conn: sqlite3.Connection) -> None:
         """Back up a database holding data before its schema changes (automatically or by `db migrate`).

@@ -54,4 +54,7 @@ class DamagedDatabase(StoreError):
 
 
 class TemporaryStoreError(StoreError):
-    """The database stayed locked past the wait, or the disk is full: trying later may work."""
+    """The database stayed locked past the wait, or the disk is full: trying later may work, and
+    the exit code (75, EX_TEMPFAIL) tells cron and mail systems so."""
+
+    exit_code = EXIT_TEMPFAIL

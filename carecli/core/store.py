@@ -7,17 +7,39 @@ migration is due (or by the modules that do bulk work).
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import sqlite3
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from carecli.core.errors import DamagedDatabase, StoreError, TemporaryStoreError
 
 BUSY_TIMEOUT_S = 5.0
+# How long a write waits for another process's write to finish: longer than anything carecli
+# itself holds the write lock for (an import of a million tickets takes about two minutes on the
+# benchmark machine, bench/RESULTS.md), so a reply typed during an import or a migration waits
+# and is stored instead of failing. Reads never wait: in WAL mode they do not take the lock.
+WRITE_WAIT_S = 600.0
+# A write that did not get the lock within this long says what it is waiting for.
+NOTICE_AFTER_S = 1.0
+
+
+class Connection(sqlite3.Connection):
+    """A carecli connection: what each write runs just before it commits, how long a write waits
+    for the write lock, whom to tell that it waits, and which command it is (for the others)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.before_commit: list[Callable[[sqlite3.Connection], None]] = []
+        self.write_wait_s = WRITE_WAIT_S
+        self.on_wait: Callable[[str], None] | None = None
+        self.command = "carecli"
+
+
 MAX_ID = 2**63 - 1  # SQLite's largest integer: a bigger id cannot exist (and cannot even be bound)
 
 
@@ -41,7 +63,11 @@ def open_connection(path: str | os.PathLike, *, create: bool = False) -> sqlite3
         # and a file it creates would not be private). isolation_level=None: we issue
         # BEGIN IMMEDIATE / COMMIT ourselves (see `transaction`).
         conn = sqlite3.connect(
-            f"{path.absolute().as_uri()}?mode=rw", timeout=BUSY_TIMEOUT_S, isolation_level=None, uri=True
+            f"{path.absolute().as_uri()}?mode=rw",
+            timeout=BUSY_TIMEOUT_S,
+            isolation_level=None,
+            uri=True,
+            factory=Connection,
         )
     except sqlite3.DatabaseError as exc:
         raise store_error(exc, path) from None
@@ -157,19 +183,124 @@ def _read_only_hint(path: Path) -> str:
 
 @contextmanager
 def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """One write = one transaction, taking the write lock up front (BEGIN IMMEDIATE)."""
+    """One write = one transaction, taking the write lock up front (BEGIN IMMEDIATE), waiting for
+    another process's write as long as `Connection.write_wait_s`. The connection's `before_commit`
+    steps run inside it, so what they keep current (the business-time cache) commits with the write."""
     if conn.in_transaction:  # nested use joins the outer transaction
         yield conn
         return
-    conn.execute("BEGIN IMMEDIATE")
+    _begin(conn)
+    note = _announce(conn)
     try:
         yield conn
+        for step in getattr(conn, "before_commit", ()):
+            step(conn)
     except BaseException:
         if conn.in_transaction:  # an error may already have ended it
             conn.execute("ROLLBACK")
         raise
     else:
         conn.execute("COMMIT")
+    finally:
+        _withdraw(note)
+
+
+def _locked(exc: sqlite3.OperationalError) -> bool:
+    return "locked" in str(exc) or "busy" in str(exc)
+
+
+def _begin(conn: sqlite3.Connection) -> None:
+    """BEGIN IMMEDIATE: at once when no one else writes; else, after NOTICE_AFTER_S, say what we
+    wait for (`on_wait`) and wait up to `write_wait_s` in all; then a TemporaryStoreError."""
+    wait = getattr(conn, "write_wait_s", BUSY_TIMEOUT_S)
+    first = min(NOTICE_AFTER_S, wait)
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {int(first * 1000)}")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if not _locked(exc):
+                raise
+        holder = _holder(conn)
+        if wait > first:
+            tell = getattr(conn, "on_wait", None)
+            if tell is not None:
+                tell(f"waiting for {holder} to finish writing (up to {_minutes(wait)})...")
+            conn.execute(f"PRAGMA busy_timeout = {int((wait - first) * 1000)}")
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if not _locked(exc):
+                    raise
+        raise TemporaryStoreError(
+            f"database {_db_file(conn)} stayed locked for {_minutes(wait)}: {holder} kept writing",
+            "try again when the other command is done",
+        )
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:.0f} min" if seconds >= 60 else f"{seconds:.0f}s"
+
+
+# ---------------------------------------------------------------- who holds the write lock
+# While a carecli write holds the lock, a small note beside the database names its command and
+# process, so a write that has to wait can say what for ("waiting for `carecli import tickets
+# big.csv` (process 4242) to finish writing"). Best effort: a note that cannot be written, or one
+# left by a killed process (its pid is gone), only makes the message vaguer.
+
+
+def writer_note_path(db_file: str | os.PathLike) -> Path:
+    path = Path(db_file)
+    return path.with_name(f".{path.name}.carecli-writer")
+
+
+def _db_file(conn: sqlite3.Connection) -> str | None:
+    for _, name, file in conn.execute("PRAGMA database_list"):
+        if name == "main":
+            return file or None
+    return None
+
+
+def _announce(conn: sqlite3.Connection) -> Path | None:
+    if not isinstance(conn, Connection):
+        return None
+    try:
+        db_file = _db_file(conn)
+        if db_file is None:
+            return None
+        note = writer_note_path(db_file)
+        fd = os.open(note, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)  # never through a planted link
+        with os.fdopen(fd, "w") as out:
+            json.dump({"pid": os.getpid(), "command": conn.command}, out)
+        return note
+    except (OSError, sqlite3.Error):
+        return None
+
+
+def _withdraw(note: Path | None) -> None:
+    if note is not None:
+        try:
+            note.unlink()
+        except OSError:
+            pass
+
+
+def _holder(conn: sqlite3.Connection) -> str:
+    """What holds the write lock, as the note beside the database says."""
+    try:
+        db_file = _db_file(conn)
+        if db_file is None:
+            return "another program"
+        held = json.loads(writer_note_path(db_file).read_text())
+        pid = int(held["pid"])
+        os.kill(pid, 0)  # the process is still there
+        return f"`{held['command']}` (process {pid})"
+    except (OSError, ValueError, KeyError, TypeError, sqlite3.Error):
+        return "another program"
 
 
 def containing(text: str) -> str:

@@ -36,6 +36,7 @@ from pathlib import Path
 from carecli.core import config, store
 from carecli.data.importing import import_transaction
 from carecli.demo.shop import CHANNEL_WEIGHTS, FIRST, LAST, PRIORITY_WEIGHTS, STORIES, TAGS
+from carecli.measure import clocks
 from carecli.records import activity, followups, surveys
 from carecli.records import customers as customer_records
 from carecli.records import tickets as ticket_records
@@ -455,10 +456,12 @@ def generate(
                 progress(min(first + CHUNK - 1, tickets))
         history.other_followups(rows, max(1, tickets // 5))
         rows.flush(conn)
+        # The business-time cache, as every carecli write keeps it (measure/clocks.py).
+        clocks.keep_current(conn, clocks.BusinessHours.from_settings(settings), everything=True)
         loaded = timer()
     indexed = timer()
     conn.execute("PRAGMA journal_mode = WAL")  # what carecli uses; also checkpoints a WAL load
-    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.execute("PRAGMA main.wal_checkpoint(TRUNCATE)")  # main only: the TEMP database (used above) refuses
     conn.close()
     seconds = {
         "seconds.rows": loaded - started,

@@ -21,7 +21,7 @@ from typing import Any, overload
 from carecli.core.config import Settings
 from carecli.core.errors import InvalidInput
 from carecli.measure import asof
-from carecli.measure.clocks import prepare
+from carecli.measure.clocks import Stale, prepare, stored_value
 from carecli.measure.periods import Period, buckets
 from carecli.text.clock import local_day_bounds, to_db
 
@@ -69,7 +69,15 @@ class _Context:
     """One KPI computation: the connection, period bounds as stored text, grouping and duration SQL."""
 
     def __init__(
-        self, conn, settings: Settings, period: Period, *, now: datetime, group: str | None, business_hours: bool
+        self,
+        conn,
+        settings: Settings,
+        period: Period,
+        *,
+        now: datetime,
+        group: str | None,
+        business_hours: bool,
+        stale: Stale | None = None,
     ) -> None:
 
         self.conn, self.settings, self.group = conn, settings, group
@@ -79,6 +87,9 @@ class _Context:
         self.params = {"since": self.since, "until": self.until, "cutoff": self.cutoff, "now": self.now}
         self.business_hours = business_hours
         self.sla_business = settings["business_hours.enabled"]
+        # The tickets whose stored business durations are not current (measure/clocks.py): read
+        # through `value`, computed on the fly, so no index of stored values can be walked.
+        self.stale = stale
         self.ticket_group = f"t.{group}" if group in ATTRIBUTE_GROUPS else "NULL"
         self.covers_most = covers_most = _covers_most(conn, period)
         # Tickets whose stored row is not what they were at :until: reopened after their latest
@@ -96,7 +107,7 @@ class _Context:
         # m005) to the wanted rank, and the rebuilt tickets correct the stored rows' figures
         # afterwards (`corrected`, `quantiles`); over a short period the aggregate over the few
         # values is faster, and the rebuilt rows stand in for the stored ones (`asof.source`).
-        self.walk = covers_most and group in (None, "channel")
+        self.walk = covers_most and group in (None, "channel") and not (business_hours and stale)
         self.tickets_from = "tickets t" + (" NOT INDEXED" if covers_most else "")
         if self.rebuilt and not self.walk:
             self.tickets_from = asof.source("t")
@@ -127,6 +138,12 @@ class _Context:
                     if value is not None:
                         into[i] = (into[i] or 0) + sign * value
         return [tuple(row) for row in by_group.values()]
+
+    def value(self, name: str) -> str:
+        """SQL for ticket `t`'s duration `name`, business time read current with --business-hours."""
+        if not self.business_hours:
+            return f"t.{name}_s"
+        return stored_value(f"{name}_bs", "t", self.stale)
 
     def column(self, name: str) -> str:
         """The stored duration column for `name` (first_response, resolution, first_resolution):
@@ -201,7 +218,7 @@ class _Context:
 
     def measured(self, name: str) -> str:
         """The SQL aggregates over a duration column matching `durations` (additive when walking)."""
-        value = f"t.{self.column(name)}"
+        value = self.value(name)
         return f"COUNT({value}), SUM({value}), NULL" if self.walk else f"NULL, NULL, kpi_durations({value})"
 
 
@@ -241,20 +258,20 @@ def compute(
     """Every KPI over the period: one dict, or with `by` a list of dicts each with a `group` key."""
     if by is not None and by not in GROUPS:
         raise InvalidInput(f"cannot group by '{by}'", f"use one of: {', '.join(GROUPS)}")
-    prepare(conn, settings, now=now, period=period, business_hours=business_hours)
+    stale = prepare(conn, settings, now=now, period=period, business_hours=business_hours)
     if by in TIME_GROUPS:
         return [
             {
                 "group": part.label,
-                **_compute(conn, settings, part, now=now, group=None, business_hours=business_hours)[None],
+                **_compute(conn, settings, part, now=now, group=None, business_hours=business_hours, stale=stale)[None],
             }
             for part in buckets(period, by, settings.tz)
         ]
     if by is None:
-        return _compute(conn, settings, period, now=now, group=None, business_hours=business_hours)[None]
+        return _compute(conn, settings, period, now=now, group=None, business_hours=business_hours, stale=stale)[None]
     configured = settings[LIST_KEYS[by]]
     results = _compute(
-        conn, settings, period, now=now, group=by, business_hours=business_hours, extra_groups=configured
+        conn, settings, period, now=now, group=by, business_hours=business_hours, extra_groups=configured, stale=stale
     )
     order = list(configured) + sorted(g for g in results if g not in configured and g is not None)
     return [{"group": g, **results[g]} for g in order if g in results]
@@ -263,8 +280,10 @@ def compute(
 LIST_KEYS = {"channel": "channels", "category": "categories", "priority": "priorities"}
 
 
-def _compute(conn, settings, period: Period, *, now, group, business_hours, extra_groups=()) -> dict[Any, dict]:
-    ctx = _Context(conn, settings, period, now=now, group=group, business_hours=business_hours)
+def _compute(
+    conn, settings, period: Period, *, now, group, business_hours, extra_groups=(), stale=None
+) -> dict[Any, dict]:
+    ctx = _Context(conn, settings, period, now=now, group=group, business_hours=business_hours, stale=stale)
     closed = _closed_set(ctx)
     tickets = _ticket_counts(ctx, {g: c["closed"] for g, c in closed.items()})
     first_response = _first_response(ctx)
@@ -666,8 +685,11 @@ def _sla(ctx: _Context) -> dict:
         return {}
     first_target, resolution_target = target_sql(goals, "first_response"), target_sql(goals, "resolution")
     pause = ctx.settings["sla.pause_when_pending"]
-    first_breach, resolution_breach = breach_sql(goals, business=ctx.sla_business, cutoff=":cutoff", pause=pause)
-    first_met, resolution_met = met_sql(goals, business=ctx.sla_business, pause=pause)
+    stale = ctx.stale if ctx.sla_business else None
+    first_breach, resolution_breach = breach_sql(
+        goals, business=ctx.sla_business, cutoff=":cutoff", pause=pause, stale=stale
+    )
+    first_met, resolution_met = met_sql(goals, business=ctx.sla_business, pause=pause, stale=stale)
     sql = f"""
         SELECT g, COUNT(*), SUM(fr_breach), SUM(fr_met), SUM(res_breach), SUM(res_met) FROM (
             SELECT {ctx.ticket_group} AS g,

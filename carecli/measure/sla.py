@@ -17,7 +17,7 @@ from carecli.text.durations import parse_days_apart, parse_duration
 from carecli.text.vocabulary import TimeParseError
 
 if TYPE_CHECKING:
-    from carecli.measure.clocks import BusinessHours
+    from carecli.measure.clocks import BusinessHours, Stale
 
 FIELDS = ("first_response", "resolution")
 
@@ -101,20 +101,30 @@ def target_params(goals: dict[str, dict[str, int]]) -> dict[str, str | int]:
     return params
 
 
-def stopped_clock_sql(name: str, *, business: bool, pause: bool = False) -> str:
+def stopped_clock_sql(name: str, *, business: bool, pause: bool = False, stale: Stale | None = None) -> str:
     """Seconds on ticket `t`'s SLA clock for `name` (first_response, resolution) once it stopped,
     NULL while it runs: the stored duration (business time when business hours are enabled).
 
     The first-response clock stops at the first reply or the first close, whichever came first:
     a ticket solved without a written reply (a duplicate, spam, solved in person) did not keep the
     customer waiting for one. The resolution clock stops at the latest close while closed; with
-    `pause` ([sla] pause_when_pending) the time spent pending is taken off it."""
-    suffix = "bs" if business else "s"
+    `pause` ([sla] pause_when_pending) the time spent pending is taken off it. `stale`: the tickets
+    whose stored business durations are not current (measure/clocks.py)."""
     if name == "first_response":
-        replied, closed = f"t.first_response_{suffix}", f"t.first_resolution_{suffix}"
+        replied, closed = _stored("first_response", business, stale), _stored("first_resolution", business, stale)
         return f"(CASE WHEN {closed} IS NOT NULL AND ({replied} IS NULL OR {closed} < {replied}) THEN {closed} ELSE {replied} END)"
-    paused = f" - COALESCE(t.paused_{suffix}, 0)" if pause else ""
-    return f"(CASE t.status WHEN 'closed' THEN t.{name}_{suffix}{paused} END)"
+    paused = f" - COALESCE({_stored('paused', business, stale)}, 0)" if pause else ""
+    return f"(CASE t.status WHEN 'closed' THEN {_stored(name, business, stale)}{paused} END)"
+
+
+def _stored(name: str, business: bool, stale: Stale | None) -> str:
+    """SQL for ticket `t`'s stored duration `name`: wall-clock seconds, or business seconds read
+    current (measure/clocks.py)."""
+    if not business:
+        return f"t.{name}_s"
+    from carecli.measure.clocks import stored_value
+
+    return stored_value(f"{name}_bs", "t", stale)
 
 
 # Where the customer's wait starts: the opening, or for a ticket we started (`--outreach`) their
@@ -122,7 +132,9 @@ def stopped_clock_sql(name: str, *, business: bool, pause: bool = False) -> str:
 WAIT_START_SQL = "(CASE WHEN t.outreach = 1 THEN t.first_contact_at ELSE t.created_at END)"
 
 
-def running_clock_sql(name: str, *, business: bool, cutoff: str, pause: bool = False) -> str:
+def running_clock_sql(
+    name: str, *, business: bool, cutoff: str, pause: bool = False, stale: Stale | None = None
+) -> str:
     """Seconds on ticket `t`'s running SLA clock for `name` by `cutoff` (a SQL expression). The
     first-response clock runs from the customer's wait start; the resolution clock from the
     opening, less the time spent pending with `pause` (a pending ticket's clock stands still)."""
@@ -133,64 +145,69 @@ def running_clock_sql(name: str, *, business: bool, cutoff: str, pause: bool = F
         return between(WAIT_START_SQL, cutoff)
     if not pause:
         return between("t.created_at", cutoff)
-    suffix = "bs" if business else "s"
     stands_still = f"MIN(COALESCE(t.pending_since, {cutoff}), {cutoff})"
-    return f"({between('t.created_at', stands_still)} - COALESCE(t.paused_{suffix}, 0))"
+    return f"({between('t.created_at', stands_still)} - COALESCE({_stored('paused', business, stale)}, 0))"
 
 
-def clock_sql(name: str, *, business: bool, cutoff: str, pause: bool = False) -> str:
+def clock_sql(name: str, *, business: bool, cutoff: str, pause: bool = False, stale: Stale | None = None) -> str:
     """Seconds on ticket `t`'s SLA clock for `name` by `cutoff` (a SQL expression): the stopped
     clock, else the running one."""
     # COALESCE evaluates its second argument only when the first is NULL: running clocks only.
-    running = running_clock_sql(name, business=business, cutoff=cutoff, pause=pause)
-    return f"COALESCE({stopped_clock_sql(name, business=business, pause=pause)}, {running})"
+    running = running_clock_sql(name, business=business, cutoff=cutoff, pause=pause, stale=stale)
+    return f"COALESCE({stopped_clock_sql(name, business=business, pause=pause, stale=stale)}, {running})"
 
 
 def breach_sql(
-    goals: dict[str, dict[str, int]], *, business: bool, cutoff: str, pause: bool = False
+    goals: dict[str, dict[str, int]], *, business: bool, cutoff: str, pause: bool = False, stale: Stale | None = None
 ) -> tuple[str, str]:
     """SQL over ticket `t`, (first response breached, resolution breached), each 1 or 0: a clock
     longer than its target by `cutoff` (exactly on the target is met)."""
-    first = clock_sql("first_response", business=business, cutoff=cutoff)
-    resolution = clock_sql("resolution", business=business, cutoff=cutoff, pause=pause)
+    first = clock_sql("first_response", business=business, cutoff=cutoff, stale=stale)
+    resolution = clock_sql("resolution", business=business, cutoff=cutoff, pause=pause, stale=stale)
     return (
         f"COALESCE({first} > {target_sql(goals, 'first_response')}, 0)",
         f"COALESCE({resolution} > {target_sql(goals, 'resolution')}, 0)",
     )
 
 
-def met_sql(goals: dict[str, dict[str, int]], *, business: bool, pause: bool = False) -> tuple[str, str]:
+def met_sql(
+    goals: dict[str, dict[str, int]], *, business: bool, pause: bool = False, stale: Stale | None = None
+) -> tuple[str, str]:
     """SQL over ticket `t`, (first response met, resolution met), each 1 or 0: the clock stopped
     (answered or closed; closed now for the resolution) within its target. A clock still running
     within its target is neither met nor breached: that target is not decided yet."""
-    first = stopped_clock_sql("first_response", business=business)
-    resolution = stopped_clock_sql("resolution", business=business, pause=pause)
+    first = stopped_clock_sql("first_response", business=business, stale=stale)
+    resolution = stopped_clock_sql("resolution", business=business, pause=pause, stale=stale)
     return (
         f"COALESCE({first} <= {target_sql(goals, 'first_response')}, 0)",
         f"COALESCE({resolution} <= {target_sql(goals, 'resolution')}, 0)",
     )
 
 
-def breached_sql(settings: Settings, *, cutoff: str) -> str:
+def breached_sql(settings: Settings, *, cutoff: str, stale: Stale | None = None) -> str:
     """SQL over ticket `t`: 1 when it broke an SLA target by `cutoff`, 0 when it kept its targets,
     NULL when its priority has none (the `sla` KPI block's rule, per ticket)."""
     goals = targets(settings)
     if not goals:
         return "NULL"
     first_breach, resolution_breach = breach_sql(
-        goals, business=settings["business_hours.enabled"], cutoff=cutoff, pause=settings["sla.pause_when_pending"]
+        goals,
+        business=settings["business_hours.enabled"],
+        cutoff=cutoff,
+        pause=settings["sla.pause_when_pending"],
+        stale=stale,
     )
     no_target = f"{target_sql(goals, 'first_response')} IS NULL AND {target_sql(goals, 'resolution')} IS NULL"
     return f"(CASE WHEN {no_target} THEN NULL ELSE ({first_breach} OR {resolution_breach}) END)"
 
 
-def breached_by(settings: Settings, *, now: datetime) -> tuple[str, dict[str, str | int]]:
+def breached_by(settings: Settings, *, now: datetime, stale: Stale | None = None) -> tuple[str, dict[str, str | int]]:
     """`breached_sql` by `now` and its named parameters (`now` and the targets, all bound), for
     inlining in a query over ticket `t` with named parameters of its own (none starting `sla_`)."""
     goals = targets(settings)
     if not goals:
         return "NULL", {}
-    return breached_sql(settings, cutoff=":sla_cutoff"), {"sla_cutoff": to_db(now), **target_params(goals)}
+    return breached_sql(settings, cutoff=":sla_cutoff", stale=stale), {"sla_cutoff": to_db(now), **target_params(goals)}
 
 
 def breaching_tickets(conn: sqlite3.Connection, settings: Settings, *, now: datetime) -> list[dict]:
@@ -207,11 +224,10 @@ def breaching_tickets(conn: sqlite3.Connection, settings: Settings, *, now: date
     if not goals:
         return []
     business = hours is not None
-    if business:
-        prepare(conn, settings, now=now, business_hours=True)
+    stale = prepare(conn, settings, now=now, business_hours=True) if business else None
     pause = settings["sla.pause_when_pending"]
     first_elapsed = running_clock_sql("first_response", business=business, cutoff=":now")
-    resolution_elapsed = running_clock_sql("resolution", business=business, cutoff=":now", pause=pause)
+    resolution_elapsed = running_clock_sql("resolution", business=business, cutoff=":now", pause=pause, stale=stale)
     warn = int((settings.duration("sla.warn_before") or timedelta()).total_seconds())
     first_target, resolution_target = target_sql(goals, "first_response"), target_sql(goals, "resolution")
     # The first-response clock runs until the first reply or the first close (see clock_sql).

@@ -397,6 +397,13 @@ def m009_mail(db) -> None:
     """)
 
 
+def m013_business_batches(db) -> None:
+    """Reads never write (issue 12): after a [business_hours] change the stored business durations
+    are recomputed by writes, a batch of tickets at a time in id order; `through` is the last id
+    done (NULL when none is left), so reads know which stored values are of the new hours."""
+    db.execute("ALTER TABLE business_time ADD COLUMN through INTEGER")
+
+
 # The order is the history of the schema; append only.
 STEPS = [
     m001_initial,
@@ -408,6 +415,7 @@ STEPS = [
     m007_history,
     m008_pauses_and_outreach,
     m009_mail,
+    m013_business_batches,
 ]
 NAMES = [step.__name__ for step in STEPS]
 

@@ -289,7 +289,7 @@ def test_an_unparseable_message_exits_65_and_is_kept_in_the_quarantine(run, db_p
 def test_a_database_locked_past_the_wait_exits_75(mailrun, db_path, monkeypatch):
     from carecli.core import store
 
-    monkeypatch.setattr(store, "BUSY_TIMEOUT_S", 0.1)
+    monkeypatch.setattr(store, "WRITE_WAIT_S", 0.2)
     holder = sqlite3.connect(db_path, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
     try:

@@ -55,3 +55,9 @@ class DamagedDatabase(StoreError):
 
 class TemporaryStoreError(StoreError):
     """The database stayed locked past the wait, or the disk is full: trying later may work."""
+
+
+class ServerUnavailable(CareError):
+    """A mail server could not be reached, or dropped the connection: trying later may work."""
+
+    exit_code = EXIT_TEMPFAIL

@@ -189,7 +189,8 @@ def _fetch_all(conn, settings, acct, client, wanted, quarantine_dir, dry_run, pr
     if total is not None:
         total(sum(len(uids) for _, _, uids in plans))
     for folder, uidvalidity, uids in plans:
-        _examine(client, folder)
+        if _examine(client, folder) != uidvalidity:  # the UIDs planned mean other messages now
+            raise imaplib.IMAP4.abort(f"the UIDVALIDITY of {folder} changed during the fetch")
         for start in range(0, len(uids), BATCH):
             batch = uids[start : start + BATCH]
             sources = _fetch_batch(client, batch, folder, ours=acct.is_sent(folder), now=now)

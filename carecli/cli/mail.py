@@ -156,12 +156,16 @@ def _ingest_paths(paths: list[str], dry_run: bool, fmt: str) -> None:
         progress.done()
     if dry_run:
         emit_rows([f.as_row() for f in filings], FILING_COLUMNS, fmt, tz=settings.tz, empty="no messages found")
+    message(_counts_line(filings, dry_run, "messages"))
+
+
+def _counts_line(filings, dry_run: bool, what: str) -> str:
     counts = dict.fromkeys(("filed", "skipped", "quarantined", "known"), 0)
     for filing in filings:
         counts[filing.status] += 1
     would = "would be " if dry_run else ""
-    message(
-        f"{len(filings)} messages: {counts['filed']} {would}filed, {counts['skipped']} {would}skipped, "
+    return (
+        f"{len(filings)} {what}: {counts['filed']} {would}filed, {counts['skipped']} {would}skipped, "
         f"{counts['quarantined']} {would}quarantined, {counts['known']} seen before"
     )
 
@@ -183,3 +187,54 @@ def log(
     start = STATE.when(since, option="--since") if since else None
     rows = intake.log(conn, status=status, since=start, limit=limit or None)
     emit_rows(rows, LOG_COLUMNS, fmt, tz=settings.tz, empty="no mail seen yet")
+
+
+@app.command("fetch")
+def fetch(
+    folders: Annotated[
+        Optional[List[str]],
+        typer.Option("--folder", "-f", help="read this folder (repeatable); default: [mail.imap] folders"),
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="print what would be filed where; change nothing")] = False,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Fetch new mail over IMAP ([mail.imap]) and file it as `mail ingest` does; read-only.
+
+    Never marks, moves or deletes a message. Each run asks only for messages after the last one
+    filed in each folder; a changed UIDVALIDITY reads the folder again (nothing is filed twice).
+    Exits 75 when the server cannot be reached or drops the connection: run it again later.
+    """
+    from carecli.cli.progress import Progress
+    from carecli.mail import imap
+    from carecli.mail.quarantine import folder_for
+
+    conn, settings = STATE.conn, STATE.settings
+    account = imap.account(settings)
+    client = imap.connect(account, imap.password(account.password_cmd))
+    progress = Progress("fetching mail", None)
+
+    def set_total(count: int) -> None:
+        progress.total = count
+
+    try:
+        fetched = imap.fetch(
+            conn,
+            settings,
+            account,
+            client,
+            quarantine_dir=folder_for(STATE.db_file),
+            folders=folders or None,
+            dry_run=dry_run,
+            progress=progress.advance,
+            total=set_total,
+            now=STATE.now,
+        )
+    finally:
+        progress.done()
+        imap.close(client)
+    for folder in fetched.reread:
+        message(f"{folder}: the server's UIDVALIDITY changed, so the folder was read again")
+    filings = fetched.filings
+    if dry_run:
+        emit_rows([f.as_row() for f in filings], FILING_COLUMNS, fmt, tz=settings.tz, empty="no new messages")
+    message(_counts_line(filings, dry_run, "messages fetched"))

@@ -23,7 +23,7 @@ class Key:
 
     name: str  # dotted: "care.silent_after" is [care] silent_after
     default: Any
-    kind: str  # str | bool | int | list | duration | timezone | clock | weekdays | dates | table
+    kind: str  # str | bool | int | list | folders | duration | timezone | clock | weekdays | dates | table
     help: str
     low: int | None = None  # int: the smallest value allowed
     high: int | None = None  # int: the largest value allowed
@@ -174,6 +174,29 @@ _key(
     "a message with the sender's subject of the last this many days goes on that ticket while it is open",
 )
 _key("mail.reopen_on_reply", True, "bool", "a reply to a closed ticket reopens it (false: a new ticket is opened)")
+_key("mail.imap.host", "", "str", "`mail fetch`: the IMAP server's name")
+_key("mail.imap.port", 0, "int", "the IMAP server's port; 0 = the usual one (993 for tls, else 143)", low=0, high=65535)
+_key("mail.imap.user", "", "str", "the IMAP login name")
+_key(
+    "mail.imap.password_cmd",
+    "",
+    "str",
+    "a shell command whose first line of output is the IMAP password (e.g. pass show shop/imap)",
+)
+_key(
+    "mail.imap.tls",
+    "tls",
+    "str",
+    "tls (port 993), starttls, or none (only for a server on this machine: 127.0.0.1, ::1, localhost)",
+    choices=("tls", "starttls", "none"),
+)
+_key("mail.imap.folders", ["INBOX", "Sent"], "folders", "the folders `mail fetch` reads, in this order")
+_key(
+    "mail.imap.sent_folders",
+    ["Sent"],
+    "folders",
+    "folders of our own sent mail: filed as our replies whatever their From",
+)
 
 # --- data in and out: export, import, search, backups (issue 5)
 
@@ -272,7 +295,9 @@ def load(config_path: str | os.PathLike | None = None, env: Mapping[str, str] | 
         if key.kind != "table" and env_name in env:
             raw = env[env_name]
             value = (
-                [v.strip() for v in raw.split(",") if v.strip()] if key.kind in ("list", "weekdays", "dates") else raw
+                [v.strip() for v in raw.split(",") if v.strip()]
+                if key.kind in ("list", "folders", "weekdays", "dates")
+                else raw
             )
             values[name] = _check(key, value, f"environment variable {env_name}")
             sources[name] = f"env {env_name}"
@@ -365,6 +390,10 @@ def _check(key: Key, value: Any, where: str) -> Any:
         return items
     if kind in ("weekdays", "dates"):
         return _check_day_list(key, value, where)
+    if kind == "folders":  # IMAP folder names are case-sensitive (INBOX aside): kept as written
+        if not isinstance(value, list) or not value or not all(isinstance(v, str) and v.strip() for v in value):
+            raise ConfigError(f"{where}: '{key.name}' must be a non-empty list of folder names, e.g. [\"INBOX\"]")
+        return [v.strip() for v in value]
     if not isinstance(value, str):
         raise ConfigError(f"{where}: '{key.name}' must be a string, not {value!r}")
     if key.choices:

@@ -58,3 +58,9 @@ class TemporaryStoreError(StoreError):
     the exit code (75, EX_TEMPFAIL) tells cron and mail systems so."""
 
     exit_code = EXIT_TEMPFAIL
+
+
+class ServerUnavailable(CareError):
+    """A mail server could not be reached, or dropped the connection: trying later may work."""
+
+    exit_code = EXIT_TEMPFAIL

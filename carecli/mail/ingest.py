@@ -29,6 +29,7 @@ def ingest_bytes(
     received: datetime,
     quarantine_dir: Path,
     dry_run: bool = False,
+    ours: bool = False,
 ) -> Filing:
     """One message; an unparseable one is kept in `quarantine_dir` and returned as quarantined."""
     try:
@@ -41,8 +42,8 @@ def ingest_bytes(
         filing.reason = f"{problem.reason}; kept in {kept}"
         return filing
     if not dry_run:
-        return intake.file_message(conn, settings, mail, received=received)
-    return _dry(conn, lambda: intake.file_message(conn, settings, mail, received=received))
+        return intake.file_message(conn, settings, mail, received=received, ours=ours)
+    return _dry(conn, lambda: intake.file_message(conn, settings, mail, received=received, ours=ours))
 
 
 def ingest_sources(
@@ -78,7 +79,8 @@ def ingest_sources(
     def run() -> list[Filing]:
         for _, _, source in queue:
             filing = ingest_bytes(
-                conn, settings, source.read(), received=source.received, quarantine_dir=quarantine_dir, dry_run=False
+                conn, settings, source.read(), received=source.received, quarantine_dir=quarantine_dir, dry_run=False,
+                ours=source.ours,
             ) if not dry_run else _file_or_report(conn, settings, source)  # fmt: skip
             results.append(filing)
             if progress is not None:
@@ -93,7 +95,7 @@ def _file_or_report(conn: sqlite3.Connection, settings: Settings, source: Source
         mail = parse(source.read())
     except Unparseable as problem:
         return Filing("", "quarantined", problem.reason + " (dry run: not kept)")
-    return intake.file_message(conn, settings, mail, received=source.received)
+    return intake.file_message(conn, settings, mail, received=source.received, ours=source.ours)
 
 
 def _dry(conn: sqlite3.Connection, work):

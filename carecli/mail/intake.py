@@ -66,14 +66,17 @@ def known(conn: sqlite3.Connection, key: str) -> sqlite3.Row | None:
     return store.one(conn, "SELECT status, ticket_id, reason FROM mail_messages WHERE message_id = ?", (key,))
 
 
-def file_message(conn: sqlite3.Connection, settings: Settings, mail: Mail, *, received: datetime) -> Filing:
-    """File one message in one transaction; a message seen before changes nothing."""
+def file_message(
+    conn: sqlite3.Connection, settings: Settings, mail: Mail, *, received: datetime, ours: bool = False
+) -> Filing:
+    """File one message in one transaction; a message seen before changes nothing. `ours`: it
+    comes from our Sent folder, so it is our own message whatever its From says."""
     with store.transaction(conn):
         seen = known(conn, mail.key)
         if seen is not None:
             where = f" on #{seen['ticket_id']}" if seen["ticket_id"] else ""
             return Filing(mail.key, "known", f"seen before ({seen['status']}{where})", subject=mail.subject)
-        filing = _file(conn, settings, mail, received)
+        filing = _file(conn, settings, mail, received, ours)
         _record(conn, mail, filing, received)
         return filing
 
@@ -98,10 +101,10 @@ def quarantine(conn: sqlite3.Connection, digest: str, reason: str, *, received: 
     return Filing(key, "quarantined", reason)
 
 
-def _file(conn: sqlite3.Connection, settings: Settings, mail: Mail, received: datetime) -> Filing:
+def _file(conn: sqlite3.Connection, settings: Settings, mail: Mail, received: datetime, sent: bool) -> Filing:
     at = mail.when(received)
     ours = own_addresses(settings)
-    outbound = mail.sender in ours
+    outbound = sent or mail.sender in ours
     filing = Filing(mail.key, "filed", "", "out" if outbound else "in", mail.sender, mail.subject, to_db(at))
     if not outbound and mail.automatic:
         filing.status, filing.reason = "skipped", f"automatic: {mail.automatic}"

@@ -18,6 +18,7 @@ class Source:
     label: str  # where the message is, for messages to the user
     read: Callable[[], bytes]
     received: datetime  # when it arrived (file time, or the mbox 'From ' line), for a message without a Date
+    ours: bool = False  # from our Sent folder: our own message, whatever its From
 
 
 def collect(paths: list[str]) -> Iterator[Source]:

@@ -397,6 +397,22 @@ def m009_mail(db) -> None:
     """)
 
 
+def m010_imap_state(db) -> None:
+    """`mail fetch` (issue 15): per IMAP account and folder, the UIDVALIDITY and the highest UID
+    filed, so each fetch asks only for newer messages; a new UIDVALIDITY re-reads the folder."""
+    db.executescript("""
+        CREATE TABLE imap_state (
+            id          INTEGER PRIMARY KEY,
+            account     TEXT NOT NULL,      -- user@host:port
+            folder      TEXT NOT NULL,
+            uidvalidity INTEGER NOT NULL,
+            last_uid    INTEGER NOT NULL,   -- every message up to this UID is filed (or known)
+            fetched_at  TEXT NOT NULL,
+            UNIQUE (account, folder)
+        );
+    """)
+
+
 def m013_business_batches(db) -> None:
     """Reads never write (issue 12): after a [business_hours] change the stored business durations
     are recomputed by writes, a batch of tickets at a time in id order; `through` is the last id
@@ -415,6 +431,7 @@ STEPS = [
     m007_history,
     m008_pauses_and_outreach,
     m009_mail,
+    m010_imap_state,
     m013_business_batches,
 ]
 NAMES = [step.__name__ for step in STEPS]

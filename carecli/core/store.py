@@ -216,3 +216,9 @@ def insert_many(conn: sqlite3.Connection, table: str, columns: Sequence[str], ro
         f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})", rows
     )
     return cursor.rowcount
+
+
+def file_of(conn: sqlite3.Connection) -> Path | None:
+    """The file of the connection's main database (None in memory): for the folders kept beside it."""
+    row = conn.execute("PRAGMA database_list").fetchone()
+    return Path(row[2]) if row is not None and row[2] else None

@@ -42,7 +42,7 @@ def ingest_bytes(
         return filing
     if not dry_run:
         return intake.file_message(conn, settings, mail, received=received)
-    return _dry(conn, lambda: intake.file_message(conn, settings, mail, received=received))
+    return _dry(conn, lambda: intake.file_message(conn, settings, mail, received=received, keep_files=False))
 
 
 def ingest_sources(
@@ -93,7 +93,7 @@ def _file_or_report(conn: sqlite3.Connection, settings: Settings, source: Source
         mail = parse(source.read())
     except Unparseable as problem:
         return Filing("", "quarantined", problem.reason + " (dry run: not kept)")
-    return intake.file_message(conn, settings, mail, received=source.received)
+    return intake.file_message(conn, settings, mail, received=source.received, keep_files=False)
 
 
 def _dry(conn: sqlite3.Connection, work):

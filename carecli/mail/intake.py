@@ -20,7 +20,7 @@ from typing import Any
 from carecli.core import store
 from carecli.core.config import Settings
 from carecli.core.errors import InvalidInput
-from carecli.mail import identities
+from carecli.mail import attachments, identities
 from carecli.mail.parse import Mail, subject_key
 from carecli.records import tickets
 from carecli.text.clock import from_db, to_db, to_utc
@@ -66,15 +66,29 @@ def known(conn: sqlite3.Connection, key: str) -> sqlite3.Row | None:
     return store.one(conn, "SELECT status, ticket_id, reason FROM mail_messages WHERE message_id = ?", (key,))
 
 
-def file_message(conn: sqlite3.Connection, settings: Settings, mail: Mail, *, received: datetime) -> Filing:
-    """File one message in one transaction; a message seen before changes nothing."""
+def file_message(
+    conn: sqlite3.Connection, settings: Settings, mail: Mail, *, received: datetime, keep_files: bool = True
+) -> Filing:
+    """File one message in one transaction; a message seen before changes nothing. The attachments
+    of a filed message are kept beside the database (not with `keep_files` off: a dry run)."""
     with store.transaction(conn):
         seen = known(conn, mail.key)
         if seen is not None:
             where = f" on #{seen['ticket_id']}" if seen["ticket_id"] else ""
             return Filing(mail.key, "known", f"seen before ({seen['status']}{where})", subject=mail.subject)
         filing = _file(conn, settings, mail, received)
-        _record(conn, mail, filing, received)
+        row_id, interaction_id = _record(conn, mail, filing, received)
+        if filing.status == "filed" and mail.attachments:
+            db_file = store.file_of(conn) if keep_files else None
+            attachments.record(
+                conn,
+                attachments.folder_for(db_file) if db_file is not None else None,
+                mail.attachments,
+                mail_message_id=row_id,
+                interaction_id=interaction_id,
+                ticket_id=filing.ticket_id,
+                max_size=settings.size("mail.attachment_max_size"),
+            )
         return filing
 
 
@@ -113,7 +127,7 @@ def _file(conn: sqlite3.Connection, settings: Settings, mail: Mail, received: da
     customer_id, created = identities.customer_for_sender(conn, mail.sender, mail.sender_name, at=at)
     filing.customer_id = customer_id
     ticket, how, related = _thread(conn, settings, mail, ours, customer_ids={customer_id}, at=at)
-    body = _body(mail)
+    body = _body(mail, settings.size("mail.attachment_max_size"))
     channel = settings["mail.channel"]
     if ticket is not None and ticket["status"] == "closed" and not _reopens(settings, ticket, at):
         if at >= from_db(ticket["closed_at"]):  # reopen_on_reply is off: a new ticket, pointing back
@@ -156,7 +170,14 @@ def _file_ours(
         filing.reason += "our own message, on no known ticket (mail from our addresses never opens one)"
         return filing
     at = _not_before_ticket(ticket, at, filing)
-    tickets.reply(conn, settings, ticket, _body(mail), at=at, channel=settings["mail.channel"])
+    tickets.reply(
+        conn,
+        settings,
+        ticket,
+        _body(mail, settings.size("mail.attachment_max_size")),
+        at=at,
+        channel=settings["mail.channel"],
+    )
     filing.ticket_id, filing.customer_id = ticket["id"], ticket["customer_id"]
     filing.reason += f"our reply; {how}"
     return filing
@@ -235,15 +256,19 @@ def _not_before_ticket(ticket: sqlite3.Row, at: datetime, filing: Filing) -> dat
     return at
 
 
-def _body(mail: Mail) -> str:
+def _body(mail: Mail, max_size: int) -> str:
     lines = [mail.text.strip() or "(no text)"]
     if mail.attachments:
-        listed = ", ".join(f"{a.name} ({a.content_type}, {a.size} bytes)" for a in mail.attachments)
+        listed = ", ".join(
+            f"{a.name} ({a.content_type}, {a.size} bytes{', not kept: too large' if a.size > max_size else ''})"
+            for a in mail.attachments
+        )
         lines.append(f"[attachments: {listed}]")
     return "\n\n".join(lines)
 
 
-def _record(conn: sqlite3.Connection, mail: Mail, filing: Filing, received: datetime) -> None:
+def _record(conn: sqlite3.Connection, mail: Mail, filing: Filing, received: datetime) -> tuple[int, int | None]:
+    """Insert the message's row; returns (its id, the interaction it was filed as)."""
     interaction_id = None
     if filing.ticket_id is not None:
         interaction_id = store.scalar(
@@ -251,7 +276,7 @@ def _record(conn: sqlite3.Connection, mail: Mail, filing: Filing, received: date
             "SELECT max(id) FROM interactions WHERE ticket_id = ? AND direction = ?",
             (filing.ticket_id, filing.direction),
         )
-    store.insert(
+    row_id = store.insert(
         conn,
         "mail_messages",
         {
@@ -268,12 +293,13 @@ def _record(conn: sqlite3.Connection, mail: Mail, filing: Filing, received: date
             "customer_id": filing.customer_id,
             "ticket_id": filing.ticket_id,
             "interaction_id": interaction_id,
-            "attachments": json.dumps([a.__dict__ for a in mail.attachments], ensure_ascii=False)
+            "attachments": json.dumps([a.facts() for a in mail.attachments], ensure_ascii=False)
             if mail.attachments
             else None,
         },
     )
     filing.reason = filing.reason.strip("; ")
+    return row_id, interaction_id
 
 
 def log(

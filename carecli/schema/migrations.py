@@ -397,6 +397,29 @@ def m009_mail(db) -> None:
     """)
 
 
+def m011_attachments(db) -> None:
+    """Mail parts (issue 15): each attachment of a filed message, its bytes kept by content
+    (sha256) in the folder beside the database unless larger than `[mail] attachment_max_size`
+    (then `stored` is 0 and only its facts are kept); and a message's full text, quoted history
+    included, where the interaction holds only the new part."""
+    db.executescript("""
+        CREATE TABLE attachments (
+            id              INTEGER PRIMARY KEY,
+            mail_message_id INTEGER NOT NULL REFERENCES mail_messages(id),
+            interaction_id  INTEGER REFERENCES interactions(id),
+            ticket_id       INTEGER REFERENCES tickets(id),
+            name            TEXT NOT NULL,            -- the sender's file name, as data only: never a path
+            content_type    TEXT NOT NULL,
+            size            INTEGER NOT NULL,         -- bytes, decoded
+            sha256          TEXT NOT NULL,            -- names the stored file: <db>.attachments/<sha256>
+            stored          INTEGER NOT NULL CHECK (stored IN (0, 1))
+        );
+        CREATE INDEX attachments_ticket ON attachments(ticket_id);
+        CREATE INDEX attachments_message ON attachments(mail_message_id);
+        ALTER TABLE mail_messages ADD COLUMN full_text TEXT;  -- the whole text when the interaction holds less
+    """)
+
+
 # The order is the history of the schema; append only.
 STEPS = [
     m001_initial,
@@ -408,6 +431,7 @@ STEPS = [
     m007_history,
     m008_pauses_and_outreach,
     m009_mail,
+    m011_attachments,  # m010 (mail fetch) is on another branch: it goes before this one on merge
 ]
 NAMES = [step.__name__ for step in STEPS]
 

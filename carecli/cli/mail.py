@@ -9,7 +9,7 @@ from typing import Annotated, List, Optional
 
 import typer
 
-from carecli.cli.options import FormatOpt, LimitOpt, SinceOpt, check_path
+from carecli.cli.options import FormatOpt, LimitOpt, SinceOpt, check_path, record_id
 from carecli.cli.output import Column, emit_rows, message
 from carecli.cli.state import STATE
 from carecli.core.errors import EXIT_DATAERR, EXIT_TEMPFAIL, InvalidInput, TemporaryStoreError
@@ -174,3 +174,14 @@ def log(
     start = STATE.when(since, option="--since") if since else None
     rows = intake.log(conn, status=status, since=start, limit=limit or None)
     emit_rows(rows, LOG_COLUMNS, fmt, tz=settings.tz, empty="no mail seen yet")
+
+
+@app.command("text")
+def text(
+    message_id: Annotated[int, typer.Argument(help="the message's id in mail log", parser=record_id)],
+) -> None:
+    """A filed message's whole text, the quoted history its ticket does not show included."""
+    from carecli.cli.output import emit_text
+    from carecli.mail import intake
+
+    emit_text(intake.full_text(STATE.conn, message_id).split("\n"))

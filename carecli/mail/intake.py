@@ -19,9 +19,10 @@ from typing import Any
 
 from carecli.core import store
 from carecli.core.config import Settings
-from carecli.core.errors import InvalidInput
+from carecli.core.errors import InvalidInput, NotFound
 from carecli.mail import attachments, identities
 from carecli.mail.parse import Mail, subject_key
+from carecli.mail.quoted import new_part
 from carecli.records import tickets
 from carecli.text.clock import from_db, to_db, to_utc
 
@@ -257,7 +258,8 @@ def _not_before_ticket(ticket: sqlite3.Row, at: datetime, filing: Filing) -> dat
 
 
 def _body(mail: Mail, max_size: int) -> str:
-    lines = [mail.text.strip() or "(no text)"]
+    """The interaction's text: the new part only (the full text is mail_messages.full_text)."""
+    lines = [new_part(mail.text) or "(no text)"]
     if mail.attachments:
         listed = ", ".join(
             f"{a.name} ({a.content_type}, {a.size} bytes{', not kept: too large' if a.size > max_size else ''})"
@@ -296,6 +298,7 @@ def _record(conn: sqlite3.Connection, mail: Mail, filing: Filing, received: date
             "attachments": json.dumps([a.facts() for a in mail.attachments], ensure_ascii=False)
             if mail.attachments
             else None,
+            "full_text": mail.text if filing.status == "filed" else None,
         },
     )
     filing.reason = filing.reason.strip("; ")
@@ -321,3 +324,11 @@ def log(
         sql += " LIMIT ?"
         params.append(limit)
     return conn.execute(sql, params)
+
+
+def full_text(conn: sqlite3.Connection, row_id: int) -> str:
+    """A filed message's whole text (its interaction holds only the new part), by its mail log id."""
+    text = store.scalar(conn, "SELECT full_text FROM mail_messages WHERE id = ?", (row_id,))
+    if text is None:
+        raise NotFound(f"no filed message #{row_id}", "see the ids in: carecli mail log --status filed")
+    return text

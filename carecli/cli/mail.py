@@ -59,6 +59,14 @@ def ingest(
         ),
     ],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="print what would be filed where; change nothing")] = False,
+    archive: Annotated[
+        bool,
+        typer.Option(
+            "--archive",
+            help="a back-fill of old mail: threads whose last message is older than [mail] archive_close_after"
+            " are filed as closed; no check-ins are scheduled",
+        ),
+    ] = False,
     fmt: FormatOpt = "table",
 ) -> None:
     """File e-mail as tickets and interactions, threaded onto the right ticket; idempotent.
@@ -66,14 +74,18 @@ def ingest(
     With - (for procmail, maildrop, getmail, .forward) it exits 0 when the message was filed or
     skipped on purpose, 65 when it cannot be parsed (it is kept in the quarantine folder beside the
     database), 75 when the mail system should try again (database busy, disk full).
+
+    With --archive (old mail, e.g. a mailbox from before carecli), messages keep their own times,
+    threads whose last message is older than [mail] archive_close_after (30d) are closed at that
+    message's time, and no after-close check-in is scheduled.
     """
     try:
         if paths == ["-"]:
-            _ingest_stdin(dry_run, fmt)
+            _ingest_stdin(dry_run, fmt, archive)
         else:
             if "-" in paths:
                 raise InvalidInput("- (stdin) cannot be mixed with paths", "ingest stdin in a command of its own")
-            _ingest_paths(paths, dry_run, fmt)
+            _ingest_paths(paths, dry_run, fmt, archive)
     except TemporaryStoreError as exc:
         _try_later(str(exc))
     except sqlite3.OperationalError as exc:
@@ -94,7 +106,7 @@ def _try_later(text: str) -> None:
     raise typer.Exit(EXIT_TEMPFAIL)
 
 
-def _ingest_stdin(dry_run: bool, fmt: str) -> None:
+def _ingest_stdin(dry_run: bool, fmt: str, archive: bool = False) -> None:
     from carecli.mail import ingest as mail_ingest
     from carecli.mail.quarantine import folder_for
 
@@ -103,7 +115,13 @@ def _ingest_stdin(dry_run: bool, fmt: str) -> None:
         raise InvalidInput("no message on stdin", "pipe one RFC 5322 message in: carecli mail ingest - < message.eml")
     conn, settings = STATE.conn, STATE.settings
     filing = mail_ingest.ingest_bytes(
-        conn, settings, raw, received=STATE.now, quarantine_dir=folder_for(STATE.db_file), dry_run=dry_run
+        conn,
+        settings,
+        raw,
+        received=STATE.now,
+        quarantine_dir=folder_for(STATE.db_file),
+        dry_run=dry_run,
+        archive=STATE.now if archive else None,
     )
     if dry_run:
         emit_rows([filing.as_row()], FILING_COLUMNS, fmt, tz=settings.tz)
@@ -121,7 +139,7 @@ def _summary_line(filing) -> str:
     return f"{filing.status}: {filing.reason}"
 
 
-def _ingest_paths(paths: list[str], dry_run: bool, fmt: str) -> None:
+def _ingest_paths(paths: list[str], dry_run: bool, fmt: str, archive: bool = False) -> None:
     from carecli.cli.progress import Progress
     from carecli.mail import ingest as mail_ingest
     from carecli.mail.quarantine import folder_for
@@ -142,6 +160,7 @@ def _ingest_paths(paths: list[str], dry_run: bool, fmt: str) -> None:
             dry_run=dry_run,
             progress=progress.advance,
             total=set_total,
+            archive=STATE.now if archive else None,
         )
     finally:
         progress.done()
@@ -154,6 +173,7 @@ def _ingest_paths(paths: list[str], dry_run: bool, fmt: str) -> None:
     message(
         f"{len(filings)} messages: {counts['filed']} {would}filed, {counts['skipped']} {would}skipped, "
         f"{counts['quarantined']} {would}quarantined, {counts['known']} seen before"
+        + (f"; {sum(f.closed_as_archive for f in filings)} threads {would}closed (archive)" if archive else "")
     )
 
 

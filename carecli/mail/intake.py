@@ -44,6 +44,7 @@ class Filing:
     customer_id: int | None = None
     ticket_id: int | None = None
     new_ticket: bool = False
+    closed_as_archive: bool = False  # the last message of a thread `mail ingest --archive` closed
 
     def as_row(self) -> dict[str, Any]:
         return {
@@ -76,7 +77,13 @@ def file_message(
         seen = known(conn, mail.key)
         if seen is not None:
             where = f" on #{seen['ticket_id']}" if seen["ticket_id"] else ""
-            return Filing(mail.key, "known", f"seen before ({seen['status']}{where})", subject=mail.subject)
+            return Filing(
+                mail.key,
+                "known",
+                f"seen before ({seen['status']}{where})",
+                subject=mail.subject,
+                ticket_id=seen["ticket_id"],
+            )
         filing = _file(conn, settings, mail, received)
         row_id, interaction_id = _record(conn, mail, filing, received)
         if filing.status == "filed" and mail.attachments:
@@ -332,3 +339,10 @@ def full_text(conn: sqlite3.Connection, row_id: int) -> str:
     if text is None:
         raise NotFound(f"no filed message #{row_id}", "see the ids in: carecli mail log --status filed")
     return text
+
+
+def last_message_at(conn: sqlite3.Connection, ticket_id: int) -> str | None:
+    """When the ticket's last message (either way, not a note) was written, as stored."""
+    return store.scalar(
+        conn, "SELECT max(at) FROM interactions WHERE ticket_id = ? AND direction IN ('in', 'out')", (ticket_id,)
+    )

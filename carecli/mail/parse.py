@@ -222,10 +222,13 @@ def _without_mbox_from_line(raw: bytes) -> bytes:
 def _raw_headers(message: Message) -> dict[str, list[str]]:
     """Header values by lower-case name, unfolded, 8-bit bytes decoded (UTF-8, else the charset
     the body declares, else Windows-1252)."""
-    hint = _body_charset(message)
+    hint: str | None = None
+    hinted = False
     headers: dict[str, list[str]] = {}
     for name, value in message.raw_items():
         text = re.sub(r"\r?\n[ \t]", " ", str(value))
+        if not hinted and not text.isascii():  # walking the parts for a charset costs: only when needed
+            hint, hinted = _body_charset(message), True
         headers.setdefault(name.strip().lower(), []).append(_decode_8bit(text, hint))
     return headers
 

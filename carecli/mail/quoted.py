@@ -71,6 +71,8 @@ def _quote_header(lines: list[str], index: int) -> int:
         chunk = lines[index : index + count]
         if len(chunk) < count or any(not part.strip() for part in chunk):
             return 0
+        if not chunk[-1].rstrip().endswith(":"):  # every header ends so: the regexes only when it may be one
+            continue
         joined = " ".join(part.strip().lstrip("> ").strip() for part in chunk)
         if len(joined) > 300:
             return 0

@@ -168,6 +168,9 @@ def _register() -> None:
     from carecli.cli import mail
 
     app.add_typer(mail.app, name="mail", help="Mail in: ingest e-mail as tickets, show the mail log.")
+    from carecli.cli import attachments
+
+    app.add_typer(attachments.app, name="attachment", help="Attachments of filed mail: list them, save one.")
 
 
 _register()

@@ -9,7 +9,7 @@ from typing import Annotated, List, Optional
 
 import typer
 
-from carecli.cli.options import FormatOpt, LimitOpt, SinceOpt, check_path
+from carecli.cli.options import FormatOpt, LimitOpt, SinceOpt, check_path, record_id
 from carecli.cli.output import Column, emit_rows, message
 from carecli.cli.state import STATE
 from carecli.core.errors import EXIT_DATAERR, EXIT_TEMPFAIL, InvalidInput, TemporaryStoreError
@@ -59,6 +59,14 @@ def ingest(
         ),
     ],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="print what would be filed where; change nothing")] = False,
+    archive: Annotated[
+        bool,
+        typer.Option(
+            "--archive",
+            help="a back-fill of old mail: threads whose last message is older than [mail] archive_close_after"
+            " are filed as closed; no check-ins are scheduled",
+        ),
+    ] = False,
     fmt: FormatOpt = "table",
 ) -> None:
     """File e-mail as tickets and interactions, threaded onto the right ticket; idempotent.
@@ -66,14 +74,18 @@ def ingest(
     With - (for procmail, maildrop, getmail, .forward) it exits 0 when the message was filed or
     skipped on purpose, 65 when it cannot be parsed (it is kept in the quarantine folder beside the
     database), 75 when the mail system should try again (database busy, disk full).
+
+    With --archive (old mail, e.g. a mailbox from before carecli), messages keep their own times,
+    threads whose last message is older than [mail] archive_close_after (30d) are closed at that
+    message's time, and no after-close check-in is scheduled.
     """
     try:
         if paths == ["-"]:
-            _ingest_stdin(dry_run, fmt)
+            _ingest_stdin(dry_run, fmt, archive)
         else:
             if "-" in paths:
                 raise InvalidInput("- (stdin) cannot be mixed with paths", "ingest stdin in a command of its own")
-            _ingest_paths(paths, dry_run, fmt)
+            _ingest_paths(paths, dry_run, fmt, archive)
     except TemporaryStoreError as exc:
         _try_later(str(exc))
     except sqlite3.OperationalError as exc:
@@ -97,7 +109,7 @@ def _try_later(text: str) -> None:
 PIPE_WRITE_WAIT_S = 60.0
 
 
-def _ingest_stdin(dry_run: bool, fmt: str) -> None:
+def _ingest_stdin(dry_run: bool, fmt: str, archive: bool = False) -> None:
     from carecli.mail import ingest as mail_ingest
     from carecli.mail.quarantine import folder_for
 
@@ -112,7 +124,13 @@ def _ingest_stdin(dry_run: bool, fmt: str) -> None:
     if isinstance(conn, Connection):
         conn.write_wait_s = min(conn.write_wait_s, PIPE_WRITE_WAIT_S)
     filing = mail_ingest.ingest_bytes(
-        conn, settings, raw, received=STATE.now, quarantine_dir=folder_for(STATE.db_file), dry_run=dry_run
+        conn,
+        settings,
+        raw,
+        received=STATE.now,
+        quarantine_dir=folder_for(STATE.db_file),
+        dry_run=dry_run,
+        archive=STATE.now if archive else None,
     )
     if dry_run:
         emit_rows([filing.as_row()], FILING_COLUMNS, fmt, tz=settings.tz)
@@ -130,7 +148,7 @@ def _summary_line(filing) -> str:
     return f"{filing.status}: {filing.reason}"
 
 
-def _ingest_paths(paths: list[str], dry_run: bool, fmt: str) -> None:
+def _ingest_paths(paths: list[str], dry_run: bool, fmt: str, archive: bool = False) -> None:
     from carecli.cli.progress import Progress
     from carecli.mail import ingest as mail_ingest
     from carecli.mail.quarantine import folder_for
@@ -151,15 +169,16 @@ def _ingest_paths(paths: list[str], dry_run: bool, fmt: str) -> None:
             dry_run=dry_run,
             progress=progress.advance,
             total=set_total,
+            archive=STATE.now if archive else None,
         )
     finally:
         progress.done()
     if dry_run:
         emit_rows([f.as_row() for f in filings], FILING_COLUMNS, fmt, tz=settings.tz, empty="no messages found")
-    message(_counts_line(filings, dry_run, "messages"))
+    message(_counts_line(filings, dry_run, "messages", archive=archive))
 
 
-def _counts_line(filings, dry_run: bool, what: str) -> str:
+def _counts_line(filings, dry_run: bool, what: str, *, archive: bool = False) -> str:
     counts = dict.fromkeys(("filed", "skipped", "quarantined", "known"), 0)
     for filing in filings:
         counts[filing.status] += 1
@@ -167,6 +186,7 @@ def _counts_line(filings, dry_run: bool, what: str) -> str:
     return (
         f"{len(filings)} {what}: {counts['filed']} {would}filed, {counts['skipped']} {would}skipped, "
         f"{counts['quarantined']} {would}quarantined, {counts['known']} seen before"
+        + (f"; {sum(f.closed_as_archive for f in filings)} threads {would}closed (archive)" if archive else "")
     )
 
 
@@ -238,3 +258,14 @@ def fetch(
     if dry_run:
         emit_rows([f.as_row() for f in filings], FILING_COLUMNS, fmt, tz=settings.tz, empty="no new messages")
     message(_counts_line(filings, dry_run, "messages fetched"))
+
+
+@app.command("text")
+def text(
+    message_id: Annotated[int, typer.Argument(help="the message's id in mail log", parser=record_id)],
+) -> None:
+    """A filed message's whole text, the quoted history its ticket does not show included."""
+    from carecli.cli.output import emit_text
+    from carecli.mail import intake
+
+    emit_text(intake.full_text(STATE.conn, message_id).split("\n"))

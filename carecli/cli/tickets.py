@@ -367,16 +367,24 @@ def list_(
 @app.command("show")
 def show(ticket_id: TicketId, fmt: FormatOpt = "table") -> None:
     """A ticket's details and its full timeline."""
+    from carecli.cli.attachments import ATTACHMENT_COLUMNS, TABLE_COLUMNS
+    from carecli.mail import attachments
     from carecli.records import ticket_queries
 
     conn = STATE.conn
     record = dict(_ticket(conn, ticket_id))
     record["timeline"] = ticket_queries.ticket_timeline(conn, ticket_id, STATE.settings.tz)
+    files = [{**dict(row), "stored": bool(row["stored"])} for row in attachments.listing(conn, ticket_id=ticket_id)]
+    if files:  # only tickets that came by mail have any: the others show no empty section
+        record["attachments"] = files
     emit_record(
         record,
         fmt,
         fields=TICKET_COLUMNS,
-        sections={"timeline": TIMELINE_COLUMNS},
+        sections={
+            "timeline": TIMELINE_COLUMNS,
+            **({"attachments": TABLE_COLUMNS if fmt == "table" else ATTACHMENT_COLUMNS} if files else {}),
+        },
         tz=STATE.settings.tz,
         title=f"Ticket #{ticket_id}",
     )

@@ -23,7 +23,7 @@ class Key:
 
     name: str  # dotted: "care.silent_after" is [care] silent_after
     default: Any
-    kind: str  # str | bool | int | list | folders | duration | timezone | clock | weekdays | dates | table
+    kind: str  # str | bool | int | list | folders | duration | size | timezone | clock | weekdays | dates | table
     help: str
     low: int | None = None  # int: the smallest value allowed
     high: int | None = None  # int: the largest value allowed
@@ -174,6 +174,18 @@ _key(
     "a message with the sender's subject of the last this many days goes on that ticket while it is open",
 )
 _key("mail.reopen_on_reply", True, "bool", "a reply to a closed ticket reopens it (false: a new ticket is opened)")
+_key(
+    "mail.attachment_max_size",
+    "25MB",
+    "size",
+    "attachments up to this size are kept beside the database; larger ones are listed, not kept (e.g. 10MB, 500KB)",
+)
+_key(
+    "mail.archive_close_after",
+    "30d",
+    "duration",
+    "`mail ingest --archive` files a thread whose last message is older than this as closed",
+)
 _key("mail.imap.host", "", "str", "`mail fetch`: the IMAP server's name")
 _key("mail.imap.port", 0, "int", "the IMAP server's port; 0 = the usual one (993 for tls, else 143)", low=0, high=65535)
 _key("mail.imap.user", "", "str", "the IMAP login name")
@@ -197,7 +209,6 @@ _key(
     "folders",
     "folders of our own sent mail: filed as our replies whatever their From",
 )
-
 # --- data in and out: export, import, search, backups (issue 5)
 
 
@@ -245,6 +256,10 @@ class Settings:
 
         text = self.values[name]
         return parse_duration(text) if text else None
+
+    def size(self, name: str) -> int:
+        """A size key in bytes."""
+        return parse_size(self.values[name])
 
     def choose(self, list_key: str, value: str | None, default_key: str | None = None) -> str:
         """Validate `value` against a configured list; an unknown value names the allowed ones."""
@@ -408,6 +423,11 @@ def _check(key: Key, value: Any, where: str) -> Any:
             parse_duration(value)
         except TimeParseError as exc:
             raise ConfigError(f"{where}: '{key.name}': {exc}") from None
+    if kind == "size":
+        try:
+            parse_size(value)
+        except ValueError:
+            raise ConfigError(f"{where}: '{key.name}' must be a size like 25MB, 500KB or 1GB, not {value!r}") from None
     if kind == "timezone" and value:
         from carecli.text.clock import get_zone
         from carecli.text.vocabulary import TimeParseError
@@ -419,6 +439,19 @@ def _check(key: Key, value: Any, where: str) -> Any:
     if kind == "clock" and not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", value):
         raise ConfigError(f"{where}: '{key.name}' must be a time of day like 09:00, not {value!r}")
     return value
+
+
+_SIZE = re.compile(r"([0-9]{1,12})\s*(b|kb|mb|gb)?", re.IGNORECASE)
+_SIZE_UNITS = {"b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3}
+
+
+def parse_size(text: str) -> int:
+    """`25MB` -> 25000000 bytes (decimal units, as mail clients and file managers show sizes);
+    bare digits are bytes. Raises ValueError for anything else."""
+    found = _SIZE.fullmatch(text.strip())
+    if found is None:
+        raise ValueError(text)
+    return int(found.group(1)) * _SIZE_UNITS[(found.group(2) or "b").lower()]
 
 
 def _check_int(key: Key, value: Any, where: str) -> int:

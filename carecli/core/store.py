@@ -235,7 +235,7 @@ def _begin(conn: sqlite3.Connection) -> None:
                 if not _locked(exc):
                     raise
         raise TemporaryStoreError(
-            f"database {_db_file(conn)} stayed locked for {_minutes(wait)}: {holder} kept writing",
+            f"database {file_of(conn)} stayed locked for {_minutes(wait)}: {holder} kept writing",
             "try again when the other command is done",
         )
     finally:
@@ -258,18 +258,11 @@ def writer_note_path(db_file: str | os.PathLike) -> Path:
     return path.with_name(f".{path.name}.carecli-writer")
 
 
-def _db_file(conn: sqlite3.Connection) -> str | None:
-    for _, name, file in conn.execute("PRAGMA database_list"):
-        if name == "main":
-            return file or None
-    return None
-
-
 def _announce(conn: sqlite3.Connection) -> Path | None:
     if not isinstance(conn, Connection):
         return None
     try:
-        db_file = _db_file(conn)
+        db_file = file_of(conn)
         if db_file is None:
             return None
         note = writer_note_path(db_file)
@@ -292,7 +285,7 @@ def _withdraw(note: Path | None) -> None:
 def _holder(conn: sqlite3.Connection) -> str:
     """What holds the write lock, as the note beside the database says."""
     try:
-        db_file = _db_file(conn)
+        db_file = file_of(conn)
         if db_file is None:
             return "another program"
         held = json.loads(writer_note_path(db_file).read_text())
@@ -347,3 +340,9 @@ def insert_many(conn: sqlite3.Connection, table: str, columns: Sequence[str], ro
         f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})", rows
     )
     return cursor.rowcount
+
+
+def file_of(conn: sqlite3.Connection) -> Path | None:
+    """The file of the connection's main database (None in memory): for the folders kept beside it."""
+    row = conn.execute("PRAGMA database_list").fetchone()
+    return Path(row[2]) if row is not None and row[2] else None

@@ -19,9 +19,10 @@ from typing import Any
 
 from carecli.core import store
 from carecli.core.config import Settings
-from carecli.core.errors import InvalidInput
-from carecli.mail import identities
+from carecli.core.errors import InvalidInput, NotFound
+from carecli.mail import attachments, identities
 from carecli.mail.parse import Mail, subject_key
+from carecli.mail.quoted import new_part
 from carecli.records import tickets
 from carecli.text.clock import from_db, to_db, to_utc
 
@@ -43,6 +44,7 @@ class Filing:
     customer_id: int | None = None
     ticket_id: int | None = None
     new_ticket: bool = False
+    closed_as_archive: bool = False  # the last message of a thread `mail ingest --archive` closed
 
     def as_row(self) -> dict[str, Any]:
         return {
@@ -67,17 +69,41 @@ def known(conn: sqlite3.Connection, key: str) -> sqlite3.Row | None:
 
 
 def file_message(
-    conn: sqlite3.Connection, settings: Settings, mail: Mail, *, received: datetime, ours: bool = False
+    conn: sqlite3.Connection,
+    settings: Settings,
+    mail: Mail,
+    *,
+    received: datetime,
+    ours: bool = False,
+    keep_files: bool = True,
 ) -> Filing:
     """File one message in one transaction; a message seen before changes nothing. `ours`: it
-    comes from our Sent folder, so it is our own message whatever its From says."""
+    comes from our Sent folder, so it is our own message whatever its From says. The attachments
+    of a filed message are kept beside the database (not with `keep_files` off: a dry run)."""
     with store.transaction(conn):
         seen = known(conn, mail.key)
         if seen is not None:
             where = f" on #{seen['ticket_id']}" if seen["ticket_id"] else ""
-            return Filing(mail.key, "known", f"seen before ({seen['status']}{where})", subject=mail.subject)
+            return Filing(
+                mail.key,
+                "known",
+                f"seen before ({seen['status']}{where})",
+                subject=mail.subject,
+                ticket_id=seen["ticket_id"],
+            )
         filing = _file(conn, settings, mail, received, ours)
-        _record(conn, mail, filing, received)
+        row_id, interaction_id = _record(conn, mail, filing, received)
+        if filing.status == "filed" and mail.attachments:
+            db_file = store.file_of(conn) if keep_files else None
+            attachments.record(
+                conn,
+                attachments.folder_for(db_file) if db_file is not None else None,
+                mail.attachments,
+                mail_message_id=row_id,
+                interaction_id=interaction_id,
+                ticket_id=filing.ticket_id,
+                max_size=settings.size("mail.attachment_max_size"),
+            )
         return filing
 
 
@@ -116,7 +142,7 @@ def _file(conn: sqlite3.Connection, settings: Settings, mail: Mail, received: da
     customer_id, created = identities.customer_for_sender(conn, mail.sender, mail.sender_name, at=at)
     filing.customer_id = customer_id
     ticket, how, related = _thread(conn, settings, mail, ours, customer_ids={customer_id}, at=at)
-    body = _body(mail)
+    body = _body(mail, settings.size("mail.attachment_max_size"))
     channel = settings["mail.channel"]
     if ticket is not None and ticket["status"] == "closed" and not _reopens(settings, ticket, at):
         if at >= from_db(ticket["closed_at"]):  # reopen_on_reply is off: a new ticket, pointing back
@@ -159,7 +185,14 @@ def _file_ours(
         filing.reason += "our own message, on no known ticket (mail from our addresses never opens one)"
         return filing
     at = _not_before_ticket(ticket, at, filing)
-    tickets.reply(conn, settings, ticket, _body(mail), at=at, channel=settings["mail.channel"])
+    tickets.reply(
+        conn,
+        settings,
+        ticket,
+        _body(mail, settings.size("mail.attachment_max_size")),
+        at=at,
+        channel=settings["mail.channel"],
+    )
     filing.ticket_id, filing.customer_id = ticket["id"], ticket["customer_id"]
     filing.reason += f"our reply; {how}"
     return filing
@@ -238,15 +271,20 @@ def _not_before_ticket(ticket: sqlite3.Row, at: datetime, filing: Filing) -> dat
     return at
 
 
-def _body(mail: Mail) -> str:
-    lines = [mail.text.strip() or "(no text)"]
+def _body(mail: Mail, max_size: int) -> str:
+    """The interaction's text: the new part only (the full text is mail_messages.full_text)."""
+    lines = [new_part(mail.text) or "(no text)"]
     if mail.attachments:
-        listed = ", ".join(f"{a.name} ({a.content_type}, {a.size} bytes)" for a in mail.attachments)
+        listed = ", ".join(
+            f"{a.name} ({a.content_type}, {a.size} bytes{', not kept: too large' if a.size > max_size else ''})"
+            for a in mail.attachments
+        )
         lines.append(f"[attachments: {listed}]")
     return "\n\n".join(lines)
 
 
-def _record(conn: sqlite3.Connection, mail: Mail, filing: Filing, received: datetime) -> None:
+def _record(conn: sqlite3.Connection, mail: Mail, filing: Filing, received: datetime) -> tuple[int, int | None]:
+    """Insert the message's row; returns (its id, the interaction it was filed as)."""
     interaction_id = None
     if filing.ticket_id is not None:
         interaction_id = store.scalar(
@@ -254,7 +292,7 @@ def _record(conn: sqlite3.Connection, mail: Mail, filing: Filing, received: date
             "SELECT max(id) FROM interactions WHERE ticket_id = ? AND direction = ?",
             (filing.ticket_id, filing.direction),
         )
-    store.insert(
+    row_id = store.insert(
         conn,
         "mail_messages",
         {
@@ -271,12 +309,14 @@ def _record(conn: sqlite3.Connection, mail: Mail, filing: Filing, received: date
             "customer_id": filing.customer_id,
             "ticket_id": filing.ticket_id,
             "interaction_id": interaction_id,
-            "attachments": json.dumps([a.__dict__ for a in mail.attachments], ensure_ascii=False)
+            "attachments": json.dumps([a.facts() for a in mail.attachments], ensure_ascii=False)
             if mail.attachments
             else None,
+            "full_text": mail.text if filing.status == "filed" else None,
         },
     )
     filing.reason = filing.reason.strip("; ")
+    return row_id, interaction_id
 
 
 def log(
@@ -298,3 +338,18 @@ def log(
         sql += " LIMIT ?"
         params.append(limit)
     return conn.execute(sql, params)
+
+
+def full_text(conn: sqlite3.Connection, row_id: int) -> str:
+    """A filed message's whole text (its interaction holds only the new part), by its mail log id."""
+    text = store.scalar(conn, "SELECT full_text FROM mail_messages WHERE id = ?", (row_id,))
+    if text is None:
+        raise NotFound(f"no filed message #{row_id}", "see the ids in: carecli mail log --status filed")
+    return text
+
+
+def last_message_at(conn: sqlite3.Connection, ticket_id: int) -> str | None:
+    """When the ticket's last message (either way, not a note) was written, as stored."""
+    return store.scalar(
+        conn, "SELECT max(at) FROM interactions WHERE ticket_id = ? AND direction IN ('in', 'out')", (ticket_id,)
+    )

@@ -34,6 +34,11 @@ class Attachment:
     name: str  # a display name only, never a path: see safe_name
     content_type: str
     size: int  # bytes, decoded
+    data: bytes = field(default=b"", repr=False, compare=False)  # the decoded bytes, `size` long
+
+    def facts(self) -> dict[str, object]:
+        """What mail_messages.attachments records: {name, content_type, size}."""
+        return {"name": self.name, "content_type": self.content_type, "size": self.size}
 
 
 @dataclass
@@ -217,10 +222,13 @@ def _without_mbox_from_line(raw: bytes) -> bytes:
 def _raw_headers(message: Message) -> dict[str, list[str]]:
     """Header values by lower-case name, unfolded, 8-bit bytes decoded (UTF-8, else the charset
     the body declares, else Windows-1252)."""
-    hint = _body_charset(message)
+    hint: str | None = None
+    hinted = False
     headers: dict[str, list[str]] = {}
     for name, value in message.raw_items():
         text = re.sub(r"\r?\n[ \t]", " ", str(value))
+        if not hinted and not text.isascii():  # walking the parts for a charset costs: only when needed
+            hint, hinted = _body_charset(message), True
         headers.setdefault(name.strip().lower(), []).append(_decode_8bit(text, hint))
     return headers
 
@@ -404,27 +412,34 @@ def _attachments(message: Message, body_part: Message | None) -> Iterator[Attach
         disposition = (part.get_content_disposition() or "").lower()
         if not name and disposition != "attachment" and part.get_content_maintype() in ("text", "multipart"):
             continue  # the other alternative of the body (text/html beside text/plain), not a file
+        data: bytes | None
         if content_type == "message/rfc822":
             inner = part.get_payload()
             inner_message = inner[0] if isinstance(inner, list) and inner else None
-            size = len(inner_message.as_bytes()) if isinstance(inner_message, Message) else 0
+            data = _as_bytes(inner_message) if isinstance(inner_message, Message) else b""
             if not name and isinstance(inner_message, Message):
                 name = (" ".join(str(inner_message.get("subject", "")).split()) or "message") + ".eml"
         else:
             try:
-                data = part.get_payload(decode=True)
+                decoded = part.get_payload(decode=True)
             except Exception:
-                data = None
-            if isinstance(data, bytes):
-                size = len(data)
-            else:  # message/delivery-status and the like: parsed as header blocks
+                decoded = None
+            data = decoded if isinstance(decoded, bytes) else None
+            if data is None:  # message/delivery-status and the like: parsed as header blocks
                 payload = part.get_payload()
-                size = (
-                    sum(len(p.as_bytes()) for p in payload if isinstance(p, Message))
+                data = (
+                    b"".join(_as_bytes(p) for p in payload if isinstance(p, Message))
                     if isinstance(payload, list)
-                    else 0
+                    else b""
                 )
-        yield Attachment(safe_name(name or _unnamed(content_type)), content_type, size)
+        yield Attachment(safe_name(name or _unnamed(content_type)), content_type, len(data), data)
+
+
+def _as_bytes(message: Message) -> bytes:
+    try:
+        return message.as_bytes()
+    except Exception:  # a header the generator cannot write back: the message as the parser kept it
+        return str(message).encode("utf-8", "surrogateescape")
 
 
 def _leaf_parts(message: Message) -> Iterator[Message]:

@@ -413,6 +413,29 @@ def m010_imap_state(db) -> None:
     """)
 
 
+def m011_attachments(db) -> None:
+    """Mail parts (issue 15): each attachment of a filed message, its bytes kept by content
+    (sha256) in the folder beside the database unless larger than `[mail] attachment_max_size`
+    (then `stored` is 0 and only its facts are kept); and a message's full text, quoted history
+    included, where the interaction holds only the new part."""
+    db.executescript("""
+        CREATE TABLE attachments (
+            id              INTEGER PRIMARY KEY,
+            mail_message_id INTEGER NOT NULL REFERENCES mail_messages(id),
+            interaction_id  INTEGER REFERENCES interactions(id),
+            ticket_id       INTEGER REFERENCES tickets(id),
+            name            TEXT NOT NULL,            -- the sender's file name, as data only: never a path
+            content_type    TEXT NOT NULL,
+            size            INTEGER NOT NULL,         -- bytes, decoded
+            sha256          TEXT NOT NULL,            -- names the stored file: <db>.attachments/<sha256>
+            stored          INTEGER NOT NULL CHECK (stored IN (0, 1))
+        );
+        CREATE INDEX attachments_ticket ON attachments(ticket_id);
+        CREATE INDEX attachments_message ON attachments(mail_message_id);
+        ALTER TABLE mail_messages ADD COLUMN full_text TEXT;  -- the whole text when the interaction holds less
+    """)
+
+
 def m013_business_batches(db) -> None:
     """Reads never write (issue 12): after a [business_hours] change the stored business durations
     are recomputed by writes, a batch of tickets at a time in id order; `through` is the last id
@@ -432,6 +455,7 @@ STEPS = [
     m008_pauses_and_outreach,
     m009_mail,
     m010_imap_state,
+    m011_attachments,
     m013_business_batches,
 ]
 NAMES = [step.__name__ for step in STEPS]

@@ -139,6 +139,18 @@ TABLES: dict[str, dict[str, Col]] = {
         Col("ticket_id", "ticket", "int"),
         Col("detail", kind="json"),
     ),
+    "attachments": _table(
+        Col("id", kind="int"),
+        Col("ticket_id", "ticket", "int"),
+        Col("interaction_id", "interaction", "int"),
+        Col("name"),  # the sender's file name, as data: saved files get safe_name() of it
+        Col("content_type", "type", "code"),
+        Col("size", "bytes", "int"),
+        Col("stored", "kept", "bool"),  # no: larger than [mail] attachment_max_size, only listed
+        Col("sent_at", "sent", "time", computed=True),
+        Col("sender", computed=True),
+        Col("sha256"),
+    ),
     "agenda": _table(
         Col("followups_due_count", "follow-ups due", computed=True),
         Col("followups_overdue_count", "overdue", computed=True),

@@ -1,10 +1,26 @@
-"""One real Dovecot per test session (tests/fixtures/dovecot.py); each test gets its own account."""
+"""Fixtures for every mail test: the CLI with the shop's own address configured, and one real
+Dovecot per test session (tests/fixtures/dovecot.py) where each test gets its own account."""
 
 from __future__ import annotations
 
 import pytest
 
 from tests.fixtures import dovecot
+
+SHOP = "help@shop.example"
+
+
+@pytest.fixture
+def mailrun(run, isolated):
+    config = isolated / "config.toml"
+    config.write_text(f'[mail]\naddresses = ["{SHOP}"]\n')
+
+    def ingest(raw: bytes, *args: str, ok: bool | None = True):
+        return run("--config", str(config), "mail", "ingest", "-", *args, input=raw, ok=ok)
+
+    ingest.run = lambda *args, **kw: run("--config", str(config), *args, **kw)  # type: ignore[attr-defined]
+    ingest.config = config  # type: ignore[attr-defined]
+    return ingest
 
 
 @pytest.fixture(scope="session")

@@ -17,10 +17,10 @@ import pytest
 
 from carecli.core.errors import EXIT_DATAERR, EXIT_TEMPFAIL
 from tests.conftest import database_digest
+from tests.mail.conftest import SHOP
 from tests.mail.test_parse import DATASET
 
 CARECLI = Path(sys.executable).parent / "carecli"
-SHOP = "help@shop.example"
 
 
 def message(
@@ -45,19 +45,6 @@ def message(
         mail[name.replace("_", "-")] = value
     mail.set_content(body)
     return bytes(mail)
-
-
-@pytest.fixture
-def mailrun(run, isolated):
-    config = isolated / "config.toml"
-    config.write_text(f'[mail]\naddresses = ["{SHOP}"]\n')
-
-    def ingest(raw: bytes, *args: str, ok: bool | None = True):
-        return run("--config", str(config), "mail", "ingest", "-", *args, input=raw, ok=ok)
-
-    ingest.run = lambda *args, **kw: run("--config", str(config), *args, **kw)  # type: ignore[attr-defined]
-    ingest.config = config  # type: ignore[attr-defined]
-    return ingest
 
 
 def rows(db_path, sql, params=()):

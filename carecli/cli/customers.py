@@ -47,11 +47,10 @@ def add(
     fmt: FormatOpt = "table",
 ) -> None:
     """Add a customer."""
-    from carecli.core import store
     from carecli.records import customers
 
     when = STATE.happened(at)
-    with store.transaction(STATE.conn) as conn:
+    with STATE.write() as conn:
         row = customers.add_customer(conn, name, at=when, email=email, phone=phone, tags=tag or [], notes=note or "")
     message(f"added customer #{row['id']} {row['name']}")
     show_customer(row, fmt)
@@ -113,10 +112,9 @@ def edit(
     fmt: FormatOpt = "table",
 ) -> None:
     """Change a customer's details, tags or notes."""
-    from carecli.core import store
     from carecli.records import customers
 
-    with store.transaction(STATE.conn) as conn:
+    with STATE.write() as conn:
         row = customers.resolve_customer(conn, ref)
         row = customers.edit_customer(
             conn,
@@ -144,13 +142,12 @@ def log(
     fmt: FormatOpt = "table",
 ) -> None:
     """Log a contact that belongs to no ticket: a care call, a thank-you note, a visit."""
-    from carecli.core import store
     from carecli.records import customers
     from carecli.records.activity import log_interaction
 
     when = STATE.happened(at)
     settings = STATE.settings
-    with store.transaction(STATE.conn) as conn:
+    with STATE.write() as conn:
         row = customers.resolve_customer(conn, customer)
         interaction = log_interaction(
             conn,

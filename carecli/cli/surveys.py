@@ -33,13 +33,12 @@ def record_for_ticket(conn, kind: str, ticket, score: int, *, at, comment: str |
 
 
 def _ticket_survey(kind: str, ticket_id: int, score: int, comment: str | None, at: str | None, fmt: str) -> None:
-    from carecli.core import store
     from carecli.records import surveys
     from carecli.records.tickets import get_ticket
 
     when = STATE.happened(at)
     surveys.check_score(kind, score)
-    with store.transaction(STATE.conn) as conn:
+    with STATE.write() as conn:
         row = record_for_ticket(conn, kind, get_ticket(conn, ticket_id), score, at=when, comment=comment)
     message(f"recorded {surveys.NAMES[kind]} {score} for ticket #{ticket_id}")
     emit_record(dict(row), fmt, fields=SURVEY_COLUMNS, tz=STATE.settings.tz)
@@ -77,12 +76,11 @@ def nps(
     fmt: FormatOpt = "table",
 ) -> None:
     """Record a net-promoter score (0-10) from a customer; every response counts."""
-    from carecli.core import store
     from carecli.records import customers, surveys
 
     when = STATE.happened(at)
     surveys.check_score("nps", score)
-    with store.transaction(STATE.conn) as conn:
+    with STATE.write() as conn:
         who = customers.resolve_customer(conn, customer)
         row = surveys.record(conn, "nps", score, at=when, customer_id=who["id"], comment=comment).survey
     message(f"recorded NPS {score} from {who['name']}")

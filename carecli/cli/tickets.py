@@ -103,12 +103,11 @@ def open_(
     fmt: FormatOpt = "table",
 ) -> None:
     """Open a ticket for a customer."""
-    from carecli.core import store
     from carecli.records import customers, tickets
 
     when = STATE.happened(at)
     settings = STATE.settings
-    with store.transaction(STATE.conn) as conn:
+    with STATE.write() as conn:
         who = customers.resolve_customer(conn, customer)
         row = tickets.open_ticket(
             conn,
@@ -149,12 +148,11 @@ def reply(
     The reply hands an open ticket to the customer: it becomes pending (unless --open or
     tickets.after_reply = "open"), except when the reply is dated before the ticket's latest
     status change or the customer's latest message."""
-    from carecli.core import store
     from carecli.records import tickets
 
     when = STATE.happened(at)
     settings = STATE.settings
-    with store.transaction(STATE.conn) as conn:
+    with STATE.write() as conn:
         row = tickets.reply(conn, settings, _ticket(conn, ticket_id), text, at=when, channel=channel, pending=pending)
     message(f"replied on ticket #{row['id']} ({row['status']})")
     _show(row, fmt)
@@ -163,11 +161,10 @@ def reply(
 @app.command("note")
 def note(ticket_id: TicketId, text: TextArg, at: AtOpt = None, fmt: FormatOpt = "table") -> None:
     """Add an internal note (not sent, not a response)."""
-    from carecli.core import store
     from carecli.records import tickets
 
     when = STATE.happened(at)
-    with store.transaction(STATE.conn) as conn:
+    with STATE.write() as conn:
         row = tickets.note(conn, STATE.settings, _ticket(conn, ticket_id), text, at=when)
     message(f"noted on ticket #{row['id']}")
     _show(row, fmt)
@@ -178,11 +175,10 @@ def inbound(
     ticket_id: TicketId, text: TextArg, channel: ChannelOpt = None, at: AtOpt = None, fmt: FormatOpt = "table"
 ) -> None:
     """The customer wrote again: log it (a pending ticket goes back to open)."""
-    from carecli.core import store
     from carecli.records import tickets
 
     when = STATE.happened(at)
-    with store.transaction(STATE.conn) as conn:
+    with STATE.write() as conn:
         result = tickets.inbound(conn, STATE.settings, _ticket(conn, ticket_id), text, at=when, channel=channel)
     row = result.ticket
     message(
@@ -197,11 +193,10 @@ def inbound(
 @app.command("pending")
 def pending(ticket_id: TicketId, at: AtOpt = None, fmt: FormatOpt = "table") -> None:
     """Mark a ticket as waiting on the customer."""
-    from carecli.core import store
     from carecli.records import tickets
 
     when = STATE.happened(at)
-    with store.transaction(STATE.conn) as conn:
+    with STATE.write() as conn:
         row = tickets.set_pending(conn, _ticket(conn, ticket_id), at=when)
     message(f"ticket #{row['id']} is pending")
     _show(row, fmt)
@@ -225,12 +220,11 @@ def close(
 ) -> None:
     """Close a ticket."""
     from carecli.cli.surveys import record_for_ticket
-    from carecli.core import store
     from carecli.records import care, tickets
 
     when = STATE.happened(at)
     delay = care.after_close_delay(STATE.settings, followup, no_followup)
-    with store.transaction(STATE.conn) as conn:
+    with STATE.write() as conn:
         row = tickets.close(conn, _ticket(conn, ticket_id), at=when, resolution=resolution)
         check_in = care.schedule_after_close(conn, STATE.settings, row, at=when, after=delay)
         for kind, score in (("csat", csat), ("ces", ces)):
@@ -252,11 +246,10 @@ def reopen(
     fmt: FormatOpt = "table",
 ) -> None:
     """Reopen a closed ticket (its pending after-close check-in is skipped)."""
-    from carecli.core import store
     from carecli.records import care, tickets
 
     when = STATE.happened(at)
-    with store.transaction(STATE.conn) as conn:
+    with STATE.write() as conn:
         row = tickets.reopen(conn, _ticket(conn, ticket_id), at=when, reason=reason)
         skipped = care.skip_after_close(conn, row)
     message(f"reopened ticket #{row['id']} (reopened {row['reopen_count']}x)")
@@ -278,11 +271,10 @@ def edit(
     fmt: FormatOpt = "table",
 ) -> None:
     """Change a ticket's subject, channel, category, priority or tags."""
-    from carecli.core import store
     from carecli.records import tickets
 
     when = STATE.happened(at)
-    with store.transaction(STATE.conn) as conn:
+    with STATE.write() as conn:
         row = tickets.edit(
             conn,
             STATE.settings,
@@ -380,3 +372,50 @@ def show(ticket_id: TicketId, fmt: FormatOpt = "table") -> None:
         tz=STATE.settings.tz,
         title=f"Ticket #{ticket_id}",
     )
+
+
+ReasonOpt = Annotated[str, typer.Option("--reason", help="why: duplicate, spam, mistake or other", show_default=False)]
+
+
+@app.command("delete")
+def delete(
+    ticket_id: TicketId,
+    reason: ReasonOpt,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask for confirmation")] = False,
+) -> None:
+    """Move a ticket, with its messages, surveys and follow-ups, to the trash.
+
+    It leaves every listing, figure and search; `ticket restore N` brings it back as it was,
+    `carecli undo` takes the delete back, `db purge` empties the trash for good."""
+    from carecli.cli.undo import confirm
+    from carecli.core import undolog
+    from carecli.records import trash
+
+    why = trash.check_reason(reason)
+    row = _ticket(STATE.conn, ticket_id)
+    confirm(f"move ticket #{row['id']} ({row['customer_name']}: {row['subject']}) to the trash?", yes)
+    with undolog.unchecked_references(STATE.conn), STATE.write() as conn:
+        trash.move_to_trash(
+            conn,
+            "ticket",
+            row["id"],
+            label=row["subject"],
+            customer_id=row["customer_id"],
+            ticket_id=row["id"],
+            reason=why,
+            at=STATE.now,
+        )
+    message(f"moved ticket #{row['id']} to the trash, {row['customer_name']}: {row['subject']}")
+
+
+@app.command("restore")
+def restore(ticket_id: TicketId, fmt: FormatOpt = "table") -> None:
+    """Bring a ticket back from the trash, with the same number and everything that went with it."""
+    from carecli.core import undolog
+    from carecli.records import trash
+
+    with undolog.unchecked_references(STATE.conn), STATE.write() as conn:
+        trash.restore(conn, "ticket", ticket_id, at=STATE.now)
+        row = _ticket(conn, ticket_id)
+    message(f"restored ticket #{row['id']}, {row['customer_name']}: {row['subject']}")
+    _show(row, fmt)

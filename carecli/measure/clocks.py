@@ -316,7 +316,7 @@ def _refresh_paused(conn: sqlite3.Connection, hours: BusinessHours) -> int:
     marks = ", ".join("?" * len(STATUS_EVENTS))
     for ticket_id in stale:
         changes = conn.execute(
-            f"SELECT kind, at FROM events WHERE ticket_id = ? AND kind IN ({marks}) ORDER BY at, id",
+            f"SELECT kind, at FROM events WHERE ticket_id = ? AND kind IN ({marks}) AND voided_by IS NULL ORDER BY at, id",
             (ticket_id, *STATUS_EVENTS),
         ).fetchall()
         seconds = paused_before(changes, LATEST, hours.seconds_between)[0]

@@ -7,7 +7,7 @@ import sqlite3
 from datetime import datetime
 from typing import Any, Iterable, Sequence
 
-from carecli.core import store
+from carecli.core import store, undolog
 from carecli.core.errors import Conflict, InvalidInput, NotFound
 from carecli.text.clock import to_db
 
@@ -106,7 +106,7 @@ def add_customer(
         "created_at": to_db(at),
     }
     _check_email_free(conn, values["email"])
-    customer_id = store.insert(conn, "customers", values)
+    customer_id = store.insert(conn, "customers", {"id": undolog.next_id(conn, "customers"), **values})
     return get_customer(conn, customer_id)
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Iterable, Sequence
 
-from carecli.core import store
+from carecli.core import store, undolog
 from carecli.core.errors import InvalidInput
 from carecli.text.clock import from_db, to_db
 
@@ -115,6 +115,7 @@ def _add_current(
         conn,
         "surveys",
         {
+            "id": undolog.next_id(conn, "surveys"),
             "kind": kind,
             "customer_id": customer_id,
             "ticket_id": ticket_id,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable, Iterable, NamedTuple, Sequence
 
-from carecli.core import store
+from carecli.core import store, undolog
 from carecli.core.config import Settings
 from carecli.core.errors import Conflict, InvalidInput, NotFound
 from carecli.records.activity import log_interaction, record_event
@@ -33,8 +33,32 @@ def get_ticket(conn: sqlite3.Connection, ticket_id: int) -> sqlite3.Row:
         (ticket_id,),
     )
     if row is None:
-        raise NotFound(f"no ticket #{ticket_id}", "see `carecli ticket list --status all`")
+        raise _missing(conn, ticket_id)
     return row
+
+
+def _missing(conn: sqlite3.Connection, ticket_id: int) -> NotFound:
+    """Not found, saying where it went when it is in the trash or was merged."""
+    gone = (
+        store.one(
+            conn,
+            "SELECT kind, into_id, at FROM trash WHERE ref_id = ? AND kind IN ('ticket', 'merged') ORDER BY id DESC LIMIT 1",
+            (ticket_id,),
+        )
+        if store.scalar(conn, "SELECT 1 FROM sqlite_master WHERE name = 'trash'")
+        else None
+    )
+    if gone is not None and gone["kind"] == "merged":
+        return NotFound(
+            f"ticket #{ticket_id} was merged into #{gone['into_id']} at {gone['at']}",
+            f"see carecli ticket show {gone['into_id']} (carecli undo --list to take the merge back)",
+        )
+    if gone is not None:
+        return NotFound(
+            f"ticket #{ticket_id} is in the trash (deleted at {gone['at']})",
+            f"bring it back with: carecli ticket restore {ticket_id}",
+        )
+    return NotFound(f"no ticket #{ticket_id}", "see `carecli ticket list --status all`")
 
 
 def elapsed_s(start: datetime, end: datetime) -> int:
@@ -71,7 +95,7 @@ def _latest_change_event(conn: sqlite3.Connection, ticket_id: int) -> sqlite3.Ro
     marks = ", ".join("?" * len(STATUS_EVENTS))
     return store.one(
         conn,
-        f"SELECT kind, at FROM events WHERE ticket_id = ? AND kind IN ({marks}) ORDER BY at DESC, id DESC LIMIT 1",
+        f"SELECT kind, at FROM events WHERE ticket_id = ? AND kind IN ({marks}) AND voided_by IS NULL ORDER BY at DESC, id DESC LIMIT 1",
         (ticket_id, *STATUS_EVENTS),
     )
 
@@ -156,6 +180,7 @@ def open_ticket(
         raise InvalidInput("a ticket needs a subject", "e.g. carecli ticket open ada 'Order #31 arrived damaged'")
     channel = settings.choose("channels", channel, "default_channel")
     values = {
+        "id": undolog.next_id(conn, "tickets"),
         "customer_id": customer_id,
         "subject": subject,
         "channel": channel,
@@ -519,7 +544,7 @@ def insert_known(conn: sqlite3.Connection, rows: Sequence[Sequence]) -> None:
 
 
 def next_ticket_id(conn: sqlite3.Connection) -> int:
-    return (store.scalar(conn, "SELECT max(id) FROM tickets") or 0) + 1
+    return undolog.next_id(conn, "tickets")
 
 
 def add_known_events(conn: sqlite3.Connection, first_id: int) -> None:

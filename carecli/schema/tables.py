@@ -176,6 +176,23 @@ TABLES: dict[str, dict[str, Col]] = {
         Col("won_back", "won back", "int", computed=True),
         Col("share_pct", "share", "pct", computed=True),
     ),
+    "undo_steps": _table(
+        Col("id", kind="int"),
+        Col("at", kind="time"),
+        Col("command"),
+        Col("changes", "what undo reverts", computed=True),
+        Col("state", "can be undone", computed=True),
+    ),
+    "trash": _table(
+        Col("kind", kind="code"),
+        Col("id", kind="int", name="ref_id"),
+        Col("label", "what"),
+        Col("customer_id", "customer id", "int"),
+        Col("reason", kind="code"),
+        Col("into_id", "merged into", "int"),
+        Col("rows", kind="int", computed=True),
+        Col("at", "deleted at", "time"),
+    ),
 }
 
 

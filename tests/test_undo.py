@@ -162,6 +162,10 @@ COMMANDS = st.one_of(
     st.tuples(st.just("followup"), st.just("snooze"), st.sampled_from(["1", "2"]), st.just("+5d")),
     st.tuples(st.just("ticket"), st.just("delete"), st.sampled_from(["1", "2", "3"]), st.just("--reason=mistake")),
     st.tuples(st.just("ticket"), st.just("restore"), st.sampled_from(["1", "2", "3"])),
+    st.tuples(st.just("ticket"), st.just("merge"), st.sampled_from(["2", "3"]), st.just("--into=1")),
+    st.tuples(st.just("customer"), st.just("merge"), st.sampled_from(["ben", "Cleo"]), st.just("--into=ada")),
+    st.tuples(st.just("interaction"), st.just("move"), st.sampled_from(["1", "2", "3"]), st.just("--to-ticket=2")),
+    st.tuples(st.just("interaction"), st.just("edit"), st.sampled_from(["1", "2"]), st.just("--at=2026-03-13 11:00")),
 )
 
 
@@ -209,7 +213,7 @@ def test_undoing_every_command_in_reverse_leaves_every_listing_and_figure_as_bef
 
 
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(commands=st.lists(COMMANDS.filter(lambda c: c[1] not in ("delete", "restore")), min_size=1, max_size=6))
+@given(commands=st.lists(COMMANDS.filter(lambda c: c[1] not in ("delete", "restore", "merge")), min_size=1, max_size=6))
 def test_delete_then_restore_is_the_identity_on_every_listing_and_figure(monkeypatch, tmp_path, commands):
     run, _ = fresh_shop(monkeypatch, tmp_path)
     for command in commands:

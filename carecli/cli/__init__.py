@@ -179,8 +179,9 @@ def _register() -> None:
     app.add_typer(mail.app, name="mail", help="Mail in: ingest e-mail as tickets, show the mail log.")
 
     # fixing mistakes (issue 13)
-    from carecli.cli import undo
+    from carecli.cli import interactions, undo
 
+    app.add_typer(interactions.app, name="interaction", help="Interactions: move a message, edit it.")
     app.command("undo")(undo.undo)
     app.command("trash")(undo.trash)
     db.app.command("purge")(undo.purge)

@@ -164,3 +164,23 @@ def log(
         fields=[Column(k, kind="time" if k == "at" else "text") for k in interaction.keys()],
         tz=settings.tz,
     )
+
+
+@app.command("merge")
+def merge(
+    source: Annotated[str, typer.Argument(help="the duplicate customer: id, email or name")],
+    into: Annotated[str, typer.Option("--into", help="the customer that stays", show_default=False)],
+    fmt: FormatOpt = "table",
+) -> None:
+    """Merge a duplicate customer into another: tickets, messages, surveys and follow-ups move;
+    the duplicate's e-mail and phone become extra addresses of the target."""
+    from carecli.core import undolog
+    from carecli.records import customers, merging
+
+    with undolog.unchecked_references(STATE.conn), STATE.write() as conn:
+        gone = customers.resolve_customer(conn, source)
+        target = customers.resolve_customer(conn, into)
+        moved = merging.merge_customers(conn, gone, target, at=STATE.now)
+        row = customers.get_customer(conn, target["id"])
+    message(f"merged customer #{gone['id']} {gone['name']} into #{row['id']} {row['name']} ({moved} ticket(s) moved)")
+    show_customer(row, fmt)

@@ -69,7 +69,11 @@ LIST_TABLE_COLUMNS = [
         "first_response_at",
     )
 ]
-TIMELINE_COLUMNS = [*columns_of("events", "at", "kind"), *columns_of("interactions", "channel", "body")]
+TIMELINE_COLUMNS = [
+    *columns_of("interactions", "id"),
+    *columns_of("events", "at", "kind"),
+    *columns_of("interactions", "channel", "body"),
+]
 
 
 def _show(row, fmt: str) -> None:
@@ -107,8 +111,11 @@ def open_(
 
     when = STATE.happened(at)
     settings = STATE.settings
+    who = customers.resolve_customer(STATE.conn, customer)
+    twin = tickets.similar_open(STATE.conn, who["id"], subject, when)
+    if twin is not None and _add_to_twin(twin, who, when, message_text):
+        return
     with STATE.write() as conn:
-        who = customers.resolve_customer(conn, customer)
         row = tickets.open_ticket(
             conn,
             settings,
@@ -122,8 +129,31 @@ def open_(
             tags=tag or [],
             outreach=outreach,
         )
-    message(f"opened ticket #{row['id']} for {who['name']}")
+    message(f"opened ticket #{row['id']}, {who['name']}: {row['subject']}")
     _show(row, fmt)
+
+
+def _add_to_twin(twin, who, when, message_text: str | None) -> bool:
+    """A ticket like this one was opened lately: ask on a terminal whether to add to it instead
+    (then the message goes on it as the customer's); warn off a terminal. True when added."""
+    import sys
+
+    from carecli.cli.output import visible
+    from carecli.text.durations import age_text
+
+    said = f"{who['name']} has #{twin['id']} '{twin['subject']}', opened {age_text(twin['created_at'], STATE.now)} ago"
+    if not sys.stdin.isatty():
+        message(f"warning: {said}; opening a new ticket anyway (`carecli ticket merge` joins them later)")
+        return False
+    if not typer.confirm(visible(f"{said}: add to it instead?"), default=False, err=True):
+        return False
+    if message_text is not None:
+        from carecli.records import tickets
+
+        with STATE.write() as conn:
+            tickets.inbound(conn, STATE.settings, tickets.get_ticket(conn, twin["id"]), message_text, at=when)
+    message(f"added to ticket #{twin['id']}, {who['name']}: {twin['subject']}")
+    return True
 
 
 @app.command("reply")
@@ -154,7 +184,7 @@ def reply(
     settings = STATE.settings
     with STATE.write() as conn:
         row = tickets.reply(conn, settings, _ticket(conn, ticket_id), text, at=when, channel=channel, pending=pending)
-    message(f"replied on ticket #{row['id']} ({row['status']})")
+    message(f"replied on #{row['id']}, {row['customer_name']}: {row['subject']} ({row['status']})")
     _show(row, fmt)
 
 
@@ -166,7 +196,7 @@ def note(ticket_id: TicketId, text: TextArg, at: AtOpt = None, fmt: FormatOpt = 
     when = STATE.happened(at)
     with STATE.write() as conn:
         row = tickets.note(conn, STATE.settings, _ticket(conn, ticket_id), text, at=when)
-    message(f"noted on ticket #{row['id']}")
+    message(f"noted on #{row['id']}, {row['customer_name']}: {row['subject']}")
     _show(row, fmt)
 
 
@@ -198,7 +228,7 @@ def pending(ticket_id: TicketId, at: AtOpt = None, fmt: FormatOpt = "table") -> 
     when = STATE.happened(at)
     with STATE.write() as conn:
         row = tickets.set_pending(conn, _ticket(conn, ticket_id), at=when)
-    message(f"ticket #{row['id']} is pending")
+    message(f"#{row['id']} is pending, {row['customer_name']}: {row['subject']}")
     _show(row, fmt)
 
 
@@ -230,7 +260,7 @@ def close(
         for kind, score in (("csat", csat), ("ces", ces)):
             if score is not None:
                 record_for_ticket(conn, kind, row, score, at=when)
-    message(f"closed ticket #{row['id']}")
+    message(f"closed #{row['id']}, {row['customer_name']}: {row['subject']}")
     if check_in is not None:
         from carecli.cli.followups import describe_due
 
@@ -252,7 +282,7 @@ def reopen(
     with STATE.write() as conn:
         row = tickets.reopen(conn, _ticket(conn, ticket_id), at=when, reason=reason)
         skipped = care.skip_after_close(conn, row)
-    message(f"reopened ticket #{row['id']} (reopened {row['reopen_count']}x)")
+    message(f"reopened #{row['id']}, {row['customer_name']}: {row['subject']} (reopened {row['reopen_count']}x)")
     if skipped:
         message("skipped its after-close check-in " + ", ".join(f"#{i}" for i in skipped))
     _show(row, fmt)
@@ -287,7 +317,7 @@ def edit(
             add_tags=tag or [],
             remove_tags=untag or [],
         )
-    message(f"updated ticket #{row['id']}")
+    message(f"updated #{row['id']}, {row['customer_name']}: {row['subject']}")
     _show(row, fmt)
 
 
@@ -418,4 +448,24 @@ def restore(ticket_id: TicketId, fmt: FormatOpt = "table") -> None:
         trash.restore(conn, "ticket", ticket_id, at=STATE.now)
         row = _ticket(conn, ticket_id)
     message(f"restored ticket #{row['id']}, {row['customer_name']}: {row['subject']}")
+    _show(row, fmt)
+
+
+@app.command("merge")
+def merge(
+    source: TicketId,
+    into: Annotated[int, typer.Option("--into", help="the ticket that stays", parser=record_id, show_default=False)],
+    fmt: FormatOpt = "table",
+) -> None:
+    """Merge a duplicate ticket into another of the same customer.
+
+    Its messages, surveys and follow-ups move to the target, whose first response, reply count
+    and durations are derived again; the duplicate leaves every listing and figure (it was never
+    opened, as far as figures go) and `ticket show SOURCE` points at the target."""
+    from carecli.core import undolog
+    from carecli.records import merging
+
+    with undolog.unchecked_references(STATE.conn), STATE.write() as conn:
+        row = merging.merge_tickets(conn, _ticket(conn, source), _ticket(conn, into), at=STATE.now)
+    message(f"merged ticket #{source} into #{row['id']}, {row['customer_name']}: {row['subject']}")
     _show(row, fmt)

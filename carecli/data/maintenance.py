@@ -102,7 +102,10 @@ def _left_behind(conn: sqlite3.Connection, table: str, rowid: int) -> bool:
         )
     marks = ", ".join("?" * len(_CORRECTION_KINDS))
     row = conn.execute(
-        f"SELECT voided_by IS NOT NULL OR kind IN ({marks}) FROM events WHERE rowid = ?", (*_CORRECTION_KINDS, rowid)
+        f"SELECT voided_by IS NOT NULL OR kind IN ({marks}) OR EXISTS (SELECT 1 FROM trash_rows WHERE tbl = 'tickets'"
+        " AND row_id = e.ticket_id) OR EXISTS (SELECT 1 FROM trash_rows WHERE tbl = 'customers' AND row_id = e.customer_id)"
+        " FROM events e WHERE rowid = ?",
+        (*_CORRECTION_KINDS, rowid),
     ).fetchone()
     return bool(row and row[0])
 

@@ -140,6 +140,13 @@ def resolve_customer(conn: sqlite3.Connection, ref: str) -> sqlite3.Row:
         return get_customer(conn, int(bare))
     if "@" in text:
         row = store.one(conn, f"SELECT {CUSTOMER_FIELDS} FROM customers WHERE email = ?", (text,))
+        if row is None:  # another address of theirs (mail, a merged customer's e-mail)
+            row = store.one(
+                conn,
+                f"SELECT {CUSTOMER_FIELDS} FROM customers WHERE id = "
+                "(SELECT customer_id FROM customer_addresses WHERE kind = 'email' AND address = ?)",
+                (text,),
+            )
         if row is not None:
             return row
     matches = conn.execute(

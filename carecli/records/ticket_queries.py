@@ -98,6 +98,7 @@ def ticket_timeline(conn: sqlite3.Connection, ticket_id: int, tz: tzinfo) -> lis
     )
     return [
         {
+            "id": row["id"] if row["step"] == 1 else None,  # an interaction's id, for `interaction move/edit`
             "at": row["at"],
             "kind": row["kind"],
             "channel": row["channel"],

@@ -50,6 +50,8 @@ def _gather(conn: sqlite3.Connection, kind: str, ref_id: int) -> dict[str, list[
         found["surveys"] = undolog.rows(conn, "surveys", "customer_id", [ref_id])
         if _has(conn, "mail_messages"):
             found["mail_messages"] = undolog.rows(conn, "mail_messages", "customer_id", [ref_id])
+    elif kind == "merged-customer":  # everything else moved to the target already
+        found["customers"] = undolog.rows(conn, "customers", "id", [ref_id])
     elif kind in ("ticket", "merged"):
         found["tickets"] = undolog.rows(conn, "tickets", "id", [ref_id])
         if kind == "ticket":
@@ -120,9 +122,13 @@ def move_to_trash(
     for table in reversed(list(found)):
         undolog.delete_ids(conn, table, _ids(found[table]))
     _void_trail(conn, kind, ref_id, found, f"trash:{trash_id}")
-    detail = {"trash": trash_id, "reason": reason, kind: ref_id}
+    noun = {"merged": "ticket", "merged-customer": "customer"}.get(kind, kind)
+    detail: dict = {noun: ref_id}
     if into_id is not None:
         detail["into"] = into_id
+    else:
+        detail["reason"] = reason
+    detail["trash"] = trash_id
     record_event(
         conn,
         "merged" if kind == "merged" else "deleted",
@@ -178,7 +184,7 @@ def list_trash(conn: sqlite3.Connection, *, limit: int | None) -> list[dict]:
         for row in conn.execute(
             "SELECT t.kind, t.ref_id, t.label, t.customer_id, t.reason, t.into_id, t.at, "
             "(SELECT count(*) FROM trash_rows r WHERE r.trash_id = t.id) AS rows "
-            "FROM trash t ORDER BY t.at DESC, t.id DESC LIMIT ?",
+            "FROM trash t WHERE t.kind NOT LIKE 'merged%' ORDER BY t.at DESC, t.id DESC LIMIT ?",
             (limit or -1,),
         )
     ]
@@ -187,7 +193,11 @@ def list_trash(conn: sqlite3.Connection, *, limit: int | None) -> list[dict]:
 def purge(conn: sqlite3.Connection, *, before: datetime) -> int:
     """Empty the trash of what was deleted before `before`, for good (the voided events stay in
     the trail, out of the figures). Returns how many entries went."""
-    ids = [row[0] for row in conn.execute("SELECT id FROM trash WHERE at < ?", (to_db(before),))]
+    # Merged records stay: they are where `ticket show` of an old number finds its target.
+    ids = [
+        row[0]
+        for row in conn.execute("SELECT id FROM trash WHERE at < ? AND kind NOT LIKE 'merged%'", (to_db(before),))
+    ]
     for trash_id in ids:
         conn.execute("DELETE FROM trash_rows WHERE trash_id = ?", (trash_id,))
         conn.execute("DELETE FROM trash WHERE id = ?", (trash_id,))
@@ -195,4 +205,6 @@ def purge(conn: sqlite3.Connection, *, before: datetime) -> int:
 
 
 def count_before(conn: sqlite3.Connection, before: datetime) -> int:
-    return store.scalar(conn, "SELECT count(*) FROM trash WHERE at < ?", (to_db(before),)) or 0
+    return (
+        store.scalar(conn, "SELECT count(*) FROM trash WHERE at < ? AND kind NOT LIKE 'merged%'", (to_db(before),)) or 0
+    )

@@ -69,3 +69,37 @@ def test_purge_empties_the_trash_for_good_and_asks(shop, monkeypatch):
     assert shop.json("trash") == []
     assert shop("ticket", "restore", "1").exit_code == 1
     assert shop("db", "check").exit_code == 0  # its events stay in the trail, out of the figures
+
+
+def test_a_followup_added_twice_goes_to_the_trash_and_comes_back(shop):
+    shop("followup", "add", "ada", "--due", "+7d", "--every", "1 week", ok=True)
+    shop("followup", "add", "ada", "--due", "+7d", "--every", "1 week", ok=True)
+    shop("followup", "delete", "2", "--reason", "duplicate", "--yes", ok=True)
+    assert [f["id"] for f in shop.json("followup", "list", "--status", "all")] == [1]
+    shop("followup", "restore", "2", ok=True)
+    assert [f["id"] for f in shop.json("followup", "list", "--status", "all")] == [1, 2]
+
+
+def test_a_survey_answer_goes_to_the_trash_and_leaves_the_figures(shop):
+    shop("survey", "csat", "1", "1", "--at", "-1h", ok=True)
+    assert shop.json("kpi", "--since", "2026-01-01")["csat"]["n"] == 1
+    [answer] = shop.json("survey", "list")
+    shop("survey", "delete", str(answer["id"]), "--reason", "mistake", "--yes", ok=True)
+    assert shop.json("survey", "list") == []
+    assert shop.json("kpi", "--since", "2026-01-01")["csat"]["n"] == 0
+    shop("survey", "restore", str(answer["id"]), ok=True)
+    assert shop.json("kpi", "--since", "2026-01-01")["csat"]["n"] == 1
+
+
+def test_a_customer_in_the_trash_takes_their_records_along(shop, db_path):
+    before = (shop.json("customer", "list"), shop.json("ticket", "list", "--status", "all"))
+    shop("customer", "delete", "ada", "--reason", "spam", "--yes", ok=True)
+    assert [c["name"] for c in shop.json("customer", "list")] == ["Ben Okafor"]
+    assert shop.json("ticket", "list", "--status", "all") == []
+    shop("customer", "restore", "1", ok=True)
+    assert (shop.json("customer", "list"), shop.json("ticket", "list", "--status", "all")) == before
+    assert shop.json("customer", "show", "ada@example.com")["id"] == 1
+    shop("undo", "--yes", ok=True)  # the restore: back in the trash
+    shop("undo", "--yes", ok=True)  # the delete: back for good
+    assert (shop.json("customer", "list"), shop.json("ticket", "list", "--status", "all")) == before
+    assert shop("db", "check").exit_code == 0

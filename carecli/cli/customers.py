@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from carecli.cli.options import AtOpt, ChannelOpt, FormatOpt, LimitOpt, RawOpt, TagsOpt, UntagOpt
+from carecli.cli.options import AtOpt, ChannelOpt, FormatOpt, LimitOpt, RawOpt, TagsOpt, UntagOpt, record_id
 from carecli.cli.output import Column, columns_of, emit_record, emit_rows, message
 from carecli.cli.state import STATE
 
@@ -184,3 +184,36 @@ def merge(
         row = customers.get_customer(conn, target["id"])
     message(f"merged customer #{gone['id']} {gone['name']} into #{row['id']} {row['name']} ({moved} ticket(s) moved)")
     show_customer(row, fmt)
+
+
+@app.command("delete")
+def delete(
+    ref: Annotated[str, typer.Argument(help="customer id, email or name")],
+    reason: Annotated[str, typer.Option("--reason", help="why: duplicate, spam, mistake or other", show_default=False)],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask for confirmation")] = False,
+) -> None:
+    """Move a customer, with all their tickets, messages, surveys and follow-ups, to the trash."""
+    from carecli.cli.undo import delete_record
+    from carecli.records import customers
+
+    row = customers.resolve_customer(STATE.conn, ref)
+    delete_record(
+        "customer",
+        row,
+        label=row["name"],
+        who=row["name"],
+        customer_id=row["id"],
+        ticket_id=None,
+        reason=reason,
+        yes=yes,
+    )
+
+
+@app.command("restore")
+def restore(
+    customer_id: Annotated[int, typer.Argument(help="the customer's id (`carecli trash`)", parser=record_id)],
+) -> None:
+    """Bring a customer back from the trash with everything that went with them."""
+    from carecli.cli.undo import restore_record
+
+    restore_record("customer", customer_id)

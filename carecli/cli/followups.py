@@ -335,3 +335,36 @@ def edit(
     if due is not None:
         _warn_if_past(due, due_at, bool(all_day))
     show(row, fmt)
+
+
+@app.command("delete")
+def delete(
+    followup_id: FollowupId,
+    reason: Annotated[str, typer.Option("--reason", help="why: duplicate, spam, mistake or other", show_default=False)],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask for confirmation")] = False,
+) -> None:
+    """Move a follow-up (added twice, say) to the trash; `followup restore N` brings it back."""
+    from carecli.cli.undo import delete_record
+    from carecli.records import customers, followups
+
+    row = followups.get_followup(STATE.conn, followup_id)
+    who = customers.get_customer(STATE.conn, row["customer_id"])["name"]
+    label = row["note"] or row["kind"]
+    delete_record(
+        "followup",
+        row,
+        label=label,
+        who=who,
+        customer_id=row["customer_id"],
+        ticket_id=row["ticket_id"],
+        reason=reason,
+        yes=yes,
+    )
+
+
+@app.command("restore")
+def restore(followup_id: FollowupId) -> None:
+    """Bring a follow-up back from the trash, with the same number."""
+    from carecli.cli.undo import restore_record
+
+    restore_record("followup", followup_id)

@@ -101,3 +101,26 @@ def purge(
     with STATE.write() as conn:
         gone = trashing.purge(conn, before=before)
     message(f"purged {gone} trash entr{'y' if gone == 1 else 'ies'} for good")
+
+
+def delete_record(kind: str, row, *, label: str, who: str, customer_id: int, ticket_id, reason: str, yes: bool) -> None:
+    """Move a follow-up, survey answer or customer to the trash (a ticket: `ticket delete`)."""
+    from carecli.core import undolog
+    from carecli.records import trash as trashing
+
+    why = trashing.check_reason(reason)
+    confirm(f"move {kind} #{row['id']} ({who}: {label}) to the trash?", yes)
+    with undolog.unchecked_references(STATE.conn), STATE.write() as conn:
+        trashing.move_to_trash(
+            conn, kind, row["id"], label=label, customer_id=customer_id, ticket_id=ticket_id, reason=why, at=STATE.now
+        )
+    message(f"moved {kind} #{row['id']} to the trash, {who}: {label}")
+
+
+def restore_record(kind: str, ref_id: int) -> None:
+    from carecli.core import undolog
+    from carecli.records import trash as trashing
+
+    with undolog.unchecked_references(STATE.conn), STATE.write() as conn:
+        found = trashing.restore(conn, kind, ref_id, at=STATE.now)
+    message(f"restored {kind} #{ref_id}: {found['label']}")

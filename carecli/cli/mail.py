@@ -102,6 +102,7 @@ def _ingest_stdin(dry_run: bool, fmt: str) -> None:
     if not raw.strip():
         raise InvalidInput("no message on stdin", "pipe one RFC 5322 message in: carecli mail ingest - < message.eml")
     conn, settings = STATE.conn, STATE.settings
+    _record_each_message(conn)
     filing = mail_ingest.ingest_bytes(
         conn, settings, raw, received=STATE.now, quarantine_dir=folder_for(STATE.db_file), dry_run=dry_run
     )
@@ -128,6 +129,7 @@ def _ingest_paths(paths: list[str], dry_run: bool, fmt: str) -> None:
     from carecli.mail.sources import collect
 
     conn, settings = STATE.conn, STATE.settings
+    _record_each_message(conn)
     progress = Progress("ingesting mail", None)
 
     def set_total(count: int) -> None:
@@ -174,3 +176,11 @@ def log(
     start = STATE.when(since, option="--since") if since else None
     rows = intake.log(conn, status=status, since=start, limit=limit or None)
     emit_rows(rows, LOG_COLUMNS, fmt, tz=settings.tz, empty="no mail seen yet")
+
+
+def _record_each_message(conn) -> None:
+    """Each message filed is one step of the undo log (mail files one transaction per message)."""
+    from carecli.core import undolog
+    from carecli.text.clock import to_db
+
+    undolog.arm(conn, STATE.argv, to_db(STATE.now))

@@ -105,6 +105,30 @@ def recording(conn: sqlite3.Connection, argv: Sequence[str], at: str) -> Iterato
         conn.execute("DELETE FROM undo_steps WHERE id = ?", (step,))
 
 
+def arm(conn: sqlite3.Connection, argv: Sequence[str], at: str) -> None:
+    """Make each later transaction that enters `armed` one step (a command that writes in many
+    transactions, such as mail ingest's one per message)."""
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS undo_armed (argv TEXT NOT NULL, at TEXT NOT NULL)")
+    conn.execute("DELETE FROM temp.undo_armed")
+    conn.execute("INSERT INTO temp.undo_armed (argv, at) VALUES (?, ?)", (json.dumps(list(argv)), at))
+
+
+@contextmanager
+def armed(conn: sqlite3.Connection) -> Iterator[None]:
+    """Inside a transaction: record it as a step when the connection was armed, else nothing."""
+    has = store.scalar(conn, "SELECT 1 FROM temp.sqlite_master WHERE name = 'undo_armed'")
+    row = store.one(conn, "SELECT argv, at FROM temp.undo_armed") if has else None
+    if (
+        row is None
+        or store.scalar(conn, "SELECT 1 FROM temp.sqlite_master WHERE name = 'undo_current'")
+        and (store.scalar(conn, "SELECT 1 FROM temp.undo_current"))
+    ):
+        yield
+        return
+    with recording(conn, json.loads(row["argv"]), row["at"]):
+        yield
+
+
 @contextmanager
 def unchecked_references(conn: sqlite3.Connection) -> Iterator[None]:
     """Foreign keys off for one transaction (SQLite switches them only outside one): a ticket
@@ -165,12 +189,19 @@ def put_back(conn: sqlite3.Connection, table: str, image: dict[str, Any]) -> Non
 
 
 def overwrite(conn: sqlite3.Connection, table: str, image: dict[str, Any]) -> None:
-    """Set every column of the row with the image's id to the image's values."""
-    names = [name for name in columns(conn, table) if name in image and name != "id"]
-    conn.execute(
-        f"UPDATE {table} SET {', '.join(f'{name} = ?' for name in names)} WHERE id = ?",
-        [*(image[name] for name in names), image["id"]],
-    )
+    """Give the row with the image's id the image's values. Only the columns that differ are
+    set: SQLite rewrites the entries of every index on a column named in SET, and tickets have
+    twenty (undoing a customer merge of 1,000 tickets: 2 s -> well under 1 s)."""
+    now = store.one(conn, f"SELECT * FROM {table} WHERE id = ?", (image["id"],))
+    if now is None:
+        put_back(conn, table, image)
+        return
+    names = [name for name in now.keys() if name in image and name != "id" and now[name] != image[name]]
+    if names:
+        conn.execute(
+            f"UPDATE {table} SET {', '.join(f'{name} = ?' for name in names)} WHERE id = ?",
+            [*(image[name] for name in names), image["id"]],
+        )
 
 
 def rows(conn: sqlite3.Connection, table: str, column: str, values: Sequence[Any]) -> list[dict]:
@@ -201,10 +232,20 @@ def void_in(conn: sqlite3.Connection, table: str, mark: str, column: str, values
 
 
 def next_id(conn: sqlite3.Connection, table: str) -> int:
-    """The id a new row gets: above the live rows and above the ones waiting in the trash, which
-    keep theirs (SQLite alone would give a deleted highest id to the next row)."""
+    """The id a new row gets: above the live rows, the ones waiting in the trash (which keep
+    theirs) and the ones an undo removed (SQLite alone would give a deleted highest id to the
+    next row)."""
     live = max_id(conn, table)
     if not store.scalar(conn, "SELECT 1 FROM sqlite_master WHERE name = 'trash_rows'"):
         return live + 1
     held = store.scalar(conn, "SELECT max(row_id) FROM trash_rows WHERE tbl = ?", (table,)) or 0
-    return max(live, held) + 1
+    retired = store.scalar(conn, "SELECT top FROM undo_retired WHERE tbl = ?", (table,)) or 0
+    return max(live, held, retired) + 1
+
+
+def retire(conn: sqlite3.Connection, table: str, top: int) -> None:
+    """Keep ids up to `top` of `table` from being given again (see next_id)."""
+    conn.execute(
+        "INSERT INTO undo_retired (tbl, top) VALUES (?, ?) ON CONFLICT (tbl) DO UPDATE SET top = max(top, excluded.top)",
+        (table, top),
+    )

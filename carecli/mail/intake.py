@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from carecli.core import store
+from carecli.core import store, undolog
 from carecli.core.config import Settings
 from carecli.core.errors import InvalidInput
 from carecli.mail import identities
@@ -67,8 +67,9 @@ def known(conn: sqlite3.Connection, key: str) -> sqlite3.Row | None:
 
 
 def file_message(conn: sqlite3.Connection, settings: Settings, mail: Mail, *, received: datetime) -> Filing:
-    """File one message in one transaction; a message seen before changes nothing."""
-    with store.transaction(conn):
+    """File one message in one transaction (one undo step when the command armed it: see
+    core.undolog.arm); a message seen before changes nothing."""
+    with store.transaction(conn), undolog.armed(conn):
         seen = known(conn, mail.key)
         if seen is not None:
             where = f" on #{seen['ticket_id']}" if seen["ticket_id"] else ""
@@ -81,7 +82,7 @@ def file_message(conn: sqlite3.Connection, settings: Settings, mail: Mail, *, re
 def quarantine(conn: sqlite3.Connection, digest: str, reason: str, *, received: datetime) -> Filing:
     """Record a message that could not be parsed (its bytes are kept by carecli.mail.quarantine)."""
     key = f"sha256:{digest}"
-    with store.transaction(conn):
+    with store.transaction(conn), undolog.armed(conn):
         if known(conn, key) is None:
             store.insert(
                 conn,

@@ -233,6 +233,7 @@ def undo(conn: sqlite3.Connection, step: Step, *, at: datetime, argv: Sequence[s
             undolog.void(conn, table, mark, "id BETWEEN ? AND ?", (lo, hi))
         else:
             conn.execute(f"DELETE FROM {table} WHERE id BETWEEN ? AND ?", (lo, hi))
+            undolog.retire(conn, table, hi)
     for change in reversed(step.changes):
         table, row_id, op = change["tbl"], change["row_id"], change["op"]
         if op == "insert":

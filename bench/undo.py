@@ -63,6 +63,8 @@ def main() -> None:
 
     times: dict[str, list[float]] = {}
     for _ in range(args.runs):
+        # What every line below includes: building the command tree, opening, rendering.
+        times.setdefault("ticket show (a read: the CLI's own cost)", []).append(cli("ticket", "show", str(ticket)))
         times.setdefault("ticket reply (recorded)", []).append(cli("ticket", "reply", str(ticket), "bench reply"))
         times.setdefault("undo (the reply)", []).append(cli("undo", "--yes"))
         times.setdefault("ticket delete", []).append(

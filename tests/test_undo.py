@@ -228,3 +228,12 @@ def test_delete_then_restore_is_the_identity_on_every_listing_and_figure(monkeyp
 
 def test_json_snapshot_helper_is_plain_data(shop):
     assert json.loads(json.dumps(snapshot(shop)))
+
+
+def test_the_exported_trail_keeps_undone_events_and_says_why(shop):
+    shop("ticket", "reply", "1", "first", ok=True)
+    shop("undo", "--yes", ok=True)
+    lines = [json.loads(line) for line in shop("export", "events", "--format", "jsonl", ok=True).stdout.splitlines()]
+    replied = [event for event in lines if event["kind"] == "replied-first"]
+    assert len(replied) == 1 and replied[0]["voided_by"].startswith("undo:")
+    assert lines[-1]["kind"] == "undone" and lines[-1]["voided_by"] is None

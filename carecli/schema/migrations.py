@@ -430,7 +430,7 @@ def m012_undo(db) -> None:
         CREATE INDEX undo_rows_step ON undo_rows(step_id, id);
         -- The highest id an undo removed, per table: new rows are numbered above it, so an
         -- undone ticket's number (which its voided events keep) is never given to another.
-        CREATE TABLE undo_retired (tbl TEXT PRIMARY KEY, top INTEGER NOT NULL) WITHOUT ROWID;
+        CREATE TABLE undo_retired (tbl TEXT PRIMARY KEY, top INTEGER NOT NULL);
         CREATE INDEX undo_rows_row ON undo_rows(tbl, row_id, step_id);
 
         CREATE TABLE trash (

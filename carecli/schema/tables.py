@@ -138,6 +138,7 @@ TABLES: dict[str, dict[str, Col]] = {
         Col("customer_id", "customer id", "int"),
         Col("ticket_id", "ticket", "int"),
         Col("detail", kind="json"),
+        Col("voided_by", "voided by", "code"),
     ),
     "agenda": _table(
         Col("followups_due_count", "follow-ups due", computed=True),

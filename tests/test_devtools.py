@@ -34,7 +34,7 @@ def _complete(words: str, cword: int, **env) -> list[str]:
 
 def test_bash_completes_a_subcommand():
     assert _complete("carecli exp", 1) == ["export"]
-    assert _complete("carecli db ", 2) == ["backup", "check", "info", "migrate", "refresh"]
+    assert _complete("carecli db ", 2) == ["backup", "check", "info", "migrate", "refresh", "purge"]
 
 
 def test_bash_completes_channels_from_the_config(tmp_path):

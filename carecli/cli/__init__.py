@@ -29,6 +29,7 @@ class CareGroup(LazyCommandsMixin, TyperGroup):
     def parse_args(self, ctx, args):
         from carecli.cli.options import nul_argument
 
+        ctx.meta["carecli.argv"] = list(args)
         bad = nul_argument(args)
         if bad is not None:  # one check for every text the command line gives
             report_error(
@@ -99,6 +100,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def root(
+    ctx: typer.Context,
     db: Annotated[
         Optional[str],
         typer.Option(
@@ -127,7 +129,14 @@ def root(
         from carecli.core.store import refuse_memory
 
         refuse_memory(db)
-    STATE.reset(db, config)
+    STATE.reset(db, config, _command_line(ctx))
+
+
+def _command_line(ctx: typer.Context) -> list[str]:
+    """The command line from the command's name on (global options such as --db left out)."""
+    args = ctx.meta.get("carecli.argv") or []
+    name = ctx.invoked_subcommand
+    return args[args.index(name) :] if name in args else list(args)
 
 
 def _register() -> None:
@@ -171,6 +180,14 @@ def _register() -> None:
     from carecli.cli import attachments
 
     app.add_typer(attachments.app, name="attachment", help="Attachments of filed mail: list them, save one.")
+
+    # fixing mistakes (issue 13)
+    from carecli.cli import interactions, undo
+
+    app.add_typer(interactions.app, name="interaction", help="Interactions: move a message, edit it.")
+    app.command("undo")(undo.undo)
+    app.command("trash")(undo.trash)
+    db.app.command("purge")(undo.purge)
 
 
 _register()

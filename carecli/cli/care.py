@@ -84,11 +84,10 @@ def lost(
 ) -> None:
     """Record that a customer stopped doing business with us, and why."""
     from carecli.cli.customers import show_customer
-    from carecli.core import store
     from carecli.records import care, customers
 
     when = STATE.happened(at)
-    with store.transaction(STATE.conn) as conn:
+    with STATE.write() as conn:
         row = care.mark_lost(
             conn, STATE.settings, customers.resolve_customer(conn, ref), reason=reason, at=when, note=note
         )
@@ -99,11 +98,10 @@ def lost(
 def won_back(ref: CustomerArg, at: AtOpt = None, fmt: FormatOpt = "table") -> None:
     """A lost customer is back."""
     from carecli.cli.customers import show_customer
-    from carecli.core import store
     from carecli.records import care, customers
 
     when = STATE.happened(at)
-    with store.transaction(STATE.conn) as conn:
+    with STATE.write() as conn:
         row = care.mark_won_back(conn, customers.resolve_customer(conn, ref), at=when)
     message(f"customer #{row['id']} {row['name']} won back")
     show_customer(row, fmt)
@@ -140,7 +138,6 @@ def suggest(
     raw: RawOpt = False,
 ) -> None:
     """Follow-ups the data calls for (recovery, repeat contact, silent, thank-you, win-back), with the evidence."""
-    from carecli.core import store
     from carecli.core.errors import InvalidInput
     from carecli.measure import suggest as suggesting
 
@@ -162,7 +159,7 @@ def suggest(
         if not sys.stdin.isatty():
             raise InvalidInput("--apply asks for confirmation", "pass --yes to schedule without asking")
         typer.confirm(f"Schedule these {len(suggestions)} follow-ups?", abort=True, err=True)
-    with store.transaction(conn):
+    with STATE.write() as conn:
         made = suggesting.apply_suggestions(conn, settings, suggestions, at=STATE.now)
     message(f"scheduled {len(made)} follow-up(s): " + ", ".join(f"#{row['id']}" for row in made))
 

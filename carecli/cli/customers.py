@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from carecli.cli.options import AtOpt, ChannelOpt, FormatOpt, LimitOpt, RawOpt, TagsOpt, UntagOpt
+from carecli.cli.options import AtOpt, ChannelOpt, FormatOpt, LimitOpt, RawOpt, TagsOpt, UntagOpt, record_id
 from carecli.cli.output import Column, columns_of, emit_record, emit_rows, message
 from carecli.cli.state import STATE
 
@@ -47,11 +47,10 @@ def add(
     fmt: FormatOpt = "table",
 ) -> None:
     """Add a customer."""
-    from carecli.core import store
     from carecli.records import customers
 
     when = STATE.happened(at)
-    with store.transaction(STATE.conn) as conn:
+    with STATE.write() as conn:
         row = customers.add_customer(conn, name, at=when, email=email, phone=phone, tags=tag or [], notes=note or "")
     message(f"added customer #{row['id']} {row['name']}")
     show_customer(row, fmt)
@@ -113,10 +112,9 @@ def edit(
     fmt: FormatOpt = "table",
 ) -> None:
     """Change a customer's details, tags or notes."""
-    from carecli.core import store
     from carecli.records import customers
 
-    with store.transaction(STATE.conn) as conn:
+    with STATE.write() as conn:
         row = customers.resolve_customer(conn, ref)
         row = customers.edit_customer(
             conn,
@@ -144,13 +142,12 @@ def log(
     fmt: FormatOpt = "table",
 ) -> None:
     """Log a contact that belongs to no ticket: a care call, a thank-you note, a visit."""
-    from carecli.core import store
     from carecli.records import customers
     from carecli.records.activity import log_interaction
 
     when = STATE.happened(at)
     settings = STATE.settings
-    with store.transaction(STATE.conn) as conn:
+    with STATE.write() as conn:
         row = customers.resolve_customer(conn, customer)
         interaction = log_interaction(
             conn,
@@ -167,3 +164,56 @@ def log(
         fields=[Column(k, kind="time" if k == "at" else "text") for k in interaction.keys()],
         tz=settings.tz,
     )
+
+
+@app.command("merge")
+def merge(
+    source: Annotated[str, typer.Argument(help="the duplicate customer: id, email or name")],
+    into: Annotated[str, typer.Option("--into", help="the customer that stays", show_default=False)],
+    fmt: FormatOpt = "table",
+) -> None:
+    """Merge a duplicate customer into another: tickets, messages, surveys and follow-ups move;
+    the duplicate's e-mail and phone become extra addresses of the target."""
+    from carecli.core import undolog
+    from carecli.records import customers, merging
+
+    with undolog.unchecked_references(STATE.conn), STATE.write() as conn:
+        gone = customers.resolve_customer(conn, source)
+        target = customers.resolve_customer(conn, into)
+        moved = merging.merge_customers(conn, gone, target, at=STATE.now)
+        row = customers.get_customer(conn, target["id"])
+    message(f"merged customer #{gone['id']} {gone['name']} into #{row['id']} {row['name']} ({moved} ticket(s) moved)")
+    show_customer(row, fmt)
+
+
+@app.command("delete")
+def delete(
+    ref: Annotated[str, typer.Argument(help="customer id, email or name")],
+    reason: Annotated[str, typer.Option("--reason", help="why: duplicate, spam, mistake or other", show_default=False)],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask for confirmation")] = False,
+) -> None:
+    """Move a customer, with all their tickets, messages, surveys and follow-ups, to the trash."""
+    from carecli.cli.undo import delete_record
+    from carecli.records import customers
+
+    row = customers.resolve_customer(STATE.conn, ref)
+    delete_record(
+        "customer",
+        row,
+        label=row["name"],
+        who=row["name"],
+        customer_id=row["id"],
+        ticket_id=None,
+        reason=reason,
+        yes=yes,
+    )
+
+
+@app.command("restore")
+def restore(
+    customer_id: Annotated[int, typer.Argument(help="the customer's id (`carecli trash`)", parser=record_id)],
+) -> None:
+    """Bring a customer back from the trash with everything that went with them."""
+    from carecli.cli.undo import restore_record
+
+    restore_record("customer", customer_id)

@@ -272,7 +272,10 @@ def import_(
         bulk = importing.worth_bulk_loading(conn, what, size)
         aside = importing.parse_aside(what, source_format, file, on_duplicate, bulk=bulk)
         try:
-            with importing.import_transaction(conn, bulk=bulk, stage=progress.stage):
+            from carecli.text.clock import to_db
+
+            step = (STATE.argv, to_db(STATE.now))
+            with importing.import_transaction(conn, bulk=bulk, stage=progress.stage, step=step):
                 importer = importing.Importer(
                     conn,
                     settings,

@@ -134,12 +134,11 @@ def add(
     fmt: FormatOpt = "table",
 ) -> None:
     """Schedule a follow-up with a customer, once or on a cadence."""
-    from carecli.core import store
     from carecli.records import customers, followups
 
     when = STATE.happened(at)
     due_at, all_day = _due(due)
-    with store.transaction(STATE.conn) as conn:
+    with STATE.write() as conn:
         who = customers.resolve_customer(conn, customer)
         row = followups.add_followup(
             conn,
@@ -240,11 +239,10 @@ def done(
     fmt: FormatOpt = "table",
 ) -> None:
     """Mark a follow-up done and log the contact; a recurring one schedules its next occurrence."""
-    from carecli.core import store
     from carecli.records import followups
 
     when = STATE.happened(at)
-    with store.transaction(STATE.conn) as conn:
+    with STATE.write() as conn:
         result = followups.complete(
             conn, STATE.settings, followups.get_followup(conn, followup_id), at=when, outcome=outcome, channel=channel
         )
@@ -261,11 +259,10 @@ def snooze(
     fmt: FormatOpt = "table",
 ) -> None:
     """Move a scheduled follow-up to a later day or time."""
-    from carecli.core import store
     from carecli.records import followups
 
     due_at, all_day = _due(until, option="UNTIL")
-    with store.transaction(STATE.conn) as conn:
+    with STATE.write() as conn:
         row = followups.snooze(
             conn,
             STATE.settings,
@@ -287,11 +284,10 @@ def skip(
     fmt: FormatOpt = "table",
 ) -> None:
     """Skip a follow-up (a recurring one goes on to its next occurrence unless --stop)."""
-    from carecli.core import store
     from carecli.records import followups
 
     when = STATE.happened(at)
-    with store.transaction(STATE.conn) as conn:
+    with STATE.write() as conn:
         result = followups.skip(
             conn, STATE.settings, followups.get_followup(conn, followup_id), at=when, reason=reason, stop=stop
         )
@@ -316,11 +312,10 @@ def edit(
     fmt: FormatOpt = "table",
 ) -> None:
     """Change a follow-up's due time, kind, note, ticket, cadence or outcome."""
-    from carecli.core import store
     from carecli.records import followups
 
     due_at, all_day = _due(due) if due is not None else (None, None)
-    with store.transaction(STATE.conn) as conn:
+    with STATE.write() as conn:
         row = followups.edit(
             conn,
             STATE.settings,
@@ -340,3 +335,36 @@ def edit(
     if due is not None:
         _warn_if_past(due, due_at, bool(all_day))
     show(row, fmt)
+
+
+@app.command("delete")
+def delete(
+    followup_id: FollowupId,
+    reason: Annotated[str, typer.Option("--reason", help="why: duplicate, spam, mistake or other", show_default=False)],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask for confirmation")] = False,
+) -> None:
+    """Move a follow-up (added twice, say) to the trash; `followup restore N` brings it back."""
+    from carecli.cli.undo import delete_record
+    from carecli.records import customers, followups
+
+    row = followups.get_followup(STATE.conn, followup_id)
+    who = customers.get_customer(STATE.conn, row["customer_id"])["name"]
+    label = row["note"] or row["kind"]
+    delete_record(
+        "followup",
+        row,
+        label=label,
+        who=who,
+        customer_id=row["customer_id"],
+        ticket_id=row["ticket_id"],
+        reason=reason,
+        yes=yes,
+    )
+
+
+@app.command("restore")
+def restore(followup_id: FollowupId) -> None:
+    """Bring a follow-up back from the trash, with the same number."""
+    from carecli.cli.undo import restore_record
+
+    restore_record("followup", followup_id)

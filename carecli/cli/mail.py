@@ -123,6 +123,7 @@ def _ingest_stdin(dry_run: bool, fmt: str, archive: bool = False) -> None:
 
     if isinstance(conn, Connection):
         conn.write_wait_s = min(conn.write_wait_s, PIPE_WRITE_WAIT_S)
+    _record_each_message(conn)
     filing = mail_ingest.ingest_bytes(
         conn,
         settings,
@@ -155,6 +156,7 @@ def _ingest_paths(paths: list[str], dry_run: bool, fmt: str, archive: bool = Fal
     from carecli.mail.sources import collect
 
     conn, settings = STATE.conn, STATE.settings
+    _record_each_message(conn)
     progress = Progress("ingesting mail", None)
 
     def set_total(count: int) -> None:
@@ -229,6 +231,7 @@ def fetch(
     from carecli.mail.quarantine import folder_for
 
     conn, settings = STATE.conn, STATE.settings
+    _record_each_message(conn)
     account = imap.account(settings)
     client = imap.connect(account, imap.password(account.password_cmd))
     progress = Progress("fetching mail", None)
@@ -269,3 +272,11 @@ def text(
     from carecli.mail import intake
 
     emit_text(intake.full_text(STATE.conn, message_id).split("\n"))
+
+
+def _record_each_message(conn) -> None:
+    """Each message filed is one step of the undo log (mail files one transaction per message)."""
+    from carecli.core import undolog
+    from carecli.text.clock import to_db
+
+    undolog.arm(conn, STATE.argv, to_db(STATE.now))

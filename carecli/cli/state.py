@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sqlite3
+from contextlib import contextmanager
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterator
 
 from carecli.cli.output import message
 from carecli.core import config as config_module
@@ -20,10 +21,24 @@ class State:
         self._settings: config_module.Settings | None = None
         self._conn: sqlite3.Connection | None = None
         self._now: datetime | None = None
+        self.argv: list[str] = []  # the command line after `carecli` and its global options
 
-    def reset(self, db_path: str | None, config_path: str | None) -> None:
+    def reset(self, db_path: str | None, config_path: str | None, argv: list[str] | None = None) -> None:
         self.__init__()  # type: ignore[misc]  # STATE is one instance of this very class
         self.db_path, self.config_path = db_path, config_path
+        self.argv = list(argv or [])
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """One write command: one transaction, recorded as one step of the undo log (the
+        command line is what `carecli undo --list` shows)."""
+        from carecli.core import store, undolog
+        from carecli.text.clock import to_db
+
+        conn = self.conn
+        with store.transaction(conn):
+            with undolog.recording(conn, self.argv, to_db(self.now)):
+                yield conn
 
     @property
     def settings(self) -> config_module.Settings:

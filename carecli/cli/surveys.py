@@ -33,13 +33,12 @@ def record_for_ticket(conn, kind: str, ticket, score: int, *, at, comment: str |
 
 
 def _ticket_survey(kind: str, ticket_id: int, score: int, comment: str | None, at: str | None, fmt: str) -> None:
-    from carecli.core import store
     from carecli.records import surveys
     from carecli.records.tickets import get_ticket
 
     when = STATE.happened(at)
     surveys.check_score(kind, score)
-    with store.transaction(STATE.conn) as conn:
+    with STATE.write() as conn:
         row = record_for_ticket(conn, kind, get_ticket(conn, ticket_id), score, at=when, comment=comment)
     message(f"recorded {surveys.NAMES[kind]} {score} for ticket #{ticket_id}")
     emit_record(dict(row), fmt, fields=SURVEY_COLUMNS, tz=STATE.settings.tz)
@@ -77,12 +76,11 @@ def nps(
     fmt: FormatOpt = "table",
 ) -> None:
     """Record a net-promoter score (0-10) from a customer; every response counts."""
-    from carecli.core import store
     from carecli.records import customers, surveys
 
     when = STATE.happened(at)
     surveys.check_score("nps", score)
-    with store.transaction(STATE.conn) as conn:
+    with STATE.write() as conn:
         who = customers.resolve_customer(conn, customer)
         row = surveys.record(conn, "nps", score, at=when, customer_id=who["id"], comment=comment).survey
     message(f"recorded NPS {score} from {who['name']}")
@@ -132,3 +130,36 @@ def list_(
     )
     if limit and rows.fetchone() is not None:
         message(f"showing the first {shown}; use --limit 0 for all")
+
+
+@app.command("delete")
+def delete(
+    survey_id: Annotated[int, typer.Argument(help="survey answer id (`survey list`)", parser=record_id)],
+    reason: Annotated[str, typer.Option("--reason", help="why: duplicate, spam, mistake or other", show_default=False)],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask for confirmation")] = False,
+) -> None:
+    """Move a survey answer recorded by mistake to the trash; `survey restore N` brings it back."""
+    from carecli.cli.undo import delete_record
+    from carecli.records import customers, surveys
+
+    row = surveys.get_survey(STATE.conn, survey_id)
+    who = customers.get_customer(STATE.conn, row["customer_id"])["name"]
+    label = f"{row['kind']} {row['score']}" + (f" on #{row['ticket_id']}" if row["ticket_id"] else "")
+    delete_record(
+        "survey",
+        row,
+        label=label,
+        who=who,
+        customer_id=row["customer_id"],
+        ticket_id=row["ticket_id"],
+        reason=reason,
+        yes=yes,
+    )
+
+
+@app.command("restore")
+def restore(survey_id: Annotated[int, typer.Argument(help="survey answer id", parser=record_id)]) -> None:
+    """Bring a survey answer back from the trash."""
+    from carecli.cli.undo import restore_record
+
+    restore_record("survey", survey_id)

@@ -69,7 +69,11 @@ LIST_TABLE_COLUMNS = [
         "first_response_at",
     )
 ]
-TIMELINE_COLUMNS = [*columns_of("events", "at", "kind"), *columns_of("interactions", "channel", "body")]
+TIMELINE_COLUMNS = [
+    *columns_of("interactions", "id"),
+    *columns_of("events", "at", "kind"),
+    *columns_of("interactions", "channel", "body"),
+]
 
 
 def _show(row, fmt: str) -> None:
@@ -103,13 +107,15 @@ def open_(
     fmt: FormatOpt = "table",
 ) -> None:
     """Open a ticket for a customer."""
-    from carecli.core import store
     from carecli.records import customers, tickets
 
     when = STATE.happened(at)
     settings = STATE.settings
-    with store.transaction(STATE.conn) as conn:
-        who = customers.resolve_customer(conn, customer)
+    who = customers.resolve_customer(STATE.conn, customer)
+    twin = tickets.similar_open(STATE.conn, who["id"], subject, when)
+    if twin is not None and _add_to_twin(twin, who, when, message_text):
+        return
+    with STATE.write() as conn:
         row = tickets.open_ticket(
             conn,
             settings,
@@ -123,8 +129,31 @@ def open_(
             tags=tag or [],
             outreach=outreach,
         )
-    message(f"opened ticket #{row['id']} for {who['name']}")
+    message(f"opened ticket #{row['id']}, {who['name']}: {row['subject']}")
     _show(row, fmt)
+
+
+def _add_to_twin(twin, who, when, message_text: str | None) -> bool:
+    """A ticket like this one was opened lately: ask on a terminal whether to add to it instead
+    (then the message goes on it as the customer's); warn off a terminal. True when added."""
+    import sys
+
+    from carecli.cli.output import visible
+    from carecli.text.durations import age_text
+
+    said = f"{who['name']} has #{twin['id']} '{twin['subject']}', opened {age_text(twin['created_at'], STATE.now)} ago"
+    if not sys.stdin.isatty():
+        message(f"warning: {said}; opening a new ticket anyway (`carecli ticket merge` joins them later)")
+        return False
+    if not typer.confirm(visible(f"{said}: add to it instead?"), default=False, err=True):
+        return False
+    if message_text is not None:
+        from carecli.records import tickets
+
+        with STATE.write() as conn:
+            tickets.inbound(conn, STATE.settings, tickets.get_ticket(conn, twin["id"]), message_text, at=when)
+    message(f"added to ticket #{twin['id']}, {who['name']}: {twin['subject']}")
+    return True
 
 
 @app.command("reply")
@@ -149,27 +178,25 @@ def reply(
     The reply hands an open ticket to the customer: it becomes pending (unless --open or
     tickets.after_reply = "open"), except when the reply is dated before the ticket's latest
     status change or the customer's latest message."""
-    from carecli.core import store
     from carecli.records import tickets
 
     when = STATE.happened(at)
     settings = STATE.settings
-    with store.transaction(STATE.conn) as conn:
+    with STATE.write() as conn:
         row = tickets.reply(conn, settings, _ticket(conn, ticket_id), text, at=when, channel=channel, pending=pending)
-    message(f"replied on ticket #{row['id']} ({row['status']})")
+    message(f"replied on #{row['id']}, {row['customer_name']}: {row['subject']} ({row['status']})")
     _show(row, fmt)
 
 
 @app.command("note")
 def note(ticket_id: TicketId, text: TextArg, at: AtOpt = None, fmt: FormatOpt = "table") -> None:
     """Add an internal note (not sent, not a response)."""
-    from carecli.core import store
     from carecli.records import tickets
 
     when = STATE.happened(at)
-    with store.transaction(STATE.conn) as conn:
+    with STATE.write() as conn:
         row = tickets.note(conn, STATE.settings, _ticket(conn, ticket_id), text, at=when)
-    message(f"noted on ticket #{row['id']}")
+    message(f"noted on #{row['id']}, {row['customer_name']}: {row['subject']}")
     _show(row, fmt)
 
 
@@ -178,11 +205,10 @@ def inbound(
     ticket_id: TicketId, text: TextArg, channel: ChannelOpt = None, at: AtOpt = None, fmt: FormatOpt = "table"
 ) -> None:
     """The customer wrote again: log it (a pending ticket goes back to open)."""
-    from carecli.core import store
     from carecli.records import tickets
 
     when = STATE.happened(at)
-    with store.transaction(STATE.conn) as conn:
+    with STATE.write() as conn:
         result = tickets.inbound(conn, STATE.settings, _ticket(conn, ticket_id), text, at=when, channel=channel)
     row = result.ticket
     message(
@@ -197,13 +223,12 @@ def inbound(
 @app.command("pending")
 def pending(ticket_id: TicketId, at: AtOpt = None, fmt: FormatOpt = "table") -> None:
     """Mark a ticket as waiting on the customer."""
-    from carecli.core import store
     from carecli.records import tickets
 
     when = STATE.happened(at)
-    with store.transaction(STATE.conn) as conn:
+    with STATE.write() as conn:
         row = tickets.set_pending(conn, _ticket(conn, ticket_id), at=when)
-    message(f"ticket #{row['id']} is pending")
+    message(f"#{row['id']} is pending, {row['customer_name']}: {row['subject']}")
     _show(row, fmt)
 
 
@@ -225,18 +250,17 @@ def close(
 ) -> None:
     """Close a ticket."""
     from carecli.cli.surveys import record_for_ticket
-    from carecli.core import store
     from carecli.records import care, tickets
 
     when = STATE.happened(at)
     delay = care.after_close_delay(STATE.settings, followup, no_followup)
-    with store.transaction(STATE.conn) as conn:
+    with STATE.write() as conn:
         row = tickets.close(conn, _ticket(conn, ticket_id), at=when, resolution=resolution)
         check_in = care.schedule_after_close(conn, STATE.settings, row, at=when, after=delay)
         for kind, score in (("csat", csat), ("ces", ces)):
             if score is not None:
                 record_for_ticket(conn, kind, row, score, at=when)
-    message(f"closed ticket #{row['id']}")
+    message(f"closed #{row['id']}, {row['customer_name']}: {row['subject']}")
     if check_in is not None:
         from carecli.cli.followups import describe_due
 
@@ -252,14 +276,13 @@ def reopen(
     fmt: FormatOpt = "table",
 ) -> None:
     """Reopen a closed ticket (its pending after-close check-in is skipped)."""
-    from carecli.core import store
     from carecli.records import care, tickets
 
     when = STATE.happened(at)
-    with store.transaction(STATE.conn) as conn:
+    with STATE.write() as conn:
         row = tickets.reopen(conn, _ticket(conn, ticket_id), at=when, reason=reason)
         skipped = care.skip_after_close(conn, row)
-    message(f"reopened ticket #{row['id']} (reopened {row['reopen_count']}x)")
+    message(f"reopened #{row['id']}, {row['customer_name']}: {row['subject']} (reopened {row['reopen_count']}x)")
     if skipped:
         message("skipped its after-close check-in " + ", ".join(f"#{i}" for i in skipped))
     _show(row, fmt)
@@ -278,11 +301,10 @@ def edit(
     fmt: FormatOpt = "table",
 ) -> None:
     """Change a ticket's subject, channel, category, priority or tags."""
-    from carecli.core import store
     from carecli.records import tickets
 
     when = STATE.happened(at)
-    with store.transaction(STATE.conn) as conn:
+    with STATE.write() as conn:
         row = tickets.edit(
             conn,
             STATE.settings,
@@ -295,7 +317,7 @@ def edit(
             add_tags=tag or [],
             remove_tags=untag or [],
         )
-    message(f"updated ticket #{row['id']}")
+    message(f"updated #{row['id']}, {row['customer_name']}: {row['subject']}")
     _show(row, fmt)
 
 
@@ -388,3 +410,70 @@ def show(ticket_id: TicketId, fmt: FormatOpt = "table") -> None:
         tz=STATE.settings.tz,
         title=f"Ticket #{ticket_id}",
     )
+
+
+ReasonOpt = Annotated[str, typer.Option("--reason", help="why: duplicate, spam, mistake or other", show_default=False)]
+
+
+@app.command("delete")
+def delete(
+    ticket_id: TicketId,
+    reason: ReasonOpt,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask for confirmation")] = False,
+) -> None:
+    """Move a ticket, with its messages, surveys and follow-ups, to the trash.
+
+    It leaves every listing, figure and search; `ticket restore N` brings it back as it was,
+    `carecli undo` takes the delete back, `db purge` empties the trash for good."""
+    from carecli.cli.undo import confirm
+    from carecli.core import undolog
+    from carecli.records import trash
+
+    why = trash.check_reason(reason)
+    row = _ticket(STATE.conn, ticket_id)
+    confirm(f"move ticket #{row['id']} ({row['customer_name']}: {row['subject']}) to the trash?", yes)
+    with undolog.unchecked_references(STATE.conn), STATE.write() as conn:
+        trash.move_to_trash(
+            conn,
+            "ticket",
+            row["id"],
+            label=row["subject"],
+            customer_id=row["customer_id"],
+            ticket_id=row["id"],
+            reason=why,
+            at=STATE.now,
+        )
+    message(f"moved ticket #{row['id']} to the trash, {row['customer_name']}: {row['subject']}")
+
+
+@app.command("restore")
+def restore(ticket_id: TicketId, fmt: FormatOpt = "table") -> None:
+    """Bring a ticket back from the trash, with the same number and everything that went with it."""
+    from carecli.core import undolog
+    from carecli.records import trash
+
+    with undolog.unchecked_references(STATE.conn), STATE.write() as conn:
+        trash.restore(conn, "ticket", ticket_id, at=STATE.now)
+        row = _ticket(conn, ticket_id)
+    message(f"restored ticket #{row['id']}, {row['customer_name']}: {row['subject']}")
+    _show(row, fmt)
+
+
+@app.command("merge")
+def merge(
+    source: TicketId,
+    into: Annotated[int, typer.Option("--into", help="the ticket that stays", parser=record_id, show_default=False)],
+    fmt: FormatOpt = "table",
+) -> None:
+    """Merge a duplicate ticket into another of the same customer.
+
+    Its messages, surveys and follow-ups move to the target, whose first response, reply count
+    and durations are derived again; the duplicate leaves every listing and figure (it was never
+    opened, as far as figures go) and `ticket show SOURCE` points at the target."""
+    from carecli.core import undolog
+    from carecli.records import merging
+
+    with undolog.unchecked_references(STATE.conn), STATE.write() as conn:
+        row = merging.merge_tickets(conn, _ticket(conn, source), _ticket(conn, into), at=STATE.now)
+    message(f"merged ticket #{source} into #{row['id']}, {row['customer_name']}: {row['subject']}")
+    _show(row, fmt)

@@ -195,6 +195,8 @@ SPECS: dict[str, Entity] = {
             Field("customer_id", "e.customer_id", "int"),
             Field("ticket_id", "e.ticket_id", "int"),
             Field("detail", "e.detail", "json"),
+            # The trail whole, as an audit reads it: a row no figure counts says why (undo:<step>, trash:<id>).
+            Field("voided_by", "e.voided_by", "code"),
         ),
         "e.id",
         time_column="e.at",

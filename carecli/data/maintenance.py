@@ -87,11 +87,36 @@ def database_file(conn: sqlite3.Connection) -> str:
     return next((row[2] for row in conn.execute("PRAGMA database_list") if row[1] == "main"), "the database")
 
 
+# Events that record a correction (records/ticket_queries.CORRECTIONS) may name a record no longer there.
+_CORRECTION_KINDS = ("undone", "deleted", "restored", "merged", "moved", "edited")
+
+
+def _left_behind(conn: sqlite3.Connection, table: str, rowid: int) -> bool:
+    """A trail row whose record went to the trash or was undone: the trail is append-only, so it
+    stays, out of the figures (voided) or saying what happened (a correction's own event)."""
+    if table == "followup_due_changes":
+        return bool(
+            conn.execute("SELECT voided_by IS NOT NULL FROM followup_due_changes WHERE rowid = ?", (rowid,)).fetchone()[
+                0
+            ]
+        )
+    marks = ", ".join("?" * len(_CORRECTION_KINDS))
+    row = conn.execute(
+        f"SELECT voided_by IS NOT NULL OR kind IN ({marks}) OR EXISTS (SELECT 1 FROM trash_rows WHERE tbl = 'tickets'"
+        " AND row_id = e.ticket_id) OR EXISTS (SELECT 1 FROM trash_rows WHERE tbl = 'customers' AND row_id = e.customer_id)"
+        " FROM events e WHERE rowid = ?",
+        (*_CORRECTION_KINDS, rowid),
+    ).fetchone()
+    return bool(row and row[0])
+
+
 def check(conn: sqlite3.Connection) -> list[str]:
     """Every problem found: integrity, foreign keys, migrations; empty means healthy."""
     problems = [f"integrity: {finding}" for finding in _integrity_findings(conn)]
     try:
         for table, rowid, parent, _ in conn.execute("PRAGMA foreign_key_check"):
+            if table in ("events", "followup_due_changes") and _left_behind(conn, table, rowid):
+                continue
             problems.append(f"foreign key: {table} row {rowid} points to a missing {parent} row")
     except sqlite3.DatabaseError as exc:
         problems.append(f"foreign keys: not checked, a page cannot be read ({exc})")

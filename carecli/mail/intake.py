@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from carecli.core import store
+from carecli.core import store, undolog
 from carecli.core.config import Settings
 from carecli.core.errors import InvalidInput, NotFound
 from carecli.mail import attachments, identities
@@ -77,10 +77,11 @@ def file_message(
     ours: bool = False,
     keep_files: bool = True,
 ) -> Filing:
-    """File one message in one transaction; a message seen before changes nothing. `ours`: it
+    """File one message in one transaction; a message seen before changes nothing; one undo step when the command armed it (see
+    core.undolog.arm). `ours`: it
     comes from our Sent folder, so it is our own message whatever its From says. The attachments
     of a filed message are kept beside the database (not with `keep_files` off: a dry run)."""
-    with store.transaction(conn):
+    with store.transaction(conn), undolog.armed(conn):
         seen = known(conn, mail.key)
         if seen is not None:
             where = f" on #{seen['ticket_id']}" if seen["ticket_id"] else ""
@@ -110,7 +111,7 @@ def file_message(
 def quarantine(conn: sqlite3.Connection, digest: str, reason: str, *, received: datetime) -> Filing:
     """Record a message that could not be parsed (its bytes are kept by carecli.mail.quarantine)."""
     key = f"sha256:{digest}"
-    with store.transaction(conn):
+    with store.transaction(conn), undolog.armed(conn):
         if known(conn, key) is None:
             store.insert(
                 conn,

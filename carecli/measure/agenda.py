@@ -30,8 +30,9 @@ _TICKET_FIELDS = """
 WAITING_SINCE_SQL = """coalesce(
     (SELECT min(i.at) FROM interactions i WHERE i.ticket_id = t.id AND i.direction = 'in' AND i.at > max(
         coalesce((SELECT max(o.at) FROM interactions o WHERE o.ticket_id = t.id AND o.direction = 'out'), ''),
-        coalesce((SELECT max(e.at) FROM events e WHERE e.ticket_id = t.id AND e.kind IN ('pending', 'closed')), ''))),
-    (SELECT max(e.at) FROM events e WHERE e.ticket_id = t.id AND e.kind IN ('opened', 'resumed', 'reopened')),
+        coalesce((SELECT max(e.at) FROM events e WHERE e.ticket_id = t.id AND e.kind IN ('pending', 'closed') AND e.voided_by IS NULL), ''))),
+    (SELECT max(e.at) FROM events e WHERE e.ticket_id = t.id AND e.kind IN ('opened', 'resumed', 'reopened')
+        AND e.voided_by IS NULL),
     t.created_at)"""
 
 
@@ -101,7 +102,8 @@ def build_agenda(
 
     # Waiting on the customer since the last time the ticket was set pending.
     pending = """
-        SELECT t.id, (SELECT max(e.at) FROM events e WHERE e.ticket_id = t.id AND e.kind = 'pending') AS pending_since
+        SELECT t.id, (SELECT max(e.at) FROM events e WHERE e.ticket_id = t.id AND e.kind = 'pending'
+            AND e.voided_by IS NULL) AS pending_since
         FROM tickets t WHERE t.status = 'pending'
     """
     agenda["waiting_on_customer"] = [

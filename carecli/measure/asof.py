@@ -30,16 +30,19 @@ _CHANGING_EVENTS = ("replied-first", "pending", "resumed", "closed", "reopened",
 # The tickets a period's ticket figures read: created in it (first response, SLA) or closed in it
 # (the closed set). Two ways to find those changed since :until; `prepare` takes the cheaper.
 _IN_PERIOD = """t.created_at < :until AND (t.created_at >= :since OR EXISTS (
-    SELECT 1 FROM events e WHERE e.ticket_id = t.id AND e.kind = 'closed' AND e.at >= :since AND e.at < :until))"""
+    SELECT 1 FROM events e WHERE e.ticket_id = t.id AND e.kind = 'closed' AND e.at >= :since AND e.at < :until
+    AND e.voided_by IS NULL))"""
 _KINDS = ", ".join(f"'{k}'" for k in _CHANGING_EVENTS)
-_AFTER = f"FROM events WHERE kind IN ({_KINDS}) AND at >= :until AND ticket_id IS NOT NULL"
+_AFTER = f"FROM events WHERE kind IN ({_KINDS}) AND at >= :until AND ticket_id IS NOT NULL AND voided_by IS NULL"
 
 # From the period's tickets, each checked for a change since :until: grows with the period.
 _CHANGED_FROM_PERIOD_SQL = f"""
     SELECT t.id FROM tickets t WHERE t.created_at < :until AND t.id IN (
             SELECT id FROM tickets WHERE created_at >= :since AND created_at < :until
-            UNION SELECT ticket_id FROM events WHERE kind = 'closed' AND at >= :since AND at < :until)
-        AND (EXISTS (SELECT 1 FROM events e WHERE e.ticket_id = t.id AND e.at >= :until AND e.kind IN ({_KINDS}))
+            UNION SELECT ticket_id FROM events WHERE kind = 'closed' AND at >= :since AND at < :until
+                AND voided_by IS NULL)
+        AND (EXISTS (SELECT 1 FROM events e WHERE e.ticket_id = t.id AND e.at >= :until AND e.kind IN ({_KINDS})
+                    AND e.voided_by IS NULL)
              OR EXISTS (SELECT 1 FROM interactions i WHERE i.ticket_id = t.id AND i.direction = 'out'
                         AND i.at >= :until))
 """
@@ -109,7 +112,7 @@ def prepare(
         # CROSS JOIN: ticket by ticket through events_ticket (SQLite would otherwise read every
         # status event before :until from events_kind_at: 1.5 s of 1M tickets).
         f"SELECT e.ticket_id, e.kind, e.at FROM temp.{TABLE} a CROSS JOIN events e ON e.ticket_id = a.id "
-        f"WHERE e.kind IN ({marks}) AND e.at < :until ORDER BY e.ticket_id, e.at, e.id",
+        f"WHERE e.kind IN ({marks}) AND e.at < :until AND e.voided_by IS NULL ORDER BY e.ticket_id, e.at, e.id",
         params,
     ):
         changes.setdefault(ticket_id, []).append((kind, at))

@@ -392,7 +392,7 @@ def _paused_seconds(
     marks = ", ".join("?" * len(STATUS_EVENTS))
     rows = conn.execute(
         f"SELECT e.ticket_id, e.kind, e.at FROM {source} t CROSS JOIN events e ON e.ticket_id = t.id "
-        f"WHERE t.paused_s > 0 AND ({where}) AND e.kind IN ({marks}) ORDER BY e.ticket_id, e.at, e.id",
+        f"WHERE t.paused_s > 0 AND ({where}) AND e.kind IN ({marks}) AND e.voided_by IS NULL ORDER BY e.ticket_id, e.at, e.id",
         STATUS_EVENTS,
     ).fetchall()
     changes: list[tuple[str, str]] = []

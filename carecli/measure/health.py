@@ -88,7 +88,7 @@ FACTORS = (
 # least its 'opened' event, and its creation time when another tool wrote no events.)
 LAST_ACTIVITY_SQL = f"""max(
     coalesce((SELECT max(i.at) FROM interactions i WHERE i.ticket_id = t.id AND i.direction IN ('in', 'out')), ''),
-    coalesce((SELECT max(e.at) FROM events e WHERE e.ticket_id = t.id
+    coalesce((SELECT max(e.at) FROM events e WHERE e.ticket_id = t.id AND e.voided_by IS NULL
         AND e.kind IN ({", ".join(f"'{kind}'" for kind in STATUS_EVENTS)})), ''),
     t.created_at)"""
 
@@ -104,7 +104,7 @@ _INPUTS = f"""
         (SELECT count(*) FROM tickets t WHERE t.customer_id = c.id AND t.status = 'open'
             AND {LAST_ACTIVITY_SQL} < :stale_before) AS stale_tickets,
         (SELECT count(DISTINCT e.ticket_id) FROM events e WHERE e.customer_id = c.id AND e.kind = 'reopened'
-            AND e.at >= :since AND e.at <= :now) AS reopened_tickets,
+            AND e.at >= :since AND e.at <= :now AND e.voided_by IS NULL) AS reopened_tickets,
         (SELECT count(*) FROM followups f WHERE f.customer_id = c.id AND f.status = 'scheduled'
             AND f.due_at < :today_start) AS overdue_followups,
         coalesce((SELECT max(i.at) FROM interactions i WHERE i.customer_id = c.id AND i.direction != 'note'),

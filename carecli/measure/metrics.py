@@ -371,7 +371,7 @@ def _ticket_counts(ctx: _Context, closed: dict) -> dict:
     reopened_from = "events e JOIN tickets t ON t.id = e.ticket_id" if ctx.group_by else "events e"
     add(
         f"""SELECT {g}, COUNT(DISTINCT e.ticket_id) FROM {reopened_from}
-            WHERE e.kind = 'reopened' AND e.at >= :since AND e.at < :until {by}""",
+            WHERE e.kind = 'reopened' AND e.at >= :since AND e.at < :until AND e.voided_by IS NULL {by}""",
         "reopened",
     )
     add(f"SELECT {g}, COUNT(*) FROM tickets t WHERE t.id IN ({BACKLOG_IDS_SQL}) {by}", "backlog")
@@ -386,7 +386,7 @@ REOPENED_AFTER_CLOSE_SQL = """
     SELECT t.id FROM tickets t
     WHERE t.status IN ('open', 'pending') AND t.closed_at >= :since AND t.closed_at < :until
       AND EXISTS (SELECT 1 FROM events e WHERE e.ticket_id = t.id AND e.kind = 'reopened'
-                  AND e.at >= t.closed_at AND e.at < :until)
+                  AND e.at >= t.closed_at AND e.at < :until AND e.voided_by IS NULL)
 """
 
 
@@ -395,7 +395,7 @@ REOPENED_AFTER_CLOSE_SQL = """
 # by their last close/reopen event before :until.
 BACKLOG_IDS_SQL = """
     WITH changed AS (
-        SELECT ticket_id AS id FROM events WHERE kind = 'reopened' AND at >= :until
+        SELECT ticket_id AS id FROM events WHERE kind = 'reopened' AND at >= :until AND voided_by IS NULL
         UNION SELECT id FROM tickets WHERE closed_at >= :until
     )
     SELECT id FROM tickets WHERE status IN ('open', 'pending') AND created_at < :until
@@ -404,7 +404,7 @@ BACKLOG_IDS_SQL = """
     SELECT c.id FROM changed c JOIN tickets t ON t.id = c.id
     WHERE t.created_at < :until AND COALESCE((
         SELECT e.kind FROM events e WHERE e.ticket_id = c.id AND e.kind IN ('closed', 'reopened')
-            AND e.at < :until ORDER BY e.at DESC, e.id DESC LIMIT 1), 'reopened') = 'reopened'
+            AND e.at < :until AND e.voided_by IS NULL ORDER BY e.at DESC, e.id DESC LIMIT 1), 'reopened') = 'reopened'
 """
 
 
@@ -527,7 +527,7 @@ def _nps(ctx: _Context) -> dict:
 _DUE_AT_UNTIL_SQL = """
     SELECT followup_id AS id, from_due AS due_then FROM (
         SELECT followup_id, from_due, row_number() OVER (PARTITION BY followup_id ORDER BY at, id) AS move
-        FROM followup_due_changes WHERE at >= :until)
+        FROM followup_due_changes WHERE at >= :until AND voided_by IS NULL)
     WHERE move = 1"""
 
 
@@ -588,7 +588,10 @@ def _prepare_midnights(ctx: _Context) -> None:
     # starts decades before the data. Separate subqueries, each answered from an index (one SELECT
     # of both min and max scans the range: 0.1 s).
     in_period = "FROM followups WHERE due_at >= :since AND due_at < :until"
-    moved = "FROM followup_due_changes WHERE at >= :until AND from_due >= :since AND from_due < :until"
+    moved = (
+        "FROM followup_due_changes WHERE at >= :until AND from_due >= :since AND from_due < :until"
+        " AND voided_by IS NULL"
+    )
     bounds = ctx.rows(
         f"SELECT (SELECT min(due_at) {in_period}), (SELECT max(due_at) {in_period}), "
         f"(SELECT min(from_due) {moved}), (SELECT max(from_due) {moved})"

@@ -7,7 +7,7 @@ import sqlite3
 from datetime import datetime
 from typing import Any, Iterable, Sequence
 
-from carecli.core import store
+from carecli.core import store, undolog
 from carecli.core.errors import InvalidInput
 from carecli.text.clock import to_db
 
@@ -70,6 +70,7 @@ def log_interaction(
         conn,
         "interactions",
         {
+            "id": undolog.next_id(conn, "interactions"),
             "customer_id": customer_id,
             "ticket_id": ticket_id,
             "followup_id": followup_id,

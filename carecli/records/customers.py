@@ -7,7 +7,7 @@ import sqlite3
 from datetime import datetime
 from typing import Any, Iterable, Sequence
 
-from carecli.core import store
+from carecli.core import store, undolog
 from carecli.core.errors import Conflict, InvalidInput, NotFound
 from carecli.text.clock import to_db
 
@@ -106,7 +106,7 @@ def add_customer(
         "created_at": to_db(at),
     }
     _check_email_free(conn, values["email"])
-    customer_id = store.insert(conn, "customers", values)
+    customer_id = store.insert(conn, "customers", {"id": undolog.next_id(conn, "customers"), **values})
     return get_customer(conn, customer_id)
 
 
@@ -140,6 +140,13 @@ def resolve_customer(conn: sqlite3.Connection, ref: str) -> sqlite3.Row:
         return get_customer(conn, int(bare))
     if "@" in text:
         row = store.one(conn, f"SELECT {CUSTOMER_FIELDS} FROM customers WHERE email = ?", (text,))
+        if row is None:  # another address of theirs (mail, a merged customer's e-mail)
+            row = store.one(
+                conn,
+                f"SELECT {CUSTOMER_FIELDS} FROM customers WHERE id = "
+                "(SELECT customer_id FROM customer_addresses WHERE kind = 'email' AND address = ?)",
+                (text,),
+            )
         if row is not None:
             return row
     matches = conn.execute(

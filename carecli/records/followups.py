@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any, Iterable, Iterator, Sequence
 
-from carecli.core import store
+from carecli.core import store, undolog
 from carecli.core.config import Settings
 from carecli.core.errors import Conflict, InvalidInput, NotFound
 from carecli.records.activity import log_interaction
@@ -231,6 +231,7 @@ def add_followup(
         conn,
         "followups",
         {
+            "id": undolog.next_id(conn, "followups"),
             "customer_id": customer_id,
             "ticket_id": ticket_id,
             "kind": check_kind(kind),

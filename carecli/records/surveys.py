@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Iterable, Sequence
 
-from carecli.core import store
-from carecli.core.errors import InvalidInput
+from carecli.core import store, undolog
+from carecli.core.errors import InvalidInput, NotFound
 from carecli.text.clock import from_db, to_db
 
 KINDS = ("csat", "ces", "nps")
@@ -115,6 +115,7 @@ def _add_current(
         conn,
         "surveys",
         {
+            "id": undolog.next_id(conn, "surveys"),
             "kind": kind,
             "customer_id": customer_id,
             "ticket_id": ticket_id,
@@ -126,11 +127,14 @@ def _add_current(
 
 
 def get_survey(conn: sqlite3.Connection, survey_id: int) -> sqlite3.Row:
-    return store.the_row(
+    row = store.one(
         conn,
         f"SELECT {SURVEY_FIELDS} FROM surveys s JOIN customers c ON c.id = s.customer_id WHERE s.id = ?",
         (survey_id,),
     )
+    if row is None:
+        raise NotFound(f"no survey answer #{survey_id}", "see `carecli survey list`")
+    return row
 
 
 def list_surveys(

@@ -91,13 +91,14 @@ def ticket_timeline(conn: sqlite3.Connection, ticket_id: int, tz: tzinfo) -> lis
         UNION ALL
         -- at the same second, 'opened' comes before the first message, other changes after
         SELECT at, 'event' AS kind, NULL, kind, detail, CASE kind WHEN 'opened' THEN 0 ELSE 2 END, id
-        FROM events WHERE ticket_id = ?
+        FROM events WHERE ticket_id = ? AND voided_by IS NULL
         ORDER BY at, step, id
         """,
         (ticket_id, ticket_id),
     )
     return [
         {
+            "id": row["id"] if row["step"] == 1 else None,  # an interaction's id, for `interaction move/edit`
             "at": row["at"],
             "kind": row["kind"],
             "channel": row["channel"],
@@ -106,6 +107,9 @@ def ticket_timeline(conn: sqlite3.Connection, ticket_id: int, tz: tzinfo) -> lis
         for row in rows
     ]
 
+
+# The events that record a correction (issue 13); their detail names the records involved.
+CORRECTIONS = ("undone", "deleted", "restored", "merged", "moved", "edited")
 
 _STORED_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00")
 
@@ -126,6 +130,12 @@ def event_text(kind: str, detail: str | None, tz: tzinfo) -> str:
 
     if is_change(data):
         parts = [f"{shown(data['from'])} → {shown(data['to'])}"]
+    elif kind in CORRECTIONS:  # "deleted: duplicate; trash 3": the ids say which
+        parts = [
+            shown(value) if key in ("reason", "command") else f"{key} {shown(value)}"
+            for key, value in data.items()
+            if value not in (None, "")
+        ]
     else:
         parts = [
             f"{key} {shown(value['from'])} → {shown(value['to'])}" if is_change(value) else shown(value)

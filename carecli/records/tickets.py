@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable, Iterable, NamedTuple, Sequence
 
-from carecli.core import store
+from carecli.core import store, undolog
 from carecli.core.config import Settings
 from carecli.core.errors import Conflict, InvalidInput, NotFound
 from carecli.records.activity import log_interaction, record_event
@@ -33,8 +33,32 @@ def get_ticket(conn: sqlite3.Connection, ticket_id: int) -> sqlite3.Row:
         (ticket_id,),
     )
     if row is None:
-        raise NotFound(f"no ticket #{ticket_id}", "see `carecli ticket list --status all`")
+        raise _missing(conn, ticket_id)
     return row
+
+
+def _missing(conn: sqlite3.Connection, ticket_id: int) -> NotFound:
+    """Not found, saying where it went when it is in the trash or was merged."""
+    gone = (
+        store.one(
+            conn,
+            "SELECT kind, into_id, at FROM trash WHERE ref_id = ? AND kind IN ('ticket', 'merged') ORDER BY id DESC LIMIT 1",
+            (ticket_id,),
+        )
+        if store.scalar(conn, "SELECT 1 FROM sqlite_master WHERE name = 'trash'")
+        else None
+    )
+    if gone is not None and gone["kind"] == "merged":
+        return NotFound(
+            f"ticket #{ticket_id} was merged into #{gone['into_id']} at {gone['at']}",
+            f"see carecli ticket show {gone['into_id']} (carecli undo --list to take the merge back)",
+        )
+    if gone is not None:
+        return NotFound(
+            f"ticket #{ticket_id} is in the trash (deleted at {gone['at']})",
+            f"bring it back with: carecli ticket restore {ticket_id}",
+        )
+    return NotFound(f"no ticket #{ticket_id}", "see `carecli ticket list --status all`")
 
 
 def elapsed_s(start: datetime, end: datetime) -> int:
@@ -71,7 +95,7 @@ def _latest_change_event(conn: sqlite3.Connection, ticket_id: int) -> sqlite3.Ro
     marks = ", ".join("?" * len(STATUS_EVENTS))
     return store.one(
         conn,
-        f"SELECT kind, at FROM events WHERE ticket_id = ? AND kind IN ({marks}) ORDER BY at DESC, id DESC LIMIT 1",
+        f"SELECT kind, at FROM events WHERE ticket_id = ? AND kind IN ({marks}) AND voided_by IS NULL ORDER BY at DESC, id DESC LIMIT 1",
         (ticket_id, *STATUS_EVENTS),
     )
 
@@ -135,6 +159,31 @@ def _log_on_ticket(
     )
 
 
+def _subject_key(subject: str) -> str:
+    return " ".join("".join(c if c.isalnum() else " " for c in subject.casefold()).split())
+
+
+def similar_open(
+    conn: sqlite3.Connection, customer_id: int, subject: str, at: datetime, *, within_s: int = 86400
+) -> sqlite3.Row | None:
+    """The customer's open or pending ticket with the same or a very similar subject opened in
+    the `within_s` seconds before `at` (a ticket opened twice: up-arrow, Enter), or None."""
+    from difflib import SequenceMatcher
+
+    key = _subject_key(subject)
+    since = to_db(datetime.fromtimestamp(at.timestamp() - within_s, tz=timezone.utc))
+    for row in conn.execute(
+        f"SELECT {TICKET_FIELDS} FROM tickets t JOIN customers c ON c.id = t.customer_id "
+        "WHERE t.customer_id = ? AND t.status IN ('open', 'pending') AND t.created_at >= ? AND t.created_at <= ? "
+        "ORDER BY t.created_at DESC, t.id DESC LIMIT 20",
+        (customer_id, since, to_db(at)),
+    ):
+        other = _subject_key(row["subject"])
+        if other == key or SequenceMatcher(None, other, key).ratio() >= 0.85:
+            return row
+    return None
+
+
 def open_ticket(
     conn: sqlite3.Connection,
     settings: Settings,
@@ -156,6 +205,7 @@ def open_ticket(
         raise InvalidInput("a ticket needs a subject", "e.g. carecli ticket open ada 'Order #31 arrived damaged'")
     channel = settings.choose("channels", channel, "default_channel")
     values = {
+        "id": undolog.next_id(conn, "tickets"),
         "customer_id": customer_id,
         "subject": subject,
         "channel": channel,
@@ -519,7 +569,7 @@ def insert_known(conn: sqlite3.Connection, rows: Sequence[Sequence]) -> None:
 
 
 def next_ticket_id(conn: sqlite3.Connection) -> int:
-    return (store.scalar(conn, "SELECT max(id) FROM tickets") or 0) + 1
+    return undolog.next_id(conn, "tickets")
 
 
 def add_known_events(conn: sqlite3.Connection, first_id: int) -> None:
@@ -565,3 +615,62 @@ def update_known(
     }
     if corrected:
         record_event(conn, "corrected", customer_id=customer_id, ticket_id=ticket_id, at=at, detail=corrected)
+
+
+def derive_from_timeline(conn: sqlite3.Connection, ticket_id: int, *, at: datetime, why: str) -> sqlite3.Row:
+    """Derive a ticket's first response, reply count and durations again from the messages on it
+    now, after messages moved onto or off it (a merge, a move, an edited time): as if they had
+    always been there. The opening moves back to an earlier customer message (a merged duplicate's
+    first one). A replaced first response voids the old 'replied-first' event (`voided_by` says
+    `why`) and appends the new one; a moved opening appends a 'corrected' event, as update_known
+    does."""
+    row = store.the_row(conn, "SELECT * FROM tickets WHERE id = ?", (ticket_id,))
+    first_in = store.scalar(
+        conn, "SELECT min(at) FROM interactions WHERE ticket_id = ? AND direction = 'in'", (ticket_id,)
+    )
+    created = row["created_at"]
+    changes: dict = {}
+    if row["outreach"]:
+        changes["first_contact_at"] = first_in
+        wait_start = first_in
+    else:
+        if first_in is not None and first_in < created:
+            created = first_in
+        wait_start = created
+    replies = store.the_row(
+        conn,
+        "SELECT count(*) AS n, min(at) AS first FROM interactions WHERE ticket_id = ? AND direction = 'out' AND at >= ?",
+        (ticket_id, wait_start or "9999"),
+    )
+    start = from_db(created)
+    changes.update(
+        created_at=created,
+        reply_count=replies["n"],
+        first_response_at=replies["first"],
+        first_response_s=replies["first"] and elapsed_s(from_db(wait_start), from_db(replies["first"])),
+        resolution_s=row["closed_at"] and elapsed_s(start, from_db(row["closed_at"])),
+        first_resolution_s=row["first_closed_at"] and elapsed_s(start, from_db(row["first_closed_at"])),
+    )
+    changes = {key: value for key, value in changes.items() if row[key] != value}
+    if changes:
+        store.update(conn, "tickets", ticket_id, changes)
+    if "first_response_at" in changes:
+        undolog.void(conn, "events", why, "ticket_id = ? AND kind = 'replied-first'", (ticket_id,))
+        if changes["first_response_at"] is not None:
+            record_event(
+                conn,
+                "replied-first",
+                customer_id=row["customer_id"],
+                ticket_id=ticket_id,
+                at=from_db(changes["first_response_at"]),
+            )
+    if "created_at" in changes:
+        record_event(
+            conn,
+            "corrected",
+            customer_id=row["customer_id"],
+            ticket_id=ticket_id,
+            at=at,
+            detail={"created_at": {"from": row["created_at"], "to": created}},
+        )
+    return get_ticket(conn, ticket_id)

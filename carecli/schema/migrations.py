@@ -436,6 +436,85 @@ def m011_attachments(db) -> None:
     """)
 
 
+def m012_undo(db) -> None:
+    """Mistakes that can be corrected (issue 13): the undo log, the trash, merged tickets.
+
+    undo_steps: one row per write command (its command line, when, what it inserted as id ranges
+    per table); undo_rows: the before-image of every older row the command changed or deleted
+    (JSON of the whole row), and the older ids it inserted. The trail tables stay append-only:
+    no row of events or followup_due_changes is ever deleted or changed, except `voided_by`,
+    which marks (and a restore unmarks) a row that no longer counts in any figure: `undo:<step>`
+    for a row an undone command appended, `trash:<id>` for the trail of a record in the trash,
+    `merge:<step>` for a merged ticket's own trail. Every change of the mark comes with an event
+    saying why. trash/trash_rows hold what was deleted (whole rows as JSON) until a restore or a
+    purge; a merged source ticket moves there too (kind 'merged', into_id its target), so no
+    reader of tickets sees it."""
+    db.executescript("""
+        CREATE TABLE undo_steps (
+            id         INTEGER PRIMARY KEY,
+            at         TEXT NOT NULL,            -- UTC, when the command ran
+            argv       TEXT NOT NULL,            -- JSON list: the command line after `carecli`
+            inserted   TEXT,                     -- JSON {table: [first id, last id]} of new rows
+            undone_at  TEXT,
+            undone_by  TEXT                      -- JSON list: the undo command line
+        );
+        CREATE TABLE undo_rows (
+            id          INTEGER PRIMARY KEY,     -- the order of the changes
+            step_id     INTEGER NOT NULL REFERENCES undo_steps(id),
+            tbl         TEXT NOT NULL,
+            row_id      INTEGER NOT NULL,
+            op          TEXT NOT NULL CHECK (op IN ('insert', 'update', 'delete')),
+            before_json TEXT                     -- the whole row before an update or delete
+        );
+        CREATE INDEX undo_rows_step ON undo_rows(step_id, id);
+        -- The highest id an undo removed, per table: new rows are numbered above it, so an
+        -- undone ticket's number (which its voided events keep) is never given to another.
+        CREATE TABLE undo_retired (tbl TEXT PRIMARY KEY, top INTEGER NOT NULL);
+        CREATE INDEX undo_rows_row ON undo_rows(tbl, row_id, step_id);
+
+        CREATE TABLE trash (
+            id          INTEGER PRIMARY KEY,
+            kind        TEXT NOT NULL,           -- ticket | customer | followup | survey | interaction | merged
+            ref_id      INTEGER NOT NULL,        -- the record's id (its number stays its own)
+            customer_id INTEGER,
+            label       TEXT NOT NULL,           -- subject, name or text, for `carecli trash`
+            reason      TEXT NOT NULL,
+            into_id     INTEGER,                 -- a merged ticket's or customer's target
+            at          TEXT NOT NULL
+        );
+        CREATE INDEX trash_ref ON trash(kind, ref_id);
+        CREATE INDEX trash_at ON trash(at);
+        CREATE TABLE trash_rows (
+            id       INTEGER PRIMARY KEY,
+            trash_id INTEGER NOT NULL REFERENCES trash(id),
+            tbl      TEXT NOT NULL,
+            row_id   INTEGER NOT NULL,
+            row_json TEXT NOT NULL
+        );
+        CREATE INDEX trash_rows_trash ON trash_rows(trash_id);
+        CREATE INDEX trash_rows_row ON trash_rows(tbl, row_id);
+
+        -- What a trash move or an undo's reference check looks up by parent.
+        CREATE INDEX surveys_ticket ON surveys(ticket_id) WHERE ticket_id IS NOT NULL;
+        CREATE INDEX interactions_followup ON interactions(followup_id) WHERE followup_id IS NOT NULL;
+        CREATE INDEX followups_previous ON followups(previous_id) WHERE previous_id IS NOT NULL;
+
+        ALTER TABLE events ADD COLUMN voided_by TEXT;
+        CREATE INDEX events_voided ON events(voided_by) WHERE voided_by IS NOT NULL;
+        DROP TRIGGER events_append_only_update;
+        CREATE TRIGGER events_append_only_update BEFORE UPDATE ON events
+            WHEN new.id IS NOT old.id OR new.customer_id IS NOT old.customer_id OR new.ticket_id IS NOT old.ticket_id
+                OR new.kind IS NOT old.kind OR new.at IS NOT old.at OR new.detail IS NOT old.detail
+            BEGIN SELECT RAISE(ABORT, 'events are append-only (only voided_by may change)'); END;
+        ALTER TABLE followup_due_changes ADD COLUMN voided_by TEXT;
+        DROP TRIGGER followup_due_changes_append_only_update;
+        CREATE TRIGGER followup_due_changes_append_only_update BEFORE UPDATE ON followup_due_changes
+            WHEN new.id IS NOT old.id OR new.followup_id IS NOT old.followup_id OR new.at IS NOT old.at
+                OR new.from_due IS NOT old.from_due OR new.to_due IS NOT old.to_due
+            BEGIN SELECT RAISE(ABORT, 'followup_due_changes is append-only (only voided_by may change)'); END;
+    """)
+
+
 def m013_business_batches(db) -> None:
     """Reads never write (issue 12): after a [business_hours] change the stored business durations
     are recomputed by writes, a batch of tickets at a time in id order; `through` is the last id
@@ -456,6 +535,7 @@ STEPS = [
     m009_mail,
     m010_imap_state,
     m011_attachments,
+    m012_undo,
     m013_business_batches,
 ]
 NAMES = [step.__name__ for step in STEPS]

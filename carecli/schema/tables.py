@@ -138,6 +138,7 @@ TABLES: dict[str, dict[str, Col]] = {
         Col("customer_id", "customer id", "int"),
         Col("ticket_id", "ticket", "int"),
         Col("detail", kind="json"),
+        Col("voided_by", "voided by", "code"),
     ),
     "attachments": _table(
         Col("id", kind="int"),
@@ -187,6 +188,23 @@ TABLES: dict[str, dict[str, Col]] = {
         Col("lost", kind="int", computed=True),
         Col("won_back", "won back", "int", computed=True),
         Col("share_pct", "share", "pct", computed=True),
+    ),
+    "undo_steps": _table(
+        Col("id", kind="int"),
+        Col("at", kind="time"),
+        Col("command"),
+        Col("changes", "what undo reverts", computed=True),
+        Col("state", "can be undone", computed=True),
+    ),
+    "trash": _table(
+        Col("kind", kind="code"),
+        Col("id", kind="int", name="ref_id"),
+        Col("label", "what"),
+        Col("customer_id", "customer id", "int"),
+        Col("reason", kind="code"),
+        Col("into_id", "merged into", "int"),
+        Col("rows", kind="int", computed=True),
+        Col("at", "deleted at", "time"),
     ),
 }
 

@@ -94,7 +94,7 @@ def test_a_whole_number_from_the_environment_is_ascii_digits_in_range_or_an_erro
         return
     digits = text.strip().lstrip("+-")
     assert digits.isascii() and digits.isdigit(), f"{text!r} accepted as {value}"
-    assert value == int(text) and 1 <= value <= 5
+    assert value == int(text.strip()) and 1 <= value <= 5  # str.strip(): Unicode whitespace such as \x1f too
 
 
 # ---------------------------------------------------------------- ids: ASCII digits only

@@ -80,7 +80,8 @@ def test_stderr_confirmations_escape_customer_text(run):
     added = run("customer", "add", "--email", "eve@example.com", "--", NAME, ok=True)
     assert added.stderr == "added customer #1 Eve\\x1b]0;pwned\\x07\\x9b2J\n"
     opened = run("ticket", "open", "1", "--", SUBJECT, ok=True)
-    assert opened.stderr == "opened ticket #1 for Eve\\x1b]0;pwned\\x07\\x9b2J\n"
+    assert opened.stderr.startswith("opened ticket #1, Eve\\x1b]0;pwned\\x07\\x9b2J: Refund ")
+    _assert_safe(opened.stderr)
     scheduled = run("followup", "add", "1", "--due", "tomorrow", ok=True)
     _assert_safe(scheduled.stderr)
     assert "Eve\\x1b]0;pwned" in scheduled.stderr

@@ -48,7 +48,7 @@ def timeline_of(run, ticket_id: str = "1") -> list[tuple[str, str]]:
 
 def test_a_reply_hands_the_ticket_to_the_customer_by_default(shop):
     result = shop("ticket", "reply", "1", "Sorry! A new one is on its way.", "--at", "2026-03-13 09:45", ok=True)
-    assert "replied on ticket #1 (pending)" in result.stderr
+    assert "replied on #1, Ada Lovelace: Vase arrived cracked (pending)" in result.stderr
     assert shop.json("ticket", "show", "1")["status"] == "pending"
     assert timeline_of(shop) == [
         ("event", "opened"),

@@ -302,3 +302,16 @@ def test_every_shared_message_ingests_or_is_quarantined_with_a_reason(mailrun, d
     assert rows(db_path, "SELECT count(*) FROM mail_messages WHERE status = 'skipped' AND reason IS NULL") == [(0,)]
     # The RFC 5322 thread is one ticket.
     assert ticket_of(db_path, "3456@example.net") == ticket_of(db_path, "abcd.1234@local.machine.tld")
+
+
+def test_each_message_filed_is_one_undo_step(mailrun, db_path):
+    mailrun(message(message_id="m1@example.com"))
+    [step] = mailrun.run("undo", "--list", "--format", "json", ok=True).stdout and rows(
+        db_path, "SELECT argv FROM undo_steps"
+    )
+    assert "mail" in step[0] and "ingest" in step[0]
+    mailrun.run("undo", "--yes", ok=True)
+    assert rows(db_path, "SELECT count(*) FROM tickets") == [(0,)]
+    assert rows(db_path, "SELECT count(*) FROM mail_messages") == [(0,)]
+    again = mailrun(message(message_id="m1@example.com"))  # no longer seen before: filed again
+    assert "new ticket #2" in again.stderr  # #1 stays the undone one's number (its events keep it)

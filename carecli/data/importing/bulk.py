@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
-from contextlib import contextmanager
-from typing import Callable, Iterator
+from contextlib import contextmanager, nullcontext
+from typing import Callable, Iterator, Sequence
 
 from carecli.core.errors import StoreError
 
@@ -119,23 +119,29 @@ class BulkLoad:
 
 @contextmanager
 def import_transaction(
-    conn: sqlite3.Connection, *, bulk: bool, stage: Callable[[str], None] | None = None
+    conn: sqlite3.Connection,
+    *,
+    bulk: bool,
+    stage: Callable[[str], None] | None = None,
+    step: tuple[Sequence[str], str] | None = None,
 ) -> Iterator[None]:
     """The import's one transaction. A bulk load (see `worth_bulk_loading`) also runs in a
     BulkLoad, with SQLite's row-by-row foreign key checks off: they are a random read of the
     customers table per row (6 s of 1M tickets), and BulkLoad checks the new rows at the end
     instead. SQLite can switch the checks only outside a transaction, hence this wrapper.
-    `stage` hears of the long steps after the rows (seconds each on a million)."""
-    from carecli.core import store
+    `stage` hears of the long steps after the rows (seconds each on a million). With `step`
+    (command line, stored time) the import is one step of the undo log."""
+    from carecli.core import store, undolog
 
+    recording = undolog.recording(conn, *step) if step else nullcontext()
     if not bulk:
-        with store.transaction(conn):
+        with store.transaction(conn), recording:
             yield
         return
     enforced = conn.execute("PRAGMA foreign_keys").fetchone()[0]
     conn.execute("PRAGMA foreign_keys = OFF")
     try:
-        with store.transaction(conn):
+        with store.transaction(conn), recording:
             with BulkLoad(conn, stage):
                 yield
             if stage:

@@ -41,7 +41,8 @@ _BY_KEY = {c.key: c for c in FOLLOWUP_COLUMNS}
 
 def table_columns(keys: tuple[str, ...]) -> list[Column]:
     """Columns for a screen: `due` shows the day of an all-day follow-up, the time of a timed one."""
-    return [Column("due", "due") if k == "due" else _BY_KEY[k] for k in keys]
+    # Kind "time" so a narrow terminal shortens it like any other time; the text is ready-made.
+    return [Column("due", "due", "time", show=str) if k == "due" else _BY_KEY[k] for k in keys]
 
 
 LIST_KEYS = ("id", "due", "customer_name", "kind", "note", "rule", "status", "on_time", "ticket_id")
@@ -136,6 +137,7 @@ def add(
     """Schedule a follow-up with a customer, once or on a cadence."""
     from carecli.core import store
     from carecli.records import customers, followups
+    from carecli.text.cadence import describe_rule
 
     when = STATE.happened(at)
     due_at, all_day = _due(due)
@@ -154,7 +156,7 @@ def add(
             every=every,
             rrule=rrule,
         )
-    repeats = f", repeating {followups.rule_text(row['recurrence'])}" if row["recurrence"] else ""
+    repeats = f", repeating {describe_rule(row['recurrence'])}" if row["recurrence"] else ""
     message(f"scheduled {row['kind']} #{row['id']} with {who['name']}{repeats}")
     _warn_if_past(due, due_at, all_day)
     show(row, fmt)

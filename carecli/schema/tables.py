@@ -6,7 +6,7 @@ one figure has one name in every output. Cheap to import: no third-party modules
 `key` is the name in JSON and CSV output and in import mappings; `name` is the stored column when
 it differs (`replies` is stored as `reply_count`); `label` heads table columns for people. Kinds:
 text (free text), code (a config vocabulary), word (a CHECK-constrained value), time, duration
-(seconds), int, pct, tags, bool, json. `computed` columns are worked out by a listing, not stored;
+(seconds), int, pct, tags, bool, json, rule (RFC 5545 text: shown in words, one line in CSV). `computed` columns are worked out by a listing, not stored;
 the last tables below hold only such columns (figures of `today`, `care suggest`, `customer health`
 and `care churn`).
 """
@@ -111,8 +111,8 @@ TABLES: dict[str, dict[str, Col]] = {
         Col("due_day", "due day", computed=True),
         Col("all_day", "all day", "bool"),
         Col("overdue", kind="bool", computed=True),
-        Col("rule", "repeats", computed=True),
-        Col("recurrence"),
+        Col("rule", "repeats", "rule", computed=True),
+        Col("recurrence", "repeats", "rule"),
         Col("status", kind="word"),
         Col("completed_at", "completed", "time"),
         Col("on_time", "on time", "bool", computed=True),
@@ -177,6 +177,65 @@ TABLES: dict[str, dict[str, Col]] = {
         Col("share_pct", "share", "pct", computed=True),
     ),
 }
+
+
+# Which columns drop out of a table on a narrow terminal, first to last: what a person can do
+# without (details one `show` away) goes before what tells one row from another. Unlisted
+# columns (ids, subjects, names, statuses, the main time) never drop; free text is cut instead.
+DROPS: dict[str, tuple[str, ...]] = {
+    "customers": (
+        "notes",
+        "external_id",
+        "lost_reason",
+        "lost_at",
+        "phone",
+        "created_at",
+        "tags",
+        "last_contact_at",
+        "email",
+    ),
+    "tickets": (
+        "first_response_at",
+        "first_closed_at",
+        "closed_at",
+        "updated_at",
+        "external_id",
+        "customer_id",
+        "customer_email",
+        "tags",
+        "category",
+        "channel",
+        "age_s",
+        "priority",
+    ),
+    "interactions": ("ticket_external_id", "followup_id", "customer_id", "customer_email", "channel", "direction"),
+    "followups": (
+        "created_at",
+        "previous_id",
+        "source",
+        "outcome",
+        "recurrence",
+        "completed_at",
+        "on_time",
+        "all_day",
+        "due_day",
+        "customer_id",
+        "ticket_id",
+        "rule",
+        "overdue",
+        "kind",
+    ),
+    "surveys": ("superseded_at", "customer_id", "customer_email", "ticket_id", "at"),
+    "events": ("customer_id", "ticket_id"),
+    "suggestions": ("evidence_at", "days", "score", "due_at", "customer_id", "ticket_id", "kind"),
+    "health": ("last_contact_at", "customer_id"),
+}
+
+
+def drop_rank(table: str, key: str) -> int:
+    """1 for the column that drops first on a narrow terminal, 2 next...; 0 for one that never drops."""
+    order = DROPS.get(table, ())
+    return order.index(key) + 1 if key in order else 0
 
 
 def cols(table: str, *keys: str) -> list[Col]:

@@ -44,12 +44,12 @@ BY_TIME = [
 SPARKS = "▁▂▃▄▅▆▇█"
 BREACH_COLUMNS = [
     Column("id", kind="int"),
-    Column("state"),
-    Column("target"),
+    Column("state", kind="word"),
+    Column("target", kind="word"),
     Column("due_at", "due", kind="time"),
-    Column("overdue_s", "over by", kind="duration"),
-    Column("priority"),
-    Column("status"),
+    Column("overdue_s", "over by", kind="duration", drop=3),
+    Column("priority", kind="word", drop=2),
+    Column("status", kind="word", drop=1),
     Column("customer_name", "customer"),
     Column("subject"),
 ]

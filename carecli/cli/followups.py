@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from carecli.cli.options import TIME_HELP, AtOpt, ChannelOpt, FormatOpt, LimitOpt, RawOpt, record_id
-from carecli.cli.output import Column, columns_of, emit_record, emit_rows, message
+from carecli.cli.output import Column, columns_of, counted, emit_record, emit_rows, message
 from carecli.cli.state import STATE
 
 app = typer.Typer(no_args_is_help=True)
@@ -225,8 +225,8 @@ def _report_series(result) -> None:
     if result.skipped_count:
         days = ", ".join(format_local(o, tz)[:10] for o in result.skipped_occurrences)
         more = ", ..." if result.skipped_count > len(result.skipped_occurrences) else ""
-        count = f"more than {result.skipped_count}" if result.skipped_more else str(result.skipped_count)
-        message(f"skipped {count} past occurrence(s): {days}{more}")
+        count = counted(result.skipped_count, "past occurrence")
+        message(f"skipped {'more than ' if result.skipped_more else ''}{count}: {days}{more}")
     if result.next_followup is not None:
         message(f"next: #{result.next_followup['id']} due {describe_due(result.next_followup)}")
     elif result.series_ended:

@@ -115,6 +115,11 @@ def _shown_as_is(char: str) -> bool:
     return unicodedata.category(char) == "Zs"
 
 
+def counted(count: int, singular: str, plural: str = "") -> str:
+    """`1 ticket`, `2 tickets`: a count with its noun, in the number it needs."""
+    return f"{count} {singular if count == 1 else plural or singular + 's'}"
+
+
 def message(text: str) -> None:
     """A message for the person, never for a pipe: always stderr, its customer text made visible."""
     print(visible(text), file=sys.stderr)

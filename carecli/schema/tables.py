@@ -171,6 +171,7 @@ TABLES: dict[str, dict[str, Col]] = {
         Col("overdue_s", "over by", "duration", computed=True),
     ),
     "suggestions": _table(
+        Col("id", kind="int", computed=True),  # its place in the list: `care suggest --apply 2,5`
         Col("rule", kind="word", computed=True),
         *(Col(c.key, c.label, c.kind, computed=True) for c in _CUSTOMER_REFS[:2]),
         Col("kind", kind="code", computed=True),

@@ -64,6 +64,26 @@ def test_a_followup_shorter_than_a_day_is_timed(shop):
     assert check_in["all_day"] is False and check_in["due_at"] == "2026-03-14T12:00:00+00:00"
 
 
+def test_a_followup_given_as_a_day_is_an_all_day_check_in_on_that_day(shop):
+    result = shop("ticket", "close", "1", "--followup", "2026-06-13", ok=True)
+    [check_in] = followups(shop)
+    assert (check_in["due_day"], check_in["all_day"], check_in["ticket_id"]) == ("2026-06-13", True, 1)
+    assert "due 2026-06-13" in result.stderr
+
+
+def test_a_followup_given_as_a_time_is_timed(shop):
+    shop("ticket", "close", "1", "--followup", "2026-03-20 15:00", ok=True)
+    [check_in] = followups(shop)
+    assert check_in["all_day"] is False and check_in["due_at"] == "2026-03-20T14:00:00+00:00"
+
+
+def test_a_followup_neither_duration_nor_day_is_an_error_naming_both(shop):
+    result = shop("ticket", "close", "1", "--followup", "someday")
+    assert result.exit_code == 1
+    assert "cannot read --followup 'someday' as a duration or a day" in result.stderr
+    assert shop.json("ticket", "show", "1")["status"] != "closed"
+
+
 def test_reopen_skips_the_pending_check_in_and_closing_again_schedules_a_new_one(shop):
     shop("ticket", "close", "1", "--followup", "7d", "--at", "2026-03-14 09:00", ok=True)
     result = shop("ticket", "reopen", "1", "--at", "2026-03-14 10:00", ok=True)
@@ -85,7 +105,7 @@ def test_reopen_leaves_other_followups_of_the_ticket_alone(shop):
 @pytest.mark.parametrize(
     "args, expected",
     [
-        (("--followup", "soon"), "--followup: cannot read 'soon' as a duration"),
+        (("--followup", "soon"), "cannot read --followup 'soon' as a duration or a day"),
         (("--followup", "3d", "--no-followup"), "not both"),
         (("--followup", "0d"), "longer than 0"),
     ],

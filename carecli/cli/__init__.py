@@ -99,6 +99,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def root(
+    ctx: typer.Context,
     db: Annotated[
         Optional[str],
         typer.Option(
@@ -128,6 +129,10 @@ def root(
 
         refuse_memory(db)
     STATE.reset(db, config)
+    # `demo` builds in --db only when it was typed: CARECLI_DB names the shop's real data. (By name:
+    # typer may bring its own copy of click, whose ParameterSource is another enum.)
+    source = ctx.get_parameter_source("db")
+    STATE.db_typed = source is not None and source.name == "COMMANDLINE"
 
 
 def _register() -> None:

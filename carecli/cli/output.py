@@ -269,7 +269,7 @@ def emit_rows(
 
 # ---------------------------------------------------------------- fitting a terminal
 
-_MIN_FREE = 12  # free text is cut no shorter than this (or its header), columns drop instead
+_MIN_FREE = 16  # free text is cut no shorter than this (or its header), columns drop instead
 _DATE = re.compile(r"(\d{4})-(\d\d-\d\d)(?: (\d\d:\d\d))?")
 
 

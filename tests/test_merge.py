@@ -69,3 +69,14 @@ def test_customer_merge_moves_everything_and_keeps_the_old_address(shop):
     shop("undo", "--yes", ok=True)
     assert len(shop.json("customer", "list")) == 3
     assert shop("db", "check").exit_code == 0
+
+
+def test_customer_show_lists_every_address_the_customer_is_known_by(shop):
+    shop("customer", "merge", "ben", "--into", "ada", ok=True)
+    shown = shop.json("customer", "show", "ada")
+    assert [(a["kind"], a["address"]) for a in shown["addresses"]] == [
+        ("email", "ada@example.com"),
+        ("email", "ben@example.com"),
+    ]
+    table = shop("customer", "show", "ada", ok=True).stdout
+    assert "Addresses" in table and "ben@example.com" in table

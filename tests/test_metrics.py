@@ -167,54 +167,54 @@ EXPECTED = {
 }
 
 EXPECTED_TABLE = """\
-tickets.opened                5
-tickets.closed                4
-tickets.reopened              1
-tickets.backlog               2
-first_response_s.n            4
-first_response_s.mean         55m
-first_response_s.median       45m
-first_response_s.p90          2h
-resolution_s.n                4
-resolution_s.mean             1d 8h
-resolution_s.median           1d 3h
-resolution_s.p90              3d
-first_resolution_s.n          4
-first_resolution_s.mean       1d 1h
-first_resolution_s.median     13h 30m
-first_resolution_s.p90        3d
-fcr_pct                       50.0%
-reopen_pct                    25.0%
-csat.n                        3
-csat.mean                     4.00
-csat.satisfied_pct            66.7%
-ces.n                         2
-ces.mean                      5.00
-ces.easy_pct                  50.0%
-nps.n                         4
-nps.promoters                 2
-nps.passives                  1
-nps.detractors                1
-nps.score                     25.00
-followups.due                 4
-followups.done                2
-followups.on_time             1
-followups.overdue             1
-followups.on_time_pct         33.3%
-proactive_pct                 25.0%
-retention.customers_at_start  3
-retention.lost                1
-retention.won_back            0
-retention.new                 1
-retention.retention_pct       66.7%
-retention.churn_pct           33.3%
-sla.tickets                   2
-sla.targets                   4
-sla.first_response_breached   1
-sla.first_response_met        1
-sla.resolution_breached       1
-sla.resolution_met            1
-sla.breach_pct                50.0%
+Tickets opened                       5
+Tickets closed                       4
+Tickets reopened                     1
+Backlog (open or pending)            2
+Tickets with a first reply           4
+Mean first reply                     55m from 4 tickets
+Median first reply                   45m
+90th percentile first reply          2h
+Tickets closed (timed)               4
+Mean time to close                   1d 8h from 4 tickets
+Median time to close                 1d 3h
+90th percentile time to close        3d
+Tickets closed for the first time    4
+Mean time to first close             1d 1h from 4 tickets
+Median time to first close           13h 30m
+90th percentile time to first close  3d
+Solved at first contact              50 % of 4
+Reopened after closing               25 % of 4
+CSAT answers                         3
+Mean CSAT (1-5)                      4.0 from 3 answers
+Happy customers (CSAT 4-5)           67 % of 3
+CES answers                          2
+Mean effort score (CES 1-7)          5.0 from 2 answers
+Easy to deal with (CES 5-7)          50 % of 2
+NPS answers                          4
+Promoters (NPS 9-10)                 2
+Passives (NPS 7-8)                   1
+Detractors (NPS 0-6)                 1
+Net Promoter Score                   25 from 4 answers
+Follow-ups due                       4
+Follow-ups done                      2
+Follow-ups done on time              1
+Follow-ups overdue                   1
+Follow-ups on time                   33 % of 3
+Proactive (we reached out)           25 %
+Customers at the start               3
+Customers lost                       1
+Customers won back                   0
+New customers                        1
+Customers kept                       67 % of 3
+Customers lost (churn)               33 % of 3
+Tickets with SLA targets             2
+SLA targets due                      4
+First-reply targets missed           1
+First-reply targets met              1
+Resolution targets missed            1
+Resolution targets met               1
+SLA targets missed                   50 % of 4
 """
 
 
@@ -231,10 +231,18 @@ def test_every_kpi_of_the_hand_computed_week_in_csv(week):
     assert rows[1] == ["" if v is None else str(int(v) if isinstance(v, bool) else v) for v in expected.values()]
 
 
-def test_every_kpi_of_the_hand_computed_week_in_a_table(week):
-    out = week("kpi", *WEEK).stdout
+def test_every_kpi_of_the_hand_computed_week_in_a_table_in_words_with_its_counts(week):
+    out = week("kpi", *WEEK, "--all").stdout
     assert out.splitlines()[0] == "KPIs 2026-03-02 00:00 to 2026-03-09 00:00"
     assert out.split("\n", 1)[1] == EXPECTED_TABLE
+
+
+def test_kpi_headlines_twelve_figures_by_default(week):
+    lines = week("kpi", *WEEK).stdout.splitlines()
+    assert len(lines) == 1 + 12
+    assert "Solved at first contact     50 % of 4" in lines
+    assert "Net Promoter Score          25 from 4 answers" in lines
+    assert not any("_" in line for line in lines)  # no machine keys for people
 
 
 def test_grouped_by_channel_splits_ticket_figures_and_keeps_customer_figures_overall(week):
@@ -290,7 +298,7 @@ def test_an_empty_period_gives_null_figures_and_zero_counts(week):
     assert empty["followups"]["on_time_pct"] is None
     assert empty["retention"]["retention_pct"] is None and empty["sla"]["breach_pct"] is None
     table = week("kpi", "--since", "2025-01-01", "--until", "2025-01-07").stdout
-    assert "first_response_s.median       —" in table
+    assert "Median first reply          —" in table
 
 
 def test_on_time_is_read_as_stored_when_a_follow_up_was_done_and_decided_by_the_zone_otherwise(week, db_path):
@@ -343,8 +351,8 @@ def test_kpi_rejects_an_unknown_group_and_a_reversed_period(run):
 
 def test_trend_shows_a_sparkline_per_headline_figure(week):
     out = week("kpi", "--by", "day", "--trend", *WEEK).stdout
-    line = next(text for text in out.splitlines() if text.startswith("tickets.opened"))
-    assert line.split()[1] == "█▅▅▁▅▁▁"  # 2, 1, 1, 0, 1, 0, 0 opened
+    line = next(text for text in out.splitlines() if text.startswith("Tickets opened"))
+    assert line.split()[2] == "█▅▅▁▅▁▁"  # 2, 1, 1, 0, 1, 0, 0 opened
 
 
 def test_trend_without_a_time_grouping_is_an_error(run):

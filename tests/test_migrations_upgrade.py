@@ -81,14 +81,17 @@ def test_any_command_on_an_old_database_backs_it_up_before_migrating(run_without
     assert len(list(db_path.parent.glob("care-backup-*.db"))) == 1
 
 
-def test_an_old_database_whose_backup_cannot_be_written_is_not_migrated(run_without_db, db_path):
+def test_an_old_database_whose_backup_cannot_be_written_is_not_migrated(run_without_db, db_path, monkeypatch):
     _old_shop(db_path)
-    from carecli.data.maintenance import default_backup_path
-    from carecli.text.clock import now_utc
+    from carecli.core.errors import StoreError
+    from carecli.data import maintenance
 
-    default_backup_path(db_path, now_utc()).write_text("in the way")  # the dated name is taken
+    def full_disk(conn, target):
+        raise StoreError(f"cannot write backup {target}: No space left on device")
+
+    monkeypatch.setattr(maintenance, "backup", full_disk)
     result = run_without_db("customer", "list")
-    assert result.exit_code == 1 and "already exists" in result.stderr
+    assert result.exit_code == 1 and "No space left on device" in result.stderr
     conn = sqlite3.connect(db_path)
     assert [r[0] for r in conn.execute("SELECT name FROM _sqlite_migrations")] == ["m001_initial"]
     conn.close()
@@ -107,3 +110,12 @@ def test_an_old_database_without_data_migrates_without_a_backup(run_without_db, 
     result = run_without_db("customer", "list")
     assert result.exit_code == 0, result.stderr
     assert "backed up" not in result.stderr and not list(db_path.parent.glob("care-backup-*"))
+
+
+def test_a_migration_run_again_within_the_same_second_backs_up_under_a_second_name(run_without_db, db_path):
+    """A killed `db migrate` leaves its backup; the next run (same second: CARECLI_NOW) must not fail on it."""
+    _old_shop(db_path)
+    shutil.copy(FIXTURES[0], db_path.with_name(f"{db_path.stem}-backup-20260314-100000.db"))  # the killed run's
+    result = run_without_db("db", "migrate")
+    assert result.exit_code == 0, result.stderr
+    assert db_path.with_name(f"{db_path.stem}-backup-20260314-100000-2.db").exists()

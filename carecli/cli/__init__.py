@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 import sys
 from typing import Annotated, Optional
@@ -20,7 +21,25 @@ from carecli.core.errors import EXIT_ERROR, EXIT_USAGE, CareError
 
 def report_error(exc: CareError) -> None:
     # Messages quote what the user typed: message() keeps control characters from breaking the one line.
-    message(f"error: {exc}")
+    message(f"error: {local_times(str(exc))}")
+
+
+_STORED_TIME = re.compile(r"\b\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:\+00:00|Z)")
+
+
+def local_times(text: str) -> str:
+    """Stored UTC times in an error (`2026-12-01T23:00:00+00:00`, as the layers below write them)
+    shown as the person reads every other time: local `2026-12-02 00:00`. One rewrite here keeps
+    the domain's messages free of display settings."""
+    if not _STORED_TIME.search(text):
+        return text
+    try:
+        tz = STATE.settings.tz
+    except CareError:  # the settings themselves are what failed: leave the times as they are
+        return text
+    from carecli.text.clock import format_local
+
+    return _STORED_TIME.sub(lambda m: format_local(m.group().replace("Z", "+00:00"), tz), text)
 
 
 class CareGroup(LazyCommandsMixin, TyperGroup):
@@ -130,6 +149,10 @@ def root(
 
         refuse_memory(db)
     STATE.reset(db, config, _command_line(ctx))
+    # `demo` builds in --db only when it was typed: CARECLI_DB names the shop's real data. (By name:
+    # typer may bring its own copy of click, whose ParameterSource is another enum.)
+    source = ctx.get_parameter_source("db")
+    STATE.db_typed = source is not None and source.name == "COMMANDLINE"
 
 
 def _command_line(ctx: typer.Context) -> list[str]:

@@ -11,7 +11,7 @@ import typer
 
 from carecli.cli.followups import table_columns, with_due_text
 from carecli.cli.options import TIME_HELP, AtOpt, FormatOpt, LimitOpt, RawOpt, SinceOpt, UntilOpt, YesOpt
-from carecli.cli.output import columns_of, emit_record, emit_rows, message
+from carecli.cli.output import columns_of, counted, emit_record, emit_rows, message
 from carecli.cli.state import STATE
 
 app = typer.Typer(no_args_is_help=True)
@@ -119,7 +119,7 @@ def churn(since: SinceOpt = None, until: UntilOpt = None, fmt: FormatOpt = "tabl
     tz = STATE.settings.tz
     emit_rows(rows, columns_of("churn"), fmt, tz=tz, empty="no customers lost in the period", raw=raw)
     message(
-        f"{sum(r['lost'] for r in rows)} customer(s) lost from {format_local(period.since, tz)}"
+        f"{counted(sum(r['lost'] for r in rows), 'customer')} lost from {format_local(period.since, tz)}"
         f" to {format_local(period.until, tz)}"
     )
 
@@ -127,11 +127,31 @@ def churn(since: SinceOpt = None, until: UntilOpt = None, fmt: FormatOpt = "tabl
 # ---------------------------------------------------------------- the care queue
 
 SUGGEST_COLUMNS = columns_of("suggestions")
-SUGGEST_TABLE_COLUMNS = columns_of("suggestions", "rule", "customer_name", "kind", "ticket_id", "evidence")
+SUGGEST_TABLE_COLUMNS = columns_of("suggestions", "id", "rule", "customer_name", "kind", "ticket_id", "evidence")
+
+
+def _chosen(text: str | None, count: int) -> list[int] | None:
+    """`2,5` -> [2, 5]: suggestions by their ids (places in the list); None for all of them."""
+    from carecli.core.errors import InvalidInput
+
+    if text is None:
+        return None
+    ids = []
+    for part in text.split(","):
+        part = part.strip()
+        if not (part.isascii() and part.isdigit()):
+            raise InvalidInput(f"cannot read '{part}' as a suggestion id", "give ids as listed, e.g. 2,5")
+        if not 1 <= int(part) <= count:
+            raise InvalidInput(f"no suggestion #{part}: there are {count}", "run carecli care suggest to list them")
+        ids.append(int(part))
+    return sorted(set(ids))
 
 
 @app.command("suggest")
 def suggest(
+    ids: Annotated[
+        Optional[str], typer.Argument(help="only these suggestions, by id as listed (e.g. 2,5); default all")
+    ] = None,
     apply: Annotated[bool, typer.Option("--apply", help="schedule the listed follow-ups (due today)")] = False,
     yes: YesOpt = False,
     fmt: FormatOpt = "table",
@@ -142,7 +162,11 @@ def suggest(
     from carecli.measure import suggest as suggesting
 
     settings, conn = STATE.settings, STATE.conn
-    suggestions = suggesting.suggest(conn, settings, now=STATE.now)
+    # Ids are places in the list, which the same data at the same time always gives in the same order.
+    suggestions = [{"id": i, **s} for i, s in enumerate(suggesting.suggest(conn, settings, now=STATE.now), 1)]
+    chosen = _chosen(ids, len(suggestions))
+    if chosen is not None:
+        suggestions = [s for s in suggestions if s["id"] in chosen]
     emit_rows(
         suggestions,
         SUGGEST_TABLE_COLUMNS if fmt == "table" else SUGGEST_COLUMNS,
@@ -153,15 +177,19 @@ def suggest(
     )
     if not apply or not suggestions:
         if suggestions and not apply:
-            message(f"{len(suggestions)} suggestion(s); schedule them with: carecli care suggest --apply")
+            some = " (or some of them by id: --apply 1,3)" if len(suggestions) > 1 else ""
+            message(f"{counted(len(suggestions), 'suggestion')}; schedule with: carecli care suggest --apply{some}")
         return
     if not yes:
         if not sys.stdin.isatty():
             raise InvalidInput("--apply asks for confirmation", "pass --yes to schedule without asking")
-        typer.confirm(f"Schedule these {len(suggestions)} follow-ups?", abort=True, err=True)
+        question = (
+            "Schedule this follow-up?" if len(suggestions) == 1 else f"Schedule these {len(suggestions)} follow-ups?"
+        )
+        typer.confirm(question, abort=True, err=True)
     with STATE.write() as conn:
         made = suggesting.apply_suggestions(conn, settings, suggestions, at=STATE.now)
-    message(f"scheduled {len(made)} follow-up(s): " + ", ".join(f"#{row['id']}" for row in made))
+    message(f"scheduled {counted(len(made), 'follow-up')}: " + ", ".join(f"#{row['id']}" for row in made))
 
 
 # ---------------------------------------------------------------- health

@@ -23,7 +23,9 @@ def show(fmt: FormatOpt = "table") -> None:
         {"key": name, "value": _text(settings[name]), "source": settings.sources[name], "help": KEYS[name].help}
         for name in KEYS
     ]
-    emit_rows(rows, [Column("key"), Column("value"), Column("source"), Column("help")], fmt)
+    # A key is never cut (it is what one types into the file); the help text drops out first when narrow.
+    columns = [Column("key", kind="word"), Column("value"), Column("source"), Column("help", drop=1)]
+    emit_rows(rows, columns, fmt)
 
 
 def _text(value) -> str:

@@ -30,6 +30,7 @@ LIST_COLUMNS = columns_of(
 )
 TIMELINE_COLUMNS = columns_of("interactions", "at", "ticket_id", "direction", "channel", "body")
 OPEN_TICKET_COLUMNS = columns_of("tickets", "id", "status", "priority", "subject", "created_at")
+ADDRESS_COLUMNS = columns_of("customer_addresses", "kind", "address", "created_at")
 
 
 def show_customer(row, fmt: str, title: str | None = None) -> None:
@@ -83,6 +84,7 @@ def show(
     conn = STATE.conn
     row = customers.resolve_customer(conn, ref)
     record = dict(row)
+    record["addresses"] = customers.addresses(conn, row["id"])
     filters = ticket_queries.TicketFilter(customer_id=row["id"])
     record["open_tickets"] = [
         {key: t[key] for key in ("id", "status", "priority", "subject", "created_at")}
@@ -95,7 +97,7 @@ def show(
         fields=CUSTOMER_COLUMNS,
         tz=STATE.settings.tz,
         title=f"Customer #{row['id']}",
-        sections={"open_tickets": OPEN_TICKET_COLUMNS, "timeline": TIMELINE_COLUMNS},
+        sections={"addresses": ADDRESS_COLUMNS, "open_tickets": OPEN_TICKET_COLUMNS, "timeline": TIMELINE_COLUMNS},
     )
 
 

@@ -18,7 +18,7 @@ from carecli.cli.options import (
     UntilOpt,
     check_path,
 )
-from carecli.cli.output import message
+from carecli.cli.output import counted, message
 from carecli.cli.progress import Progress
 from carecli.cli.state import STATE
 
@@ -113,7 +113,7 @@ def export(
     # Opened and checked before anything is computed (or, with business hours, written).
     with writing(Output(output)) as stream:
         written = _export_to(stream, conn, what, fmt, filters, raw)
-    message(f"exported {written} {what} to {output}")
+    message(f"exported {counted(written, what.removesuffix('s'), what)} to {output}")
 
 
 def _export_to(stream, conn, what: str, fmt: str, filters, raw: bool) -> int:
@@ -313,12 +313,12 @@ def import_(
     if report.rejected:
         _show_rejects(report, label, limit=10)
         if reject_file is not None:
-            message(f"{report.rejected} rejected row(s) written to {reject_file.path}")
+            message(f"{counted(report.rejected, 'rejected row')} written to {reject_file.path}")
     verb = "would import" if dry_run else "imported"
     message(
-        f"{verb} {report.created} {what}, updated {report.updated}, skipped {report.skipped} already imported, "
+        f"{verb} {counted(report.created, what.removesuffix('s'), what)}, updated {report.updated}, skipped {report.skipped} already imported, "
         f"rejected {report.rejected}"
-        + (f"; {report.customers_created} new customers" if report.customers_created else "")
+        + (f"; {counted(report.customers_created, 'new customer')}" if report.customers_created else "")
         + ("; dry run, nothing written" if dry_run else "")
     )
     emit_record(report.as_record(), fmt, title="Import")

@@ -18,14 +18,16 @@ def demo(
     days: Annotated[int, typer.Option("--days", min=7, max=3650, help="days of history")] = 120,
     yes: YesOpt = False,
 ) -> None:
-    """Build a demo shop's history (in its own database unless --db is given) and tour it."""
+    """Build a demo shop's history (in its own database unless --db is given here; never CARECLI_DB's) and tour it."""
     from carecli.core.config import data_dir
     from carecli.core.errors import InvalidInput
     from carecli.demo.shop import build_demo
     from carecli.schema.database import connect
 
-    target = Path(STATE.db_path) if STATE.db_path else data_dir() / "demo.db"
-    if STATE.db_path and target.exists() and target.stat().st_size > 0:
+    # CARECLI_DB points at the shop's real data: the demo never offers to replace it, only a --db typed here.
+    typed = bool(STATE.db_path) and STATE.db_typed
+    target = Path(STATE.db_path) if typed and STATE.db_path else data_dir() / "demo.db"
+    if typed and target.exists() and target.stat().st_size > 0:
         if not yes:
             if not sys.stdin.isatty():
                 raise InvalidInput(f"{target} already exists", "pass --yes to replace it with the demo")

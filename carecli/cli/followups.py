@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from carecli.cli.options import TIME_HELP, AtOpt, ChannelOpt, FormatOpt, LimitOpt, RawOpt, record_id
-from carecli.cli.output import Column, columns_of, emit_record, emit_rows, message
+from carecli.cli.output import Column, columns_of, counted, emit_record, emit_rows, message
 from carecli.cli.state import STATE
 
 app = typer.Typer(no_args_is_help=True)
@@ -41,7 +41,8 @@ _BY_KEY = {c.key: c for c in FOLLOWUP_COLUMNS}
 
 def table_columns(keys: tuple[str, ...]) -> list[Column]:
     """Columns for a screen: `due` shows the day of an all-day follow-up, the time of a timed one."""
-    return [Column("due", "due") if k == "due" else _BY_KEY[k] for k in keys]
+    # Kind "time" so a narrow terminal shortens it like any other time; the text is ready-made.
+    return [Column("due", "due", "time", show=str) if k == "due" else _BY_KEY[k] for k in keys]
 
 
 LIST_KEYS = ("id", "due", "customer_name", "kind", "note", "rule", "status", "on_time", "ticket_id")
@@ -135,6 +136,7 @@ def add(
 ) -> None:
     """Schedule a follow-up with a customer, once or on a cadence."""
     from carecli.records import customers, followups
+    from carecli.text.cadence import describe_rule
 
     when = STATE.happened(at)
     due_at, all_day = _due(due)
@@ -153,7 +155,7 @@ def add(
             every=every,
             rrule=rrule,
         )
-    repeats = f", repeating {followups.rule_text(row['recurrence'])}" if row["recurrence"] else ""
+    repeats = f", repeating {describe_rule(row['recurrence'])}" if row["recurrence"] else ""
     message(f"scheduled {row['kind']} #{row['id']} with {who['name']}{repeats}")
     _warn_if_past(due, due_at, all_day)
     show(row, fmt)
@@ -222,8 +224,8 @@ def _report_series(result) -> None:
     if result.skipped_count:
         days = ", ".join(format_local(o, tz)[:10] for o in result.skipped_occurrences)
         more = ", ..." if result.skipped_count > len(result.skipped_occurrences) else ""
-        count = f"more than {result.skipped_count}" if result.skipped_more else str(result.skipped_count)
-        message(f"skipped {count} past occurrence(s): {days}{more}")
+        count = counted(result.skipped_count, "past occurrence")
+        message(f"skipped {'more than ' if result.skipped_more else ''}{count}: {days}{more}")
     if result.next_followup is not None:
         message(f"next: #{result.next_followup['id']} due {describe_due(result.next_followup)}")
     elif result.series_ended:

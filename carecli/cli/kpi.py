@@ -7,55 +7,15 @@ from typing import Annotated, Optional
 import typer
 
 from carecli.cli.options import FormatOpt, SinceOpt, UntilOpt
-from carecli.cli.output import Column, emit_json, emit_record, emit_rows, flatten
+from carecli.cli.output import EMPTY, Column, emit_json, emit_pairs, emit_record, emit_rows, flatten
 from carecli.cli.state import STATE
+from carecli.schema.tables import TABLES, cols
 
-# Every figure, in the order of docs/metrics.md: (dotted key, kind).
-FIGURES = [
-    ("tickets.opened", "int"),
-    ("tickets.closed", "int"),
-    ("tickets.reopened", "int"),
-    ("tickets.backlog", "int"),
-    *(
-        (f"{block}.{field}", "int" if field == "n" else "duration")
-        for block in ("first_response_s", "resolution_s", "first_resolution_s")
-        for field in ("n", "mean", "median", "p90")
-    ),
-    ("fcr_pct", "pct"),
-    ("reopen_pct", "pct"),
-    ("csat.n", "int"),
-    ("csat.mean", "number"),
-    ("csat.satisfied_pct", "pct"),
-    ("ces.n", "int"),
-    ("ces.mean", "number"),
-    ("ces.easy_pct", "pct"),
-    ("nps.n", "int"),
-    ("nps.promoters", "int"),
-    ("nps.passives", "int"),
-    ("nps.detractors", "int"),
-    ("nps.score", "number"),
-    ("followups.due", "int"),
-    ("followups.done", "int"),
-    ("followups.on_time", "int"),
-    ("followups.overdue", "int"),
-    ("followups.on_time_pct", "pct"),
-    ("proactive_pct", "pct"),
-    ("retention.customers_at_start", "int"),
-    ("retention.lost", "int"),
-    ("retention.won_back", "int"),
-    ("retention.new", "int"),
-    ("retention.retention_pct", "pct"),
-    ("retention.churn_pct", "pct"),
-    ("sla.tickets", "int"),
-    ("sla.targets", "int"),
-    ("sla.first_response_breached", "int"),
-    ("sla.first_response_met", "int"),
-    ("sla.resolution_breached", "int"),
-    ("sla.resolution_met", "int"),
-    ("sla.breach_pct", "pct"),
-]
+# Every figure, in the order of docs/metrics.md (its labels in schema/tables.py): (dotted key, kind).
+FIGURES = [(c.key, "number" if c.kind == "score" else c.kind) for c in cols("kpi")]
 KINDS = dict(FIGURES)
-# What a table grouped by something or a trend shows; machine formats get every figure.
+# What a person sees first (`kpi`, a trend, a table grouped by something); `--all` and the
+# machine formats give every figure.
 HEADLINE = [
     "tickets.opened",
     "tickets.closed",
@@ -64,21 +24,32 @@ HEADLINE = [
     "resolution_s.median",
     "fcr_pct",
     "reopen_pct",
-    "csat.mean",
+    "csat.satisfied_pct",
     "nps.score",
     "followups.on_time_pct",
     "proactive_pct",
     "sla.breach_pct",
 ]
+# A table by day, week or month: one row per period, these few figures (short headers), the
+# last ones dropping out first on a narrow terminal.
+BY_TIME = [
+    ("tickets.opened", "opened", 0),
+    ("tickets.closed", "closed", 0),
+    ("first_response_s.median", "first reply", 0),
+    ("resolution_s.median", "to close", 4),
+    ("csat.satisfied_pct", "happy", 3),
+    ("tickets.backlog", "open at end", 2),
+    ("sla.breach_pct", "SLA missed", 1),
+]
 SPARKS = "▁▂▃▄▅▆▇█"
 BREACH_COLUMNS = [
     Column("id", kind="int"),
-    Column("state"),
-    Column("target"),
+    Column("state", kind="word"),
+    Column("target", kind="word"),
     Column("due_at", "due", kind="time"),
-    Column("overdue_s", "over by", kind="duration"),
-    Column("priority"),
-    Column("status"),
+    Column("overdue_s", "over by", kind="duration", drop=3),
+    Column("priority", kind="word", drop=2),
+    Column("status", kind="word", drop=1),
     Column("customer_name", "customer"),
     Column("subject"),
 ]
@@ -86,28 +57,120 @@ BREACH_COLUMNS = [
 ByOpt = Annotated[Optional[str], typer.Option("--by", help="channel, category, priority, day, week or month")]
 
 
-def columns_for(keys: list[str]) -> list[Column]:
-    return [Column(key, key, KINDS[key]) for key in keys]
+def label(key: str) -> str:
+    """A figure's name for people: `fcr_pct` -> `Solved at first contact`."""
+    return TABLES["kpi"][key].title
 
 
-def emit_kpis(result, fmt: str, *, title: str | None = None, keys: list[str] | None = None) -> None:
-    """One KPI object (key/value view) or a grouped list (one row per group), in any format."""
-    tz = STATE.settings.tz
+def figure_text(key: str, flat: dict, *, counted: bool = True) -> str:
+    """A figure as people read it: `73 % of 11`, `4.2 from 15 answers`, `-33 from 3 answers`, `45m`.
+
+    Shares and means carry the count they are of (`counted`), so 100 % of 1 does not pass for a trend.
+    """
+    from carecli.cli.output import display_value
+
+    figure = TABLES["kpi"][key]
+    value = flat.get(key)
+    if value is None:
+        return EMPTY
+    if figure.kind == "pct":
+        text = f"{value:.0f} %"
+    elif figure.kind == "score":
+        text = f"{value:.0f}"
+    elif figure.kind == "number":
+        text = f"{value:.1f}"
+    else:
+        text = display_value(value, Column(key, kind=figure.kind), None)
+    if not counted or not figure.of:
+        return text
+    parts = figure.of.split("+")
+    n = sum(flat.get(part) or 0 for part in parts)
+    if figure.kind == "pct":
+        return f"{text} of {n}"
+    return f"{text} from {_counted(n, TABLES['kpi'][parts[0]].unit)}"
+
+
+def change_text(key: str, change: float | None) -> str:
+    """A change with its unit: `+2 tickets`, `-12 points`, `+1h 10m`, `no change`."""
+    from carecli.text.durations import humanize_seconds
+
+    if change is None:
+        return ""
+    if change == 0:
+        return "no change"
+    figure = TABLES["kpi"][key]
+    sign, size = ("+" if change > 0 else "-"), abs(change)
+    if figure.kind == "duration":
+        return sign + humanize_seconds(size)
+    if figure.kind in ("pct", "score"):
+        points = f"{size:.0f}" if size >= 1 else f"{size:.1f}"
+        return f"{sign}{points} point{'' if points == '1' else 's'}"
+    if figure.kind == "number":
+        return f"{sign}{size:.1f}"
+    return sign + _counted(size, figure.unit)
+
+
+def _counted(n: float, unit: str) -> str:
+    number = f"{n:g}"
+    return f"{number} {unit}{'' if number == '1' else 's'}" if unit else number
+
+
+def emit_kpis(result, fmt: str, *, title: str | None = None, every: bool = False, time_groups: bool = False) -> None:
+    """One KPI object (key/value view) or a grouped list, in any format; tables in plain words."""
+    keys = [k for k, _ in FIGURES] if every else HEADLINE
     if isinstance(result, dict):
         if fmt == "table":
-            emit_record(flatten(result), fmt, fields=columns_for([k for k, _ in FIGURES]), tz=tz, title=title)
+            flat = flatten(result)
+            emit_pairs([(label(k), figure_text(k, flat)) for k in keys], title=title)
         else:
             emit_record(result, fmt)
         return
     if fmt in ("json", "jsonl"):
         emit_json(result, lines=fmt == "jsonl")
+        return
+    flat_groups = [flatten(item) for item in result]
+    if fmt == "csv":
+        columns = [Column(key) for key in (flat_groups[0] if flat_groups else ["group"])]
+        emit_rows(flat_groups, columns, fmt, title=title)
+    elif not flat_groups:
+        emit_rows([], [], fmt, empty="no groups in this period")
+    elif time_groups and not every:
+        _emit_by_time(flat_groups, title)
     else:
-        flat = [flatten(item) for item in result]
-        if fmt == "csv":
-            columns = [Column(key) for key in (flat[0] if flat else ["group"])]
-        else:
-            columns = [Column("group")] + columns_for(keys or HEADLINE)
-        emit_rows(flat, columns, fmt, tz=tz, title=title, empty="no groups in this period")
+        _emit_turned(flat_groups, keys, title)
+
+
+def _emit_by_time(groups: list[dict], title: str | None) -> None:
+    """Days, weeks or months as rows, with the few figures of BY_TIME as columns."""
+    rows = [{"group": g["group"], **{key: figure_text(key, g, counted=False) for key, _, _ in BY_TIME}} for g in groups]
+    columns = [Column("group", "period", "word")] + [
+        Column(key, header, "number", show=str, drop=drop) for key, header, drop in BY_TIME
+    ]
+    emit_rows(rows, columns, "table", title=title)
+
+
+def _emit_turned(groups: list[dict], keys: list[str], title: str | None) -> None:
+    """Channels, categories or priorities as columns and figures as rows: a wide grouping reads
+    down the page. Groups that would not fit the terminal continue in a second table below."""
+    import sys
+
+    from carecli.cli.output import is_terminal, screen_width, use_rich
+
+    cells = {g["group"]: {key: figure_text(key, g, counted=False) for key in keys} for g in groups}
+    room = screen_width(sys.stdout) - 24 if use_rich(sys.stdout) or is_terminal(sys.stdout) else 0
+    chunks: list[list[str]] = [[]]
+    used = 0
+    for name, figures in cells.items():
+        need = max(len(str(name)), *(len(v) for v in figures.values())) + 3
+        if room and chunks[-1] and used + need > room:
+            chunks.append([])
+            used = 0
+        chunks[-1].append(name)
+        used += need
+    for i, chunk in enumerate(chunks):
+        rows = [{"figure": label(key), **{str(g): cells[g][key] for g in chunk}} for key in keys]
+        columns = [Column("figure", "figure")] + [Column(str(g), str(g), "number", show=str) for g in chunk]
+        emit_rows(rows, columns, "table", title=title if i == 0 else None)
 
 
 def period_from(since: str | None, until: str | None):
@@ -133,6 +196,9 @@ def kpi(
     periods: Annotated[
         int, typer.Option("--periods", min=2, max=120, help="with --trend and no --since: how many periods")
     ] = 8,
+    every: Annotated[
+        bool, typer.Option("--all", help="tables: every figure, not only the headline (JSON and CSV hold every one)")
+    ] = False,
     fmt: FormatOpt = "table",
 ) -> None:
     """Service and care KPIs over a period (default: the last 30 days). See docs/metrics.md."""
@@ -163,9 +229,9 @@ def kpi(
         " (business hours)" if business_hours else ""
     )
     if trend and fmt == "table" and isinstance(result, list):
-        emit_trend(result, title)
+        emit_trend(result, title, keys=[k for k, _ in FIGURES] if every else HEADLINE)
     else:
-        emit_kpis(result, fmt, title=title)
+        emit_kpis(result, fmt, title=title, every=every, time_groups=by in metrics.TIME_GROUPS)
 
 
 def sparkline(values: list) -> str:
@@ -177,25 +243,23 @@ def sparkline(values: list) -> str:
     return "".join(" " if v is None else SPARKS[round((v - low) / span * (len(SPARKS) - 1))] for v in values)
 
 
-def emit_trend(result: list[dict], title: str) -> None:
-    from carecli.cli.output import display_value
-
+def emit_trend(result: list[dict], title: str, *, keys: list[str]) -> None:
+    flats = [flatten(item) for item in result]
     rows = []
-    for key in HEADLINE:
-        values = [flatten(item)[key] for item in result]
-        column = Column(key, kind=KINDS[key])
+    for key in keys:
+        values = [flat[key] for flat in flats]
         rows.append(
             {
-                "figure": key,
+                "figure": label(key),
                 "trend": sparkline(values),
-                "first": display_value(values[0] if values else None, column, None),
-                "last": display_value(values[-1] if values else None, column, None),
+                "first": figure_text(key, flats[0], counted=False) if flats else EMPTY,
+                "last": figure_text(key, flats[-1], counted=False) if flats else EMPTY,
             }
         )
     span = f"{result[0]['group']} .. {result[-1]['group']}" if result else ""
     emit_rows(
         rows,
-        [Column("figure"), Column("trend"), Column("first"), Column("last")],
+        [Column("figure"), Column("trend", kind="word"), Column("first", kind="word"), Column("last", kind="word")],
         "table",
         title=f"{title}, {len(result)} periods {span}",
     )

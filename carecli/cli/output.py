@@ -25,11 +25,14 @@ EMPTY = "—"  # a figure with no data, in tables
 class Column:
     key: str
     header: str = ""
-    kind: str = "text"  # text | time | duration | int | number | pct | tags | bool | match (text with MARKS)
+    # text | word | time | duration | int | number | pct | tags | bool | rule (RFC 5545) | match (text with MARKS)
+    kind: str = "text"
     # Used by tables only: a function that turns the raw value into display text.
     show: Callable[[Any], str] | None = None
     # The name of the value in the rows handed over, when it is not `key` (a stored column's name).
     source: str = ""
+    # When a terminal is too narrow: 0 never drops; otherwise 1 drops first, then 2... (schema/tables.py DROPS).
+    drop: int = 0
 
     @property
     def field(self) -> str:
@@ -39,16 +42,26 @@ class Column:
     def title(self) -> str:
         return self.header or self.key.replace("_", " ")
 
+    @property
+    def free(self) -> bool:
+        """Free text (a subject, a note, a name): cut with `...` when narrow; every other kind never wraps."""
+        return self.kind in FREE_KINDS
 
-# The registry's kinds that render as plain text.
-_TEXT_KINDS = {"code": "text", "word": "text", "json": "text"}
+
+# Kinds cut to fit a terminal; `word` (a status, a channel: a short vocabulary) is shown whole.
+FREE_KINDS = frozenset({"text", "tags", "match", "json", "rule"})
+# The registry's kinds that render as plain words.
+_TEXT_KINDS = {"code": "word", "word": "word", "json": "text"}
 
 
 def columns_of(table: str, *keys: str) -> list[Column]:
     """Columns of a table from the column registry (carecli/schema/tables.py), in the order asked."""
-    from carecli.schema.tables import cols
+    from carecli.schema.tables import cols, drop_rank
 
-    return [Column(c.key, c.label, _TEXT_KINDS.get(c.kind, c.kind), source=c.name) for c in cols(table, *keys)]
+    return [
+        Column(c.key, c.label, _TEXT_KINDS.get(c.kind, c.kind), source=c.name, drop=drop_rank(table, c.key))
+        for c in cols(table, *keys)
+    ]
 
 
 def is_terminal(stream: TextIO) -> bool:
@@ -61,6 +74,17 @@ def is_terminal(stream: TextIO) -> bool:
 def use_rich(stream: TextIO) -> bool:
     """Rich tables only for a person at a terminal; plain text for cron, pipes and NO_COLOR."""
     return is_terminal(stream) and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+
+
+def screen_width(stream: TextIO) -> int:
+    """The terminal's width: $COLUMNS when set (as rich and the shells read it), else the terminal's own."""
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    try:
+        return os.get_terminal_size(stream.fileno()).columns
+    except (AttributeError, ValueError, OSError):
+        return 80
 
 
 # ---------------------------------------------------------------- text for people
@@ -89,6 +113,11 @@ def _shown_as_is(char: str) -> bool:
     import unicodedata
 
     return unicodedata.category(char) == "Zs"
+
+
+def counted(count: int, singular: str, plural: str = "") -> str:
+    """`1 ticket`, `2 tickets`: a count with its noun, in the number it needs."""
+    return f"{count} {singular if count == 1 else plural or singular + 's'}"
 
 
 def message(text: str) -> None:
@@ -190,6 +219,10 @@ def display_value(value: Any, column: Column, tz) -> str:
         return ", ".join(split_tags(value))
     if kind == "bool":
         return "yes" if value else "no"
+    if kind == "rule":
+        from carecli.text.cadence import describe_rule
+
+        return describe_rule(str(value))
     return str(value)
 
 
@@ -224,10 +257,116 @@ def emit_rows(
     rich = use_rich(stream)
     cells = [[shown(row[c.field], c, tz, marks=rich) for c in columns] for row in materialised]
     if rich:
-        _rich_table(cells, columns, title, stream)
+        width = screen_width(stream)
+        cells, columns, widths = fit(cells, columns, width, gap=3)  # rich puts " │ " between columns
+        _rich_table(cells, columns, title, stream, widths=widths, width=width)
     else:
+        if is_terminal(stream):  # NO_COLOR on a terminal: plain, but as wide as the terminal
+            cells, columns, _ = fit(cells, columns, screen_width(stream), gap=2)
         _plain_table(cells, columns, title, stream)
     return len(materialised)
+
+
+# ---------------------------------------------------------------- fitting a terminal
+
+_MIN_FREE = 16  # free text is cut no shorter than this (or its header), columns drop instead
+_DATE = re.compile(r"(\d{4})-(\d\d-\d\d)(?: (\d\d:\d\d))?")
+
+
+def fit(
+    cells: list[list[str]], columns: list[Column], width: int, *, gap: int
+) -> tuple[list[list[str]], list[Column], list[int]]:
+    """Cells, columns and column widths that fit `width`, `gap` characters between columns.
+
+    Ids, times, words and numbers are never cut or wrapped. When the natural widths do not fit,
+    in this order: times lose this year (`11-17 09:20`) or another year's clock time; columns with
+    a `drop` rank drop out, rank 1 first, until the rest fit with free text at its minimum; free
+    text shares what is left and is cut with `...`.
+    """
+    natural = _natural_widths(cells, columns)
+    if _total(natural, gap) <= width:
+        return cells, columns, natural
+    times = [i for i, c in enumerate(columns) if c.kind == "time"]
+    if times:
+        year = _this_year()
+        cells = [[_short_time(cell, year) if i in times else cell for i, cell in enumerate(row)] for row in cells]
+        natural = _natural_widths(cells, columns)
+    keep = list(range(len(columns)))
+
+    def minimum(i: int) -> int:
+        if not columns[i].free:
+            return natural[i]
+        return min(natural[i], max(len(columns[i].title), _MIN_FREE))
+
+    droppable = sorted((c.drop, i) for i, c in enumerate(columns) if c.drop)
+    while _total([minimum(i) for i in keep], gap) > width and droppable:
+        keep.remove(droppable.pop(0)[1])
+    widths = {i: minimum(i) for i in keep}
+    spare = width - _total(list(widths.values()), gap)
+    growing = [i for i in keep if widths[i] < natural[i]]
+    while spare > 0 and growing:
+        for i in list(growing):
+            if spare == 0:
+                break
+            widths[i] += 1
+            spare -= 1
+            if widths[i] >= natural[i]:
+                growing.remove(i)
+    fitted = [[_cut(row[i], widths[i]) if columns[i].free else row[i] for i in keep] for row in cells]
+    return fitted, [columns[i] for i in keep], [widths[i] for i in keep]
+
+
+def _natural_widths(cells: list[list[str]], columns: list[Column]) -> list[int]:
+    return [
+        max([len(c.title), *(_cell_width(line) for row in cells for line in row[i].split("\n"))])
+        for i, c in enumerate(columns)
+    ]
+
+
+def _cell_width(text: str) -> int:
+    return len(text) - text.count(MARKS[0]) - text.count(MARKS[1])
+
+
+def _total(widths: list[int], gap: int) -> int:
+    return sum(widths) + gap * max(len(widths) - 1, 0)
+
+
+def _this_year() -> str:
+    from carecli.text.clock import now_utc
+
+    return str(now_utc().year)
+
+
+def _short_time(cell: str, year: str) -> str:
+    """`2026-11-17 09:20` -> `11-17 09:20` this year; `2025-11-17 09:20` -> `2025-11-17` another year."""
+    match = _DATE.fullmatch(cell)
+    if not match:
+        return cell
+    if match.group(1) == year:
+        return match.group(2) + (f" {match.group(3)}" if match.group(3) else "")
+    return f"{match.group(1)}-{match.group(2)}"
+
+
+def _cut(cell: str, width: int) -> str:
+    """Each line of a free-text cell cut to `width`, ending in `...` where something was cut."""
+    return "\n".join(line if _cell_width(line) <= width else _cut_line(line, width) for line in cell.split("\n"))
+
+
+def _cut_line(line: str, width: int) -> str:
+    if width <= 3:
+        return line[:width]
+    kept, count = [], 0
+    for char in line:
+        if char not in MARKS:
+            if count == width - 3:
+                break
+            count += 1
+        kept.append(char)
+    # A cut inside a marked word closes the mark, so the bold does not run on.
+    text = "".join(kept).rstrip()
+    if text.count(MARKS[0]) > text.count(MARKS[1]):
+        text += MARKS[1]
+    return text + "..."
 
 
 def _as_mapping(row: Any, columns: list[Column]) -> Mapping[str, Any]:
@@ -244,17 +383,24 @@ def _csv_rows(rows: Iterable[Any], columns: list[Column], stream: TextIO, *, raw
         if isinstance(row, tuple):
             writer.writerow(row)
         else:
-            writer.writerow([_csv_cell(row[c.field]) for c in columns])
+            writer.writerow([_csv_cell(row[c.field], c.kind) for c in columns])
         count += 1
     return count
 
 
-def _csv_cell(value: Any) -> Any:
+def _csv_cell(value: Any, kind: str = "") -> Any:
+    if kind == "rule" and isinstance(value, str):
+        return one_line_rule(value)
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, (list, tuple)):
         return json.dumps(value, ensure_ascii=False)
     return value
+
+
+def one_line_rule(recurrence: str) -> str:
+    """A stored recurrence (`DTSTART:...` newline `RRULE:...`) as one CSV line: the lines joined by `;`."""
+    return ";".join(line.strip() for line in recurrence.splitlines() if line.strip())
 
 
 def _json_rows(rows: Iterable[Any], columns: list[Column], stream: TextIO, *, lines: bool) -> int:
@@ -295,26 +441,43 @@ def _plain_table(cells: list[list[str]], columns: list[Column], title: str | Non
             stream.write(line([lines[i] if i < len(lines) else "" for lines in row]) + "\n")
 
 
-def _rich_table(cells: list[list[str]], columns: list[Column], title: str | None, stream: TextIO) -> None:
+def _rich_table(
+    cells: list[list[str]],
+    columns: list[Column],
+    title: str | None,
+    stream: TextIO,
+    *,
+    widths: list[int],
+    width: int,
+    header: bool = True,
+) -> None:
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(
-        title=Text(visible(title)) if title else None,
-        title_justify="left",
-        header_style="bold",
-        show_edge=False,
-        pad_edge=False,
-    )
-    for column in columns:
+    table = Table(header_style="bold", show_edge=False, pad_edge=False, show_header=header)
+    last = len(columns) - 1
+    for i, (column, column_width) in enumerate(zip(columns, widths)):
         numeric = column.kind in ("int", "number", "pct", "duration")
-        table.add_column(column.title, justify="right" if numeric else "left", overflow="fold")
+        # Only a key/value view's value (its last column) wraps; `fit` already made the others fit.
+        wraps = not header and i == last
+        table.add_column(
+            column.title,
+            justify="right" if numeric else "left",
+            no_wrap=not wraps,
+            overflow="fold" if wraps else "ellipsis",
+            min_width=None if wraps else column_width,
+            max_width=None if wraps else column_width,
+        )
     marked = [c.kind == "match" for c in columns]
     for row in cells:
         # Cells hold customer text: Text() keeps "[bold]" in a message from becoming markup.
         table.add_row(*(_marked(cell, Text) if m else Text(cell) for cell, m in zip(row, marked)))
-    Console(file=stream).print(table)
+    console = Console(file=stream, width=width)
+    if title:
+        # Above the table, not its title: a table's title wraps to the table's width.
+        console.print(Text(visible(title), no_wrap=True, overflow="ellipsis"))
+    console.print(table)
 
 
 def _marked(cell: str, Text):
@@ -372,18 +535,7 @@ def emit_record(
         writer.writerow([_csv_cell(v) for v in flat.values()])
         return
     columns = fields or [Column(k) for k, v in record.items() if not isinstance(v, (list, dict))]
-    pairs = [[c.title, shown(record.get(c.key), c, tz)] for c in columns]
-    pair_columns = [Column("field", " "), Column("value", " ")]
-    if use_rich(stream):
-        _rich_table(pairs, pair_columns, title, stream)
-    else:
-        if title:
-            stream.write(visible(title) + "\n")
-        width = max((len(p[0]) for p in pairs), default=0)
-        for name, value in pairs:
-            # A multi-line value (notes) continues under its first line.
-            text = value.replace("\n", "\n" + " " * (width + 2))
-            stream.write(f"{name.ljust(width)}  {text}".rstrip() + "\n")
+    emit_pairs([(c.title, shown(record.get(c.key), c, tz)) for c in columns], title=title, stream=stream)
     for name, section_columns in (sections or {}).items():
         rows = record.get(name) or []
         stream.write("\n")
@@ -391,6 +543,37 @@ def emit_record(
             stream.write(f"{section_title(name)}: none\n")
             continue
         emit_rows(rows, section_columns, "table", tz=tz, title=section_title(name), stream=stream)
+
+
+def emit_pairs(pairs: list[tuple[str, str]], *, title: str | None = None, stream: TextIO | None = None) -> None:
+    """A key/value view: names on the left, values wrapped to the terminal's width; no header row."""
+    stream = stream or sys.stdout
+    name_width = max((len(name) for name, _ in pairs), default=0)
+    if use_rich(stream):
+        width = screen_width(stream)
+        value_width = max(width - name_width - 3, 10)
+        _rich_table(
+            [list(p) for p in pairs],
+            [Column("field", " "), Column("value", " ")],
+            title,
+            stream,
+            widths=[name_width, value_width],
+            width=width,
+            header=False,
+        )
+        return
+    if title:
+        stream.write(visible(title) + "\n")
+    room = screen_width(stream) - name_width - 2 if is_terminal(stream) else 0
+    for name, value in pairs:
+        lines = value.split("\n")
+        if room > 10:
+            import textwrap
+
+            lines = [part for line in lines for part in (textwrap.wrap(line, room) or [""])]
+        # A multi-line value (notes) continues under its first line.
+        text = ("\n" + " " * (name_width + 2)).join(lines)
+        stream.write(f"{name.ljust(name_width)}  {text}".rstrip() + "\n")
 
 
 def section_title(key: str) -> str:

@@ -64,12 +64,14 @@ def monthly(date: DateOpt = None, fmt: ReportFormatOpt = "text", fail_on_breach:
     _run("monthly", date, fmt, fail_on_breach)
 
 
+_PREVIOUS = {"daily": "day before", "weekly": "week before", "monthly": "month before"}
+
+
 def render_lines(report: dict, *, markdown: bool) -> list[str]:
     """Plain text lines that read well in a cron e-mail (no colour codes), or markdown."""
-    from carecli.cli.kpi import KINDS
-    from carecli.cli.output import Column, display_value
+    from carecli.cli.kpi import change_text, figure_text, label
+    from carecli.cli.output import flatten
     from carecli.text.clock import format_local
-    from carecli.text.durations import humanize_seconds
 
     tz = STATE.settings.tz
     lines: list[str] = []
@@ -83,9 +85,6 @@ def render_lines(report: dict, *, markdown: bool) -> list[str]:
     def item(text: str) -> None:
         lines.append(f"- {text}" if markdown else f"  {text}")
 
-    def shown(key: str, value) -> str:
-        return display_value(value, Column(key, kind=KINDS[key]), tz)
-
     period = report["period"]
     title = (
         f"carecli {report['report']} report: {period['label']} "
@@ -93,18 +92,19 @@ def render_lines(report: dict, *, markdown: bool) -> list[str]:
     )
     lines.append(f"# {title}" if markdown else title)
 
-    heading("Figures (previous period, change)")
-    width = max(len(c["figure"]) for c in report["changes"])
+    # Each figure in words with its count, then the previous period's and the change in its unit.
+    heading(f"Figures (against the {_PREVIOUS[report['report']]})")
+    now_flat = flatten(report["figures"])
+    rows = []
     for change in report["changes"]:
-        delta = ""
-        if change["change"] is not None:
-            kind = KINDS[change["figure"]]
-            amount = humanize_seconds(change["change"]) if kind == "duration" else f"{change['change']:g}"
-            delta = ", " + ("+" if change["change"] > 0 else "") + amount
-        item(
-            f"{change['figure'].ljust(width)}  {shown(change['figure'], change['value'])}"
-            f"  ({shown(change['figure'], change['previous'])}{delta})"
-        )
+        key = change["figure"]
+        was = figure_text(key, {**now_flat, key: change["previous"]}, counted=False)
+        delta = change_text(key, change["change"])
+        rows.append((label(key), figure_text(key, now_flat), f"(was {was}{', ' + delta if delta else ''})"))
+    width = max(len(name) for name, _, _ in rows)
+    value_width = max(len(value) for _, value, _ in rows)
+    for name, value, before in rows:
+        item(f"{name.ljust(width)}  {value.ljust(value_width)}  {before}")
 
     backlog = report["backlog"]
     heading(f"Backlog now: {backlog['total']} open or pending")

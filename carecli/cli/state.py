@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 class State:
     def __init__(self) -> None:
         self.db_path: str | None = None
+        self.db_typed = False  # --db given on the command line, not by CARECLI_DB
         self.config_path: str | None = None
         self._settings: config_module.Settings | None = None
         self._conn: sqlite3.Connection | None = None

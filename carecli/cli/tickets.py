@@ -239,7 +239,8 @@ def close(
     followup: Annotated[
         Optional[str],
         typer.Option(
-            "--followup", help="check in this long after closing, e.g. 3d (default: config care.followup_after_close)"
+            "--followup",
+            help="check in this long after closing (3d) or on that day (2026-06-13); default: config care.followup_after_close",
         ),
     ] = None,
     no_followup: Annotated[bool, typer.Option("--no-followup", help="no after-close check-in")] = False,
@@ -253,10 +254,13 @@ def close(
     from carecli.records import care, tickets
 
     when = STATE.happened(at)
-    delay = care.after_close_delay(STATE.settings, followup, no_followup)
+    due = _followup_day(followup)
+    delay = care.after_close_delay(STATE.settings, None if due else followup, no_followup)
+    if due and no_followup:
+        delay = care.after_close_delay(STATE.settings, followup, no_followup)  # the one error for both
     with STATE.write() as conn:
         row = tickets.close(conn, _ticket(conn, ticket_id), at=when, resolution=resolution)
-        check_in = care.schedule_after_close(conn, STATE.settings, row, at=when, after=delay)
+        check_in = care.schedule_after_close(conn, STATE.settings, row, at=when, after=delay, due=due)
         for kind, score in (("csat", csat), ("ces", ces)):
             if score is not None:
                 record_for_ticket(conn, kind, row, score, at=when)
@@ -266,6 +270,30 @@ def close(
 
         message(f"scheduled check-in #{check_in['id']} due {describe_due(check_in)}")
     _show(row, fmt)
+
+
+def _followup_day(text: str | None):
+    """`--followup` as a day or a time (`2026-06-13`, `fri`), with whether it names a whole day;
+    None when it is a duration (`3d`) or not given."""
+    from carecli.core.errors import InvalidInput
+    from carecli.text.durations import parse_duration
+    from carecli.text.vocabulary import TimeParseError
+
+    if text is None:
+        return None
+    try:
+        parse_duration(text)
+        return None
+    except TimeParseError:
+        pass
+    from carecli.cli.followups import _due
+
+    try:
+        return _due(text, option="--followup")
+    except InvalidInput:
+        raise InvalidInput(
+            f"cannot read --followup '{text}' as a duration or a day", "e.g. --followup 3d or --followup 2026-06-13"
+        ) from None
 
 
 @app.command("reopen")

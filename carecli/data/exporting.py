@@ -27,7 +27,8 @@ class Field:
     key: str  # the column name in the export (and the import mapping's field name)
     sql: str  # SQL expression over the entity's FROM clause
     # text and tags: free text, quoted and neutralised; code: our vocabulary (config lists), quoted if it must be;
-    # word: one of the few values a CHECK constraint allows, written as it is; time | int | tags | json
+    # word: one of the few values a CHECK constraint allows, written as it is; time | int | tags | json;
+    # rule: a stored recurrence, its two lines joined by `;` in CSV (one line per record), as stored in JSON
     kind: str = "text"
 
 
@@ -155,7 +156,7 @@ SPECS: dict[str, Entity] = {
             Field("note", "f.note"),
             Field("due_at", "f.due_at", "time"),
             Field("all_day", "f.all_day", "int"),
-            Field("recurrence", "f.recurrence"),
+            Field("recurrence", "f.recurrence", "rule"),
             Field("status", "f.status", "word"),
             Field("created_at", "f.created_at", "time"),
             Field("completed_at", "f.completed_at", "time"),
@@ -246,6 +247,8 @@ def _csv_text(expr: str, raw: bool) -> str:
 
 
 def _csv_cell(f: Field, raw: bool) -> str:
+    if f.kind == "rule":  # DTSTART and RRULE: our own syntax, never a formula; one line, as cli/output.py writes it
+        return f"replace({f.sql}, '\n', ';')"
     if f.kind in ("int", "time", "word"):  # nothing to quote: skipping the check saves 0.15 s per 1M cells
         return f.sql
     if f.kind == "code":  # our own vocabulary (config lists): never a formula, quoted only if it must be

@@ -16,8 +16,16 @@ USER_TABLES = ("customers", "tickets", "interactions", "events", "followups", "s
 
 
 def default_backup_path(db_file: str | os.PathLike, now: datetime) -> Path:
+    """A dated name beside the database, not yet taken: a second backup within the same second
+    (a migration run again after it was killed) gets `-2`, `-3`, ... rather than failing."""
     db = Path(db_file)
-    return db.with_name(f"{db.stem}-backup-{now.strftime('%Y%m%d-%H%M%S')}{db.suffix or '.db'}")
+    stem = f"{db.stem}-backup-{now.strftime('%Y%m%d-%H%M%S')}"
+    suffix = db.suffix or ".db"
+    path, number = db.with_name(stem + suffix), 1
+    while path.exists():
+        number += 1
+        path = db.with_name(f"{stem}-{number}{suffix}")
+    return path
 
 
 def backup(conn: sqlite3.Connection, target: str | os.PathLike) -> Path:

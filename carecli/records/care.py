@@ -47,18 +47,24 @@ def schedule_after_close(
     *,
     at: datetime,
     after: timedelta | None,
+    due: tuple[datetime, bool] | None = None,
 ) -> sqlite3.Row | None:
     """Schedule a check-in `after` the close at `at`, linked to the ticket; whole days make it an
-    all-day follow-up on that local day. Call inside the close's transaction."""
-    if after is None:
+    all-day follow-up on that local day. `due` (a time, and whether it names a whole day) sets the
+    day itself instead. Call inside the close's transaction."""
+    if due is not None:
+        due_at, all_day = due
+    elif after is not None:
+        due_at, all_day = at + after, after % DAY == timedelta(0)
+    else:
         return None
     return followups.add_followup(
         conn,
         settings,
         customer_id=ticket["customer_id"],
         ticket_id=ticket["id"],
-        due=at + after,
-        all_day=after % DAY == timedelta(0),
+        due=due_at,
+        all_day=all_day,
         at=at,
         kind="check-in",
         note=f"How is it going since ticket #{ticket['id']} ({ticket['subject']})?",

@@ -257,6 +257,18 @@ def list_customers(
     return conn.execute(sql, params)
 
 
+def addresses(conn: sqlite3.Connection, customer_id: int) -> list[dict]:
+    """Every way to reach and recognise the customer (e-mail addresses and phones), oldest first:
+    the first e-mail, those mail came from, and those a merged customer had."""
+    return [
+        dict(row)
+        for row in conn.execute(
+            "SELECT kind, address, created_at FROM customer_addresses WHERE customer_id = ? ORDER BY created_at, id",
+            (customer_id,),
+        )
+    ]
+
+
 def customer_timeline(conn: sqlite3.Connection, customer_id: int) -> list[dict]:
     """Every interaction with the customer, oldest first."""
     return [

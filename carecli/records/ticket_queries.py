@@ -50,7 +50,8 @@ def list_tickets(
     *,
     limit: int | None = None,
 ) -> sqlite3.Cursor:
-    """Tickets matching the filter, most urgent and oldest first. Each filter has an index."""
+    """Tickets matching the filter: open work most urgent and oldest first; a listing with closed
+    tickets in it (`--status all`) newest first, as people look back through history. Each filter has an index."""
     where: list[str] = []
     params: dict = priority_params(settings)
     if set(filters.statuses) != set(STATUSES):
@@ -70,11 +71,16 @@ def list_tickets(
     if filters.until is not None:
         where.append("t.created_at < :until")
         params["until"] = to_db(filters.until)
+    order = (
+        "t.created_at DESC, t.id DESC"
+        if "closed" in filters.statuses
+        else f"{priority_rank_sql(settings)} DESC, t.created_at, t.id"
+    )
     sql = f"""
         SELECT {TICKET_FIELDS}
         FROM tickets t JOIN customers c ON c.id = t.customer_id
         {"WHERE " + " AND ".join(where) if where else ""}
-        ORDER BY {priority_rank_sql(settings)} DESC, t.created_at, t.id
+        ORDER BY {order}
     """
     if limit:
         sql += " LIMIT :limit"

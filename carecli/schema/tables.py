@@ -6,7 +6,7 @@ one figure has one name in every output. Cheap to import: no third-party modules
 `key` is the name in JSON and CSV output and in import mappings; `name` is the stored column when
 it differs (`replies` is stored as `reply_count`); `label` heads table columns for people. Kinds:
 text (free text), code (a config vocabulary), word (a CHECK-constrained value), time, duration
-(seconds), int, pct, tags, bool, json. `computed` columns are worked out by a listing, not stored;
+(seconds), int, number, score (a whole number: NPS), pct, tags, bool, json, rule (RFC 5545 text: shown in words, one line in CSV). `computed` columns are worked out by a listing, not stored;
 the last tables below hold only such columns (figures of `today`, `care suggest`, `customer health`
 and `care churn`).
 """
@@ -23,6 +23,10 @@ class Col:
     kind: str = "text"
     name: str = ""
     computed: bool = False
+    # KPI figures only: what a share or a mean counts (`csat.n`, or keys joined by `+`), shown
+    # with it ("73 % of 11"); and the unit of a count's change ("+2 tickets").
+    of: str = ""
+    unit: str = ""
 
     @property
     def column(self) -> str:
@@ -36,6 +40,20 @@ class Col:
 
 def _table(*cols: Col) -> dict[str, Col]:
     return {c.key: c for c in cols}
+
+
+def _figure(key: str, label: str, kind: str = "int", *, of: str = "", unit: str = "") -> Col:
+    return Col(key, label, kind, computed=True, of=of, unit=unit)
+
+
+def _durations(block: str, what: str, count: str) -> tuple[Col, ...]:
+    n = f"{block}.n"
+    return (
+        _figure(n, count, unit="ticket"),
+        _figure(f"{block}.mean", f"Mean {what}", "duration", of=n),
+        _figure(f"{block}.median", f"Median {what}", "duration"),
+        _figure(f"{block}.p90", f"90th percentile {what}", "duration"),
+    )
 
 
 _CUSTOMER_REFS = (
@@ -90,6 +108,11 @@ TABLES: dict[str, dict[str, Col]] = {
         Col("age_s", "age", "duration", computed=True),
         Col("waiting_s", "waiting", "duration", computed=True),
     ),
+    "customer_addresses": _table(
+        Col("kind", kind="word"),
+        Col("address", "address", "code"),
+        Col("created_at", "since", "time"),
+    ),
     "interactions": _table(
         Col("id", kind="int"),
         Col("at", kind="time"),
@@ -111,8 +134,8 @@ TABLES: dict[str, dict[str, Col]] = {
         Col("due_day", "due day", computed=True),
         Col("all_day", "all day", "bool"),
         Col("overdue", kind="bool", computed=True),
-        Col("rule", "repeats", computed=True),
-        Col("recurrence"),
+        Col("rule", "repeats", "rule", computed=True),
+        Col("recurrence", "repeats", "rule"),
         Col("status", kind="word"),
         Col("completed_at", "completed", "time"),
         Col("on_time", "on time", "bool", computed=True),
@@ -166,6 +189,7 @@ TABLES: dict[str, dict[str, Col]] = {
         Col("overdue_s", "over by", "duration", computed=True),
     ),
     "suggestions": _table(
+        Col("id", kind="int", computed=True),  # its place in the list: `care suggest --apply 2,5`
         Col("rule", kind="word", computed=True),
         *(Col(c.key, c.label, c.kind, computed=True) for c in _CUSTOMER_REFS[:2]),
         Col("kind", kind="code", computed=True),
@@ -182,6 +206,48 @@ TABLES: dict[str, dict[str, Col]] = {
         Col("score", kind="int", computed=True),
         Col("factors", kind="json", computed=True),
         Col("last_contact_at", "last contact", "time", computed=True),
+    ),
+    # `kpi` and the reports: every figure of docs/metrics.md, in its order, by its JSON/CSV key.
+    "kpi": _table(
+        _figure("tickets.opened", "Tickets opened", unit="ticket"),
+        _figure("tickets.closed", "Tickets closed", unit="ticket"),
+        _figure("tickets.reopened", "Tickets reopened", unit="ticket"),
+        _figure("tickets.backlog", "Backlog (open or pending)", unit="ticket"),
+        *_durations("first_response_s", "first reply", "Tickets with a first reply"),
+        *_durations("resolution_s", "time to close", "Tickets closed (timed)"),
+        *_durations("first_resolution_s", "time to first close", "Tickets closed for the first time"),
+        _figure("fcr_pct", "Solved at first contact", "pct", of="tickets.closed"),
+        _figure("reopen_pct", "Reopened after closing", "pct", of="tickets.closed"),
+        _figure("csat.n", "CSAT answers", unit="answer"),
+        _figure("csat.mean", "Mean CSAT (1-5)", "number", of="csat.n"),
+        _figure("csat.satisfied_pct", "Happy customers (CSAT 4-5)", "pct", of="csat.n"),
+        _figure("ces.n", "CES answers", unit="answer"),
+        _figure("ces.mean", "Mean effort score (CES 1-7)", "number", of="ces.n"),
+        _figure("ces.easy_pct", "Easy to deal with (CES 5-7)", "pct", of="ces.n"),
+        _figure("nps.n", "NPS answers", unit="answer"),
+        _figure("nps.promoters", "Promoters (NPS 9-10)", unit="answer"),
+        _figure("nps.passives", "Passives (NPS 7-8)", unit="answer"),
+        _figure("nps.detractors", "Detractors (NPS 0-6)", unit="answer"),
+        _figure("nps.score", "Net Promoter Score", "score", of="nps.n"),
+        _figure("followups.due", "Follow-ups due", unit="follow-up"),
+        _figure("followups.done", "Follow-ups done", unit="follow-up"),
+        _figure("followups.on_time", "Follow-ups done on time", unit="follow-up"),
+        _figure("followups.overdue", "Follow-ups overdue", unit="follow-up"),
+        _figure("followups.on_time_pct", "Follow-ups on time", "pct", of="followups.done+followups.overdue"),
+        _figure("proactive_pct", "Proactive (we reached out)", "pct"),
+        _figure("retention.customers_at_start", "Customers at the start", unit="customer"),
+        _figure("retention.lost", "Customers lost", unit="customer"),
+        _figure("retention.won_back", "Customers won back", unit="customer"),
+        _figure("retention.new", "New customers", unit="customer"),
+        _figure("retention.retention_pct", "Customers kept", "pct", of="retention.customers_at_start"),
+        _figure("retention.churn_pct", "Customers lost (churn)", "pct", of="retention.customers_at_start"),
+        _figure("sla.tickets", "Tickets with SLA targets", unit="ticket"),
+        _figure("sla.targets", "SLA targets due", unit="target"),
+        _figure("sla.first_response_breached", "First-reply targets missed", unit="target"),
+        _figure("sla.first_response_met", "First-reply targets met", unit="target"),
+        _figure("sla.resolution_breached", "Resolution targets missed", unit="target"),
+        _figure("sla.resolution_met", "Resolution targets met", unit="target"),
+        _figure("sla.breach_pct", "SLA targets missed", "pct", of="sla.targets"),
     ),
     "churn": _table(
         Col("reason", computed=True),
@@ -207,6 +273,65 @@ TABLES: dict[str, dict[str, Col]] = {
         Col("at", "deleted at", "time"),
     ),
 }
+
+
+# Which columns drop out of a table on a narrow terminal, first to last: what a person can do
+# without (details one `show` away) goes before what tells one row from another. Unlisted
+# columns (ids, subjects, names, statuses, the main time) never drop; free text is cut instead.
+DROPS: dict[str, tuple[str, ...]] = {
+    "customers": (
+        "notes",
+        "external_id",
+        "lost_reason",
+        "lost_at",
+        "phone",
+        "created_at",
+        "tags",
+        "last_contact_at",
+        "email",
+    ),
+    "tickets": (
+        "first_response_at",
+        "first_closed_at",
+        "closed_at",
+        "updated_at",
+        "external_id",
+        "customer_id",
+        "customer_email",
+        "tags",
+        "category",
+        "channel",
+        "age_s",
+        "priority",
+    ),
+    "interactions": ("ticket_external_id", "followup_id", "customer_id", "customer_email", "channel", "direction"),
+    "followups": (
+        "created_at",
+        "previous_id",
+        "source",
+        "outcome",
+        "recurrence",
+        "completed_at",
+        "on_time",
+        "all_day",
+        "due_day",
+        "customer_id",
+        "ticket_id",
+        "rule",
+        "overdue",
+        "kind",
+    ),
+    "surveys": ("superseded_at", "customer_id", "customer_email", "ticket_id", "at"),
+    "events": ("customer_id", "ticket_id"),
+    "suggestions": ("evidence_at", "days", "score", "due_at", "customer_id", "ticket_id", "kind"),
+    "health": ("last_contact_at", "customer_id"),
+}
+
+
+def drop_rank(table: str, key: str) -> int:
+    """1 for the column that drops first on a narrow terminal, 2 next...; 0 for one that never drops."""
+    order = DROPS.get(table, ())
+    return order.index(key) + 1 if key in order else 0
 
 
 def cols(table: str, *keys: str) -> list[Col]:

@@ -252,3 +252,89 @@ def _shift_months(moment: datetime, months: int) -> datetime | None:
         return moment.replace(year=year, month=month_index + 1)
     except ValueError:
         return None
+
+
+# ---------------------------------------------------------------- cadences in words
+
+_FREQ_WORDS = {"DAILY": ("daily", "day"), "WEEKLY": ("weekly", "week"), "MONTHLY": ("monthly", "month")}
+_FREQ_WORDS["YEARLY"] = ("yearly", "year")
+_DAY_NAMES = {"MO": "Monday", "TU": "Tuesday", "WE": "Wednesday", "TH": "Thursday", "FR": "Friday"}
+_DAY_NAMES.update({"SA": "Saturday", "SU": "Sunday"})
+_MONTH_NAMES = ("January February March April May June July August September October November December").split()
+
+
+def describe_rule(rule_text: str) -> str:
+    """An RRULE (``FREQ=MONTHLY;BYMONTHDAY=20``) in words: ``monthly on the 20th``.
+
+    Parts with no short wording are left out of the sentence rather than guessed at, ending it in
+    `(more rules)`; unreadable text comes back as it is, so a person still sees the rule.
+    """
+    parts = {}
+    for piece in rule_text.rsplit("RRULE:", 1)[-1].strip().split(";"):
+        name, _, value = piece.partition("=")
+        if name:
+            parts[name.upper()] = value.upper()
+    words = _FREQ_WORDS.get(parts.pop("FREQ", ""))
+    interval = parts.pop("INTERVAL", "1")
+    if words is None or not interval.isdigit() or int(interval) < 1:
+        return rule_text
+    text = words[0] if interval == "1" else f"every {interval} {words[1]}s"
+    parts.pop("WKST", None)
+    on = []
+    months = [_month_name(m) for m in parts.pop("BYMONTH").split(",")] if "BYMONTH" in parts else []
+    if "BYMONTHDAY" in parts:
+        days = parts.pop("BYMONTHDAY").split(",")
+        if parts.get("BYSETPOS") == "1" and len(days) == 2 and "-1" in days:  # how _clamped_month_day writes the 31st
+            parts.pop("BYSETPOS")
+            day = _ordinal(days[0] if days[1] == "-1" else days[1])
+            on.append(f"the {day} (or the last day)")
+        elif months and len(days) == 1:
+            on.append(f"{_joined(months)} {days[0].lstrip('+')}")
+            months = []
+        else:
+            on.append("the " + _joined([_ordinal(d) for d in days]))
+    if months:
+        on.insert(0, "in " + _joined(months))
+    if "BYDAY" in parts:
+        on.append(_joined([_weekday(d) for d in parts.pop("BYDAY").split(",")]))
+    if on:
+        text += " " + " ".join(part if part.startswith("in ") else "on " + part for part in on)
+    if "COUNT" in parts:
+        count = parts.pop("COUNT")
+        text += f", {count} time{'' if count == '1' else 's'}"
+    if "UNTIL" in parts:
+        until = parts.pop("UNTIL")
+        text += f", until {until[:4]}-{until[4:6]}-{until[6:8]}" if len(until) >= 8 else ""
+    for name in ("BYHOUR", "BYMINUTE", "BYSECOND"):
+        parts.pop(name, None)  # the follow-up's time of day already says when
+    return text + (" (more rules)" if parts else "")
+
+
+def _joined(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _ordinal(day: str) -> str:
+    if not day.lstrip("-").isdigit():
+        return day
+    number = int(day)
+    if number == -1:
+        return "last day"
+    if number < 0:
+        return f"{_ordinal(str(-number))} last day"
+    suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    return f"{number}{suffix}"
+
+
+def _weekday(code: str) -> str:
+    match = re.fullmatch(r"([+-]?\d+)?([A-Z]{2})", code)
+    if not match or match.group(2) not in _DAY_NAMES:
+        return code
+    name = _DAY_NAMES[match.group(2)]
+    if match.group(1):
+        return f"the {_ordinal(match.group(1).lstrip('+'))} {name}".replace("last day", "last")
+    return name
+
+
+def _month_name(month: str) -> str:
+    return _MONTH_NAMES[int(month) - 1] if month.isdigit() and 1 <= int(month) <= 12 else month

@@ -64,6 +64,26 @@ def test_a_followup_shorter_than_a_day_is_timed(shop):
     assert check_in["all_day"] is False and check_in["due_at"] == "2026-03-14T12:00:00+00:00"
 
 
+def test_a_followup_given_as_a_day_is_an_all_day_check_in_on_that_day(shop):
+    result = shop("ticket", "close", "1", "--followup", "2026-06-13", ok=True)
+    [check_in] = followups(shop)
+    assert (check_in["due_day"], check_in["all_day"], check_in["ticket_id"]) == ("2026-06-13", True, 1)
+    assert "due 2026-06-13" in result.stderr
+
+
+def test_a_followup_given_as_a_time_is_timed(shop):
+    shop("ticket", "close", "1", "--followup", "2026-03-20 15:00", ok=True)
+    [check_in] = followups(shop)
+    assert check_in["all_day"] is False and check_in["due_at"] == "2026-03-20T14:00:00+00:00"
+
+
+def test_a_followup_neither_duration_nor_day_is_an_error_naming_both(shop):
+    result = shop("ticket", "close", "1", "--followup", "someday")
+    assert result.exit_code == 1
+    assert "cannot read --followup 'someday' as a duration or a day" in result.stderr
+    assert shop.json("ticket", "show", "1")["status"] != "closed"
+
+
 def test_reopen_skips_the_pending_check_in_and_closing_again_schedules_a_new_one(shop):
     shop("ticket", "close", "1", "--followup", "7d", "--at", "2026-03-14 09:00", ok=True)
     result = shop("ticket", "reopen", "1", "--at", "2026-03-14 10:00", ok=True)
@@ -85,7 +105,7 @@ def test_reopen_leaves_other_followups_of_the_ticket_alone(shop):
 @pytest.mark.parametrize(
     "args, expected",
     [
-        (("--followup", "soon"), "--followup: cannot read 'soon' as a duration"),
+        (("--followup", "soon"), "cannot read --followup 'soon' as a duration or a day"),
         (("--followup", "3d", "--no-followup"), "not both"),
         (("--followup", "0d"), "longer than 0"),
     ],
@@ -253,7 +273,7 @@ def test_churn_counts_a_customer_lost_twice_once_under_the_latest_reason(shop):
     shop("customer", "lost", "cara", "--reason", "service", "--at", "2026-03-09", ok=True)
     result = shop("care", "churn", "--since", "2026-03-01", "--format", "json", ok=True)
     assert json.loads(result.stdout) == [{"reason": "service", "lost": 1, "won_back": 0, "share_pct": 100.0}]
-    assert "1 customer(s) lost" in result.stderr
+    assert "1 customer lost" in result.stderr
     assert shop.json("kpi", "--since", "2026-03-01")["retention"]["lost"] == 1
 
 
@@ -470,6 +490,28 @@ def test_apply_writes_exactly_what_was_listed(shop, db_path):
     ]
     assert made[0]["note"] == f"{listed[0]['rule']}: {listed[0]['evidence']}"
     assert shop.json("care", "suggest") == []  # now covered
+
+
+def test_apply_by_id_schedules_just_those_suggestions(shop, db_path):
+    survey(db_path, "nps", 2, 10, "2026-03-10T12:00:00+00:00")
+    survey(db_path, "csat", 1, 1, "2026-03-13T12:00:00+00:00", ticket_id=1)
+    listed = shop.json("care", "suggest")
+    assert [s["id"] for s in listed] == [1, 2]
+    result = shop("care", "suggest", "--apply", "2", "--yes", ok=True)
+    assert result.stderr.startswith("scheduled 1 follow-up: #")
+    assert [(f["customer_id"], f["kind"]) for f in followups(shop)] == [(listed[1]["customer_id"], listed[1]["kind"])]
+    left = shop.json("care", "suggest")
+    assert [(s["id"], s["rule"]) for s in left] == [(1, listed[0]["rule"])]  # the one not chosen, still suggested
+
+
+@pytest.mark.parametrize("ids, error", [("3", "no suggestion #3: there are 2"), ("1,x", "cannot read 'x'")])
+def test_apply_by_an_unknown_id_is_an_error_and_writes_nothing(shop, db_path, ids, error):
+    survey(db_path, "nps", 2, 10, "2026-03-10T12:00:00+00:00")
+    survey(db_path, "csat", 1, 1, "2026-03-13T12:00:00+00:00", ticket_id=1)
+    before = database_digest(db_path)
+    result = shop("care", "suggest", "--apply", ids, "--yes")
+    assert result.exit_code == 1 and error in result.stderr
+    assert database_digest(db_path) == before
 
 
 def test_apply_without_a_terminal_needs_yes_and_writes_nothing(shop, db_path):

@@ -256,6 +256,17 @@ def test_import_into_a_new_path_creates_the_database(run_without_db, tmp_path):
     assert run_without_db.json("--db", str(path), "customer", "list")[0]["name"] == "Ada Lovelace"
 
 
+def test_demo_never_touches_the_database_carecli_db_names(run, db_path, monkeypatch, tmp_path):
+    run("customer", "add", "Ada", ok=True)
+    before = db_path.read_bytes()
+    result = run("demo", "--days", "7")  # no --yes, no terminal: nothing to confirm either
+    assert result.exit_code == 0, result.stderr
+    demo = tmp_path / "data" / "carecli" / "demo.db"
+    assert f"demo database: {demo}" in result.stderr
+    assert db_path.read_bytes() == before
+    assert [c["name"] for c in run.json("customer", "list")] == ["Ada"]
+
+
 def test_demo_into_a_new_path_creates_the_database(run_without_db, tmp_path):
     path = tmp_path / "new" / "demo.db"
     run_without_db("--db", str(path), "demo", "--days", "7", ok=True)

@@ -98,3 +98,16 @@ def test_what_happened_cannot_be_in_the_future(shop, db_path, args):
 
 def test_a_time_within_a_minute_of_now_is_accepted(shop):
     shop("ticket", "reply", "1", "x", "--at", "+30s", ok=True)
+
+
+def test_errors_show_times_as_local_minutes_not_stored_utc(run):
+    result = run("kpi", "--since", "2026-03-05", "--until", "2026-03-01")
+    assert result.stderr == (
+        "error: the period is empty: --until (2026-03-02 00:00) is not after --since (2026-03-05 00:00);"
+        " give an --until later than --since\n"
+    )
+    run("customer", "add", "Ada", ok=True)
+    run("ticket", "open", "ada", "Vase", "--at", "2026-03-13 09:00", ok=True)
+    result = run("ticket", "reply", "1", "On it", "--at", "2026-03-12 09:00")
+    assert "at 2026-03-12 09:00: it was opened at 2026-03-13 09:00" in result.stderr
+    assert "+00:00" not in result.stderr

@@ -115,7 +115,7 @@ def test_done_on_a_recurring_followup_schedules_the_next_occurrence(shop):
 def test_done_skips_occurrences_already_past_and_says_so(shop):
     add(shop, "--due", "2025-12-31", "--every", "monthly", "--at", "2025-12-01")
     result = shop("followup", "done", "1", ok=True)
-    assert "skipped 2 past occurrence(s): 2026-01-31, 2026-02-28" in result.stderr
+    assert "skipped 2 past occurrences: 2026-01-31, 2026-02-28" in result.stderr
     nxt = shop.json("followup", "show", "2")
     assert nxt["due_day"] == "2026-03-31"  # month end kept: 31st where it exists
 
@@ -123,7 +123,7 @@ def test_done_skips_occurrences_already_past_and_says_so(shop):
 def test_a_timed_occurrence_earlier_today_is_past(shop):
     add(shop, "--due", "2026-03-13 09:00", "--every", "daily", "--at", "2026-03-12")
     result = shop("followup", "done", "1", ok=True)  # 11:00 on the 14th: 09:00 today is gone
-    assert "skipped 1 past occurrence(s): 2026-03-14" in result.stderr
+    assert "skipped 1 past occurrence: 2026-03-14" in result.stderr
     assert shop.json("followup", "show", "2")["due_at"] == "2026-03-15T08:00:00+00:00"
 
 
@@ -317,5 +317,5 @@ def test_cadences_finer_than_a_day_are_refused(shop, option):
 def test_done_on_a_series_anchored_decades_back_is_quick_and_says_how_much_it_skipped(shop):
     add(shop, "--due", "1990-03-01", "--every", "1d", "--at", "1990-03-01")
     result = shop("followup", "done", "1", ok=True)
-    assert "skipped more than 1000 past occurrence(s): 1990-03-02, 1990-03-03" in result.stderr
+    assert "skipped more than 1000 past occurrences: 1990-03-02, 1990-03-03" in result.stderr
     assert shop.json("followup", "show", "2")["due_day"] == "2026-03-14"

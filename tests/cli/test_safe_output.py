@@ -172,7 +172,7 @@ def test_rejects_to_dev_null_are_written_into_it(run, files, db_path, device):
     )  # fmt: skip
     assert result.exit_code == 0, result.stderr
     assert stat.S_ISCHR(os.stat(null).st_mode)
-    assert f"1 rejected row(s) written to {null}" in result.stderr
+    assert f"1 rejected row written to {null}" in result.stderr
 
 
 # ---------------------------------------------------------------- 4. checked before anything is written

@@ -20,8 +20,8 @@ from carecli.core.errors import DamagedDatabase, StoreError, TemporaryStoreError
 
 BUSY_TIMEOUT_S = 5.0
 # How long a write waits for another process's write to finish: longer than anything carecli
-# itself holds the write lock for (an import of a million tickets takes about two minutes on the
-# benchmark machine, bench/RESULTS.md), so a reply typed during an import or a migration waits
+# itself holds the write lock for (an import of a million tickets takes about 30 s on the
+# benchmark machine, README "Measured"), so a reply typed during an import or a migration waits
 # and is stored instead of failing. Reads never wait: in WAL mode they do not take the lock.
 WRITE_WAIT_S = 600.0
 # A write that did not get the lock within this long says what it is waiting for.

@@ -35,6 +35,22 @@ def temp_path(target: Path) -> Path:
     return target.with_name(f".{target.name}{TEMP_MARK}{os.getpid()}-{secrets.token_hex(4)}")
 
 
+def write_private_bytes(target: Path, data: bytes) -> None:
+    """`data` in full as `target` (mode 0600): written and synced under a temporary name beside
+    it, then renamed, so a crash leaves no half file under the final name."""
+    temporary = temp_path(target)
+    descriptor = os.open(temporary, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
 def remove_stale_temps(directory: Path) -> list[Path]:
     """Remove the temporary files of ours in `directory` left by processes that no longer run."""
     removed: list[Path] = []

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from carecli.core import store
 from carecli.core.errors import InvalidInput, NotFound
-from carecli.core.files import remove_stale_temps, temp_path
+from carecli.core.files import remove_stale_temps, temp_path, write_private_bytes
 from carecli.mail.parse import Attachment, safe_name
 
 FOLDER_MODE = 0o700
@@ -44,17 +44,7 @@ def keep(folder: Path, data: bytes) -> str:
         directory.mkdir(mode=FOLDER_MODE, exist_ok=True)
         os.chmod(directory, FOLDER_MODE)  # the umask may have taken bits; a folder made by hand may have more
     remove_stale_temps(target.parent)  # a killed ingest's half-written file
-    temporary = temp_path(target)
-    descriptor = os.open(temporary, os.O_CREAT | os.O_EXCL | os.O_WRONLY, FILE_MODE)
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, target)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+    write_private_bytes(target, data)
     return digest
 
 

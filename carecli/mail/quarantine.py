@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from carecli.core.files import write_private_bytes
 from carecli.mail.parse import content_hash
 
 
@@ -20,21 +21,6 @@ def keep(folder: Path, raw: bytes, reason: str) -> Path:
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     digest = content_hash(raw)
     message = folder / f"{digest}.eml"
-    _write_private(message, raw)
-    _write_private(folder / f"{digest}.reason.txt", (reason.strip() + "\n").encode("utf-8"))
+    write_private_bytes(message, raw)
+    write_private_bytes(folder / f"{digest}.reason.txt", (reason.strip() + "\n").encode("utf-8"))
     return message
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    """Written in full under a temporary name, then renamed: a crash leaves no half file."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    descriptor = os.open(temporary, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise

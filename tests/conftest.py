@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import sqlite3
 from pathlib import Path
 
 import pytest
+import typer.testing
 from typer.testing import CliRunner
+
+# Typer's CliRunner converts the whole app to a click command on every call (0.12 s, most of a
+# CLI test's time); the app holds no state of a run, so each app is converted once per process.
+_get_command = typer.testing._get_command
+typer.testing._get_command = functools.cache(_get_command)  # type: ignore[attr-defined]
 
 FIXED_NOW = "2026-03-14T10:00:00+00:00"  # a Saturday; 11:00 in Berlin
 

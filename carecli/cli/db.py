@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from carecli.cli.options import FormatOpt, check_path
-from carecli.cli.output import emit_record, message
+from carecli.cli.output import counted, emit_record, message
 from carecli.cli.state import STATE
 from carecli.core.errors import CareError
 
@@ -33,12 +33,20 @@ def backup(
     ] = None,
 ) -> None:
     """Copy the database safely, even while another carecli writes (SQLite online backup, mode 0600)."""
+    from carecli.core.files import attachments_folder
     from carecli.data import maintenance
 
     target = path or maintenance.default_backup_path(STATE.db_file, STATE.now)
     written = maintenance.backup(STATE.conn, target)
-    message(f"backed up {STATE.db_file}")
-    print(written)
+    files = f" and {counted(written.attachments, 'attachment')}" if written.attachments else ""
+    message(f"backed up {STATE.db_file}{files}")
+    if written.missing:
+        message(
+            f"warning: {counted(written.missing, 'attachment file')} named in the database "
+            f"{'was' if written.missing == 1 else 'were'} not in {attachments_folder(STATE.db_file)}; "
+            "`carecli db check` lists them"
+        )
+    print(written.path)
 
 
 @app.command("check")

@@ -106,7 +106,7 @@ class State:
             return
         reader = store.open_connection(self.db_file)
         try:
-            saved = maintenance.backup(reader, maintenance.default_backup_path(self.db_file, self.now))
+            saved = maintenance.backup(reader, maintenance.default_backup_path(self.db_file, self.now)).path
         finally:
             reader.close()
         message(f"backed up to {saved} before migrating its schema")

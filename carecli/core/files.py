@@ -30,6 +30,27 @@ _OPEN_FILES = ("/dev/stdout", "/dev/stderr", "/dev/fd/", "/proc/self/fd/")
 WRITE_HINT = "check the directory exists, is writable and its disk has room"
 
 
+FOLDER_MODE = 0o700
+
+
+def attachments_folder(db_file: str | os.PathLike) -> Path:
+    """`shop.db` keeps the files of its mail attachments in `shop.db.attachments/` beside it."""
+    path = Path(db_file)
+    return path.with_name(path.name + ".attachments")
+
+
+def attachment_path(folder: Path, sha256: str) -> Path:
+    # Two levels, so that a folder never holds more than a few thousand entries.
+    return folder / sha256[:2] / sha256
+
+
+def private_folders(*directories: Path) -> None:
+    """Make each folder, outermost first, mode 0700 whatever the umask (or a hand-made folder) gave."""
+    for directory in directories:
+        directory.mkdir(mode=FOLDER_MODE, exist_ok=True)
+        os.chmod(directory, FOLDER_MODE)
+
+
 def temp_path(target: Path) -> Path:
     """A fresh temporary name next to `target`, unique to this process and this call."""
     return target.with_name(f".{target.name}{TEMP_MARK}{os.getpid()}-{secrets.token_hex(4)}")

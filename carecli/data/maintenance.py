@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -28,13 +29,23 @@ def default_backup_path(db_file: str | os.PathLike, now: datetime) -> Path:
     return path
 
 
-def backup(conn: sqlite3.Connection, target: str | os.PathLike) -> Path:
-    """A consistent copy through SQLite's online backup API, safe while other processes write.
+@dataclass(frozen=True)
+class Backup:
+    path: Path
+    attachments: int  # files copied into <path>.attachments/
+    missing: int  # files the database names that were not in its attachments folder
+
+
+def backup(conn: sqlite3.Connection, target: str | os.PathLike) -> Backup:
+    """A consistent copy through SQLite's online backup API, safe while other processes write,
+    with the files of the mail attachments its rows name (`<target>.attachments/`).
 
     Written to a private temporary file next to the target (unique, see core.files; those of killed
     backups are removed) and renamed into place only once the copy passes `PRAGMA quick_check`: a
     crash never leaves half a backup under the final name, and a damaged database is never
-    declared backed up. Errors writing the copy name the target, not the database.
+    declared backed up. The attachments are copied before that rename, so a backup under its final
+    name is complete; they are content-addressed and never change, so the ones the snapshot names
+    are all there, whatever is filed meanwhile.
     """
     target = Path(target)
     if os.path.lexists(target):
@@ -53,13 +64,49 @@ def backup(conn: sqlite3.Connection, target: str | os.PathLike) -> Path:
                 f"{source} is damaged ({problems[0]}{'; ...' if len(problems) > 1 else ''}); no backup written",
                 "`carecli db check` lists the problems; restore an earlier backup",
             )
+        copied, missing = _copy_attachments(temp, database_file(conn), target)
         os.chmod(temp, files.PRIVATE)
         os.replace(temp, target)
     except BaseException:
         for path in (temp, Path(f"{temp}-journal")):
             path.unlink(missing_ok=True)
         raise
-    return target
+    return Backup(target, copied, missing)
+
+
+def _copy_attachments(snapshot: Path, source_db: str, target: Path) -> tuple[int, int]:
+    """Copy the attachment files that the snapshot's rows name; (copied, missing from the source)."""
+    copy = sqlite3.connect(snapshot)
+    try:
+        has_table = copy.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'attachments'").fetchone()
+        digests = (
+            [row[0] for row in copy.execute("SELECT DISTINCT sha256 FROM attachments WHERE stored = 1")]
+            if has_table
+            else []
+        )
+    finally:
+        copy.close()
+    source, destination = files.attachments_folder(source_db), files.attachments_folder(target)
+    copied = missing = 0
+    for digest in digests:
+        original, duplicate = files.attachment_path(source, digest), files.attachment_path(destination, digest)
+        try:
+            data = original.read_bytes()
+        except FileNotFoundError:
+            missing += 1
+            continue
+        except OSError as exc:
+            raise StoreError(
+                f"cannot read the attachment {original} ({exc.strerror})", "check its folder's permissions"
+            ) from None
+        if not duplicate.exists():  # left by an earlier, interrupted backup to the same path: the same bytes
+            try:
+                files.private_folders(destination, duplicate.parent)
+                files.write_private_bytes(duplicate, data)
+            except OSError as exc:
+                raise files.write_error(duplicate, exc) from None
+        copied += 1
+    return copied, missing
 
 
 def _copy(conn: sqlite3.Connection, temp: Path, target: Path) -> list[str]:
@@ -138,7 +185,20 @@ def check(conn: sqlite3.Connection) -> list[str]:
         problems.append(f"migrations not applied: {', '.join(pending)} (run `carecli db migrate`)")
     if unknown:
         problems.append(f"migrations from a newer carecli: {', '.join(unknown)}")
+    problems.extend(_missing_attachment_files(conn))
     return problems
+
+
+def _missing_attachment_files(conn: sqlite3.Connection) -> list[str]:
+    if not conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'attachments'").fetchone():
+        return []  # a database from before mail attachments, not yet migrated
+    folder = files.attachments_folder(database_file(conn))
+    rows = conn.execute("SELECT id, sha256 FROM attachments WHERE stored = 1 ORDER BY id").fetchall()
+    return [
+        f"attachment {row[0]}: its file {files.attachment_path(folder, row[1])} is missing (restore it from a backup)"
+        for row in rows
+        if not files.attachment_path(folder, row[1]).exists()
+    ]
 
 
 def _integrity_findings(conn: sqlite3.Connection) -> list[str]:

@@ -15,22 +15,21 @@ from pathlib import Path
 
 from carecli.core import store
 from carecli.core.errors import InvalidInput, NotFound
-from carecli.core.files import remove_stale_temps, temp_path, write_private_bytes
+from carecli.core.files import (
+    attachment_path,
+    attachments_folder,
+    private_folders,
+    remove_stale_temps,
+    temp_path,
+    write_private_bytes,
+)
 from carecli.mail.parse import Attachment, safe_name
 
-FOLDER_MODE = 0o700
 FILE_MODE = 0o600
 
 
-def folder_for(db_file: str | os.PathLike) -> Path:
-    """`shop.db` keeps its attachments in `shop.db.attachments/` beside it."""
-    path = Path(db_file)
-    return path.with_name(path.name + ".attachments")
-
-
-def stored_path(folder: Path, sha256: str) -> Path:
-    # Two levels, so that a folder never holds more than a few thousand entries.
-    return folder / sha256[:2] / sha256
+folder_for = attachments_folder
+stored_path = attachment_path
 
 
 def keep(folder: Path, data: bytes) -> str:
@@ -40,9 +39,7 @@ def keep(folder: Path, data: bytes) -> str:
     target = stored_path(folder, digest)
     if target.exists():
         return digest
-    for directory in (folder, target.parent):
-        directory.mkdir(mode=FOLDER_MODE, exist_ok=True)
-        os.chmod(directory, FOLDER_MODE)  # the umask may have taken bits; a folder made by hand may have more
+    private_folders(folder, target.parent)
     remove_stale_temps(target.parent)  # a killed ingest's half-written file
     write_private_bytes(target, data)
     return digest

@@ -192,3 +192,32 @@ def test_skipped_mail_keeps_no_files(mailrun, db_path):
     mailrun(with_attachments(("a.txt", b"auto", "text/plain"), Auto_Submitted="auto-replied"))
     assert rows(db_path, "SELECT count(*) FROM attachments") == [(0,)]
     assert not folder(db_path).exists()
+
+
+def test_a_backup_carries_the_attachment_files_and_db_check_names_a_missing_one(mailrun, db_path, tmp_path):
+    mailrun((DATASET / "attach-three-pngs-outlook.eml").read_bytes())
+    target = tmp_path / "elsewhere" / "copy.db"
+    target.parent.mkdir()
+    result = mailrun.run("db", "backup", str(target), ok=True)
+    assert result.stdout.strip() == str(target)
+    assert "and 3 attachments" in result.stderr
+    for attachment in listed(mailrun):
+        copied = folder(target) / attachment["sha256"][:2] / attachment["sha256"]
+        assert hashlib.sha256(copied.read_bytes()).hexdigest() == attachment["sha256"]
+        assert copied.stat().st_mode & 0o777 == 0o600
+    assert folder(target).stat().st_mode & 0o777 == 0o700
+    # The copy is a working database: its attachments can be saved from it.
+    first = listed(mailrun)[0]
+    saved = mailrun.run("--db", str(target), "attachment", "save", str(first["id"]), str(tmp_path / "out.png"))
+    assert saved.exit_code == 0, saved.stderr
+    assert (tmp_path / "out.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    lost = folder(db_path) / first["sha256"][:2] / first["sha256"]
+    lost.unlink()
+    check = mailrun.run("db", "check")
+    assert check.exit_code == 1 and f"attachment {first['id']}: its file" in check.stdout + check.stderr
+    second = mailrun.run("db", "backup", str(tmp_path / "second.db"), ok=True)
+    assert (
+        "and 2 attachments" in second.stderr
+        and "warning: 1 attachment file named in the database was not" in second.stderr
+    )

@@ -23,7 +23,7 @@ from carecli.core.errors import InvalidInput, NotFound
 from carecli.mail import attachments, identities
 from carecli.mail.parse import Mail, subject_key
 from carecli.mail.quoted import new_part
-from carecli.records import tickets
+from carecli.records import care, tickets
 from carecli.text.clock import from_db, to_db, to_utc
 
 STATUSES = ("filed", "skipped", "quarantined")
@@ -166,6 +166,9 @@ def _file(conn: sqlite3.Connection, settings: Settings, mail: Mail, received: da
         try:
             ticket = tickets.reopen(conn, ticket, at=at, reason="the customer wrote again by e-mail")
             how += "; reopened"
+            skipped = care.skip_after_close(conn, ticket, at=at)  # as `ticket reopen` does
+            if skipped:
+                how += ", its after-close check-in skipped"
         except InvalidInput:  # a later status change than this message: log it, change nothing
             pass
     tickets.inbound(conn, settings, ticket, body, at=at, channel=channel)

@@ -157,6 +157,17 @@ def test_a_reply_to_a_closed_ticket_reopens_it(mailrun, db_path):
     assert rows(db_path, "SELECT status, reopen_count FROM tickets WHERE id = 1") == [("open", 1)]
 
 
+def test_a_mailed_reopen_skips_the_after_close_check_in_as_ticket_reopen_does(mailrun, db_path):
+    mailrun(message(message_id="m1@example.com"))
+    mailrun.run("ticket", "close", "1", "--followup", "3d", "--at", "2026-03-13 12:00", ok=True)
+    assert rows(db_path, "SELECT status FROM followups WHERE ticket_id = 1") == [("scheduled",)]
+    filed = mailrun(
+        message(subject="Re: Vase", message_id="m2@example.com", in_reply_to="m1@example.com", at="2026-03-14 09:00")
+    )
+    assert "after-close check-in skipped" in filed.stderr
+    assert rows(db_path, "SELECT status FROM followups WHERE ticket_id = 1") == [("skipped",)]
+
+
 def test_with_reopen_on_reply_off_a_reply_to_a_closed_ticket_opens_a_new_one(mailrun, db_path):
     mailrun.config.write_text(f'[mail]\naddresses = ["{SHOP}"]\nreopen_on_reply = false\n')
     mailrun(message(message_id="m1@example.com"))

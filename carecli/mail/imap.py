@@ -110,6 +110,21 @@ def connect(acct: Account, secret: str) -> imaplib.IMAP4:
             client = imaplib.IMAP4(acct.host, acct.port, timeout=TIMEOUT_S)
             if acct.tls == "starttls":
                 client.starttls(ssl.create_default_context())
+    except ssl.SSLCertVerificationError as exc:  # trying again cannot help: a setting or the server must change
+        raise ConfigError(
+            f"the IMAP server {acct.host}:{acct.port} has a certificate this machine does not trust "
+            f"({exc.verify_message})",
+            "install the CA that signed it in the system's certificates, or set SSL_CERT_FILE to it",
+        ) from None
+    except (ssl.SSLEOFError, ssl.SSLZeroReturnError) as exc:
+        raise ServerUnavailable(
+            f"the IMAP server {acct.host}:{acct.port} dropped the connection during TLS: {exc}", "try again later"
+        ) from None
+    except ssl.SSLError as exc:
+        raise ConfigError(
+            f"TLS with the IMAP server {acct.host}:{acct.port} failed ({exc.reason or exc})",
+            f"check 'mail.imap.tls' ({acct.tls}) and 'mail.imap.port': 993 speaks tls, 143 starttls",
+        ) from None
     except (OSError, imaplib.IMAP4.abort) as exc:
         raise ServerUnavailable(
             f"cannot reach the IMAP server {acct.host}:{acct.port}: {exc}", "try again later"

@@ -177,3 +177,36 @@ def test_an_unreachable_server_exits_75(fetch):
     fetch.write(port=free_port())
     result = fetch(ok=False)
     assert result.exit_code == EXIT_TEMPFAIL and "cannot reach the IMAP server" in result.stderr
+
+
+@pytest.mark.parametrize("tls", ["tls", "starttls"])
+def test_fetch_over_tls_and_starttls_files_the_mail(fetch, imap_account, db_path, monkeypatch, tls):
+    monkeypatch.setenv("SSL_CERT_FILE", str(imap_account.server.certificate))
+    port = imap_account.server.tls_port if tls == "tls" else imap_account.server.port
+    fetch.write(tls=tls, port=port)
+    imap_account.append(message(message_id="a1@example.com"))
+    result = fetch()
+    assert "1 filed" in result.stderr
+    assert rows(db_path, "SELECT count(*) FROM tickets") == [(1,)]
+
+
+@pytest.mark.parametrize("tls", ["tls", "starttls"])
+def test_a_certificate_this_machine_does_not_trust_is_one_line_exit_1(fetch, imap_account, db_path, monkeypatch, tls):
+    monkeypatch.setenv("SSL_CERT_FILE", "/nonexistent")
+    monkeypatch.setenv("SSL_CERT_DIR", "/nonexistent")
+    port = imap_account.server.tls_port if tls == "tls" else imap_account.server.port
+    fetch.write(tls=tls, port=port)
+    imap_account.append(message(message_id="a1@example.com"))
+    result = fetch(ok=False)
+    assert result.exit_code == 1
+    assert "has a certificate this machine does not trust" in result.stderr
+    assert "SSL_CERT_FILE" in result.stderr and "Traceback" not in result.stderr
+    assert rows(db_path, "SELECT count(*) FROM tickets") == [(0,)]
+
+
+def test_tls_against_the_plain_port_says_which_setting_to_check(fetch, imap_account, monkeypatch):
+    monkeypatch.setenv("SSL_CERT_FILE", str(imap_account.server.certificate))
+    fetch.write(tls="tls", port=imap_account.server.port)
+    result = fetch(ok=False)
+    assert result.exit_code == 1
+    assert "TLS with the IMAP server" in result.stderr and "'mail.imap.tls' (tls)" in result.stderr

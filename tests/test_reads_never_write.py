@@ -29,6 +29,7 @@ READS = [
     ("ticket", "list", "--status", "all", "--format", "json"),
     ("customer", "health", "--format", "json"),
     ("search", "vase", "--format", "json"),
+    ("outbox", "list", "--format", "json"),
 ]
 
 

@@ -204,6 +204,11 @@ def _register() -> None:
 
     app.add_typer(attachments.app, name="attachment", help="Attachments of filed mail: list them, save one.")
 
+    # mail out (issue 16)
+    from carecli.cli import outbox
+
+    app.add_typer(outbox.app, name="outbox", help="Mail out: what carecli sends; `outbox send` for cron.")
+
     # fixing mistakes (issue 13)
     from carecli.cli import interactions, undo
 

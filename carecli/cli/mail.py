@@ -227,13 +227,13 @@ def fetch(
     Exits 75 when the server cannot be reached or drops the connection: run it again later.
     """
     from carecli.cli.progress import Progress
-    from carecli.mail import imap
+    from carecli.mail import imap, servers
     from carecli.mail.quarantine import folder_for
 
     conn, settings = STATE.conn, STATE.settings
     _record_each_message(conn)
     account = imap.account(settings)
-    client = imap.connect(account, imap.password(account.password_cmd))
+    client = imap.connect(account, servers.password("mail.imap.password_cmd", account.password_cmd))
     progress = Progress("fetching mail", None)
 
     def set_total(count: int) -> None:

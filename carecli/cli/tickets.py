@@ -171,21 +171,64 @@ def reply(
         ),
     ] = None,
     at: AtOpt = None,
+    send: Annotated[
+        bool,
+        typer.Option("--send", help="also mail it to the customer (queued in the outbox; `outbox send` sends it)"),
+    ] = False,
     fmt: FormatOpt = "table",
 ) -> None:
     """Log our reply to the customer; the first reply sets the first response time.
 
     The reply hands an open ticket to the customer: it becomes pending (unless --open or
     tickets.after_reply = "open"), except when the reply is dated before the ticket's latest
-    status change or the customer's latest message."""
+    status change or the customer's latest message. With --send the reply is also mailed,
+    threaded onto the customer's last message, with [#N] in its subject."""
     from carecli.records import tickets
 
     when = STATE.happened(at)
     settings = STATE.settings
+    if send and at is not None:
+        from carecli.core.errors import InvalidInput
+
+        raise InvalidInput(
+            "--send mails the reply now; it cannot carry --at", "leave out --at, or log it without --send"
+        )
     with STATE.write() as conn:
-        row = tickets.reply(conn, settings, _ticket(conn, ticket_id), text, at=when, channel=channel, pending=pending)
+        ticket = _ticket(conn, ticket_id)
+        if send:
+            channel = channel or settings["mail.channel"]
+        row = tickets.reply(conn, settings, ticket, text, at=when, channel=channel, pending=pending)
+        queued = _queue_reply(conn, row, text, when) if send else None
     message(f"replied on #{row['id']}, {row['customer_name']}: {row['subject']} ({row['status']})")
+    if queued is not None:
+        message(f"queued message {queued} to {row['customer_email']}: carecli outbox send")
     _show(row, fmt)
+
+
+def _queue_reply(conn, ticket, text: str, when) -> int:
+    from carecli.mail import compose, outbox
+
+    settings = STATE.settings
+    composed = compose.compose(
+        settings,
+        to=compose.recipient_of(conn, ticket["customer_id"]),
+        subject=compose.reply_subject(ticket["id"], ticket["subject"]),
+        body=text,
+        at=when,
+        thread=compose.thread_of(conn, ticket["id"]),
+    )
+    interaction = conn.execute(
+        "SELECT max(id) FROM interactions WHERE ticket_id = ? AND direction = 'out'", (ticket["id"],)
+    ).fetchone()[0]
+    return outbox.queue(
+        conn,
+        composed,
+        kind="reply",
+        at=when,
+        customer_id=ticket["customer_id"],
+        ticket_id=ticket["id"],
+        interaction_id=interaction,
+    )
 
 
 @app.command("note")
@@ -204,17 +247,23 @@ def note(ticket_id: TicketId, text: TextArg, at: AtOpt = None, fmt: FormatOpt = 
 def inbound(
     ticket_id: TicketId, text: TextArg, channel: ChannelOpt = None, at: AtOpt = None, fmt: FormatOpt = "table"
 ) -> None:
-    """The customer wrote again: log it (a pending ticket goes back to open)."""
+    """The customer wrote again: log it (a pending ticket goes back to open, queued care mail for it is cancelled)."""
+    from carecli.mail import outbox
     from carecli.records import tickets
 
     when = STATE.happened(at)
     with STATE.write() as conn:
         result = tickets.inbound(conn, STATE.settings, _ticket(conn, ticket_id), text, at=when, channel=channel)
+        cancelled = outbox.cancel_care_for_ticket(conn, ticket_id)
     row = result.ticket
     message(
         f"logged message from {row['customer_name']} on ticket #{row['id']}"
         + (" (back to open)" if result.resumed else "")
     )
+    if cancelled:
+        message(
+            "cancelled the queued care mail " + ", ".join(str(i) for i in cancelled) + " (the customer wrote first)"
+        )
     if result.closed:
         message(f"note: ticket #{row['id']} is closed; if it needs more work: carecli ticket reopen {row['id']}")
     _show(row, fmt)

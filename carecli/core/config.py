@@ -209,6 +209,46 @@ _key(
     "folders",
     "folders of our own sent mail: filed as our replies whatever their From",
 )
+# --- mail out (issue 16)
+_key("mail.from", "", "str", "the From of mail carecli sends; empty = the first of mail.addresses")
+_key(
+    "mail.sendmail_cmd",
+    "",
+    "str",
+    "a command that reads one message on stdin and sends it (e.g. msmtp -t); set, it is used instead of [mail.smtp]",
+)
+_key(
+    "mail.max_attempts", 5, "int", "`outbox send` tries a message this many times before it is failed", low=1, high=100
+)
+_key(
+    "mail.retry_after",
+    "5m",
+    "duration",
+    "the wait after a temporary failure, doubled at each attempt (5m, 10m, 20m, ...)",
+)
+_key("mail.smtp.host", "", "str", "`outbox send`: the SMTP server's name (unless mail.sendmail_cmd is set)")
+_key(
+    "mail.smtp.port",
+    0,
+    "int",
+    "the SMTP server's port; 0 = the usual one (465 for tls, 587 for starttls, 25 for none)",
+    low=0,
+    high=65535,
+)
+_key("mail.smtp.user", "", "str", "the SMTP login name; empty = no login")
+_key(
+    "mail.smtp.password_cmd",
+    "",
+    "str",
+    "a shell command whose first line of output is the SMTP password (e.g. pass show shop/smtp)",
+)
+_key(
+    "mail.smtp.tls",
+    "tls",
+    "str",
+    "tls (port 465), starttls (587), or none (only for a server on this machine: 127.0.0.1, ::1, localhost)",
+    choices=("tls", "starttls", "none"),
+)
 # --- data in and out: export, import, search, backups (issue 5)
 
 

@@ -29,6 +29,7 @@ TRACKED = (
     "followup_due_changes",
     "mail_messages",
     "attachments",
+    "outbox",
     "trash",
     "trash_rows",
 )

@@ -12,7 +12,6 @@ import imaplib
 import re
 import sqlite3
 import ssl
-import subprocess
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -21,14 +20,13 @@ from typing import Callable
 from carecli.core import store
 from carecli.core.config import Settings
 from carecli.core.errors import ConfigError, InvalidInput, ServerUnavailable
-from carecli.mail import ingest
+from carecli.mail import ingest, servers
 from carecli.mail.intake import Filing
 from carecli.mail.sources import Source
 from carecli.text.clock import to_db
 
 BATCH = 200  # UIDs per UID FETCH: memory stays flat, and a drop loses at most one batch's work
 TIMEOUT_S = 60
-LOOPBACK = ("127.0.0.1", "::1", "localhost")
 _FETCHED = re.compile(rb"UID (\d+)|INTERNALDATE \"([^\"]+)\"")
 
 
@@ -63,11 +61,7 @@ def account(settings: Settings) -> Account:
         raise ConfigError("'mail.imap.host' is not set", "set [mail.imap] host (and user, password_cmd) in the config")
     if not settings["mail.imap.user"]:
         raise ConfigError("'mail.imap.user' is not set", "set [mail.imap] user in the config")
-    if tls == "none" and host.lower().strip("[]") not in LOOPBACK:
-        raise ConfigError(
-            f"'mail.imap.tls' is none, but the host {host} is not this machine",
-            'use tls = "tls" or "starttls"; none (no encryption) is only for 127.0.0.1, ::1 or localhost',
-        )
+    servers.refuse_plain_text_off_this_machine("mail.imap", host, tls)
     port = settings["mail.imap.port"] or (993 if tls == "tls" else 143)
     return Account(
         host,
@@ -80,52 +74,20 @@ def account(settings: Settings) -> Account:
     )
 
 
-def password(command: str) -> str:
-    """The first line the command prints (it may ask, e.g. gpg's pinentry, on the terminal)."""
-    if not command.strip():
-        raise ConfigError("'mail.imap.password_cmd' is not set", 'e.g. password_cmd = "pass show shop/imap"')
-    try:
-        done = subprocess.run(command, shell=True, capture_output=True, timeout=120)
-    except subprocess.TimeoutExpired:
-        raise ConfigError(f"'mail.imap.password_cmd' ({command}) did not finish in 120 s") from None
-    said = done.stderr.decode(errors="replace").strip().splitlines()
-    if done.returncode != 0:
-        why = f": {said[-1]}" if said else ""
-        raise ConfigError(f"'mail.imap.password_cmd' ({command}) failed with exit {done.returncode}{why}")
-    lines = done.stdout.decode("utf-8", errors="replace").splitlines()
-    if not lines or not lines[0]:
-        raise ConfigError(f"'mail.imap.password_cmd' ({command}) printed no password")
-    return lines[0]
-
-
 def connect(acct: Account, secret: str) -> imaplib.IMAP4:
     """Connected and logged in. Unreachable or dropped: ServerUnavailable (exit 75); a refused
     login: ConfigError (exit 1), since trying again with the same password cannot help."""
     try:
-        if acct.tls == "tls":
-            client: imaplib.IMAP4 = imaplib.IMAP4_SSL(
-                acct.host, acct.port, ssl_context=ssl.create_default_context(), timeout=TIMEOUT_S
-            )
-        else:
-            client = imaplib.IMAP4(acct.host, acct.port, timeout=TIMEOUT_S)
-            if acct.tls == "starttls":
-                client.starttls(ssl.create_default_context())
-    except ssl.SSLCertVerificationError as exc:  # trying again cannot help: a setting or the server must change
-        raise ConfigError(
-            f"the IMAP server {acct.host}:{acct.port} has a certificate this machine does not trust "
-            f"({exc.verify_message})",
-            "install the CA that signed it in the system's certificates, or set SSL_CERT_FILE to it",
-        ) from None
-    except (ssl.SSLEOFError, ssl.SSLZeroReturnError) as exc:
-        raise ServerUnavailable(
-            f"the IMAP server {acct.host}:{acct.port} dropped the connection during TLS: {exc}", "try again later"
-        ) from None
-    except ssl.SSLError as exc:
-        raise ConfigError(
-            f"TLS with the IMAP server {acct.host}:{acct.port} failed ({exc.reason or exc})",
-            f"check 'mail.imap.tls' ({acct.tls}) and 'mail.imap.port': 993 speaks tls, 143 starttls",
-        ) from None
-    except (OSError, imaplib.IMAP4.abort) as exc:
+        with servers.connection_errors("IMAP", "mail.imap", acct.host, acct.port, acct.tls):
+            if acct.tls == "tls":
+                client: imaplib.IMAP4 = imaplib.IMAP4_SSL(
+                    acct.host, acct.port, ssl_context=ssl.create_default_context(), timeout=TIMEOUT_S
+                )
+            else:
+                client = imaplib.IMAP4(acct.host, acct.port, timeout=TIMEOUT_S)
+                if acct.tls == "starttls":
+                    client.starttls(ssl.create_default_context())
+    except imaplib.IMAP4.abort as exc:
         raise ServerUnavailable(
             f"cannot reach the IMAP server {acct.host}:{acct.port}: {exc}", "try again later"
         ) from None

@@ -20,7 +20,7 @@ from typing import Any
 from carecli.core import store, undolog
 from carecli.core.config import Settings
 from carecli.core.errors import InvalidInput, NotFound
-from carecli.mail import attachments, identities
+from carecli.mail import attachments, identities, outbox
 from carecli.mail.parse import Mail, subject_key
 from carecli.mail.quoted import new_part
 from carecli.records import care, tickets
@@ -172,6 +172,8 @@ def _file(conn: sqlite3.Connection, settings: Settings, mail: Mail, received: da
         except InvalidInput:  # a later status change than this message: log it, change nothing
             pass
     tickets.inbound(conn, settings, ticket, body, at=at, channel=channel)
+    if outbox.cancel_care_for_ticket(conn, ticket["id"]):
+        how += "; queued care mail cancelled"
     filing.ticket_id = ticket["id"]
     filing.reason += how
     return filing

@@ -223,6 +223,7 @@ def undo(conn: sqlite3.Connection, step: Step, *, at: datetime, argv: Sequence[s
             f"cannot undo #{step.id} (`{step.command}`): #{later.id} (`{later.command}`) changed the same records since",
             f"undo #{later.id} first: carecli undo {later.id}",
         )
+    _refuse_if_mail_went_out(conn, step)
     said = describe(conn, step)
     touched = _touched(conn, step)
     mark = f"undo:{step.id}"
@@ -268,6 +269,23 @@ def undo(conn: sqlite3.Connection, step: Step, *, at: datetime, argv: Sequence[s
         if store.scalar(conn, "SELECT 1 FROM customers WHERE id = ?", (customer_id,)) or len(customers) == 1:
             record_event(conn, "undone", customer_id=customer_id, at=at, detail=detail)
     return said
+
+
+def _refuse_if_mail_went_out(conn: sqlite3.Connection, step: Step) -> None:
+    """A queued mail goes with its step; one handed to the server (or maybe handed) cannot be taken back."""
+    if "outbox" not in step.inserted:
+        return
+    lo, hi = step.inserted["outbox"]
+    went = conn.execute(
+        "SELECT id, state, recipient FROM outbox WHERE id BETWEEN ? AND ? AND state IN ('sending', 'sent') LIMIT 1",
+        (lo, hi),
+    ).fetchone()
+    if went is not None:
+        how = "was sent" if went["state"] == "sent" else "may have been sent"
+        raise Conflict(
+            f"cannot undo #{step.id} (`{step.command}`): its mail to {went['recipient']} {how} (outbox {went['id']})",
+            "a sent mail cannot be taken back; correct it with another reply or a note",
+        )
 
 
 def _touched(conn: sqlite3.Connection, step: Step) -> tuple[dict[int, int], set[int]]:

@@ -522,6 +522,41 @@ def m013_business_batches(db) -> None:
     db.execute("ALTER TABLE business_time ADD COLUMN through INTEGER")
 
 
+def m016_outbox(db) -> None:
+    """Mail out (issue 16): each message carecli sends, as the exact bytes it hands the server,
+    with its fate. queued -> sending -> sent | failed (| queued again, after a temporary failure);
+    queued -> cancelled. A row left in `sending` (a crash between the server's answer and this
+    table's update) is of unknown fate: `outbox send` resends it only when told to."""
+    db.executescript("""
+        CREATE TABLE outbox (
+            id             INTEGER PRIMARY KEY,
+            kind           TEXT NOT NULL CHECK (kind IN ('reply', 'outreach', 'report')),
+            customer_id    INTEGER REFERENCES customers(id),
+            ticket_id      INTEGER REFERENCES tickets(id),
+            interaction_id INTEGER REFERENCES interactions(id),
+            followup_id    INTEGER REFERENCES followups(id),
+            rule           TEXT,                    -- the care rule or template that made it
+            message_id     TEXT NOT NULL UNIQUE,    -- its Message-ID, without the angle brackets
+            sender         TEXT NOT NULL,
+            recipient      TEXT NOT NULL,
+            subject        TEXT NOT NULL,
+            raw            TEXT NOT NULL,           -- RFC 5322, 7-bit ASCII, CRLF line ends
+            state          TEXT NOT NULL CHECK (state IN ('queued', 'sending', 'sent', 'failed', 'cancelled')),
+            due_at         TEXT NOT NULL,
+            attempts       INTEGER NOT NULL DEFAULT 0,
+            last_error     TEXT,
+            server_reply   TEXT,                    -- what the server said when it took the message
+            created_at     TEXT NOT NULL,
+            claimed_at     TEXT,                    -- when a send took it (state sending)
+            sent_at        TEXT,
+            cancelled_why  TEXT
+        );
+        CREATE INDEX outbox_due ON outbox(due_at) WHERE state = 'queued';
+        CREATE INDEX outbox_ticket ON outbox(ticket_id, state);
+        CREATE INDEX outbox_created ON outbox(created_at);
+    """)
+
+
 # The order is the history of the schema; append only.
 STEPS = [
     m001_initial,
@@ -537,6 +572,7 @@ STEPS = [
     m011_attachments,
     m012_undo,
     m013_business_batches,
+    m016_outbox,
 ]
 NAMES = [step.__name__ for step in STEPS]
 

@@ -175,6 +175,25 @@ TABLES: dict[str, dict[str, Col]] = {
         Col("sender", computed=True),
         Col("sha256"),
     ),
+    "outbox": _table(
+        Col("id", kind="int"),
+        Col("state", kind="word"),  # queued, sending (fate unknown when left so), sent, failed, cancelled
+        Col("kind", kind="word"),  # reply, outreach (care nobody asked for), report
+        Col("ticket_id", "ticket", "int"),
+        Col("customer_id", "customer id", "int"),
+        Col("customer_name", "customer", computed=True),
+        Col("recipient", "to"),
+        Col("subject"),
+        Col("due_at", "due", "time"),
+        Col("attempts", kind="int"),
+        Col("sent_at", "sent", "time"),
+        Col("server_reply", "server said"),
+        Col("last_error", "last error"),
+        Col("cancelled_why", "why cancelled"),
+        Col("rule"),
+        Col("message_id", "message id"),
+        Col("created_at", "queued", "time"),
+    ),
     "agenda": _table(
         Col("followups_due_count", "follow-ups due", computed=True),
         Col("followups_overdue_count", "overdue", computed=True),
@@ -325,6 +344,7 @@ DROPS: dict[str, tuple[str, ...]] = {
     "events": ("customer_id", "ticket_id"),
     "suggestions": ("evidence_at", "days", "score", "due_at", "customer_id", "ticket_id", "kind"),
     "health": ("last_contact_at", "customer_id"),
+    "outbox": ("customer_id", "attempts", "customer_name", "due_at", "sent_at", "kind"),
 }
 
 

@@ -41,7 +41,7 @@ COMMANDS = [
     ("config", "show"),
     ("config", "path"),
     ("db", "info"),
-]
+]  # `outbox list`, empty in the demo, is checked by tests/mail/test_outbox.py
 WIDTHS = [80, 100, 160]
 RULE = re.compile(r"^[━╇╋┃\s]+$")  # the line under a rich table's header
 EMPTY_HEADER = re.compile(r"^[\s┃]*┃[\s┃]*$")

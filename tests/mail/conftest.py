@@ -35,3 +35,23 @@ def dovecot_server():
 @pytest.fixture
 def imap_account(dovecot_server) -> dovecot.Account:
     return dovecot_server.account()
+
+
+@pytest.fixture(scope="session")
+def smtp_server():
+    from tests.fixtures.smtpd import SMTPServer
+
+    server = SMTPServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def smtp(mailrun, smtp_server):
+    """The mail CLI (mailrun) configured to send through the test SMTP server, emptied for each test."""
+    smtp_server.reset()
+    mailrun.config.write_text(
+        f'[mail]\naddresses = ["{SHOP}"]\nretry_after = "10m"\n'
+        f'[mail.smtp]\nhost = "127.0.0.1"\nport = {smtp_server.port}\ntls = "none"\n'
+    )
+    return smtp_server

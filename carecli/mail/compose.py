@@ -1,0 +1,106 @@
+"""The messages carecli sends, built so that the answer threads back through mail intake: a
+Message-ID on the shop's domain, In-Reply-To and References to the ticket's thread, the ticket
+token `[#N]` in the subject, and RFC 5322 clean bytes (CRLF, folded headers, long lines encoded)."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+from email import policy
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+
+from carecli.core.config import Settings
+from carecli.core.errors import ConfigError, InvalidInput
+
+# CRLF, folded headers, and 7-bit bodies (quoted-printable or base64 where the text is not ASCII),
+# so any server takes it, with or without 8BITMIME, and it is kept as plain text.
+SEVEN_BIT = policy.SMTP.clone(cte_type="7bit")
+REFERENCES_KEPT = 10  # the thread's first message and its latest ones: enough for any client to thread
+_TOKEN = re.compile(r"\[#(\d+)\]")
+
+
+@dataclass(frozen=True)
+class Composed:
+    message_id: str  # without angle brackets
+    sender: str
+    recipient: str
+    subject: str
+    raw: str  # 7-bit ASCII, CRLF line ends
+
+
+def sender(settings: Settings) -> str:
+    chosen = settings["mail.from"].strip() or next(iter(settings["mail.addresses"]), "")
+    if not chosen or "@" not in chosen:
+        raise ConfigError(
+            "carecli has no address to send from",
+            'set [mail] addresses = ["help@yourshop.example"] (or [mail] from) in the config',
+        )
+    return chosen
+
+
+def recipient_of(conn: sqlite3.Connection, customer_id: int) -> str:
+    row = conn.execute("SELECT name, email FROM customers WHERE id = ?", (customer_id,)).fetchone()
+    if row is None or not row["email"]:
+        name = row["name"] if row else f"customer {customer_id}"
+        raise InvalidInput(
+            f"{name} has no e-mail address", f"give one: carecli customer edit {customer_id} --email ADDRESS"
+        )
+    return row["email"]
+
+
+def thread_of(conn: sqlite3.Connection, ticket_id: int) -> list[str]:
+    """The Message-IDs filed or sent on the ticket, oldest first (hash ids of messages without one left out)."""
+    return [
+        row[0]
+        for row in conn.execute(
+            "SELECT message_id FROM mail_messages WHERE ticket_id = ? AND status = 'filed'"
+            " AND message_id NOT LIKE 'sha256:%' ORDER BY sent_at, id",
+            (ticket_id,),
+        )
+    ]
+
+
+def reply_subject(ticket_id: int, subject: str) -> str:
+    """`Re: <subject> [#N]`: the token lets intake thread an answer whose headers a client dropped."""
+    base = _TOKEN.sub("", subject).strip()
+    prefix = "" if re.match(r"(?i)re\s*:", base) else "Re: "
+    return f"{prefix}{base} [#{ticket_id}]"
+
+
+def compose(
+    settings: Settings,
+    *,
+    to: str,
+    subject: str,
+    body: str,
+    at: datetime,
+    thread: list[str] = (),  # type: ignore[assignment]
+    outreach: bool = False,
+) -> Composed:
+    """One message. Header values come from stored text: control characters and line breaks in
+    them are made spaces, so a customer's name or a subject can never add a header."""
+    from_address = sender(settings)
+    domain = from_address.rsplit("@", 1)[1].strip(">").strip() or "carecli.invalid"
+    message = EmailMessage(policy=SEVEN_BIT)
+    message["From"] = _header_value(from_address)
+    message["To"] = _header_value(to)
+    message["Subject"] = _header_value(subject)
+    message["Date"] = format_datetime(at)
+    message_id = make_msgid(domain=domain)
+    message["Message-ID"] = message_id
+    if thread:
+        message["In-Reply-To"] = f"<{thread[-1]}>"
+        kept = thread if len(thread) <= REFERENCES_KEPT else [thread[0], *thread[-(REFERENCES_KEPT - 1) :]]
+        message["References"] = " ".join(f"<{ref}>" for ref in kept)
+    # Outreach nobody asked for is marked as such, so the customer's auto-replies do not answer it.
+    message["Auto-Submitted"] = "auto-generated" if outreach else "no"
+    message.set_content(body if body.endswith("\n") else body + "\n")
+    raw = message.as_bytes()
+    return Composed(message_id.strip("<>"), from_address, to, subject, raw.decode("ascii"))
+
+
+def _header_value(text: str) -> str:
+    return " ".join("".join(" " if ord(char) < 32 or ord(char) == 127 else char for char in text).split())

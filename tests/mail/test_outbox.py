@@ -232,3 +232,37 @@ def test_outbox_list_fits_80_columns_with_long_subjects(mailrun, smtp, ticket, m
     shown = mailrun.run("outbox", "list", ok=True).stdout
     assert all(cell_len(line) <= 80 for line in shown.splitlines()), shown
     assert "queued" in shown and "..." in shown and "ticket" in shown
+
+
+def test_round_trip_reply_by_smtp_answer_by_imap_on_the_same_ticket(mailrun, smtp, imap_account, db_path):
+    """The issue's round trip against real servers: Ada's mail is fetched from Dovecot, the reply
+    goes out through aiosmtpd, her answer lands in Dovecot and `mail fetch` files it on ticket 1,
+    cancelling the check-in queued for it."""
+    mailrun.config.write_text(
+        mailrun.config.read_text()
+        + f'[mail.imap]\nhost = "127.0.0.1"\nport = {imap_account.server.port}\nuser = "{imap_account.user}"\n'
+        f'password_cmd = "echo {imap_account.password}"\ntls = "none"\nfolders = ["INBOX"]\n'
+    )
+    imap_account.append(message(message_id="m1@example.com"))
+    mailrun.run("mail", "fetch", ok=True)
+    mailrun.run("ticket", "reply", "1", "Could you send a photo of the vase?", "--send", ok=True)
+    mailrun.run("outbox", "send", ok=True)
+    [raw] = smtp.received()
+    sent = parsed(raw.partition(b"\r\n")[2])
+    _queue_outreach(db_path)
+    # Her mail client quotes our subject (with the token) and answers our Message-ID.
+    answer = message(
+        subject=sent["Subject"].replace("Re: ", "Re: Re: ", 1),
+        message_id="m2@example.com",
+        in_reply_to=sent["Message-ID"].strip("<>"),
+        at="2026-03-14 09:45",
+        body="Here it is.",
+    )
+    imap_account.append(answer)
+    fetched = mailrun.run("mail", "fetch", ok=True)
+    assert "1 filed" in fetched.stderr
+    assert rows(db_path, "SELECT ticket_id FROM mail_messages WHERE message_id = 'm2@example.com'") == [(1,)]
+    assert rows(db_path, "SELECT count(*) FROM tickets") == [(1,)]
+    assert {m["kind"]: m["state"] for m in outbox(mailrun)} == {"reply": "sent", "outreach": "cancelled"}
+    shown = mailrun.run("ticket", "show", "1", ok=True).stdout
+    assert "Here it is." in shown and "Could you send a photo" in shown

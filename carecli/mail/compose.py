@@ -83,6 +83,9 @@ def compose(
     """One message. Header values come from stored text: control characters and line breaks in
     them are made spaces, so a customer's name or a subject can never add a header."""
     from_address = sender(settings)
+    own = {address.casefold() for address in (*settings["mail.addresses"], from_address)}
+    if to.strip().casefold() in own:  # loop protection: the answer would come back as our own reply
+        raise InvalidInput(f"{to} is one of the shop's own addresses", "carecli never mails the shop itself")
     domain = from_address.rsplit("@", 1)[1].strip(">").strip() or "carecli.invalid"
     message = EmailMessage(policy=SEVEN_BIT)
     message["From"] = _header_value(from_address)

@@ -266,3 +266,11 @@ def test_round_trip_reply_by_smtp_answer_by_imap_on_the_same_ticket(mailrun, smt
     assert {m["kind"]: m["state"] for m in outbox(mailrun)} == {"reply": "sent", "outreach": "cancelled"}
     shown = mailrun.run("ticket", "show", "1", ok=True).stdout
     assert "Here it is." in shown and "Could you send a photo" in shown
+
+
+def test_the_shop_never_mails_itself(mailrun, smtp, db_path):
+    mailrun.run("customer", "add", "Shop", "--email", SHOP, ok=True)
+    mailrun.run("ticket", "open", "shop", "Note to self", ok=True)
+    result = mailrun.run("ticket", "reply", "1", "Hello me", "--send")
+    assert result.exit_code == 1 and "one of the shop's own addresses" in result.stderr
+    assert outbox(mailrun) == [] and rows(db_path, "SELECT count(*) FROM interactions WHERE direction = 'out'") == [(0,)]

@@ -273,4 +273,6 @@ def test_the_shop_never_mails_itself(mailrun, smtp, db_path):
     mailrun.run("ticket", "open", "shop", "Note to self", ok=True)
     result = mailrun.run("ticket", "reply", "1", "Hello me", "--send")
     assert result.exit_code == 1 and "one of the shop's own addresses" in result.stderr
-    assert outbox(mailrun) == [] and rows(db_path, "SELECT count(*) FROM interactions WHERE direction = 'out'") == [(0,)]
+    assert outbox(mailrun) == [] and rows(db_path, "SELECT count(*) FROM interactions WHERE direction = 'out'") == [
+        (0,)
+    ]

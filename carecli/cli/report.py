@@ -24,9 +24,17 @@ DateOpt = Annotated[
     Optional[str], typer.Option("--date", help="a day inside the period to report (default: the last complete one)")
 ]
 FailOpt = Annotated[bool, typer.Option("--fail-on-breach", help="exit 3 when any SLA is breached (for monitoring)")]
+MailOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--mail",
+        metavar="ADDRESS",
+        help="queue the text report as an e-mail to ADDRESS instead of printing it (`outbox send` sends it)",
+    ),
+]
 
 
-def _run(kind: str, date_text: str | None, fmt: str, fail_on_breach: bool) -> None:
+def _run(kind: str, date_text: str | None, fmt: str, fail_on_breach: bool, mail_to: str | None = None) -> None:
     from carecli.cli.output import emit_json, emit_text
     from carecli.core.errors import EXIT_BREACH
     from carecli.measure import reports
@@ -38,7 +46,9 @@ def _run(kind: str, date_text: str | None, fmt: str, fail_on_breach: bool) -> No
         else reports.default_day(kind, now, settings.tz)
     )
     report = reports.build_report(STATE.conn, settings, kind, day=day, now=now)
-    if fmt == "json":
+    if mail_to is not None:
+        _queue_report(kind, report, mail_to, markdown=fmt == "markdown")
+    elif fmt == "json":
         emit_json(report)
     else:
         emit_text(render_lines(report, markdown=fmt == "markdown"))
@@ -47,21 +57,50 @@ def _run(kind: str, date_text: str | None, fmt: str, fail_on_breach: bool) -> No
 
 
 @app.command("daily")
-def daily(date: DateOpt = None, fmt: ReportFormatOpt = "text", fail_on_breach: FailOpt = False) -> None:
+def daily(
+    date: DateOpt = None, fmt: ReportFormatOpt = "text", fail_on_breach: FailOpt = False, mail: MailOpt = None
+) -> None:
     """One local day's figures (default: yesterday), the backlog, SLA breaches, follow-ups and today's agenda."""
-    _run("daily", date, fmt, fail_on_breach)
+    _run("daily", date, fmt, fail_on_breach, mail)
 
 
 @app.command("weekly")
-def weekly(date: DateOpt = None, fmt: ReportFormatOpt = "text", fail_on_breach: FailOpt = False) -> None:
+def weekly(
+    date: DateOpt = None, fmt: ReportFormatOpt = "text", fail_on_breach: FailOpt = False, mail: MailOpt = None
+) -> None:
     """One week's figures (Monday to Sunday; default: last week) against the week before."""
-    _run("weekly", date, fmt, fail_on_breach)
+    _run("weekly", date, fmt, fail_on_breach, mail)
 
 
 @app.command("monthly")
-def monthly(date: DateOpt = None, fmt: ReportFormatOpt = "text", fail_on_breach: FailOpt = False) -> None:
+def monthly(
+    date: DateOpt = None, fmt: ReportFormatOpt = "text", fail_on_breach: FailOpt = False, mail: MailOpt = None
+) -> None:
     """One month's figures (default: last month) against the month before."""
-    _run("monthly", date, fmt, fail_on_breach)
+    _run("monthly", date, fmt, fail_on_breach, mail)
+
+
+def _queue_report(kind: str, report: dict, address: str, *, markdown: bool) -> None:
+    from carecli.cli.output import message
+    from carecli.core.errors import InvalidInput
+    from carecli.mail import compose, outbox
+
+    address = address.strip()
+    if "@" not in address or any(char.isspace() or ord(char) < 32 for char in address):
+        raise InvalidInput(f"--mail {address!r} is not an e-mail address", "give one like owner@shop.example")
+    period = report["period"]
+    subject = f"carecli {kind} report: {period['label']}"
+    composed = compose.compose(
+        STATE.settings,
+        to=address,
+        subject=subject,
+        body="\n".join(render_lines(report, markdown=markdown)),
+        at=STATE.now,
+        kind="report",
+    )
+    with STATE.write() as conn:
+        queued = outbox.queue(conn, composed, kind="report", at=STATE.now)
+    message(f"queued the {kind} report as message {queued} to {address}: carecli outbox send")
 
 
 _PREVIOUS = {"daily": "day before", "weekly": "week before", "monthly": "month before"}

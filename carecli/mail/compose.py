@@ -78,13 +78,15 @@ def compose(
     body: str,
     at: datetime,
     thread: list[str] = (),  # type: ignore[assignment]
-    outreach: bool = False,
+    kind: str = "reply",
 ) -> Composed:
     """One message. Header values come from stored text: control characters and line breaks in
     them are made spaces, so a customer's name or a subject can never add a header."""
     from_address = sender(settings)
     own = {address.casefold() for address in (*settings["mail.addresses"], from_address)}
-    if to.strip().casefold() in own:  # loop protection: the answer would come back as our own reply
+    # Loop protection: a reply or outreach to ourselves would come back as our own reply. A report
+    # may go to the shop's own mailbox: it is marked automatic, so intake skips it.
+    if kind != "report" and to.strip().casefold() in own:
         raise InvalidInput(f"{to} is one of the shop's own addresses", "carecli never mails the shop itself")
     domain = from_address.rsplit("@", 1)[1].strip(">").strip() or "carecli.invalid"
     message = EmailMessage(policy=SEVEN_BIT)
@@ -98,8 +100,8 @@ def compose(
         message["In-Reply-To"] = f"<{thread[-1]}>"
         kept = thread if len(thread) <= REFERENCES_KEPT else [thread[0], *thread[-(REFERENCES_KEPT - 1) :]]
         message["References"] = " ".join(f"<{ref}>" for ref in kept)
-    # Outreach nobody asked for is marked as such, so the customer's auto-replies do not answer it.
-    message["Auto-Submitted"] = "auto-generated" if outreach else "no"
+    # Outreach nobody asked for, and reports, are marked so, so that auto-replies do not answer them.
+    message["Auto-Submitted"] = "no" if kind == "reply" else "auto-generated"
     message.set_content(body if body.endswith("\n") else body + "\n")
     raw = message.as_bytes()
     return Composed(message_id.strip("<>"), from_address, to, subject, raw.decode("ascii"))

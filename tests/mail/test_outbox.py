@@ -91,7 +91,7 @@ def _queue_outreach(db_path) -> None:
         now = datetime(2026, 3, 14, 10, tzinfo=timezone.utc)
         with store.transaction(conn):
             made = compose.compose(
-                settings, to="ada@example.com", subject="How is the vase?", body="Hi", at=now, outreach=True
+                settings, to="ada@example.com", subject="How is the vase?", body="Hi", at=now, kind="outreach"
             )
             outbox_module.queue(
                 conn, made, kind="outreach", at=now, due=now + timedelta(days=1), customer_id=1, ticket_id=1
@@ -276,3 +276,23 @@ def test_the_shop_never_mails_itself(mailrun, smtp, db_path):
     assert outbox(mailrun) == [] and rows(db_path, "SELECT count(*) FROM interactions WHERE direction = 'out'") == [
         (0,)
     ]
+
+
+def test_report_mail_queues_the_text_report_and_sends_it_marked_automatic(mailrun, smtp, ticket, db_path):
+    printed = mailrun.run("report", "daily", ok=True).stdout
+    queued = mailrun.run("report", "daily", "--mail", "owner@shop.example", ok=True)
+    assert queued.stdout == "" and "queued the daily report as message 1 to owner@shop.example" in queued.stderr
+    # To the shop's own mailbox too: a report is not a reply, and intake skips it as automatic.
+    mailrun.run("report", "weekly", "--mail", SHOP, ok=True)
+    mailrun.run("outbox", "send", ok=True)
+    daily, weekly = (parsed(raw.partition(b"\r\n")[2]) for raw in smtp.received())
+    assert daily["Subject"] == "carecli daily report: 2026-03-13" and daily["Auto-Submitted"] == "auto-generated"
+    assert daily.get_content().replace("\r\n", "\n").strip() == printed.strip()
+    assert weekly["To"] == SHOP
+    assert [m["kind"] for m in outbox(mailrun)] == ["report", "report"]
+    # Coming back (a Bcc, the Sent folder): known by its Message-ID, filed nowhere.
+    again = mailrun(bytes(weekly))
+    assert "seen before" in again.stderr
+    assert rows(db_path, "SELECT count(*) FROM tickets") == [(1,)]
+    bad = mailrun.run("report", "daily", "--mail", "not an address")
+    assert bad.exit_code == 1 and "is not an e-mail address" in bad.stderr

@@ -15,6 +15,7 @@ app = typer.Typer(no_args_is_help=True)
 CUSTOMER_COLUMNS = columns_of(
     "customers", "id", "name", "email", "phone", "tags", "notes", "created_at", "lost_at", "lost_reason"
 )
+SHOW_COLUMNS = [*CUSTOMER_COLUMNS, *columns_of("customers", "opted_out_at")]
 LIST_COLUMNS = columns_of(
     "customers",
     "id",
@@ -79,11 +80,12 @@ def show(
     fmt: FormatOpt = "table",
 ) -> None:
     """A customer's profile, open tickets and full interaction timeline."""
-    from carecli.records import customers, ticket_queries
+    from carecli.records import consent, customers, ticket_queries
 
     conn = STATE.conn
     row = customers.resolve_customer(conn, ref)
     record = dict(row)
+    record["opted_out_at"] = consent.opted_out_at(conn, row["id"])
     record["addresses"] = customers.addresses(conn, row["id"])
     filters = ticket_queries.TicketFilter(customer_id=row["id"])
     record["open_tickets"] = [
@@ -94,7 +96,7 @@ def show(
     emit_record(
         record,
         fmt,
-        fields=CUSTOMER_COLUMNS,
+        fields=SHOW_COLUMNS,
         tz=STATE.settings.tz,
         title=f"Customer #{row['id']}",
         sections={"addresses": ADDRESS_COLUMNS, "open_tickets": OPEN_TICKET_COLUMNS, "timeline": TIMELINE_COLUMNS},
@@ -219,3 +221,25 @@ def restore(
     from carecli.cli.undo import restore_record
 
     restore_record("customer", customer_id)
+
+
+@app.command("opt-out")
+def opt_out(ref: Annotated[str, typer.Argument(help="customer id, email or name")]) -> None:
+    """No more care mail (tips, check-ins, surveys, nudges) to this customer; replies still go."""
+    from carecli.records import consent, customers
+
+    with STATE.write() as conn:
+        row = customers.resolve_customer(conn, ref)
+        changed = consent.opt_out(conn, row["id"], at=STATE.now, how="by hand")
+    message(f"{row['name']} gets no more care mail" if changed else f"{row['name']} had opted out of care mail already")
+
+
+@app.command("opt-in")
+def opt_in(ref: Annotated[str, typer.Argument(help="customer id, email or name")]) -> None:
+    """Care mail may go to this customer again (they asked for it)."""
+    from carecli.records import consent, customers
+
+    with STATE.write() as conn:
+        row = customers.resolve_customer(conn, ref)
+        consent.opt_in(conn, row["id"], at=STATE.now, how="by hand")
+    message(f"care mail may go to {row['name']} again")

@@ -30,6 +30,7 @@ TRACKED = (
     "mail_messages",
     "attachments",
     "outbox",
+    "consent",
     "trash",
     "trash_rows",
 )

@@ -13,7 +13,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
 from carecli.core.config import Settings
-from carecli.core.errors import ConfigError, InvalidInput
+from carecli.core.errors import ConfigError, Conflict, InvalidInput
 
 # CRLF, folded headers, and 7-bit bodies (quoted-printable or base64 where the text is not ASCII),
 # so any server takes it, with or without 8BITMIME, and it is kept as plain text.
@@ -79,6 +79,7 @@ def compose(
     at: datetime,
     thread: list[str] = (),  # type: ignore[assignment]
     kind: str = "reply",
+    unsubscribe_token: str | None = None,
 ) -> Composed:
     """One message. Header values come from stored text: control characters and line breaks in
     them are made spaces, so a customer's name or a subject can never add a header."""
@@ -102,10 +103,56 @@ def compose(
         message["References"] = " ".join(f"<{ref}>" for ref in kept)
     # Outreach nobody asked for, and reports, are marked so, so that auto-replies do not answer them.
     message["Auto-Submitted"] = "no" if kind == "reply" else "auto-generated"
-    message.set_content(body if body.endswith("\n") else body + "\n")
+    body = body if body.endswith("\n") else body + "\n"
+    if kind == "outreach":
+        if not unsubscribe_token:
+            raise ValueError("outreach needs the customer's unsubscribe token (see compose_outreach)")
+        # RFC 2369: one click in the customer's mail client sends us this subject; intake opts them out.
+        unsubscribe = f"unsubscribe {unsubscribe_token}"
+        message["List-Unsubscribe"] = f"<mailto:{from_address}?subject={unsubscribe.replace(' ', '%20')}>"
+        body += f"\n--\nTo get no more of these messages, reply with the subject: {unsubscribe}\n"
+    message.set_content(body)
     raw = message.as_bytes()
     return Composed(message_id.strip("<>"), from_address, to, subject, raw.decode("ascii"))
 
 
 def _header_value(text: str) -> str:
     return " ".join("".join(" " if ord(char) < 32 or ord(char) == 127 else char for char in text).split())
+
+
+def compose_outreach(
+    conn: sqlite3.Connection,
+    settings: Settings,
+    *,
+    customer_id: int,
+    subject: str,
+    body: str,
+    at: datetime,
+    ticket_id: int | None = None,
+) -> Composed:
+    """Care mail nobody asked for: only to a customer who has not opted out, with a way to opt out
+    (a footer line and List-Unsubscribe), and never to the shop's own addresses."""
+    from carecli.records import consent
+
+    name = store_name(conn, customer_id)
+    refused_at = consent.opted_out_at(conn, customer_id)
+    if refused_at:
+        raise Conflict(
+            f"{name} opted out of care mail ({refused_at[:10]})",
+            f"carecli customer opt-in {customer_id} if they asked for it again",
+        )
+    return compose(
+        settings,
+        to=recipient_of(conn, customer_id),
+        subject=subject,
+        body=body,
+        at=at,
+        thread=thread_of(conn, ticket_id) if ticket_id is not None else [],
+        kind="outreach",
+        unsubscribe_token=consent.token_for(conn, customer_id),
+    )
+
+
+def store_name(conn: sqlite3.Connection, customer_id: int) -> str:
+    row = conn.execute("SELECT name FROM customers WHERE id = ?", (customer_id,)).fetchone()
+    return row[0] if row else f"customer {customer_id}"

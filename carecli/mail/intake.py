@@ -23,7 +23,7 @@ from carecli.core.errors import InvalidInput, NotFound
 from carecli.mail import attachments, identities, outbox
 from carecli.mail.parse import Mail, subject_key
 from carecli.mail.quoted import new_part
-from carecli.records import care, tickets
+from carecli.records import care, consent, tickets
 from carecli.text.clock import from_db, to_db, to_utc
 
 STATUSES = ("filed", "skipped", "quarantined")
@@ -133,6 +133,8 @@ def _file(conn: sqlite3.Connection, settings: Settings, mail: Mail, received: da
     ours = own_addresses(settings)
     outbound = sent or mail.sender in ours
     filing = Filing(mail.key, "filed", "", "out" if outbound else "in", mail.sender, mail.subject, to_db(at))
+    if not outbound and _unsubscribes(conn, mail, at, filing):
+        return filing
     if not outbound and mail.automatic:
         filing.status, filing.reason = "skipped", f"automatic: {mail.automatic}"
         return filing
@@ -257,6 +259,20 @@ def ticket_tokens(mail: Mail, ours: set[str]) -> list[int]:
             if match:
                 found.append(int(match.group(1)))
     return [n for n in dict.fromkeys(found) if 0 < n <= store.MAX_ID]
+
+
+def _unsubscribes(conn: sqlite3.Connection, mail: Mail, at: datetime, filing: Filing) -> bool:
+    """`unsubscribe <token>` in the subject (our List-Unsubscribe link) opts that customer out; it
+    is not a contact. (The token, not the sender, names them: a forwarding address may send it.)"""
+    token = consent.token_in(mail.subject or "")
+    customer_id = consent.customer_of_token(conn, token) if token else None
+    if customer_id is None:
+        return False
+    changed = consent.opt_out(conn, customer_id, at=at, how="by mail")
+    filing.status = "skipped"
+    filing.customer_id = customer_id
+    filing.reason = "unsubscribe: opted out of care mail" if changed else "unsubscribe: had opted out already"
+    return True
 
 
 def _reopens(settings: Settings, ticket: sqlite3.Row, at: datetime) -> bool:

@@ -60,9 +60,7 @@ def merge_tickets(conn: sqlite3.Connection, source: sqlite3.Row, target: sqlite3
                 (answer, other) if (answer["at"], answer["id"]) < (other["at"], other["id"]) else (other, answer)
             )
             store.update(conn, "surveys", older["id"], {"superseded_at": newer["at"]})
-    for table in ("interactions", "surveys", "followups", "mail_messages"):
-        if table == "mail_messages" and not store.scalar(conn, "SELECT 1 FROM sqlite_master WHERE name = ?", (table,)):
-            continue
+    for table in _present(conn, ("interactions", "surveys", "followups", "mail_messages", "outbox")):
         conn.execute(f"UPDATE {table} SET ticket_id = ? WHERE ticket_id = ?", (target["id"], source["id"]))
     ticket_records.derive_from_timeline(conn, target["id"], at=at, why=f"merge of #{source['id']}")
     move_to_trash(
@@ -167,6 +165,27 @@ def edit_interaction(
     return get_interaction(conn, interaction["id"])
 
 
+def _present(conn: sqlite3.Connection, tables: tuple[str, ...]) -> list[str]:
+    """The tables this database has (a merge may run on a database of an older schema's tables)."""
+    names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    return [table for table in tables if table in names]
+
+
+def _merge_consent(conn: sqlite3.Connection, source_id: int, target_id: int) -> None:
+    """The merged customer's consent: kept when the target has none; an opt-out of either stands
+    (one person who said no to care mail under any address said no)."""
+    mine = store.one(conn, "SELECT id, opted_out_at, how FROM consent WHERE customer_id = ?", (source_id,))
+    if mine is None:
+        return
+    theirs = store.one(conn, "SELECT id, opted_out_at FROM consent WHERE customer_id = ?", (target_id,))
+    if theirs is None:
+        conn.execute("UPDATE consent SET customer_id = ? WHERE id = ?", (target_id, mine["id"]))
+        return
+    if mine["opted_out_at"] and not theirs["opted_out_at"]:
+        store.update(conn, "consent", theirs["id"], {"opted_out_at": mine["opted_out_at"], "how": mine["how"]})
+    conn.execute("DELETE FROM consent WHERE id = ?", (mine["id"],))
+
+
 def merge_customers(conn: sqlite3.Connection, source: sqlite3.Row, target: sqlite3.Row, *, at: datetime) -> int:
     """Move every record of customer `source` to `target`; the source's e-mail and phone become
     extra addresses of the target, the source goes to the trash (kind 'merged-customer'). Returns
@@ -174,10 +193,10 @@ def merge_customers(conn: sqlite3.Connection, source: sqlite3.Row, target: sqlit
     if source["id"] == target["id"]:
         raise InvalidInput(f"cannot merge customer #{source['id']} into itself")
     moved = store.scalar(conn, "SELECT count(*) FROM tickets WHERE customer_id = ?", (source["id"],))
-    for table in ("tickets", "interactions", "followups", "surveys", "mail_messages"):
-        if table == "mail_messages" and not store.scalar(conn, "SELECT 1 FROM sqlite_master WHERE name = ?", (table,)):
-            continue
+    for table in _present(conn, ("tickets", "interactions", "followups", "surveys", "mail_messages", "outbox")):
         conn.execute(f"UPDATE {table} SET customer_id = ? WHERE customer_id = ?", (target["id"], source["id"]))
+    if _present(conn, ("consent",)):
+        _merge_consent(conn, source["id"], target["id"])
     addresses = conn.execute(
         "SELECT id, kind, address FROM customer_addresses WHERE customer_id = ?", (source["id"],)
     ).fetchall()

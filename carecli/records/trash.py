@@ -50,6 +50,9 @@ def _gather(conn: sqlite3.Connection, kind: str, ref_id: int) -> dict[str, list[
         found["surveys"] = undolog.rows(conn, "surveys", "customer_id", [ref_id])
         if _has(conn, "mail_messages"):
             found["mail_messages"] = undolog.rows(conn, "mail_messages", "customer_id", [ref_id])
+        for table in ("outbox", "consent"):
+            if _has(conn, table):
+                found[table] = undolog.rows(conn, table, "customer_id", [ref_id])
     elif kind == "merged-customer":  # everything else moved to the target already
         found["customers"] = undolog.rows(conn, "customers", "id", [ref_id])
     elif kind in ("ticket", "merged"):
@@ -60,6 +63,8 @@ def _gather(conn: sqlite3.Connection, kind: str, ref_id: int) -> dict[str, list[
             found["surveys"] = undolog.rows(conn, "surveys", "ticket_id", [ref_id])
             if _has(conn, "mail_messages"):
                 found["mail_messages"] = undolog.rows(conn, "mail_messages", "ticket_id", [ref_id])
+            if _has(conn, "outbox"):
+                found["outbox"] = undolog.rows(conn, "outbox", "ticket_id", [ref_id])
     elif kind == "followup":
         found["followups"] = undolog.rows(conn, "followups", "id", [ref_id])
     elif kind == "survey":
@@ -153,10 +158,14 @@ def restore(conn: sqlite3.Connection, kind: str, ref_id: int, *, at: datetime) -
     by_table: dict[str, list[dict]] = {}
     for table, _, row_json in held:
         by_table.setdefault(table, []).append(json.loads(row_json))
+    # Every id is checked before anything goes back: putting a customer back makes its e-mail
+    # address row anew (a trigger of m009), which its own image then replaces (undolog.put_back).
     for table in undolog.TRACKED:
         for image in by_table.get(table, []):
             if store.scalar(conn, f"SELECT 1 FROM {table} WHERE id = ?", (image["id"],)):
                 raise Conflict(f"cannot restore {kind} #{ref_id}: {table} #{image['id']} exists again")
+    for table in undolog.TRACKED:
+        for image in by_table.get(table, []):
             undolog.put_back(conn, table, image)
     mark = f"trash:{found['id']}"
     for table in undolog.APPEND_ONLY:

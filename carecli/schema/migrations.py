@@ -557,6 +557,20 @@ def m016_outbox(db) -> None:
     """)
 
 
+def m017_consent(db) -> None:
+    """Consent to care mail (issue 16): one row per customer once outreach was composed for them
+    or they opted out; `token` names them in an unsubscribe mail (List-Unsubscribe)."""
+    db.executescript("""
+        CREATE TABLE consent (
+            id           INTEGER PRIMARY KEY,
+            customer_id  INTEGER NOT NULL UNIQUE REFERENCES customers(id),
+            token        TEXT NOT NULL UNIQUE,
+            opted_out_at TEXT,                       -- NULL: care mail may go to them
+            how          TEXT                        -- 'by hand', 'by mail'
+        );
+    """)
+
+
 # The order is the history of the schema; append only.
 STEPS = [
     m001_initial,
@@ -573,6 +587,7 @@ STEPS = [
     m012_undo,
     m013_business_batches,
     m016_outbox,
+    m017_consent,
 ]
 NAMES = [step.__name__ for step in STEPS]
 

@@ -76,6 +76,7 @@ TABLES: dict[str, dict[str, Col]] = {
         Col("lost_reason"),
         Col("open_tickets", "open", "int", computed=True),
         Col("last_contact_at", "last contact", "time", computed=True),
+        Col("opted_out_at", "no care mail since", "time", computed=True),  # customer opt-out (table consent)
     ),
     "tickets": _table(
         Col("id", kind="int"),

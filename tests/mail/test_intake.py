@@ -326,3 +326,11 @@ def test_each_message_filed_is_one_undo_step(mailrun, db_path):
     assert rows(db_path, "SELECT count(*) FROM mail_messages") == [(0,)]
     again = mailrun(message(message_id="m1@example.com"))  # no longer seen before: filed again
     assert "new ticket #2" in again.stderr  # #1 stays the undone one's number (its events keep it)
+
+
+def test_a_customer_made_from_mail_goes_to_the_trash_and_back_with_their_address(mailrun, db_path):
+    mailrun(message(message_id="m1@example.com"))
+    mailrun.run("customer", "delete", "ada", "--reason", "mistake", "--yes", ok=True)
+    restored = mailrun.run("customer", "restore", "1")
+    assert restored.exit_code == 0, restored.stderr  # was: "customer_addresses #1 exists again"
+    assert rows(db_path, "SELECT customer_id, address FROM customer_addresses") == [(1, "ada@example.com")]

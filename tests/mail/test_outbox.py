@@ -90,8 +90,8 @@ def _queue_outreach(db_path) -> None:
         settings.values["mail.addresses"] = [SHOP]
         now = datetime(2026, 3, 14, 10, tzinfo=timezone.utc)
         with store.transaction(conn):
-            made = compose.compose(
-                settings, to="ada@example.com", subject="How is the vase?", body="Hi", at=now, kind="outreach"
+            made = compose.compose_outreach(
+                conn, settings, customer_id=1, subject="How is the vase?", body="Hi", at=now, ticket_id=1
             )
             outbox_module.queue(
                 conn, made, kind="outreach", at=now, due=now + timedelta(days=1), customer_id=1, ticket_id=1

@@ -22,13 +22,13 @@ Completer = Callable[[Any, Any, str], list[CompletionItem]]
 Values = Sequence[str] | str  # the words, or "module:NAME" naming them (a sequence or a function)
 
 
-def one_of(values: Values, *, extra: Sequence[str] = (), comma_list: bool = False) -> Completer:
-    """The words of a fixed vocabulary (plus `extra`, e.g. `all`) that start with what was typed.
+def one_of(*sources: Values, extra: Sequence[str] = (), comma_list: bool = False) -> Completer:
+    """The words of fixed vocabularies (plus `extra`, e.g. `all`) that start with what was typed.
     With `comma_list`, the word after the last comma is completed: `open,pe` -> `open,pending`."""
 
     def complete(ctx: Any, param: Any, incomplete: str) -> list[CompletionItem]:
         try:
-            words = [*_resolve(values), *extra]
+            words = [word for source in sources for word in _resolve(source)] + list(extra)
         except Exception:  # a completer must never break the shell
             return []
         return _matching(words, incomplete, comma_list=comma_list)

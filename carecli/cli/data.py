@@ -25,7 +25,6 @@ from carecli.cli.state import STATE
 
 EXPORT_ENTITIES = ("customers", "tickets", "interactions", "followups", "surveys", "events")
 IMPORT_ENTITIES = ("customers", "tickets", "interactions")
-_EXPORT_STATUSES = ("open", "pending", "closed", "scheduled", "done", "skipped")  # tickets, then follow-ups
 
 
 def _check_choice(values, what: str):
@@ -65,7 +64,12 @@ def export(
             "--status",
             "-s",
             help="tickets/follow-ups: a status or a comma list",
-            shell_complete=completing.one_of(_EXPORT_STATUSES, extra=("active", "all"), comma_list=True),
+            shell_complete=completing.one_of(
+                "carecli.records.tickets:STATUSES",
+                "carecli.records.followups:STATUSES",
+                extra=("active", "all"),
+                comma_list=True,
+            ),
         ),
     ] = None,
     channel: ChannelOpt = None,

@@ -70,8 +70,18 @@ def test_simple_commands_load_no_heavy_library(initialised_db, args):
     assert loaded_heavy_modules(args) == []
 
 
-def test_tab_completion_loads_no_heavy_library(initialised_db):
-    env = {"_CARECLI_COMPLETE": "complete_bash", "COMP_WORDS": "carecli ticket list --channel e", "COMP_CWORD": "4"}
+@pytest.mark.parametrize(
+    ("words", "cword"),
+    [
+        ("carecli ticket list --channel e", "4"),
+        ("carecli ticket list --status ", "4"),
+        ("carecli ticket reply ", "3"),
+        ("carecli customer show a", "3"),
+        ("carecli followup done ", "3"),
+    ],
+)
+def test_tab_completion_loads_no_heavy_library(initialised_db, words, cword):
+    env = {"_CARECLI_COMPLETE": "complete_bash", "COMP_WORDS": words, "COMP_CWORD": cword}
     assert loaded_heavy_modules([], env) == []
 
 

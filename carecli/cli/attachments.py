@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from carecli.cli import completing
 from carecli.cli.options import FormatOpt, LimitOpt, check_path, record_id
 from carecli.cli.output import columns_of, emit_rows, is_terminal, message
 from carecli.cli.state import STATE
@@ -27,7 +28,10 @@ TABLE_COLUMNS = [
 @app.command("list")
 def list_(
     ticket: Annotated[
-        Optional[int], typer.Option("--ticket", "-t", help="only this ticket's attachments", parser=record_id)
+        Optional[int],
+        typer.Option(
+            "--ticket", "-t", help="only this ticket's attachments", parser=record_id, shell_complete=completing.tickets
+        ),
     ] = None,
     limit: LimitOpt = 50,
     fmt: FormatOpt = "table",

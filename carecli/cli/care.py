@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from carecli.cli import completing
 from carecli.cli.followups import table_columns, with_due_text
 from carecli.cli.options import TIME_HELP, AtOpt, FormatOpt, LimitOpt, RawOpt, SinceOpt, UntilOpt, YesOpt
 from carecli.cli.output import columns_of, counted, emit_record, emit_rows, message
@@ -16,7 +17,7 @@ from carecli.cli.state import STATE
 
 app = typer.Typer(no_args_is_help=True)
 
-CustomerArg = Annotated[str, typer.Argument(help="customer id, email or name")]
+CustomerArg = Annotated[str, typer.Argument(help="customer id, email or name", shell_complete=completing.customers)]
 
 AGENDA_FOLLOWUP_COLUMNS = table_columns(("id", "due", "customer_name", "kind", "note", "ticket_id"))
 AGENDA_TICKET_COLUMNS = columns_of("tickets", "id", "priority", "customer_name", "subject", "created_at", "age_s")
@@ -77,7 +78,15 @@ def today(
 
 def lost(
     ref: CustomerArg,
-    reason: Annotated[str, typer.Option("--reason", "-r", help="why (from config 'care.lost_reasons')")],
+    reason: Annotated[
+        str,
+        typer.Option(
+            "--reason",
+            "-r",
+            help="why (from config 'care.lost_reasons')",
+            shell_complete=completing.from_config("care.lost_reasons"),
+        ),
+    ],
     note: Annotated[Optional[str], typer.Option("--note", help="more detail")] = None,
     at: AtOpt = None,
     fmt: FormatOpt = "table",
@@ -205,7 +214,12 @@ HEALTH_COLUMNS = [
 
 
 def health(
-    ref: Annotated[Optional[str], typer.Argument(help="one customer (id, email or name); default all not lost")] = None,
+    ref: Annotated[
+        Optional[str],
+        typer.Argument(
+            help="one customer (id, email or name); default all not lost", shell_complete=completing.customers
+        ),
+    ] = None,
     limit: LimitOpt = 0,
     fmt: FormatOpt = "table",
     raw: RawOpt = False,

@@ -6,6 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from carecli.cli import completing
 from carecli.cli.options import AtOpt, ChannelOpt, FormatOpt, LimitOpt, RawOpt, TagsOpt, UntagOpt, record_id
 from carecli.cli.output import Column, columns_of, emit_record, emit_rows, message
 from carecli.cli.state import STATE
@@ -76,7 +77,7 @@ def list_(
 
 @app.command("show")
 def show(
-    ref: Annotated[str, typer.Argument(help="customer id, email or name")],
+    ref: Annotated[str, typer.Argument(help="customer id, email or name", shell_complete=completing.customers)],
     fmt: FormatOpt = "table",
 ) -> None:
     """A customer's profile, open tickets and full interaction timeline."""
@@ -105,7 +106,7 @@ def show(
 
 @app.command("edit")
 def edit(
-    ref: Annotated[str, typer.Argument(help="customer id, email or name")],
+    ref: Annotated[str, typer.Argument(help="customer id, email or name", shell_complete=completing.customers)],
     name: Annotated[Optional[str], typer.Option("--name", help="new name")] = None,
     email: Annotated[Optional[str], typer.Option("--email", "-e", help="new email ('' removes it)")] = None,
     phone: Annotated[Optional[str], typer.Option("--phone", help="new phone ('' removes it)")] = None,
@@ -136,10 +137,16 @@ def edit(
 
 
 def log(
-    customer: Annotated[str, typer.Argument(help="customer id, email or name")],
+    customer: Annotated[str, typer.Argument(help="customer id, email or name", shell_complete=completing.customers)],
     text: Annotated[str, typer.Argument(help="what was said or done")],
     direction: Annotated[
-        str, typer.Option("--direction", "-d", help="out (we contacted them), in (they contacted us) or note")
+        str,
+        typer.Option(
+            "--direction",
+            "-d",
+            help="out (we contacted them), in (they contacted us) or note",
+            shell_complete=completing.one_of("carecli.records.activity:DIRECTIONS"),
+        ),
     ] = "out",
     channel: ChannelOpt = None,
     at: AtOpt = None,
@@ -172,8 +179,13 @@ def log(
 
 @app.command("merge")
 def merge(
-    source: Annotated[str, typer.Argument(help="the duplicate customer: id, email or name")],
-    into: Annotated[str, typer.Option("--into", help="the customer that stays", show_default=False)],
+    source: Annotated[
+        str, typer.Argument(help="the duplicate customer: id, email or name", shell_complete=completing.customers)
+    ],
+    into: Annotated[
+        str,
+        typer.Option("--into", help="the customer that stays", show_default=False, shell_complete=completing.customers),
+    ],
     fmt: FormatOpt = "table",
 ) -> None:
     """Merge a duplicate customer into another: tickets, messages, surveys and follow-ups move;
@@ -192,8 +204,16 @@ def merge(
 
 @app.command("delete")
 def delete(
-    ref: Annotated[str, typer.Argument(help="customer id, email or name")],
-    reason: Annotated[str, typer.Option("--reason", help="why: duplicate, spam, mistake or other", show_default=False)],
+    ref: Annotated[str, typer.Argument(help="customer id, email or name", shell_complete=completing.customers)],
+    reason: Annotated[
+        str,
+        typer.Option(
+            "--reason",
+            help="why: duplicate, spam, mistake or other",
+            show_default=False,
+            shell_complete=completing.one_of("carecli.records.trash:REASONS"),
+        ),
+    ],
     yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask for confirmation")] = False,
 ) -> None:
     """Move a customer, with all their tickets, messages, surveys and follow-ups, to the trash."""

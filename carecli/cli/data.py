@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from carecli.cli import completing
 from carecli.cli.options import (
     CategoryOpt,
     ChannelOpt,
@@ -26,13 +27,6 @@ EXPORT_ENTITIES = ("customers", "tickets", "interactions", "followups", "surveys
 IMPORT_ENTITIES = ("customers", "tickets", "interactions")
 
 
-def _choices(values):
-    def complete(incomplete: str) -> list[str]:
-        return [v for v in values if v.startswith(incomplete)]
-
-    return complete
-
-
 def _check_choice(values, what: str):
     def check(value: str | None) -> str | None:
         if value is not None and value not in values:
@@ -42,7 +36,10 @@ def _check_choice(values, what: str):
     return check
 
 
-CustomerFilterOpt = Annotated[Optional[str], typer.Option("--customer", help="only this customer (id, email or name)")]
+CustomerFilterOpt = Annotated[
+    Optional[str],
+    typer.Option("--customer", help="only this customer (id, email or name)", shell_complete=completing.customers),
+]
 
 
 # ---------------------------------------------------------------- export
@@ -53,7 +50,7 @@ def export(
         str,
         typer.Argument(
             help="customers, tickets, interactions, followups, surveys or events",
-            autocompletion=_choices(EXPORT_ENTITIES),
+            shell_complete=completing.one_of(EXPORT_ENTITIES),
             callback=_check_choice(EXPORT_ENTITIES, "table"),
             show_default=False,
         ),
@@ -62,7 +59,18 @@ def export(
     until: UntilOpt = None,
     customer: CustomerFilterOpt = None,
     status: Annotated[
-        Optional[str], typer.Option("--status", "-s", help="tickets/follow-ups: a status or a comma list")
+        Optional[str],
+        typer.Option(
+            "--status",
+            "-s",
+            help="tickets/follow-ups: a status or a comma list",
+            shell_complete=completing.one_of(
+                "carecli.records.tickets:STATUSES",
+                "carecli.records.followups:STATUSES",
+                extra=("active", "all"),
+                comma_list=True,
+            ),
+        ),
     ] = None,
     channel: ChannelOpt = None,
     category: CategoryOpt = None,
@@ -74,7 +82,7 @@ def export(
             "--format",
             "-f",
             help="csv, json or jsonl",
-            autocompletion=_choices(("csv", "json", "jsonl")),
+            shell_complete=completing.one_of(("csv", "json", "jsonl")),
             callback=_check_choice(("csv", "json", "jsonl"), "format"),
         ),
     ] = "csv",
@@ -180,18 +188,12 @@ class _DryRun(Exception):
     """Raised inside the transaction to roll it back after a dry run."""
 
 
-def _complete_preset(ctx, incomplete: str) -> list[str]:
-    from carecli.data.importing import preset_names
-
-    return [p for p in preset_names() if p.startswith(incomplete)]
-
-
 def import_(
     what: Annotated[
         str,
         typer.Argument(
             help="customers, tickets or interactions",
-            autocompletion=_choices(IMPORT_ENTITIES),
+            shell_complete=completing.one_of(IMPORT_ENTITIES),
             callback=_check_choice(IMPORT_ENTITIES, "table"),
             show_default=False,
         ),
@@ -206,7 +208,9 @@ def import_(
     preset: Annotated[
         Optional[str],
         typer.Option(
-            "--preset", help="a built-in mapping: zendesk, freshdesk, kaggle, carecli", autocompletion=_complete_preset
+            "--preset",
+            help="a built-in mapping: zendesk, freshdesk, kaggle, carecli",
+            shell_complete=completing.one_of("carecli.data.importing:preset_names"),
         ),
     ] = None,
     dry_run: Annotated[
@@ -217,7 +221,7 @@ def import_(
         typer.Option(
             "--on-duplicate",
             help="a row whose external id is already imported: skip, update or error",
-            autocompletion=_choices(("skip", "update", "error")),
+            shell_complete=completing.one_of(("skip", "update", "error")),
             callback=_check_choice(("skip", "update", "error"), "mode"),
         ),
     ] = "skip",
@@ -237,7 +241,7 @@ def import_(
         typer.Option(
             "--input-format",
             help="csv or jsonl [default: from the file name]",
-            autocompletion=_choices(("csv", "jsonl")),
+            shell_complete=completing.one_of(("csv", "jsonl")),
             callback=_check_choice(("csv", "jsonl"), "format"),
         ),
     ] = None,

@@ -7,13 +7,14 @@ from typing import Annotated, Optional
 
 import typer
 
+from carecli.cli import completing
 from carecli.cli.options import TIME_HELP, AtOpt, ChannelOpt, FormatOpt, LimitOpt, RawOpt, record_id
 from carecli.cli.output import Column, columns_of, counted, emit_record, emit_rows, message
 from carecli.cli.state import STATE
 
 app = typer.Typer(no_args_is_help=True)
 
-FollowupId = Annotated[int, typer.Argument(help="follow-up id", parser=record_id)]
+FollowupId = Annotated[int, typer.Argument(help="follow-up id", parser=record_id, shell_complete=completing.followups)]
 KIND_HELP = "check-in, tip, service-reminder, recovery, thank-you, win-back, offer or other"
 EveryOpt = Annotated[
     Optional[str],
@@ -22,10 +23,16 @@ EveryOpt = Annotated[
 RruleOpt = Annotated[
     Optional[str], typer.Option("--rrule", help="repeat by an RFC 5545 rule, e.g. FREQ=MONTHLY;INTERVAL=6;BYMONTHDAY=1")
 ]
-KindOpt = Annotated[Optional[str], typer.Option("--kind", "-k", help=KIND_HELP)]
+KindOpt = Annotated[
+    Optional[str],
+    typer.Option("--kind", "-k", help=KIND_HELP, shell_complete=completing.one_of("carecli.records.followups:KINDS")),
+]
 NoteOpt = Annotated[Optional[str], typer.Option("--note", help="what to do or say")]
 TicketOpt = Annotated[
-    Optional[int], typer.Option("--ticket", parser=record_id, metavar="<id>", help="the ticket it is about")
+    Optional[int],
+    typer.Option(
+        "--ticket", parser=record_id, metavar="<id>", help="the ticket it is about", shell_complete=completing.tickets
+    ),
 ]
 
 
@@ -124,7 +131,7 @@ def _warn_if_past(text: str, due_at, all_day: bool, option: str = "--due") -> No
 
 @app.command("add")
 def add(
-    customer: Annotated[str, typer.Argument(help="customer id, email or name")],
+    customer: Annotated[str, typer.Argument(help="customer id, email or name", shell_complete=completing.customers)],
     due: Annotated[str, typer.Option("--due", "-d", help=f"when: a day means that whole day; {TIME_HELP}")],
     kind: KindOpt = None,
     note: NoteOpt = None,
@@ -165,10 +172,19 @@ def add(
 def list_(
     due_by: Annotated[Optional[str], typer.Option("--due-by", help=f"due on or before this day; {TIME_HELP}")] = None,
     overdue: Annotated[bool, typer.Option("--overdue", help="only scheduled follow-ups past their due day")] = False,
-    customer: Annotated[Optional[str], typer.Option("--customer", help="customer id, email or name")] = None,
+    customer: Annotated[
+        Optional[str],
+        typer.Option("--customer", help="customer id, email or name", shell_complete=completing.customers),
+    ] = None,
     kind: KindOpt = None,
     status: Annotated[
-        str, typer.Option("--status", "-s", help="scheduled, done, skipped, all, or a comma list")
+        str,
+        typer.Option(
+            "--status",
+            "-s",
+            help="scheduled, done, skipped, all, or a comma list",
+            shell_complete=completing.one_of("carecli.records.followups:STATUSES", extra=("all",), comma_list=True),
+        ),
     ] = "scheduled",
     limit: LimitOpt = 100,
     fmt: FormatOpt = "table",
@@ -342,7 +358,15 @@ def edit(
 @app.command("delete")
 def delete(
     followup_id: FollowupId,
-    reason: Annotated[str, typer.Option("--reason", help="why: duplicate, spam, mistake or other", show_default=False)],
+    reason: Annotated[
+        str,
+        typer.Option(
+            "--reason",
+            help="why: duplicate, spam, mistake or other",
+            show_default=False,
+            shell_complete=completing.one_of("carecli.records.trash:REASONS"),
+        ),
+    ],
     yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask for confirmation")] = False,
 ) -> None:
     """Move a follow-up (added twice, say) to the trash; `followup restore N` brings it back."""

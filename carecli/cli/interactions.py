@@ -6,6 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from carecli.cli import completing
 from carecli.cli.options import AtOpt, ChannelOpt, FormatOpt, record_id
 from carecli.cli.output import columns_of, emit_record, message
 from carecli.cli.state import STATE
@@ -36,10 +37,16 @@ def _where(conn, row) -> str:
 def move(
     interaction_id: InteractionId,
     to_ticket: Annotated[
-        Optional[int], typer.Option("--to-ticket", help="the ticket it belongs on", parser=record_id)
+        Optional[int],
+        typer.Option(
+            "--to-ticket", help="the ticket it belongs on", parser=record_id, shell_complete=completing.tickets
+        ),
     ] = None,
     to_customer: Annotated[
-        Optional[str], typer.Option("--to-customer", help="the customer it belongs to (on no ticket)")
+        Optional[str],
+        typer.Option(
+            "--to-customer", help="the customer it belongs to (on no ticket)", shell_complete=completing.customers
+        ),
     ] = None,
     fmt: FormatOpt = "table",
 ) -> None:

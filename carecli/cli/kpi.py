@@ -6,6 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from carecli.cli import completing
 from carecli.cli.options import FormatOpt, SinceOpt, UntilOpt
 from carecli.cli.output import EMPTY, Column, emit_json, emit_pairs, emit_record, emit_rows, flatten
 from carecli.cli.state import STATE
@@ -54,7 +55,14 @@ BREACH_COLUMNS = [
     Column("subject"),
 ]
 
-ByOpt = Annotated[Optional[str], typer.Option("--by", help="channel, category, priority, day, week or month")]
+ByOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--by",
+        help="channel, category, priority, day, week or month",
+        shell_complete=completing.one_of("carecli.measure.metrics:GROUPS"),
+    ),
+]
 
 
 def label(key: str) -> str:

@@ -9,6 +9,7 @@ from typing import Annotated, List, Optional
 
 import typer
 
+from carecli.cli import completing
 from carecli.cli.options import FormatOpt, LimitOpt, SinceOpt, check_path, record_id
 from carecli.cli.output import Column, emit_rows, message
 from carecli.cli.state import STATE
@@ -196,7 +197,13 @@ def _counts_line(filings, dry_run: bool, what: str, *, archive: bool = False) ->
 def log(
     status: Annotated[
         Optional[str],
-        typer.Option("--status", "-s", help="filed, skipped or quarantined", callback=_check_status),
+        typer.Option(
+            "--status",
+            "-s",
+            help="filed, skipped or quarantined",
+            callback=_check_status,
+            shell_complete=completing.one_of(MAIL_STATUSES),
+        ),
     ] = None,
     since: SinceOpt = None,
     limit: LimitOpt = 50,

@@ -7,29 +7,10 @@ from typing import Annotated, List, Optional
 
 import typer
 
+from carecli.cli import completing
 from carecli.cli.output import FORMATS
 
 TIME_HELP = "e.g. 2026-03-14, '2026-03-14 09:30', now, today, yesterday, -2h, +3d, 'next monday'"
-
-
-def _complete_from(list_key: str):
-    def complete(incomplete: str) -> list[str]:
-        import os
-
-        from carecli.core import config
-
-        try:
-            # Completion runs no root callback, so honour CARECLI_CONFIG here ourselves.
-            values = config.load(os.environ.get("CARECLI_CONFIG") or None)[list_key]
-        except Exception:  # a broken config must not break the shell
-            return []
-        return [v for v in values if v.startswith(incomplete)]
-
-    return complete
-
-
-def complete_format(incomplete: str) -> list[str]:
-    return [f for f in FORMATS if f.startswith(incomplete)]
 
 
 def check_format(value: str | None) -> str | None:
@@ -74,7 +55,7 @@ FormatOpt = Annotated[
         "-f",
         help="table, csv, json or jsonl",
         callback=check_format,
-        autocompletion=complete_format,
+        shell_complete=completing.one_of(FORMATS),
         show_default=False,
     ),
 ]
@@ -87,18 +68,26 @@ LimitOpt = Annotated[int, typer.Option("--limit", "-n", min=0, help="show at mos
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="do not ask for confirmation")]
 ChannelOpt = Annotated[
     Optional[str],
-    typer.Option("--channel", "-c", help="channel (from config 'channels')", autocompletion=_complete_from("channels")),
+    typer.Option(
+        "--channel", "-c", help="channel (from config 'channels')", shell_complete=completing.from_config("channels")
+    ),
 ]
 CategoryOpt = Annotated[
     Optional[str],
     typer.Option(
-        "--category", "-k", help="category (from config 'categories')", autocompletion=_complete_from("categories")
+        "--category",
+        "-k",
+        help="category (from config 'categories')",
+        shell_complete=completing.from_config("categories"),
     ),
 ]
 PriorityOpt = Annotated[
     Optional[str],
     typer.Option(
-        "--priority", "-p", help="priority (from config 'priorities')", autocompletion=_complete_from("priorities")
+        "--priority",
+        "-p",
+        help="priority (from config 'priorities')",
+        shell_complete=completing.from_config("priorities"),
     ),
 ]
 TagsOpt = Annotated[Optional[List[str]], typer.Option("--tag", "-t", help="a tag (repeat for more)")]

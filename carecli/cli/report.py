@@ -6,6 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from carecli.cli import completing
 from carecli.cli.state import STATE
 
 app = typer.Typer(no_args_is_help=True)
@@ -19,7 +20,16 @@ def _check_format(value: str) -> str:
     return value
 
 
-ReportFormatOpt = Annotated[str, typer.Option("--format", "-f", callback=_check_format, help="text, markdown or json")]
+ReportFormatOpt = Annotated[
+    str,
+    typer.Option(
+        "--format",
+        "-f",
+        callback=_check_format,
+        help="text, markdown or json",
+        shell_complete=completing.one_of(REPORT_FORMATS),
+    ),
+]
 DateOpt = Annotated[
     Optional[str], typer.Option("--date", help="a day inside the period to report (default: the last complete one)")
 ]

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from carecli.cli import completing
 from carecli.cli.options import AtOpt, FormatOpt, LimitOpt, RawOpt, SinceOpt, UntilOpt, record_id
 from carecli.cli.output import columns_of, emit_record, emit_rows, message
 from carecli.cli.state import STATE
@@ -16,7 +17,7 @@ app = typer.Typer(no_args_is_help=True)
 SURVEY_COLUMNS = columns_of(
     "surveys", "id", "kind", "score", "customer_id", "customer_name", "ticket_id", "comment", "at"
 )
-TicketArg = Annotated[int, typer.Argument(help="ticket id", parser=record_id)]
+TicketArg = Annotated[int, typer.Argument(help="ticket id", parser=record_id, shell_complete=completing.tickets)]
 CommentOpt = Annotated[Optional[str], typer.Option("--comment", help="what the customer said")]
 
 
@@ -69,7 +70,7 @@ def ces(
 
 @app.command("nps")
 def nps(
-    customer: Annotated[str, typer.Argument(help="customer id, email or name")],
+    customer: Annotated[str, typer.Argument(help="customer id, email or name", shell_complete=completing.customers)],
     score: Annotated[int, typer.Argument(help="0 (would not recommend) to 10 (certainly would)")],
     comment: CommentOpt = None,
     at: AtOpt = None,
@@ -89,10 +90,19 @@ def nps(
 
 @app.command("list")
 def list_(
-    kind: Annotated[Optional[str], typer.Option("--kind", help="csat, ces or nps")] = None,
-    customer: Annotated[Optional[str], typer.Option("--customer", help="customer id, email or name")] = None,
+    kind: Annotated[
+        Optional[str],
+        typer.Option(
+            "--kind", help="csat, ces or nps", shell_complete=completing.one_of("carecli.records.surveys:KINDS")
+        ),
+    ] = None,
+    customer: Annotated[
+        Optional[str],
+        typer.Option("--customer", help="customer id, email or name", shell_complete=completing.customers),
+    ] = None,
     ticket: Annotated[
-        Optional[int], typer.Option("--ticket", help="ticket id", parser=record_id, metavar="<id>")
+        Optional[int],
+        typer.Option("--ticket", help="ticket id", parser=record_id, metavar="<id>", shell_complete=completing.tickets),
     ] = None,
     since: SinceOpt = None,
     until: UntilOpt = None,
@@ -135,7 +145,15 @@ def list_(
 @app.command("delete")
 def delete(
     survey_id: Annotated[int, typer.Argument(help="survey answer id (`survey list`)", parser=record_id)],
-    reason: Annotated[str, typer.Option("--reason", help="why: duplicate, spam, mistake or other", show_default=False)],
+    reason: Annotated[
+        str,
+        typer.Option(
+            "--reason",
+            help="why: duplicate, spam, mistake or other",
+            show_default=False,
+            shell_complete=completing.one_of("carecli.records.trash:REASONS"),
+        ),
+    ],
     yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask for confirmation")] = False,
 ) -> None:
     """Move a survey answer recorded by mistake to the trash; `survey restore N` brings it back."""

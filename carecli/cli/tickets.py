@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from carecli.cli import completing
 from carecli.cli.options import (
     AtOpt,
     CategoryOpt,
@@ -26,7 +27,7 @@ from carecli.cli.state import STATE
 
 app = typer.Typer(no_args_is_help=True)
 
-TicketId = Annotated[int, typer.Argument(help="ticket id", parser=record_id)]
+TicketId = Annotated[int, typer.Argument(help="ticket id", parser=record_id, shell_complete=completing.tickets)]
 TextArg = Annotated[str, typer.Argument(help="the message text")]
 
 TICKET_COLUMNS = columns_of(
@@ -88,7 +89,7 @@ def _ticket(conn, ticket_id: int):
 
 @app.command("open")
 def open_(
-    customer: Annotated[str, typer.Argument(help="customer id, email or name")],
+    customer: Annotated[str, typer.Argument(help="customer id, email or name", shell_complete=completing.customers)],
     subject: Annotated[str, typer.Argument(help="what it is about")],
     channel: ChannelOpt = None,
     category: CategoryOpt = None,
@@ -416,9 +417,20 @@ def parse_statuses(status: str) -> tuple[str, ...]:
 @app.command("list")
 def list_(
     status: Annotated[
-        str, typer.Option("--status", "-s", help="open, pending, closed, active (open+pending), all, or a comma list")
+        str,
+        typer.Option(
+            "--status",
+            "-s",
+            help="open, pending, closed, active (open+pending), all, or a comma list",
+            shell_complete=completing.one_of(
+                "carecli.records.tickets:STATUSES", extra=("active", "all"), comma_list=True
+            ),
+        ),
     ] = "active",
-    customer: Annotated[Optional[str], typer.Option("--customer", help="customer id, email or name")] = None,
+    customer: Annotated[
+        Optional[str],
+        typer.Option("--customer", help="customer id, email or name", shell_complete=completing.customers),
+    ] = None,
     channel: ChannelOpt = None,
     category: CategoryOpt = None,
     priority: PriorityOpt = None,
@@ -489,7 +501,15 @@ def show(ticket_id: TicketId, fmt: FormatOpt = "table") -> None:
     )
 
 
-ReasonOpt = Annotated[str, typer.Option("--reason", help="why: duplicate, spam, mistake or other", show_default=False)]
+ReasonOpt = Annotated[
+    str,
+    typer.Option(
+        "--reason",
+        help="why: duplicate, spam, mistake or other",
+        show_default=False,
+        shell_complete=completing.one_of("carecli.records.trash:REASONS"),
+    ),
+]
 
 
 @app.command("delete")
@@ -539,7 +559,16 @@ def restore(ticket_id: TicketId, fmt: FormatOpt = "table") -> None:
 @app.command("merge")
 def merge(
     source: TicketId,
-    into: Annotated[int, typer.Option("--into", help="the ticket that stays", parser=record_id, show_default=False)],
+    into: Annotated[
+        int,
+        typer.Option(
+            "--into",
+            help="the ticket that stays",
+            parser=record_id,
+            show_default=False,
+            shell_complete=completing.tickets,
+        ),
+    ],
     fmt: FormatOpt = "table",
 ) -> None:
     """Merge a duplicate ticket into another of the same customer.

@@ -43,8 +43,9 @@ class Connection(sqlite3.Connection):
 MAX_ID = 2**63 - 1  # SQLite's largest integer: a bigger id cannot exist (and cannot even be bound)
 
 
-def open_connection(path: str | os.PathLike, *, create: bool = False) -> sqlite3.Connection:
+def open_connection(path: str | os.PathLike, *, create: bool = False, read_only: bool = False) -> sqlite3.Connection:
     """Open the SQLite file at `path` with a busy timeout and foreign keys, writing nothing to it.
+    `read_only` opens it so that SQLite refuses every write (shell completion reads through it).
 
     A missing (or empty) file is an error unless `create`: then the file and its folder are made,
     private. WAL is not turned on here (`use_wal` does), so that `carecli.schema.database.connect`
@@ -63,7 +64,7 @@ def open_connection(path: str | os.PathLike, *, create: bool = False) -> sqlite3
         # and a file it creates would not be private). isolation_level=None: we issue
         # BEGIN IMMEDIATE / COMMIT ourselves (see `transaction`).
         conn = sqlite3.connect(
-            f"{path.absolute().as_uri()}?mode=rw",
+            f"{path.absolute().as_uri()}?mode={'ro' if read_only else 'rw'}",
             timeout=BUSY_TIMEOUT_S,
             isolation_level=None,
             uri=True,

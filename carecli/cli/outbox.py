@@ -6,6 +6,7 @@ from typing import Annotated, List, Optional
 
 import typer
 
+from carecli.cli import completing
 from carecli.cli.options import FormatOpt, LimitOpt, record_id
 from carecli.cli.output import columns_of, counted, emit_record, emit_rows, message, visible
 from carecli.cli.state import STATE
@@ -44,7 +45,12 @@ OutboxId = Annotated[int, typer.Argument(help="the message's id (outbox list)", 
 def list_(
     state: Annotated[
         Optional[List[str]],
-        typer.Option("--state", "-s", help=f"only these states ({', '.join(STATES)}); repeatable [default: all]"),
+        typer.Option(
+            "--state",
+            "-s",
+            help=f"only these states ({', '.join(STATES)}); repeatable [default: all]",
+            shell_complete=completing.one_of(STATES),
+        ),
     ] = None,
     limit: LimitOpt = 50,
     fmt: FormatOpt = "table",

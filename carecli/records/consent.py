@@ -16,7 +16,7 @@ from carecli.records.activity import record_event
 from carecli.text.clock import to_db
 
 TOKEN_BYTES = 12
-_IN_SUBJECT = re.compile(r"\bunsubscribe\s+([A-Za-z0-9_-]{16})\b", re.I)
+_IN_SUBJECT = re.compile(r"\bunsubscribe\s+([A-Za-z0-9_-]{16})(?![A-Za-z0-9_-])", re.I)
 
 
 def state(conn: sqlite3.Connection, customer_id: int) -> sqlite3.Row | None:

@@ -10,6 +10,8 @@ from datetime import datetime, timezone
 from email import policy
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from carecli.core import config, store
 from carecli.core.errors import Conflict
@@ -111,3 +113,15 @@ def test_a_customer_with_consent_and_mail_goes_to_the_trash_and_back(mailrun, sm
     conn = sqlite3.connect(db_path)
     assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
     conn.close()
+
+
+@given(token_bytes=st.binary(min_size=12, max_size=12), prefix=st.sampled_from(["", "Re: ", "RE:  "]))
+def test_every_token_carecli_makes_is_found_in_the_unsubscribe_subject(token_bytes, prefix):
+    # A token may end with '-' (base64url): the subject's end must still count as its end.
+    import base64
+
+    from carecli.records import consent
+
+    token = base64.urlsafe_b64encode(token_bytes).decode().rstrip("=")
+    assert consent.token_in(f"{prefix}unsubscribe {token}") == token
+    assert consent.token_in(f"unsubscribe {token}x") is None

@@ -80,8 +80,9 @@ def compose(
     thread: list[str] = (),  # type: ignore[assignment]
     kind: str = "reply",
     unsubscribe_token: str | None = None,
+    html: str | None = None,
 ) -> Composed:
-    """One message. Header values come from stored text: control characters and line breaks in
+    """One message (with `html`, a multipart/alternative: the text, then the HTML page). Header values come from stored text: control characters and line breaks in
     them are made spaces, so a customer's name or a subject can never add a header."""
     from_address = sender(settings)
     own = {address.casefold() for address in (*settings["mail.addresses"], from_address)}
@@ -112,6 +113,8 @@ def compose(
         message["List-Unsubscribe"] = f"<mailto:{from_address}?subject={unsubscribe.replace(' ', '%20')}>"
         body += f"\n--\nTo get no more of these messages, reply with the subject: {unsubscribe}\n"
     message.set_content(body)
+    if html is not None:
+        message.add_alternative(html, subtype="html")
     raw = message.as_bytes()
     return Composed(message_id.strip("<>"), from_address, to, subject, raw.decode("ascii"))
 

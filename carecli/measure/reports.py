@@ -124,3 +124,36 @@ def followups_overdue(conn: sqlite3.Connection, settings: Settings, *, now: date
         (to_db(start_of_today),),
     )
     return [dict(row) for row in rows]
+
+
+TREND_PERIODS = 8
+
+
+def history(conn: sqlite3.Connection, settings: Settings, report: dict, *, now: datetime) -> dict:
+    """What the HTML report draws, from the same KPI engine as the report's figures: tickets opened
+    and solved per day of the period, and the medians and scores of the last TREND_PERIODS periods."""
+    from carecli.text.clock import from_db
+
+    tz, unit = settings.tz, UNITS[report["report"]]
+    since, until = from_db(report["period"]["since"]), from_db(report["period"]["until"])
+    days = metrics.compute(conn, settings, periods.Period(since, until), now=now, by="day")
+    first = since.astimezone(tz).date()
+    for _ in range(TREND_PERIODS - 1):
+        first = periods.calendar_period(first - timedelta(days=1), unit, tz).since.astimezone(tz).date()
+    start = periods.calendar_period(first, unit, tz).since
+    trend = metrics.compute(conn, settings, periods.Period(start, until), now=now, by=unit)
+    return {
+        "days": [
+            {"label": d["group"], "opened": d["tickets"]["opened"], "solved": d["tickets"]["closed"]} for d in days
+        ],
+        "periods": [
+            {
+                "label": p["group"],
+                "first_response_median_s": p["first_response_s"]["median"],
+                "resolution_median_s": p["resolution_s"]["median"],
+                "csat_mean": p["csat"]["mean"],
+                "nps_score": p["nps"]["score"],
+            }
+            for p in trend
+        ],
+    }

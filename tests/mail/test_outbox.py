@@ -289,6 +289,18 @@ def test_report_mail_queues_the_text_report_and_sends_it_marked_automatic(mailru
     assert daily["Subject"] == "carecli daily report: 2026-03-13" and daily["Auto-Submitted"] == "auto-generated"
     assert daily.get_content().replace("\r\n", "\n").strip() == printed.strip()
     assert weekly["To"] == SHOP
+    # The weekly report carries its HTML page beside the text; the daily one is text only.
+    assert daily.get_content_type() == "text/plain"
+    assert weekly.get_content_type() == "multipart/alternative"
+    text_part, html_part = weekly.iter_parts()
+    assert text_part.get_content_type() == "text/plain" and html_part.get_content_type() == "text/html"
+    assert "carecli weekly report" in text_part.get_content()
+    page = html_part.get_content()
+    assert page.startswith("<!DOCTYPE html>") and 'class="bar opened"' in page and "<script" not in page
+    assert all(
+        part["Content-Transfer-Encoding"] in ("7bit", "quoted-printable", "base64") for part in (text_part, html_part)
+    )
+    assert bytes(weekly).isascii()
     assert [m["kind"] for m in outbox(mailrun)] == ["report", "report"]
     # Coming back (a Bcc, the Sent folder): known by its Message-ID, filed nowhere.
     again = mailrun(bytes(weekly))

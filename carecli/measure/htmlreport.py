@@ -40,7 +40,7 @@ def render(
         f'<body style="margin:0;padding:16px;background:#f4f4f4;{_FONT};color:#222">',
         '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" '
         'style="max-width:700px;margin:0 auto;background:#ffffff;border-collapse:collapse">',
-        f'<tr><td style="padding:20px 20px 8px"><h1 style="margin:0;font-size:20px">{clean(title)}</h1></td></tr>',
+        _heading(title),
         _section("Headline figures", _headline_table(headline)),
         _section(
             "Tickets opened and solved per day",
@@ -81,6 +81,15 @@ def render(
         '<tr><td style="padding:12px 20px 20px;font-size:12px;color:#777">made by carecli</td></tr></table></body></html>'
     )
     return "\n".join(parts) + "\n"
+
+
+def _heading(title: str) -> str:
+    # "carecli weekly report: 2026-03-02 (2026-03-02 00:00 to ...)": the span goes on its own line.
+    name, _, span = title.partition(" (")
+    below = f'<p style="margin:4px 0 0;font-size:13px;color:#666">{clean(span.rstrip(")"))}</p>' if span else ""
+    return (
+        f'<tr><td style="padding:20px 20px 8px"><h1 style="margin:0;font-size:20px">{clean(name)}</h1>{below}</td></tr>'
+    )
 
 
 def _section(heading: str, body: str) -> str:

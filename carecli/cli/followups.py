@@ -138,6 +138,13 @@ def add(
     ticket: TicketOpt = None,
     every: EveryOpt = None,
     rrule: RruleOpt = None,
+    template: Annotated[
+        Optional[str],
+        typer.Option(
+            "--template",
+            help="mail this template when it is due: `care run` (a followups rule) sends it and marks it done",
+        ),
+    ] = None,
     at: AtOpt = None,
     fmt: FormatOpt = "table",
 ) -> None:
@@ -147,6 +154,11 @@ def add(
 
     when = STATE.happened(at)
     due_at, all_day = _due(due)
+    if template is not None:
+        from carecli.mail import templates
+
+        template = template.strip()
+        templates.source_text(STATE.settings, template)  # an unknown name fails here, before anything is written
     with STATE.write() as conn:
         who = customers.resolve_customer(conn, customer)
         row = followups.add_followup(
@@ -161,6 +173,7 @@ def add(
             ticket_id=ticket,
             every=every,
             rrule=rrule,
+            template=template,
         )
     repeats = f", repeating {describe_rule(row['recurrence'])}" if row["recurrence"] else ""
     message(f"scheduled {row['kind']} #{row['id']} with {who['name']}{repeats}")

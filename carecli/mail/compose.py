@@ -80,8 +80,9 @@ def compose(
     thread: list[str] = (),  # type: ignore[assignment]
     kind: str = "reply",
     unsubscribe_token: str | None = None,
+    automatic: bool = False,
 ) -> Composed:
-    """One message. Header values come from stored text: control characters and line breaks in
+    """One message (`automatic`: sent by a rule, not by a person). Header values come from stored text: control characters and line breaks in
     them are made spaces, so a customer's name or a subject can never add a header."""
     from_address = sender(settings)
     own = {address.casefold() for address in (*settings["mail.addresses"], from_address)}
@@ -102,7 +103,8 @@ def compose(
         kept = thread if len(thread) <= REFERENCES_KEPT else [thread[0], *thread[-(REFERENCES_KEPT - 1) :]]
         message["References"] = " ".join(f"<{ref}>" for ref in kept)
     # Outreach nobody asked for, and reports, are marked so, so that auto-replies do not answer them.
-    message["Auto-Submitted"] = "no" if kind == "reply" else "auto-generated"
+    # A reply a rule sends by itself (a nudge) is automatic too.
+    message["Auto-Submitted"] = "no" if kind == "reply" and not automatic else "auto-generated"
     body = body if body.endswith("\n") else body + "\n"
     if kind == "outreach":
         if not unsubscribe_token:

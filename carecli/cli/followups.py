@@ -267,16 +267,42 @@ def done(
     outcome: Annotated[Optional[str], typer.Option("--outcome", "-o", help="what came of it")] = None,
     channel: ChannelOpt = None,
     at: AtOpt = None,
+    send: Annotated[
+        bool,
+        typer.Option(
+            "--send", help="make the contact by mail: queue the template (--template, or the follow-up's own)"
+        ),
+    ] = False,
+    template: Annotated[
+        Optional[str], typer.Option("--template", help="with --send: the template to mail (carecli template list)")
+    ] = None,
     fmt: FormatOpt = "table",
 ) -> None:
-    """Mark a follow-up done and log the contact; a recurring one schedules its next occurrence."""
+    """Mark a follow-up done and log the contact; a recurring one schedules its next occurrence.
+    With --send the contact is a mail from a template, queued in the outbox (care mail: only to a
+    customer who has not opted out, with a way to opt out)."""
+    from carecli.core.errors import InvalidInput, UsageError
     from carecli.records import followups
 
     when = STATE.happened(at)
+    if template is not None and not send:
+        raise UsageError("--template goes with --send", "add --send to mail it")
+    if send and (at is not None or outcome is not None):
+        raise InvalidInput("--send mails now and writes its own outcome", "leave out --at and --outcome with --send")
+    queued = None
     with STATE.write() as conn:
-        result = followups.complete(
-            conn, STATE.settings, followups.get_followup(conn, followup_id), at=when, outcome=outcome, channel=channel
-        )
+        followup = followups.get_followup(conn, followup_id)
+        if send:
+            from carecli.mail import autopilot
+
+            name = (template or followup["template"] or "").strip()
+            if not name:
+                raise UsageError(f"follow-up #{followup_id} carries no template", "name one: --send --template NAME")
+            queued, result = autopilot.mail_followup(conn, STATE.settings, followup, name, now=when)
+        else:
+            result = followups.complete(conn, STATE.settings, followup, at=when, outcome=outcome, channel=channel)
+    if queued is not None:
+        message(f"queued message {queued}: carecli outbox send")
     row = result.followup
     message(f"done: {row['kind']} #{row['id']} with {row['customer_name']} ({'on time' if row['on_time'] else 'late'})")
     _report_series(result)

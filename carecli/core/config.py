@@ -81,6 +81,11 @@ _key(
     choices=("pending", "open"),
 )
 
+# --- the shop, as mail templates name it (issue 16)
+_key("shop.name", "", "str", "the shop's name, for templates ({{ shop.name }})")
+_key("shop.signature", "", "str", "the signature templates end with ({{ shop.signature }}); empty = the shop's name")
+_key("shop.address", "", "str", "the shop's postal address ({{ shop.address }}), e.g. for the footer of care mail")
+
 # --- care: follow-ups, agenda, churn, suggestions (issue 3)
 _key(
     "care.followup_after_close",

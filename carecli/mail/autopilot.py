@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
 from carecli.core.config import Settings
-from carecli.core.errors import Conflict, InvalidInput
+from carecli.core.errors import InvalidInput
 from carecli.mail import compose, outbox
 from carecli.records import followups, surveys, tickets
 from carecli.records.activity import record_event
@@ -289,46 +289,68 @@ def _render(conn: sqlite3.Connection, settings: Settings, action: Action):
     )
 
 
-def _send(conn: sqlite3.Connection, settings: Settings, action: Action, *, now: datetime) -> None:
-    rendered = _render(conn, settings, action)
+def _subject(conn: sqlite3.Connection, rendered, ticket_id: int | None) -> str:
+    """The template's subject; on a ticket with the token [#N] (the ticket's subject if it has none)."""
     subject = rendered.subject
-    if action.ticket_id is not None:
-        subject = compose.reply_subject(
-            action.ticket_id, subject or tickets.get_ticket(conn, action.ticket_id)["subject"]
-        )
+    if ticket_id is not None:
+        subject = compose.reply_subject(ticket_id, subject or tickets.get_ticket(conn, ticket_id)["subject"])
     if not subject.strip():
-        raise InvalidInput(f"template '{action.template}' has no Subject: line", "add one at its top")
-    kind = "outreach"
-    if action.action == "nudge":  # about the customer's own open request: a reply, not care mail
-        composed = compose.compose(
-            settings,
-            to=compose.recipient_of(conn, action.customer_id),
-            subject=subject,
-            body=rendered.body,
-            at=now,
-            thread=compose.thread_of(conn, action.ticket_id) if action.ticket_id else [],
-            automatic=True,
-        )
-        kind = "reply"
-    else:
-        try:
-            composed = compose.compose_outreach(
-                conn,
-                settings,
-                customer_id=action.customer_id,
-                subject=subject,
-                body=rendered.body,
-                at=now,
-                ticket_id=action.ticket_id,
-            )
-        except Conflict as exc:  # opted out between plan and send (the same transaction: not expected)
-            action.result = f"skipped: {exc}"
-            return
+        raise InvalidInput(f"template '{rendered.name}' has no Subject: line", "add one at its top")
+    return subject
+
+
+def mail_followup(
+    conn: sqlite3.Connection,
+    settings: Settings,
+    followup: sqlite3.Row,
+    template: str,
+    *,
+    now: datetime,
+    rule: str | None = None,
+) -> tuple[int, followups.Completion]:
+    """A follow-up's contact made by mail: the template rendered for it, queued as care mail (only
+    to a customer who has not opted out; Conflict otherwise), the follow-up marked done with the
+    mail as its outcome. Inside the caller's transaction; `followup done --send` and `care run`."""
+    from carecli.mail import templates
+
+    rendered = templates.render(conn, settings, template, followup_id=followup["id"])
+    composed = compose.compose_outreach(
+        conn,
+        settings,
+        customer_id=followup["customer_id"],
+        subject=_subject(conn, rendered, followup["ticket_id"]),
+        body=rendered.body,
+        at=now,
+        ticket_id=followup["ticket_id"],
+    )
+    outbox_id = outbox.queue(
+        conn,
+        composed,
+        kind="outreach",
+        at=now,
+        customer_id=followup["customer_id"],
+        ticket_id=followup["ticket_id"],
+        followup_id=followup["id"],
+        rule=rule,
+    )
+    by = f"care rule {rule}" if rule else "carecli"
+    completion = followups.complete(
+        conn,
+        settings,
+        followup,
+        at=now,
+        outcome=f"mailed by {by} (outbox {outbox_id}, template {template})",
+        channel=settings["mail.channel"],
+    )
+    return outbox_id, completion
+
+
+def _send(conn: sqlite3.Connection, settings: Settings, action: Action, *, now: datetime) -> None:
     followup_id = action.followup_id
     if action.action in _FOLLOWUP_KIND:
         # The contact is a follow-up made and done at once: the customer's timeline shows it, the
         # follow-up figures count it, and `care suggest` sees the customer covered.
-        made = followups.add_followup(
+        followup_id = followups.add_followup(
             conn,
             settings,
             customer_id=action.customer_id,
@@ -340,26 +362,42 @@ def _send(conn: sqlite3.Connection, settings: Settings, action: Action, *, now: 
             note=f"{action.rule}: {action.reason}",
             source=f"care:{action.rule}",
             template=action.template,
-        )
-        followup_id = made["id"]
-    action.outbox_id = outbox.queue(
-        conn,
-        composed,
-        kind=kind,
-        at=now,
-        customer_id=action.customer_id,
-        ticket_id=action.ticket_id,
-        followup_id=followup_id,
-        rule=action.rule,
-    )
+        )["id"]
     if followup_id is not None:
-        followups.complete(
+        action.outbox_id, _ = mail_followup(
+            conn, settings, followups.get_followup(conn, followup_id), action.template, now=now, rule=action.rule
+        )
+    else:
+        rendered = _render(conn, settings, action)
+        subject = _subject(conn, rendered, action.ticket_id)
+        if action.action == "nudge":  # about the customer's own open request: a reply, not care mail
+            composed = compose.compose(
+                settings,
+                to=compose.recipient_of(conn, action.customer_id),
+                subject=subject,
+                body=rendered.body,
+                at=now,
+                thread=compose.thread_of(conn, action.ticket_id) if action.ticket_id else [],
+                automatic=True,
+            )
+        else:
+            composed = compose.compose_outreach(
+                conn,
+                settings,
+                customer_id=action.customer_id,
+                subject=subject,
+                body=rendered.body,
+                at=now,
+                ticket_id=action.ticket_id,
+            )
+        action.outbox_id = outbox.queue(
             conn,
-            settings,
-            followups.get_followup(conn, followup_id),
+            composed,
+            kind="reply" if action.action == "nudge" else "outreach",
             at=now,
-            outcome=f"mailed by care rule {action.rule} (outbox {action.outbox_id}, template {action.template})",
-            channel=settings["mail.channel"],
+            customer_id=action.customer_id,
+            ticket_id=action.ticket_id,
+            rule=action.rule,
         )
     what = {
         "csat": f"asked for {SURVEY_NAMES.get(action.survey, '')} by mail",

@@ -221,6 +221,11 @@ TABLES: dict[str, dict[str, Col]] = {
         Col("days", kind="int", computed=True),
         Col("due_at", "due", "time", computed=True),
     ),
+    "templates": _table(  # `template list`
+        Col("name", kind="code", computed=True),
+        Col("subject", computed=True),
+        Col("source", computed=True),
+    ),
     "care_run": _table(  # `care run`: one row per action of a rule
         Col("rule", kind="code", computed=True),
         Col("action", kind="word", computed=True),

@@ -21,7 +21,7 @@ from carecli.cli.lazy import lazy_root
 from carecli.schema import database
 
 CARECLI = Path(sys.executable).parent / "carecli"  # the installed entry point
-HEAVY = {"rich", "sqlite_utils", "dateutil", "pydantic"}
+HEAVY = {"rich", "sqlite_utils", "dateutil", "pydantic", "jinja2", "smtplib"}
 PROBE = """
 import json, sys
 args, watched = json.loads(sys.argv[1]), set(json.loads(sys.argv[2]))

@@ -208,6 +208,9 @@ def _register() -> None:
     from carecli.cli import outbox
 
     app.add_typer(outbox.app, name="outbox", help="Mail out: what carecli sends; `outbox send` for cron.")
+    from carecli.cli import templates
+
+    app.add_typer(templates.app, name="template", help="Mail templates: list them, show one, render it.")
 
     # fixing mistakes (issue 13)
     from carecli.cli import interactions, undo

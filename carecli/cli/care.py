@@ -201,6 +201,59 @@ def suggest(
     message(f"scheduled {counted(len(made), 'follow-up')}: " + ", ".join(f"#{row['id']}" for row in made))
 
 
+CARE_RUN_COLUMNS = columns_of("care_run")
+CARE_RUN_TABLE_COLUMNS = columns_of(
+    "care_run", "rule", "action", "customer_name", "ticket_id", "followup_id", "reason", "result"
+)
+
+
+@app.command("run")
+def run(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", "-n", help="list what each rule would do, and why; change nothing")
+    ] = False,
+    fmt: FormatOpt = "table",
+    raw: RawOpt = False,
+) -> None:
+    """Act on the care rules of the config ([[care.rules]]): survey, nudge, close after silence,
+    mail due follow-ups that carry a template, thank and recover. For cron, before `outbox send`.
+
+    Every action is an event on its ticket naming the rule, so no rule acts twice; every mail
+    waits in the outbox. A template that cannot be rendered stops the run before anything is
+    queued; a customer who cannot be mailed is listed as skipped, with the reason."""
+    from carecli.mail import autopilot
+
+    settings = STATE.settings
+    if not settings["care.rules"]:
+        message("no care rules: add [[care.rules]] to the config (see config.example.toml)")
+        return
+    if dry_run:
+        actions = autopilot.run(STATE.conn, settings, now=STATE.now, dry_run=True)
+    else:
+        with STATE.write() as conn:
+            actions = autopilot.run(conn, settings, now=STATE.now)
+    emit_rows(
+        [action.as_row() for action in actions],
+        CARE_RUN_TABLE_COLUMNS if fmt == "table" else CARE_RUN_COLUMNS,
+        fmt,
+        tz=settings.tz,
+        empty="nothing to do: every rule is up to date",
+        raw=raw,
+    )
+    queued = sum(1 for a in actions if a.outbox_id is not None)
+    closed = sum(1 for a in actions if a.result == "closed")
+    skipped = sum(1 for a in actions if a.result.startswith("skipped"))
+    if dry_run:
+        message(f"dry run: {counted(len(actions), 'action')}; nothing was changed")
+    elif actions:
+        parts = [f"queued {counted(queued, 'message')}"]
+        if closed:
+            parts.append(f"closed {counted(closed, 'ticket')}")
+        if skipped:
+            parts.append(f"skipped {skipped}")
+        message(", ".join(parts) + ("; send with: carecli outbox send" if queued else ""))
+
+
 # ---------------------------------------------------------------- health
 
 

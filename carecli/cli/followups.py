@@ -138,6 +138,13 @@ def add(
     ticket: TicketOpt = None,
     every: EveryOpt = None,
     rrule: RruleOpt = None,
+    template: Annotated[
+        Optional[str],
+        typer.Option(
+            "--template",
+            help="mail this template when it is due: `care run` (a followups rule) sends it and marks it done",
+        ),
+    ] = None,
     at: AtOpt = None,
     fmt: FormatOpt = "table",
 ) -> None:
@@ -147,6 +154,11 @@ def add(
 
     when = STATE.happened(at)
     due_at, all_day = _due(due)
+    if template is not None:
+        from carecli.mail import templates
+
+        template = template.strip()
+        templates.source_text(STATE.settings, template)  # an unknown name fails here, before anything is written
     with STATE.write() as conn:
         who = customers.resolve_customer(conn, customer)
         row = followups.add_followup(
@@ -161,6 +173,7 @@ def add(
             ticket_id=ticket,
             every=every,
             rrule=rrule,
+            template=template,
         )
     repeats = f", repeating {describe_rule(row['recurrence'])}" if row["recurrence"] else ""
     message(f"scheduled {row['kind']} #{row['id']} with {who['name']}{repeats}")
@@ -254,16 +267,42 @@ def done(
     outcome: Annotated[Optional[str], typer.Option("--outcome", "-o", help="what came of it")] = None,
     channel: ChannelOpt = None,
     at: AtOpt = None,
+    send: Annotated[
+        bool,
+        typer.Option(
+            "--send", help="make the contact by mail: queue the template (--template, or the follow-up's own)"
+        ),
+    ] = False,
+    template: Annotated[
+        Optional[str], typer.Option("--template", help="with --send: the template to mail (carecli template list)")
+    ] = None,
     fmt: FormatOpt = "table",
 ) -> None:
-    """Mark a follow-up done and log the contact; a recurring one schedules its next occurrence."""
+    """Mark a follow-up done and log the contact; a recurring one schedules its next occurrence.
+    With --send the contact is a mail from a template, queued in the outbox (care mail: only to a
+    customer who has not opted out, with a way to opt out)."""
+    from carecli.core.errors import InvalidInput, UsageError
     from carecli.records import followups
 
     when = STATE.happened(at)
+    if template is not None and not send:
+        raise UsageError("--template goes with --send", "add --send to mail it")
+    if send and (at is not None or outcome is not None):
+        raise InvalidInput("--send mails now and writes its own outcome", "leave out --at and --outcome with --send")
+    queued = None
     with STATE.write() as conn:
-        result = followups.complete(
-            conn, STATE.settings, followups.get_followup(conn, followup_id), at=when, outcome=outcome, channel=channel
-        )
+        followup = followups.get_followup(conn, followup_id)
+        if send:
+            from carecli.mail import autopilot
+
+            name = (template or followup["template"] or "").strip()
+            if not name:
+                raise UsageError(f"follow-up #{followup_id} carries no template", "name one: --send --template NAME")
+            queued, result = autopilot.mail_followup(conn, STATE.settings, followup, name, now=when)
+        else:
+            result = followups.complete(conn, STATE.settings, followup, at=when, outcome=outcome, channel=channel)
+    if queued is not None:
+        message(f"queued message {queued}: carecli outbox send")
     row = result.followup
     message(f"done: {row['kind']} #{row['id']} with {row['customer_name']} ({'on time' if row['on_time'] else 'late'})")
     _report_series(result)

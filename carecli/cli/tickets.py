@@ -160,7 +160,9 @@ def _add_to_twin(twin, who, when, message_text: str | None) -> bool:
 @app.command("reply")
 def reply(
     ticket_id: TicketId,
-    text: TextArg,
+    text: Annotated[
+        Optional[str], typer.Argument(help="the message text (with --template: what it places as {{ text }})")
+    ] = None,
     channel: ChannelOpt = None,
     pending: Annotated[
         Optional[bool],
@@ -176,6 +178,12 @@ def reply(
         bool,
         typer.Option("--send", help="also mail it to the customer (queued in the outbox; `outbox send` sends it)"),
     ] = False,
+    template: Annotated[
+        Optional[str],
+        typer.Option(
+            "--template", help="write the reply from this template (carecli template list); TEXT fills {{ text }}"
+        ),
+    ] = None,
     fmt: FormatOpt = "table",
 ) -> None:
     """Log our reply to the customer; the first reply sets the first response time.
@@ -183,37 +191,46 @@ def reply(
     The reply hands an open ticket to the customer: it becomes pending (unless --open or
     tickets.after_reply = "open"), except when the reply is dated before the ticket's latest
     status change or the customer's latest message. With --send the reply is also mailed,
-    threaded onto the customer's last message, with [#N] in its subject."""
+    threaded onto the customer's last message, with [#N] in its subject. With --template the
+    text is the rendered template (its Subject, if any, becomes the mail's, [#N] kept)."""
+    from carecli.core.errors import InvalidInput, UsageError
     from carecli.records import tickets
 
     when = STATE.happened(at)
     settings = STATE.settings
+    if text is None and template is None:
+        raise UsageError("give the reply's TEXT, or --template NAME", "e.g. carecli ticket reply 4 'On its way today.'")
     if send and at is not None:
-        from carecli.core.errors import InvalidInput
-
         raise InvalidInput(
             "--send mails the reply now; it cannot carry --at", "leave out --at, or log it without --send"
         )
     with STATE.write() as conn:
         ticket = _ticket(conn, ticket_id)
+        subject = None
+        if template is not None:
+            from carecli.mail import templates
+
+            rendered = templates.render(conn, settings, template.strip(), ticket_id=ticket_id, text=text)
+            text, subject = rendered.body.rstrip("\n"), rendered.subject or None
+        assert text is not None
         if send:
             channel = channel or settings["mail.channel"]
         row = tickets.reply(conn, settings, ticket, text, at=when, channel=channel, pending=pending)
-        queued = _queue_reply(conn, row, text, when) if send else None
+        queued = _queue_reply(conn, row, text, when, subject=subject) if send else None
     message(f"replied on #{row['id']}, {row['customer_name']}: {row['subject']} ({row['status']})")
     if queued is not None:
         message(f"queued message {queued} to {row['customer_email']}: carecli outbox send")
     _show(row, fmt)
 
 
-def _queue_reply(conn, ticket, text: str, when) -> int:
+def _queue_reply(conn, ticket, text: str, when, *, subject: str | None = None) -> int:
     from carecli.mail import compose, outbox
 
     settings = STATE.settings
     composed = compose.compose(
         settings,
         to=compose.recipient_of(conn, ticket["customer_id"]),
-        subject=compose.reply_subject(ticket["id"], ticket["subject"]),
+        subject=compose.reply_subject(ticket["id"], subject or ticket["subject"]),
         body=text,
         at=when,
         thread=compose.thread_of(conn, ticket["id"]),

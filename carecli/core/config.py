@@ -81,6 +81,11 @@ _key(
     choices=("pending", "open"),
 )
 
+# --- the shop, as mail templates name it (issue 16)
+_key("shop.name", "", "str", "the shop's name, for templates ({{ shop.name }})")
+_key("shop.signature", "", "str", "the signature templates end with ({{ shop.signature }}); empty = the shop's name")
+_key("shop.address", "", "str", "the shop's postal address ({{ shop.address }}), e.g. for the footer of care mail")
+
 # --- care: follow-ups, agenda, churn, suggestions (issue 3)
 _key(
     "care.followup_after_close",
@@ -131,6 +136,15 @@ _key(
     "`care suggest` proposes a win-back for a customer lost this recently (not for price); empty = off",
 )
 _key("care.health_window", "90d", "duration", "`customer health` reads survey scores and reopens this recent")
+# `care run` (issue 16): [[care.rules]] tables, checked by _check_care_rules.
+CARE_ACTIONS = ("csat", "nudge", "followups", "thank", "recover")
+_key(
+    "care.rules",
+    [],
+    "rules",
+    "what `care run` does by itself: [[care.rules]] name, action (csat | nudge | followups | thank | recover),"
+    " after, close_after (nudge), template, survey (csat: csat | nps | ces)",
+)
 _key(
     "care.health_stale_ticket_after",
     "3d",
@@ -347,7 +361,7 @@ def load(config_path: str | os.PathLike | None = None, env: Mapping[str, str] | 
 
     for name, key in KEYS.items():
         env_name = env_var(name)
-        if key.kind != "table" and env_name in env:
+        if key.kind not in ("table", "rules") and env_name in env:
             raw = env[env_name]
             value = (
                 [v.strip() for v in raw.split(",") if v.strip()]
@@ -445,6 +459,8 @@ def _check(key: Key, value: Any, where: str) -> Any:
         return items
     if kind in ("weekdays", "dates"):
         return _check_day_list(key, value, where)
+    if kind == "rules":
+        return _check_care_rules(key, value, where)
     if kind == "folders":  # IMAP folder names are case-sensitive (INBOX aside): kept as written
         if not isinstance(value, list) or not value or not all(isinstance(v, str) and v.strip() for v in value):
             raise ConfigError(f"{where}: '{key.name}' must be a non-empty list of folder names, e.g. [\"INBOX\"]")
@@ -492,6 +508,64 @@ def parse_size(text: str) -> int:
     if found is None:
         raise ValueError(text)
     return int(found.group(1)) * _SIZE_UNITS[(found.group(2) or "b").lower()]
+
+
+# Each action's template and wait when a rule names none: the starter templates of that name.
+RULE_DEFAULTS = {
+    "csat": {"template": "csat", "after": "2d"},
+    "nudge": {"template": "nudge", "after": "3d"},
+    "followups": {"template": "", "after": "0d"},
+    "thank": {"template": "thank-you", "after": "0d"},
+    "recover": {"template": "recover", "after": "0d"},
+}
+_RULE_FIELDS = ("name", "action", "after", "close_after", "template", "survey")
+
+
+def _check_care_rules(key: Key, value: Any, where: str) -> list[dict[str, str]]:
+    """[[care.rules]]: each a table with a unique name and a known action; durations checked
+    here, so `care run` never meets a bad one. Missing fields get the action's defaults."""
+    from carecli.text.durations import parse_duration
+    from carecli.text.vocabulary import TimeParseError
+
+    example = '[[care.rules]] name = "survey", action = "csat", after = "2d"'
+    if not isinstance(value, list) or not all(isinstance(rule, dict) for rule in value):
+        raise ConfigError(f"{where}: '{key.name}' must be [[care.rules]] tables, e.g. {example}")
+    rules: list[dict[str, str]] = []
+    for number, rule in enumerate(value, 1):
+        at = f"{where}: rule {number}"
+        unknown = sorted(set(rule) - set(_RULE_FIELDS))
+        if unknown:
+            raise ConfigError(f"{at}: unknown field '{unknown[0]}'", f"a rule has: {', '.join(_RULE_FIELDS)}")
+        if not all(isinstance(field_value, str) for field_value in rule.values()):
+            raise ConfigError(f"{at}: every field of a rule is a string, e.g. {example}")
+        name, action = rule.get("name", "").strip(), rule.get("action", "").strip().lower()
+        if not name:
+            raise ConfigError(f"{at}: a rule needs a name", example)
+        if any(name == earlier["name"] for earlier in rules):
+            raise ConfigError(f"{at}: two rules are named '{name}'", "give each rule its own name")
+        if action not in CARE_ACTIONS:
+            raise ConfigError(f"{at} ('{name}'): action must be one of {', '.join(CARE_ACTIONS)}, not {action!r}")
+        checked = {**RULE_DEFAULTS[action], "name": name, "action": action, "close_after": "", "survey": ""}
+        checked.update({given: text.strip() for given, text in rule.items() if given not in ("name", "action")})
+        for wait in ("after", "close_after"):
+            try:
+                if checked[wait]:
+                    parse_duration(checked[wait])
+            except TimeParseError as exc:
+                raise ConfigError(f"{at} ('{name}'): {wait}: {exc}") from None
+        if checked["close_after"] and action != "nudge":
+            raise ConfigError(f"{at} ('{name}'): close_after belongs to a nudge rule", "remove it")
+        if action == "csat":
+            survey = checked["survey"].lower() or (
+                checked["template"] if checked["template"] in ("nps", "ces") else "csat"
+            )
+            if survey not in ("csat", "nps", "ces"):
+                raise ConfigError(f"{at} ('{name}'): survey must be csat, nps or ces, not {checked['survey']!r}")
+            checked["survey"] = survey
+        elif checked["survey"]:
+            raise ConfigError(f"{at} ('{name}'): survey belongs to a csat rule", "remove it")
+        rules.append(checked)
+    return rules
 
 
 def _check_int(key: Key, value: Any, where: str) -> int:

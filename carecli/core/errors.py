@@ -37,6 +37,12 @@ class InvalidInput(CareError):
     """A value the user typed cannot be used as given."""
 
 
+class UsageError(CareError):
+    """The command line itself is incomplete or contradictory (exit 2, as click's own usage errors)."""
+
+    exit_code = EXIT_USAGE
+
+
 class Conflict(CareError):
     """The change is not allowed in the record's current state (close twice, reopen an open ticket)."""
 

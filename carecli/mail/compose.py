@@ -81,8 +81,10 @@ def compose(
     kind: str = "reply",
     unsubscribe_token: str | None = None,
     html: str | None = None,
+    automatic: bool = False,
 ) -> Composed:
-    """One message (with `html`, a multipart/alternative: the text, then the HTML page). Header values come from stored text: control characters and line breaks in
+    """One message (with `html`, a multipart/alternative: the text, then the HTML page;
+    `automatic`: sent by a rule, not by a person). Header values come from stored text: control characters and line breaks in
     them are made spaces, so a customer's name or a subject can never add a header."""
     from_address = sender(settings)
     own = {address.casefold() for address in (*settings["mail.addresses"], from_address)}
@@ -103,7 +105,8 @@ def compose(
         kept = thread if len(thread) <= REFERENCES_KEPT else [thread[0], *thread[-(REFERENCES_KEPT - 1) :]]
         message["References"] = " ".join(f"<{ref}>" for ref in kept)
     # Outreach nobody asked for, and reports, are marked so, so that auto-replies do not answer them.
-    message["Auto-Submitted"] = "no" if kind == "reply" else "auto-generated"
+    # A reply a rule sends by itself (a nudge) is automatic too.
+    message["Auto-Submitted"] = "no" if kind == "reply" and not automatic else "auto-generated"
     body = body if body.endswith("\n") else body + "\n"
     if kind == "outreach":
         if not unsubscribe_token:

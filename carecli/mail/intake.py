@@ -20,7 +20,7 @@ from typing import Any
 from carecli.core import store, undolog
 from carecli.core.config import Settings
 from carecli.core.errors import InvalidInput, NotFound
-from carecli.mail import attachments, identities, outbox
+from carecli.mail import attachments, autopilot, identities, outbox
 from carecli.mail.parse import Mail, subject_key
 from carecli.mail.quoted import new_part
 from carecli.records import care, consent, tickets
@@ -147,6 +147,15 @@ def _file(conn: sqlite3.Connection, settings: Settings, mail: Mail, received: da
     ticket, how, related = _thread(conn, settings, mail, ours, customer_ids={customer_id}, at=at)
     body = _body(mail, settings.size("mail.attachment_max_size"))
     channel = settings["mail.channel"]
+    answer = _survey_answer(conn, ticket, mail, at) if ticket is not None else None
+    if ticket is not None and answer is not None:
+        if ticket["status"] == "closed":  # a score is not a new request: the ticket stays closed
+            at = _not_before_ticket(ticket, at, filing)
+            tickets.inbound(conn, settings, ticket, body, at=at, channel=channel)
+            filing.ticket_id = ticket["id"]
+            filing.reason += f"{how}; {answer}; the ticket stays closed"
+            return filing
+        how += f"; {answer}"
     if ticket is not None and ticket["status"] == "closed" and not _reopens(settings, ticket, at):
         if at >= from_db(ticket["closed_at"]):  # reopen_on_reply is off: a new ticket, pointing back
             related, ticket = ticket, None
@@ -273,6 +282,24 @@ def _unsubscribes(conn: sqlite3.Connection, mail: Mail, at: datetime, filing: Fi
     filing.customer_id = customer_id
     filing.reason = "unsubscribe: opted out of care mail" if changed else "unsubscribe: had opted out already"
     return True
+
+
+def _survey_answer(conn: sqlite3.Connection, ticket: sqlite3.Row, mail: Mail, at: datetime) -> str | None:
+    """An answer to the survey question `care run` mailed on the ticket (its headers name the
+    question, or the ticket is closed and the question was asked): the first number on the
+    survey's scale is recorded as the score (what is returned says so). Without one, it is an
+    ordinary message (None)."""
+    asked = autopilot.survey_asked(conn, ticket["id"], mail.thread_ids)
+    if asked is None or not (asked["answers_it"] or ticket["status"] == "closed") or to_db(at) < asked["at"]:
+        return None
+    text = new_part(mail.text) or ""
+    score = autopilot.read_score(text, asked["survey"])
+    if score is None:
+        return None
+    autopilot.record_answer(
+        conn, ticket, asked["survey"], score, text.strip(), at=max(at, from_db(ticket["created_at"]))
+    )
+    return f"survey answer: {autopilot.SURVEY_NAMES[asked['survey']]} {score}"
 
 
 def _reopens(settings: Settings, ticket: sqlite3.Row, at: datetime) -> bool:

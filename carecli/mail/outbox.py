@@ -127,11 +127,13 @@ def retry(conn: sqlite3.Connection, outbox_id: int, *, at: datetime, unknown: bo
 
 
 def cancel_care_for_ticket(conn: sqlite3.Connection, ticket_id: int) -> list[int]:
-    """The customer wrote in first: their queued outreach on that ticket is not sent."""
+    """The customer wrote in first: their queued outreach on that ticket, and whatever a care rule
+    queued on it (a nudge is a reply, but one the customer has just made pointless), is not sent."""
     ids = [
         row[0]
         for row in conn.execute(
-            "SELECT id FROM outbox WHERE ticket_id = ? AND state = 'queued' AND kind = 'outreach'", (ticket_id,)
+            "SELECT id FROM outbox WHERE ticket_id = ? AND state = 'queued' AND (kind = 'outreach' OR rule IS NOT NULL)",
+            (ticket_id,),
         )
     ]
     for outbox_id in ids:

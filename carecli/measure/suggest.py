@@ -49,8 +49,11 @@ def _span(settings: Settings, key: str) -> timedelta:
     return settings.duration(key) or timedelta(0)
 
 
-def suggest(conn: sqlite3.Connection, settings: Settings, *, now: datetime) -> list[dict]:
-    """Proposed follow-ups, one per customer and rule, each with its evidence; nothing is written."""
+def suggest(
+    conn: sqlite3.Connection, settings: Settings, *, now: datetime, only: tuple[str, ...] | None = None
+) -> list[dict]:
+    """Proposed follow-ups, one per customer and rule (of `only` those rules, when given), each with
+    its evidence; nothing is written."""
     params = {
         "now": to_db(now),
         "survey_since": to_db(now - _span(settings, "care.survey_window")),
@@ -65,13 +68,16 @@ def suggest(conn: sqlite3.Connection, settings: Settings, *, now: datetime) -> l
         "win_back_excluded": WIN_BACK_EXCLUDED_REASON,
     }
     win_back_within = settings.duration("care.win_back_within")
-    found = [
-        *_recovery(conn, params),
-        *_repeat_contact(conn, params),
-        *_silent(conn, params),
-        *_thank_you(conn, params),
-        *(_win_back(conn, {**params, "win_back_since": to_db(now - win_back_within)}) if win_back_within else []),
-    ]
+    finders = {
+        "recovery": _recovery,
+        "repeat-contact": _repeat_contact,
+        "silent": _silent,
+        "thank-you": _thank_you,
+        "win-back": (lambda conn, params: _win_back(conn, {**params, "win_back_since": to_db(now - win_back_within)}))
+        if win_back_within
+        else (lambda conn, params: []),
+    }
+    found = [row for name, finder in finders.items() if only is None or name in only for row in finder(conn, params)]
     tz = settings.tz
     due = local_day_bounds(now.astimezone(tz).date(), tz)[0]
     return [

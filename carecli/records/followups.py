@@ -27,7 +27,8 @@ DEFAULT_KIND = "check-in"
 
 FOLLOWUP_FIELDS = """
     f.id, f.customer_id, c.name AS customer_name, f.ticket_id, f.kind, f.note, f.due_at, f.all_day,
-    f.recurrence, f.status, f.on_time, f.created_at, f.completed_at, f.outcome, f.source, f.previous_id
+    f.recurrence, f.status, f.on_time, f.created_at, f.completed_at, f.outcome, f.source, f.previous_id,
+    f.template
 """
 
 
@@ -219,6 +220,7 @@ def add_followup(
     recurrence: str | None = None,
     source: str = "manual",
     previous_id: int | None = None,
+    template: str | None = None,
 ) -> sqlite3.Row:
     """Schedule a follow-up. ``due`` is aware; an all-day one is normalised to its local midnight."""
     tz = settings.tz
@@ -243,6 +245,7 @@ def add_followup(
             "created_at": to_db(at),
             "source": source,
             "previous_id": previous_id,
+            "template": template or None,
         },
     )
     return get_followup(conn, followup_id)
@@ -307,6 +310,7 @@ def _schedule_next(conn: sqlite3.Connection, settings: Settings, followup: sqlit
         recurrence=followup["recurrence"],
         source=followup["source"],
         previous_id=followup["id"],
+        template=followup["template"],
     )
     return result
 

@@ -127,6 +127,8 @@ def event_text(kind: str, detail: str | None, tz: tzinfo) -> str:
     if not detail:
         return kind
     data = json.loads(detail)
+    if kind == "care":  # `care run`: the rule's name and what it did, in words
+        return f"care rule {data.get('rule', '?')}: {data.get('what') or data.get('action', '')}"
 
     def shown(value) -> str:
         return format_local(value, tz) if isinstance(value, str) and _STORED_TIME.fullmatch(value) else str(value)

@@ -571,6 +571,12 @@ def m017_consent(db) -> None:
     """)
 
 
+def m020_followup_templates(db) -> None:
+    """Care on autopilot (issue 16): a follow-up may carry the template `care run` mails for it
+    when it is due (a tip after a fix, a service reminder), instead of waiting for the worker."""
+    db.execute("ALTER TABLE followups ADD COLUMN template TEXT")
+
+
 # The order is the history of the schema; append only.
 STEPS = [
     m001_initial,
@@ -588,6 +594,7 @@ STEPS = [
     m013_business_batches,
     m016_outbox,
     m017_consent,
+    m020_followup_templates,
 ]
 NAMES = [step.__name__ for step in STEPS]
 

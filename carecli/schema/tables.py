@@ -142,6 +142,7 @@ TABLES: dict[str, dict[str, Col]] = {
         Col("on_time", "on time", "bool", computed=True),
         Col("outcome"),
         Col("source"),
+        Col("template", kind="code"),
         Col("previous_id", "previous", "int"),
         Col("created_at", "created", "time"),
     ),
@@ -219,6 +220,23 @@ TABLES: dict[str, dict[str, Col]] = {
         Col("score", kind="int", computed=True),
         Col("days", kind="int", computed=True),
         Col("due_at", "due", "time", computed=True),
+    ),
+    "templates": _table(  # `template list`
+        Col("name", kind="code", computed=True),
+        Col("subject", computed=True),
+        Col("source", computed=True),
+    ),
+    "care_run": _table(  # `care run`: one row per action of a rule
+        Col("rule", kind="code", computed=True),
+        Col("action", kind="word", computed=True),
+        *(Col(c.key, c.label, c.kind, computed=True) for c in _CUSTOMER_REFS[:2]),
+        Col("ticket_id", "ticket", "int", computed=True),
+        Col("followup_id", "follow-up", "int", computed=True),
+        Col("template", kind="code", computed=True),
+        Col("survey", kind="word", computed=True),
+        Col("reason", "why", computed=True),
+        Col("result", computed=True),
+        Col("outbox_id", "outbox", "int", computed=True),
     ),
     "health": _table(
         Col("customer_id", "id", "int", computed=True),
@@ -326,6 +344,7 @@ DROPS: dict[str, tuple[str, ...]] = {
     ),
     "interactions": ("ticket_external_id", "followup_id", "customer_id", "customer_email", "channel", "direction"),
     "followups": (
+        "template",
         "created_at",
         "previous_id",
         "source",
@@ -345,6 +364,7 @@ DROPS: dict[str, tuple[str, ...]] = {
     "events": ("customer_id", "ticket_id"),
     "suggestions": ("evidence_at", "days", "score", "due_at", "customer_id", "ticket_id", "kind"),
     "health": ("last_contact_at", "customer_id"),
+    "care_run": ("outbox_id", "survey", "template", "followup_id", "customer_id"),
     "outbox": ("customer_id", "attempts", "customer_name", "due_at", "sent_at", "kind"),
 }
 

@@ -77,13 +77,15 @@ def _csat(conn, settings, rule, *, now, after) -> list[Action]:
                            WHERE qt.customer_id = t.customer_id AND q.kind = 'care' AND q.voided_by IS NULL
                              AND q.at >= :quiet_since AND json_extract(q.detail, '$.survey') = 'nps')"""
         params["quiet_since"] = to_db(now - NPS_QUIET)
+    # The unary + keeps SQLite off the status and kind indexes: by status it would walk every closed
+    # ticket, and by kind every answer (125 s on the 1M-ticket database; 40 ms by close time and ticket).
     rows = conn.execute(
         f"""
         SELECT t.id, t.customer_id, c.name AS customer_name, t.closed_at FROM tickets t
         JOIN customers c ON c.id = t.customer_id
-        WHERE t.status = 'closed' AND t.closed_at <= :due_before AND t.closed_at >= :not_before
+        WHERE +t.status = 'closed' AND t.closed_at <= :due_before AND t.closed_at >= :not_before
           AND coalesce(t.resolution, '') <> '{NO_REPLY}' AND c.lost_at IS NULL
-          AND NOT EXISTS (SELECT 1 FROM surveys s WHERE s.ticket_id = t.id AND s.kind = :survey)
+          AND NOT EXISTS (SELECT 1 FROM surveys s WHERE s.ticket_id = t.id AND +s.kind = :survey)
           AND NOT EXISTS (SELECT 1 FROM events e WHERE e.ticket_id = t.id AND e.kind = 'care'
                           AND e.voided_by IS NULL AND json_extract(e.detail, '$.survey') = :survey)
           {nps_guard}
@@ -107,16 +109,21 @@ def _csat(conn, settings, rule, *, now, after) -> list[Action]:
     ]
 
 
+# When a pending ticket went pending; imported and generated tickets may lack pending_since, and
+# their last change is then the best word for it.
+_PENDING_SINCE = "coalesce(t.pending_since, t.updated_at)"
+
+
 def _nudge(conn, settings, rule, *, now, after) -> list[Action]:
     rows = conn.execute(
-        """
-        SELECT t.id, t.customer_id, c.name AS customer_name, t.pending_since FROM tickets t
+        f"""
+        SELECT t.id, t.customer_id, c.name AS customer_name, {_PENDING_SINCE} AS pending_since FROM tickets t
         JOIN customers c ON c.id = t.customer_id
-        WHERE t.status = 'pending' AND t.pending_since <= :due_before
+        WHERE t.status = 'pending' AND {_PENDING_SINCE} <= :due_before
           AND NOT EXISTS (SELECT 1 FROM events e WHERE e.ticket_id = t.id AND e.kind = 'care'
-                          AND e.voided_by IS NULL AND e.at >= t.pending_since
+                          AND e.voided_by IS NULL AND e.at >= {_PENDING_SINCE}
                           AND json_extract(e.detail, '$.action') = 'nudge')
-        ORDER BY t.pending_since, t.id
+        ORDER BY 4, t.id
         """,
         {"due_before": to_db(now - after)},
     )
@@ -142,13 +149,13 @@ def _silent_after_nudge(conn, settings, rule, *, now) -> list[Action]:
     """Pending tickets whose nudge (by this rule, in this pending spell) was sent `close_after` ago:
     the customer's answer would have made them open again, so they are still silent."""
     rows = conn.execute(
-        """
+        f"""
         SELECT t.id, t.customer_id, c.name AS customer_name, o.sent_at FROM tickets t
         JOIN customers c ON c.id = t.customer_id
         JOIN events e ON e.ticket_id = t.id AND e.kind = 'care' AND e.voided_by IS NULL
                      AND json_extract(e.detail, '$.action') = 'nudge' AND json_extract(e.detail, '$.rule') = :rule
         JOIN outbox o ON o.id = json_extract(e.detail, '$.outbox') AND o.state = 'sent'
-        WHERE t.status = 'pending' AND e.at >= t.pending_since AND o.sent_at <= :sent_before
+        WHERE t.status = 'pending' AND e.at >= {_PENDING_SINCE} AND o.sent_at <= :sent_before
         ORDER BY o.sent_at, t.id
         """,
         {"rule": rule["name"], "sent_before": to_db(now - parse_duration(rule["close_after"]))},

@@ -386,7 +386,10 @@ def _bad_rows(report, label: str):
 
 def search(
     text: Annotated[
-        str, typer.Argument(help='words to find (all must match; "quoted phrase", prefix*, OR)', show_default=False)
+        str,
+        typer.Argument(
+            help='words to find: all must match; a OR b; a NOT b; "a phrase"; prefix*', show_default=False
+        ),
     ],
     customer: CustomerFilterOpt = None,
     since: SinceOpt = None,
@@ -394,7 +397,14 @@ def search(
     fmt: FormatOpt = "table",
     raw: RawOpt = False,
 ) -> None:
-    """Full-text search over ticket subjects, messages and notes, customer names and notes; best first."""
+    """Full-text search over ticket subjects, messages and notes, customer names and notes; best first.
+
+    Every word must match (`roses vase`). OR and NOT, written in capitals between words, join or
+    exclude: `tulips OR wreath`, `roses NOT wreath`. "Quoted words" match as a phrase, in order;
+    `vas*` matches words starting with "vas". English words match their other forms (`rose`
+    finds "roses", `deliver` finds "delivered"), and accents and case never matter (`cafe`
+    finds "Café"). Any other character is only a character, never syntax.
+    """
     from carecli.cli.output import MARKS, Column, emit_rows, use_rich
     from carecli.data import searching
 

@@ -119,3 +119,14 @@ def test_a_migration_run_again_within_the_same_second_backs_up_under_a_second_na
     result = run_without_db("db", "migrate")
     assert result.exit_code == 0, result.stderr
     assert db_path.with_name(f"{db_path.stem}-backup-20260314-100000-2.db").exists()
+
+
+def test_m019_makes_rows_of_an_old_database_findable_by_their_other_forms(tmp_path):
+    from carecli.data import searching
+
+    path = tmp_path / "old.db"
+    shutil.copy(FIXTURES[0], path)
+    conn = database.connect(path)
+    refs = {hit["ref"] for hit in searching.search(conn, "charge", limit=100) if hit["kind"] == "ticket"}
+    assert "#2" in refs  # "Charged twice", indexed before m019 existed
+    conn.close()

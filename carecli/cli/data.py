@@ -249,19 +249,25 @@ def import_(
 ) -> None:
     """Import rows from a CSV or JSONL file in one transaction: every row lands, or none does.
 
-    Columns are mapped by --map and/or --preset. Rows with an external id already imported are
+    Columns are mapped by --map and/or --preset; a file whose headers are carecli's own field
+    names (name,email,phone,tags,notes for customers) needs neither. --dry-run makes every check
+    the real run makes, so it fails where the real run would. Rows with an external id already imported are
     skipped (or updated, or an error) so importing the same file twice changes nothing.
     """
     from carecli.cli.output import emit_record
+    from carecli.core.files import Output
     from carecli.data import importing
 
     settings = STATE.settings
-    rules = importing.load_mapping(what, path=mapping, preset=preset)
+    own_fields = mapping is None and preset is None  # known only once the header is read
+    rules = None if own_fields else importing.load_mapping(what, path=mapping, preset=preset)
     label = "stdin" if file == "-" else file
     stream = importing.open_input(file)
     try:
         # Opened and checked before anything is written: once the rows are committed nothing may fail.
-        reject_file = _reject_output(file, rejects) if skip_bad and not dry_run else None
+        # A dry run makes the same checks as the real run, so that it predicts it (issue 14).
+        reject_path = _reject_path(file, rejects) if skip_bad else None
+        reject_file = Output(reject_path, newline="") if reject_path is not None and not dry_run else None
     except BaseException:
         stream.close()
         raise
@@ -269,6 +275,8 @@ def import_(
     try:
         source_format = importing.guess_format(file, input_format)
         header, rows = importing.read_rows(stream, source_format)
+        if rules is None:
+            rules = importing.load_mapping(what, header=header)
         size = None if file == "-" else Path(file).stat().st_size
         # Opened once the mapping and the file are known good, so a mistake there creates nothing.
         # Importing into a new path makes the database; a dry run writes nothing, not even that.
@@ -292,7 +300,7 @@ def import_(
                     progress=progress.advance,
                 )
                 report = importer.run(rows, path=file if aside else None)
-                if report.rejected and not skip_bad and not dry_run:
+                if report.rejected and not skip_bad:
                     raise _bad_rows(report, label)
                 if dry_run:
                     raise _DryRun()
@@ -332,14 +340,13 @@ def import_(
 STDIN_REJECTS = "rejects.csv"
 
 
-def _reject_output(file: str, rejects: str | None):
-    """The reject file of --skip-bad, opened: --rejects PATH (replaced if it exists), else
+def _reject_path(file: str, rejects: str | None) -> str:
+    """Where the reject file of --skip-bad goes: --rejects PATH (replaced if it exists), else
     FILE.rejects.csv (an earlier run's, replaced), else for stdin ./rejects.csv, which may be
     anyone's file and so is never replaced."""
     import os
 
     from carecli.core.errors import InvalidInput
-    from carecli.core.files import Output
 
     if rejects is None and file == "-":
         if os.path.lexists(STDIN_REJECTS):
@@ -348,7 +355,7 @@ def _reject_output(file: str, rejects: str | None):
                 "pass --rejects PATH to say where the rejected rows go (a file given there is replaced)",
             )
         rejects = STDIN_REJECTS
-    return Output(rejects or f"{file}.rejects.csv", newline="")
+    return rejects or f"{file}.rejects.csv"
 
 
 def _write_rejects(reject_file, header, report, label: str) -> None:
@@ -386,7 +393,8 @@ def _bad_rows(report, label: str):
 
 def search(
     text: Annotated[
-        str, typer.Argument(help='words to find (all must match; "quoted phrase", prefix*, OR)', show_default=False)
+        str,
+        typer.Argument(help='words to find: all must match; a OR b; a NOT b; "a phrase"; prefix*', show_default=False),
     ],
     customer: CustomerFilterOpt = None,
     since: SinceOpt = None,
@@ -394,7 +402,14 @@ def search(
     fmt: FormatOpt = "table",
     raw: RawOpt = False,
 ) -> None:
-    """Full-text search over ticket subjects, messages and notes, customer names and notes; best first."""
+    """Full-text search over ticket subjects, messages and notes, customer names and notes; best first.
+
+    Every word must match (`roses vase`). OR and NOT, written in capitals between words, join or
+    exclude: `tulips OR wreath`, `roses NOT wreath`. "Quoted words" match as a phrase, in order;
+    `vas*` matches words starting with "vas". English words match their other forms (`rose`
+    finds "roses", `deliver` finds "delivered"), and accents and case never matter (`cafe`
+    finds "Café"). Any other character is only a character, never syntax.
+    """
     from carecli.cli.output import MARKS, Column, emit_rows, use_rich
     from carecli.data import searching
 

@@ -1,4 +1,5 @@
-"""Full-text search over tickets, interactions and customers through the FTS5 indexes of m004."""
+"""Full-text search over tickets, interactions and customers through the FTS5 indexes of m019
+(English stemming, accents folded)."""
 
 from __future__ import annotations
 
@@ -68,12 +69,47 @@ SOURCES = (
 )
 
 
+OPERATORS = ("OR", "NOT", "AND")  # only in capitals, between terms; lower-case "or" is a word
+_TERM = re.compile(r'"([^"]*)"?|(\S+)')
+
+
 def fts_query(text: str) -> str:
-    """The user's words as an FTS5 query: every word must match, each taken literally."""
-    words = re.findall(r"\w+\*?|\"[^\"]+\"", text)
-    if not words:
+    """The user's words as an FTS5 query that can never be a syntax error.
+
+    Every term must match unless joined by OR; `NOT term` excludes; "a phrase" matches the words
+    in order; `word*` matches words starting with `word`. Each term is quoted for FTS5, so `-`, `:`,
+    `(`, `^` and the like in what people type are only characters, never syntax.
+    """
+    parts: list[str] = []  # quoted terms and operators, in order
+    for match in _TERM.finditer(text):
+        phrase, word = match.group(1), match.group(2)
+        if word in OPERATORS:
+            parts.append(word)
+            continue
+        raw = phrase if phrase is not None else word
+        prefix = phrase is None and raw.endswith("*")
+        words = re.findall(r"\w+", raw)
+        if not words:
+            continue  # punctuation only: nothing FTS5 would index
+        quoted = '"' + " ".join(words) + '"'
+        parts.append(quoted + "*" if prefix else quoted)
+    if not any(part not in OPERATORS for part in parts):
         raise InvalidInput("nothing to search for", "give at least one word, e.g. carecli search refund")
-    return " ".join(w if w.startswith('"') else f'"{w.rstrip("*")}"' + ("*" if w.endswith("*") else "") for w in words)
+    previous = None
+    for position, part in enumerate(parts):
+        if part in OPERATORS:
+            if previous is None or previous in OPERATORS:
+                raise InvalidInput(
+                    f"{part} needs a word before it",
+                    f'write e.g. roses {part} wreath, or "{part.lower()}" in quotes to find the word',
+                )
+            if position == len(parts) - 1:
+                raise InvalidInput(
+                    f"{part} needs a word after it",
+                    f'write e.g. roses {part} wreath, or "{part.lower()}" in quotes to find the word',
+                )
+        previous = part
+    return " ".join(part for part in parts if part != "AND")
 
 
 def search(

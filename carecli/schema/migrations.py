@@ -571,6 +571,43 @@ def m017_consent(db) -> None:
     """)
 
 
+def m019_search_stemming(db) -> None:
+    """Search finds "roses" for "rose" and "Café" for "cafe" (issue 14): the FTS5 indexes of m004
+    again, tokenized by `porter` over `unicode61 remove_diacritics 2`. The tokenizer of an FTS5
+    table cannot change, so each index is dropped and made anew; its triggers are unchanged.
+    One 'rebuild' per index reads the base table once, in C, which is the fast way on big databases."""
+    indexes = (
+        ("tickets_fts", "tickets", ("subject",)),
+        ("interactions_fts", "interactions", ("body",)),
+        ("customers_fts", "customers", ("name", "notes")),
+    )
+    statements = []
+    for index, table, columns in indexes:
+        listed = ", ".join(columns)
+        new_values = ", ".join(f"new.{column}" for column in columns)
+        old_values = ", ".join(f"old.{column}" for column in columns)
+        statements.append(f"""
+            DROP TRIGGER IF EXISTS {index}_ai;
+            DROP TRIGGER IF EXISTS {index}_ad;
+            DROP TRIGGER IF EXISTS {index}_au;
+            DROP TABLE IF EXISTS {index};
+            CREATE VIRTUAL TABLE {index} USING fts5(
+                {listed}, content='{table}', content_rowid='id',
+                tokenize='porter unicode61 remove_diacritics 2');
+            CREATE TRIGGER {index}_ai AFTER INSERT ON {table} BEGIN
+                INSERT INTO {index}(rowid, {listed}) VALUES (new.id, {new_values});
+            END;
+            CREATE TRIGGER {index}_ad AFTER DELETE ON {table} BEGIN
+                INSERT INTO {index}({index}, rowid, {listed}) VALUES ('delete', old.id, {old_values});
+            END;
+            CREATE TRIGGER {index}_au AFTER UPDATE OF {listed} ON {table} BEGIN
+                INSERT INTO {index}({index}, rowid, {listed}) VALUES ('delete', old.id, {old_values});
+                INSERT INTO {index}(rowid, {listed}) VALUES (new.id, {new_values});
+            END;
+            INSERT INTO {index}({index}) VALUES ('rebuild');""")
+    db.executescript("\n".join(statements))
+
+
 def m020_followup_templates(db) -> None:
     """Care on autopilot (issue 16): a follow-up may carry the template `care run` mails for it
     when it is due (a tip after a fix, a service reminder), instead of waiting for the worker."""
@@ -594,6 +631,7 @@ STEPS = [
     m013_business_batches,
     m016_outbox,
     m017_consent,
+    m019_search_stemming,
     m020_followup_templates,
 ]
 NAMES = [step.__name__ for step in STEPS]

@@ -389,7 +389,11 @@ def test_dry_run_reports_and_writes_nothing(run, tmp_path, mapping, db_path):
     run("init", ok=True)
     before = database_digest(db_path)
     data = _write(tmp_path, "bad.csv", BAD)
-    result = run("import", "tickets", str(data), "--map", str(mapping), "--dry-run", "--format", "json", ok=True)
+    refused = run("import", "tickets", str(data), "--map", str(mapping), "--dry-run")
+    assert refused.exit_code == 1 and "2 bad rows in" in refused.stderr  # as the real run would (issue 14)
+    result = run(
+        "import", "tickets", str(data), "--map", str(mapping), "--dry-run", "--skip-bad", "--format", "json", ok=True
+    )
     report = json.loads(result.stdout)
     assert (report["created"], report["rejected"]) == (2, 2)
     assert "dry run, nothing written" in result.stderr
@@ -637,7 +641,11 @@ def test_imported_times_in_the_future_are_rejected(run, tmp_path, mapping):
         + "T-5,Cy Twombly,cy@example.com,Later,New,2026-03-21 10:00,,,\n"
         + "T-6,Di Prima,di@example.com,Soon,Solved,2026-03-13 10:00,,2026-03-15 10:00,\n",
     )
-    result = run("import", "tickets", str(data), "--map", str(mapping), "--dry-run", "--format", "json", ok=True)
+    refused = run("import", "tickets", str(data), "--map", str(mapping), "--dry-run")
+    assert refused.exit_code == 1 and "2 bad rows in" in refused.stderr  # as the real run would (issue 14)
+    result = run(
+        "import", "tickets", str(data), "--map", str(mapping), "--dry-run", "--skip-bad", "--format", "json", ok=True
+    )
     report = json.loads(result.stdout)
     assert (report["created"], report["rejected"]) == (2, 2)
     assert "column 'Created' value '2026-03-21 10:00': a time in the future" in result.stderr

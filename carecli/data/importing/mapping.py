@@ -74,15 +74,17 @@ def preset_names(entity: str | None = None) -> list[str]:
     return names
 
 
-def load_mapping(entity: str, *, path: str | None = None, preset: str | None = None) -> Mapping:
-    """The preset (if any) with the mapping file laid over it, checked against the entity's fields."""
+def load_mapping(
+    entity: str, *, path: str | None = None, preset: str | None = None, header: list[str] | None = None
+) -> Mapping:
+    """The preset (if any) with the mapping file laid over it, checked against the entity's fields.
+
+    With neither, a file whose headers are all carecli's own field names (`name,email,...`) maps
+    itself; any other is refused, naming the headers that need a mapping."""
     if entity not in ENTITIES:
         raise InvalidInput(f"cannot import '{entity}'", f"import one of: {', '.join(ENTITIES)}")
     if path is None and preset is None:
-        raise InvalidInput(
-            "no mapping given",
-            f"pass --map MAPPING.toml (see docs/import-mapping.md) or --preset ({', '.join(preset_names(entity))})",
-        )
+        return _own_fields(entity, header or [])
     merged: dict = {}
     sources = []
     if preset is not None:
@@ -98,6 +100,25 @@ def load_mapping(entity: str, *, path: str | None = None, preset: str | None = N
         _merge(merged, _read_toml(Path(path)))
         sources.append(str(path))
     return _check_mapping(entity, merged, " + ".join(sources))
+
+
+def _own_fields(entity: str, header: list[str]) -> Mapping:
+    named = [name for name in header if name]
+    strangers = [name for name in named if name not in FIELDS[entity]]
+    if not named or strangers:
+        shown = ", ".join(strangers[:5]) + (", ..." if len(strangers) > 5 else "")
+        raise InvalidInput(
+            "no mapping given"
+            + (
+                f" and {shown} {'is not a' if len(strangers) == 1 else 'are not'} {entity} field"
+                f"{'' if len(strangers) == 1 else 's'}"
+                if strangers
+                else ""
+            ),
+            f"name the columns {', '.join(FIELDS[entity][:6])}, ..., or pass --map MAPPING.toml "
+            f"(see docs/import-mapping.md) or --preset ({', '.join(preset_names(entity))})",
+        )
+    return _check_mapping(entity, {"columns": {name: name for name in named}}, "the file's own field names")
 
 
 def _read_toml(path: Path) -> dict:

@@ -104,6 +104,7 @@ app = typer.Typer(
     cls=CareGroup,
     name="carecli",
     help="Customer service and customer care from the terminal.",
+    epilog="How to write dates, times, durations and cadences: carecli help times",
     no_args_is_help=True,
     rich_markup_mode=None,  # plain help: fast to start, readable in cron mail
     pretty_exceptions_show_locals=False,  # tracebacks must never show customer data
@@ -219,6 +220,11 @@ def _register() -> None:
     app.command("undo")(undo.undo)
     app.command("trash")(undo.trash)
     db.app.command("purge")(undo.purge)
+
+    # help pages (issue 14)
+    from carecli.cli import help_pages
+
+    app.add_typer(help_pages.app, name="help", help="Help pages: how to write times (carecli help times).")
 
 
 _register()

@@ -10,7 +10,9 @@ import typer
 from carecli.cli import completing
 from carecli.cli.output import FORMATS
 
-TIME_HELP = "e.g. 2026-03-14, '2026-03-14 09:30', now, today, yesterday, -2h, +3d, 'next monday'"
+TIME_HELP = (
+    "e.g. 2026-03-14, '2026-03-14 09:30', now, today, yesterday, -2h, +3d, 'next monday'; see: carecli help times"
+)
 
 
 def check_format(value: str | None) -> str | None:

@@ -77,10 +77,13 @@ TABLES: dict[str, dict[str, Col]] = {
         Col("open_tickets", "open", "int", computed=True),
         Col("last_contact_at", "last contact", "time", computed=True),
         Col("opted_out_at", "no care mail since", "time", computed=True),  # customer opt-out (table consent)
+        Col("orders", kind="int", computed=True),  # `customer show`: how many orders (table orders)
     ),
     "tickets": _table(
         Col("id", kind="int"),
         Col("external_id", "external id"),
+        Col("order_id", "order", "int"),  # the order a ticket is about (`ticket open --order`)
+        Col("asset_id", "asset", "int"),
         *_CUSTOMER_REFS,
         Col("subject"),
         Col("status", kind="word"),

@@ -80,3 +80,15 @@ def test_customer_show_lists_every_address_the_customer_is_known_by(shop):
     ]
     table = shop("customer", "show", "ada", ok=True).stdout
     assert "Addresses" in table and "ben@example.com" in table
+
+
+def test_customer_merge_moves_orders_and_assets(shop):
+    shop("customer", "add", "Ada L.", "--email", "ada.l@example.com", ok=True)
+    shop("order", "add", "ada.l@example.com", "--item", "orchid", "--ref", "1042", ok=True)
+    shop("asset", "add", "ada.l@example.com", "City bike", ok=True)
+    shop("customer", "merge", "ada.l@example.com", "--into", "ada@example.com", ok=True)
+    assert shop.json("order", "show", "1042")["customer_name"] == "Ada Lovelace"
+    assert [a["customer_name"] for a in shop.json("asset", "list")] == ["Ada Lovelace"]
+    shop("undo", "--yes", ok=True)
+    assert shop.json("order", "show", "1042")["customer_name"] == "Ada L."
+    assert shop("db", "check").exit_code == 0

@@ -103,3 +103,21 @@ def test_a_customer_in_the_trash_takes_their_records_along(shop, db_path):
     shop("undo", "--yes", ok=True)  # the delete: back for good
     assert (shop.json("customer", "list"), shop.json("ticket", "list", "--status", "all")) == before
     assert shop("db", "check").exit_code == 0
+
+
+def test_a_customer_in_the_trash_takes_their_orders_and_assets_along(shop, db_path):
+    shop("order", "add", "ada", "--item", "orchid x2 @29.00", "--ref", "1042", ok=True)
+    shop("asset", "add", "ada", "City bike", "--since", "2025-06-01", ok=True)
+    shop("asset", "serviced", "1", "--note", "chain", ok=True)
+    shop("ticket", "open", "ada", "Bike squeaks", "--order", "1042", "--asset", "1", ok=True)
+    before = (shop.json("order", "show", "1042"), shop.json("asset", "show", "1"))
+    shop("customer", "delete", "ada", "--reason", "spam", "--yes", ok=True)
+    assert shop.json("order", "list") == [] and shop.json("asset", "list") == []
+    assert shop("db", "check").exit_code == 0
+    shop("customer", "restore", "1", ok=True)
+    assert (shop.json("order", "show", "1042"), shop.json("asset", "show", "1")) == before
+    assert shop.json("ticket", "show", "2")["order_id"] == 1
+    shop("undo", "--yes", ok=True)
+    shop("undo", "--yes", ok=True)
+    assert (shop.json("order", "show", "1042"), shop.json("asset", "show", "1")) == before
+    assert shop("db", "check").exit_code == 0

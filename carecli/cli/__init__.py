@@ -213,6 +213,12 @@ def _register() -> None:
 
     app.add_typer(templates.app, name="template", help="Mail templates: list them, show one, render it.")
 
+    # orders and assets (issue 17)
+    from carecli.cli import assets, orders
+
+    app.add_typer(orders.app, name="order", help="Orders: record what customers bought, list and show them.")
+    app.add_typer(assets.app, name="asset", help="Assets: what customers own that needs service; record services.")
+
     # fixing mistakes (issue 13)
     from carecli.cli import interactions, undo
 

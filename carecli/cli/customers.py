@@ -16,7 +16,7 @@ app = typer.Typer(no_args_is_help=True)
 CUSTOMER_COLUMNS = columns_of(
     "customers", "id", "name", "email", "phone", "tags", "notes", "created_at", "lost_at", "lost_reason"
 )
-SHOW_COLUMNS = [*CUSTOMER_COLUMNS, *columns_of("customers", "opted_out_at")]
+SHOW_COLUMNS = [*CUSTOMER_COLUMNS, *columns_of("customers", "opted_out_at", "orders")]
 LIST_COLUMNS = columns_of(
     "customers",
     "id",
@@ -32,6 +32,8 @@ LIST_COLUMNS = columns_of(
 )
 TIMELINE_COLUMNS = columns_of("interactions", "at", "ticket_id", "direction", "channel", "body")
 OPEN_TICKET_COLUMNS = columns_of("tickets", "id", "status", "priority", "subject", "created_at")
+LAST_ORDER_COLUMNS = columns_of("orders", "id", "ref", "ordered_at", "lines", "total", "currency")
+ASSET_COLUMNS = columns_of("assets", "id", "name", "serial", "plan", "since", "last_serviced_at")
 ADDRESS_COLUMNS = columns_of("customer_addresses", "kind", "address", "created_at")
 
 
@@ -81,7 +83,7 @@ def show(
     fmt: FormatOpt = "table",
 ) -> None:
     """A customer's profile, open tickets and full interaction timeline."""
-    from carecli.records import consent, customers, ticket_queries
+    from carecli.records import assets, consent, customers, orders, ticket_queries
 
     conn = STATE.conn
     row = customers.resolve_customer(conn, ref)
@@ -93,6 +95,9 @@ def show(
         {key: t[key] for key in ("id", "status", "priority", "subject", "created_at")}
         for t in ticket_queries.list_tickets(conn, STATE.settings, filters)
     ]
+    record["orders"] = orders.order_count(conn, row["id"])
+    record["last_orders"] = [dict(o) for o in orders.list_orders(conn, customer_id=row["id"], limit=5)]
+    record["assets"] = [dict(a) for a in assets.list_assets(conn, customer_id=row["id"])]
     record["timeline"] = customers.customer_timeline(conn, row["id"])
     emit_record(
         record,
@@ -100,7 +105,13 @@ def show(
         fields=SHOW_COLUMNS,
         tz=STATE.settings.tz,
         title=f"Customer #{row['id']}",
-        sections={"addresses": ADDRESS_COLUMNS, "open_tickets": OPEN_TICKET_COLUMNS, "timeline": TIMELINE_COLUMNS},
+        sections={
+            "addresses": ADDRESS_COLUMNS,
+            "open_tickets": OPEN_TICKET_COLUMNS,
+            "last_orders": LAST_ORDER_COLUMNS,
+            "assets": ASSET_COLUMNS,
+            "timeline": TIMELINE_COLUMNS,
+        },
     )
 
 

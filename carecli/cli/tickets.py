@@ -54,6 +54,7 @@ TICKET_COLUMNS = columns_of(
     "resolution",
     "updated_at",
 )
+LINK_COLUMNS = columns_of("tickets", "order_id", "asset_id")  # `ticket show`, when the ticket names them
 _BY_KEY = {c.key: c for c in TICKET_COLUMNS}
 # What fits on a screen; machine formats get every column.
 LIST_TABLE_COLUMNS = [
@@ -104,6 +105,10 @@ def open_(
         ),
     ] = False,
     tag: TagsOpt = None,
+    order: Annotated[
+        Optional[str], typer.Option("--order", help="the order it is about: the shop's number or carecli's id")
+    ] = None,
+    asset: Annotated[Optional[int], typer.Option("--asset", help="the asset (id) it is about", min=1)] = None,
     at: AtOpt = None,
     fmt: FormatOpt = "table",
 ) -> None:
@@ -113,6 +118,15 @@ def open_(
     when = STATE.happened(at)
     settings = STATE.settings
     who = customers.resolve_customer(STATE.conn, customer)
+    order_id = None
+    if order is not None:
+        from carecli.records.orders import resolve_order
+
+        order_id = resolve_order(STATE.conn, order)["id"]
+    if asset is not None:
+        from carecli.records.assets import get_asset
+
+        get_asset(STATE.conn, asset)
     twin = tickets.similar_open(STATE.conn, who["id"], subject, when)
     if twin is not None and _add_to_twin(twin, who, when, message_text):
         return
@@ -129,6 +143,8 @@ def open_(
             message=message_text,
             tags=tag or [],
             outreach=outreach,
+            order_id=order_id,
+            asset_id=asset,
         )
     message(f"opened ticket #{row['id']}, {who['name']}: {row['subject']}")
     _show(row, fmt)
@@ -505,10 +521,11 @@ def show(ticket_id: TicketId, fmt: FormatOpt = "table") -> None:
     files = [{**dict(row), "stored": bool(row["stored"])} for row in attachments.listing(conn, ticket_id=ticket_id)]
     if files:  # only tickets that came by mail have any: the others show no empty section
         record["attachments"] = files
+    links = [column for column in LINK_COLUMNS if record.get(column.key) is not None]
     emit_record(
         record,
         fmt,
-        fields=TICKET_COLUMNS,
+        fields=[*TICKET_COLUMNS, *links],
         sections={
             "timeline": TIMELINE_COLUMNS,
             **({"attachments": TABLE_COLUMNS if fmt == "table" else ATTACHMENT_COLUMNS} if files else {}),

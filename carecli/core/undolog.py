@@ -31,6 +31,10 @@ TRACKED = (
     "attachments",
     "outbox",
     "consent",
+    "orders",
+    "order_lines",
+    "assets",
+    "services",
     "trash",
     "trash_rows",
 )

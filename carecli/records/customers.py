@@ -270,12 +270,29 @@ def addresses(conn: sqlite3.Connection, customer_id: int) -> list[dict]:
 
 
 def customer_timeline(conn: sqlite3.Connection, customer_id: int) -> list[dict]:
-    """Every interaction with the customer, oldest first."""
+    """Every interaction with the customer, their orders and the services of what they own,
+    oldest first. Orders and services have `direction` 'order' or 'service' (and no ticket)."""
     return [
         dict(row)
         for row in conn.execute(
-            """SELECT id, at, ticket_id, direction, channel, body
-               FROM interactions WHERE customer_id = ? ORDER BY at, id""",
-            (customer_id,),
+            """SELECT id, at, ticket_id, direction, channel, body FROM (
+                 SELECT id, at, ticket_id, direction, channel, body, 0 AS sort
+                   FROM interactions WHERE customer_id = ?
+                 UNION ALL
+                 SELECT o.id, o.ordered_at, NULL, 'order', o.source,
+                        'order ' || coalesce(o.ref, '#' || o.id) || ': ' ||
+                        (SELECT group_concat(product || CASE WHEN qty > 1 THEN ' x' || qty ELSE '' END, ', ')
+                           FROM (SELECT product, qty FROM order_lines WHERE order_id = o.id ORDER BY position))
+                        || CASE WHEN o.total IS NULL THEN ''
+                                ELSE ' (' || printf('%.2f', o.total) || coalesce(' ' || o.currency, '') || ')' END,
+                        1
+                   FROM orders o WHERE o.customer_id = ?
+                 UNION ALL
+                 SELECT s.id, s.serviced_at, NULL, 'service', 'asset',
+                        a.name || ' (asset #' || a.id || ') serviced' || CASE WHEN s.note <> '' THEN ': ' || s.note ELSE '' END,
+                        2
+                   FROM services s JOIN assets a ON a.id = s.asset_id WHERE a.customer_id = ?
+               ) ORDER BY at, sort, id""",
+            (customer_id, customer_id, customer_id),
         )
     ]

@@ -193,7 +193,9 @@ def merge_customers(conn: sqlite3.Connection, source: sqlite3.Row, target: sqlit
     if source["id"] == target["id"]:
         raise InvalidInput(f"cannot merge customer #{source['id']} into itself")
     moved = store.scalar(conn, "SELECT count(*) FROM tickets WHERE customer_id = ?", (source["id"],))
-    for table in _present(conn, ("tickets", "interactions", "followups", "surveys", "mail_messages", "outbox")):
+    for table in _present(
+        conn, ("tickets", "interactions", "followups", "surveys", "mail_messages", "outbox", "orders", "assets")
+    ):
         conn.execute(f"UPDATE {table} SET customer_id = ? WHERE customer_id = ?", (target["id"], source["id"]))
     if _present(conn, ("consent",)):
         _merge_consent(conn, source["id"], target["id"])

@@ -22,7 +22,7 @@ TICKET_FIELDS = """
     t.subject, t.status, t.priority, t.channel, t.category, t.tags,
     t.created_at, t.first_response_at, t.first_closed_at, t.closed_at,
     t.reopen_count, t.reply_count, t.first_response_s, t.first_resolution_s, t.resolution_s,
-    t.resolution, t.updated_at, t.outreach, t.first_contact_at
+    t.resolution, t.updated_at, t.outreach, t.first_contact_at, t.order_id, t.asset_id
 """
 
 
@@ -197,9 +197,12 @@ def open_ticket(
     message: str | None = None,
     tags: Iterable[str] = (),
     outreach: bool = False,
+    order_id: int | None = None,
+    asset_id: int | None = None,
 ) -> sqlite3.Row:
     """A new ticket; `message` is the customer's first message, or with `outreach` (we start the
-    conversation) ours: then the customer's wait, and first response, start at their first reply."""
+    conversation) ours: then the customer's wait, and first response, start at their first reply.
+    `order_id` and `asset_id` name the order or the asset (of this customer) it is about."""
     subject = " ".join(subject.split())
     if not subject:
         raise InvalidInput("a ticket needs a subject", "e.g. carecli ticket open ada 'Order #31 arrived damaged'")
@@ -217,6 +220,16 @@ def open_ticket(
         "updated_at": to_db(at),
         "outreach": int(outreach),
     }
+    for table, ref_id, label in (("orders", order_id, "order"), ("assets", asset_id, "asset")):
+        if ref_id is None:
+            continue
+        owner = store.scalar(conn, f"SELECT customer_id FROM {table} WHERE id = ?", (ref_id,))
+        if owner != customer_id:
+            raise InvalidInput(
+                f"{label} #{ref_id} is not one of this customer's",
+                f"see `carecli {label} list --customer {customer_id}`",
+            )
+        values[f"{label}_id"] = ref_id
     ticket_id = store.insert(conn, "tickets", values)
     record_event(conn, "opened", customer_id=customer_id, ticket_id=ticket_id, at=at)
     if message is not None:

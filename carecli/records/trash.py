@@ -44,6 +44,11 @@ def _gather(conn: sqlite3.Connection, kind: str, ref_id: int) -> dict[str, list[
     if kind == "customer":
         found["customers"] = undolog.rows(conn, "customers", "id", [ref_id])
         found["customer_addresses"] = undolog.rows(conn, "customer_addresses", "customer_id", [ref_id])
+        if _has(conn, "orders"):  # before the tickets, which may name an order or an asset
+            found["orders"] = undolog.rows(conn, "orders", "customer_id", [ref_id])
+            found["order_lines"] = undolog.rows(conn, "order_lines", "order_id", _ids(found["orders"]))
+            found["assets"] = undolog.rows(conn, "assets", "customer_id", [ref_id])
+            found["services"] = undolog.rows(conn, "services", "asset_id", _ids(found["assets"]))
         found["tickets"] = undolog.rows(conn, "tickets", "customer_id", [ref_id])
         found["followups"] = undolog.rows(conn, "followups", "customer_id", [ref_id])
         found["interactions"] = undolog.rows(conn, "interactions", "customer_id", [ref_id])

@@ -571,6 +571,59 @@ def m017_consent(db) -> None:
     """)
 
 
+def m018_orders(db) -> None:
+    """Orders and assets (issue 17): what customers bought, line by line, and the things they own
+    that need care or service; a ticket may name the order or the asset it is about."""
+    db.executescript("""
+        CREATE TABLE orders (
+            id          INTEGER PRIMARY KEY,
+            customer_id INTEGER NOT NULL REFERENCES customers(id),
+            ref         TEXT UNIQUE,                 -- the shop's order number
+            ordered_at  TEXT NOT NULL,
+            total       REAL,
+            currency    TEXT,
+            source      TEXT NOT NULL DEFAULT 'manual',  -- manual, shopify, woocommerce, carecli
+            created_at  TEXT NOT NULL
+        );
+        CREATE INDEX orders_customer ON orders(customer_id, ordered_at);
+        CREATE INDEX orders_ordered ON orders(ordered_at);
+
+        CREATE TABLE order_lines (
+            id        INTEGER PRIMARY KEY,
+            order_id  INTEGER NOT NULL REFERENCES orders(id),
+            position  INTEGER NOT NULL,
+            product   TEXT NOT NULL,
+            qty       INTEGER NOT NULL DEFAULT 1,
+            amount    REAL
+        );
+        CREATE INDEX order_lines_order ON order_lines(order_id, position);
+
+        CREATE TABLE assets (
+            id            INTEGER PRIMARY KEY,
+            customer_id   INTEGER NOT NULL REFERENCES customers(id),
+            name          TEXT NOT NULL,
+            serial        TEXT,
+            plan          TEXT,
+            since         TEXT NOT NULL,
+            order_line_id INTEGER REFERENCES order_lines(id),
+            created_at    TEXT NOT NULL
+        );
+        CREATE INDEX assets_customer ON assets(customer_id, since);
+
+        CREATE TABLE services (
+            id          INTEGER PRIMARY KEY,
+            asset_id    INTEGER NOT NULL REFERENCES assets(id),
+            serviced_at TEXT NOT NULL,
+            note        TEXT NOT NULL DEFAULT '',
+            created_at  TEXT NOT NULL
+        );
+        CREATE INDEX services_asset ON services(asset_id, serviced_at);
+
+        ALTER TABLE tickets ADD COLUMN order_id INTEGER REFERENCES orders(id);
+        ALTER TABLE tickets ADD COLUMN asset_id INTEGER REFERENCES assets(id);
+    """)
+
+
 def m019_search_stemming(db) -> None:
     """Search finds "roses" for "rose" and "Café" for "cafe" (issue 14): the FTS5 indexes of m004
     again, tokenized by `porter` over `unicode61 remove_diacritics 2`. The tokenizer of an FTS5
@@ -631,6 +684,7 @@ STEPS = [
     m013_business_batches,
     m016_outbox,
     m017_consent,
+    m018_orders,
     m019_search_stemming,
     m020_followup_templates,
 ]

@@ -77,10 +77,13 @@ TABLES: dict[str, dict[str, Col]] = {
         Col("open_tickets", "open", "int", computed=True),
         Col("last_contact_at", "last contact", "time", computed=True),
         Col("opted_out_at", "no care mail since", "time", computed=True),  # customer opt-out (table consent)
+        Col("orders", kind="int", computed=True),  # `customer show`: how many orders (table orders)
     ),
     "tickets": _table(
         Col("id", kind="int"),
         Col("external_id", "external id"),
+        Col("order_id", "order", "int"),  # the order a ticket is about (`ticket open --order`)
+        Col("asset_id", "asset", "int"),
         *_CUSTOMER_REFS,
         Col("subject"),
         Col("status", kind="word"),
@@ -176,6 +179,44 @@ TABLES: dict[str, dict[str, Col]] = {
         Col("sent_at", "sent", "time", computed=True),
         Col("sender", computed=True),
         Col("sha256"),
+    ),
+    "orders": _table(
+        Col("id", kind="int"),
+        Col("ref", "order number"),
+        *_CUSTOMER_REFS,
+        Col("ordered_at", "ordered", "time"),
+        Col("lines", kind="int", computed=True),
+        Col("total", kind="number"),
+        Col("currency", kind="code"),
+        Col("source", kind="code"),
+        Col("created_at", "created", "time"),
+    ),
+    "order_lines": _table(
+        Col("id", kind="int"),
+        Col("order_id", "order", "int"),
+        Col("position", "#", "int"),
+        Col("product"),
+        Col("qty", kind="int"),
+        Col("amount", kind="number"),
+    ),
+    "assets": _table(
+        Col("id", kind="int"),
+        *_CUSTOMER_REFS,
+        Col("name"),
+        Col("serial"),
+        Col("plan", kind="code"),
+        Col("since", kind="time"),
+        Col("order_line_id", "order line", "int"),
+        Col("last_serviced_at", "last serviced", "time", computed=True),
+        Col("service_count", "services", "int", computed=True),
+        Col("created_at", "created", "time"),
+    ),
+    "services": _table(
+        Col("id", kind="int"),
+        Col("asset_id", "asset", "int"),
+        Col("serviced_at", "serviced", "time"),
+        Col("note"),
+        Col("created_at", "created", "time"),
     ),
     "outbox": _table(
         Col("id", kind="int"),

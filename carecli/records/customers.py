@@ -273,26 +273,32 @@ def customer_timeline(conn: sqlite3.Connection, customer_id: int) -> list[dict]:
     """Every interaction with the customer, their orders and the services of what they own,
     oldest first. Orders and services have `direction` 'order' or 'service' (and no ticket)."""
     return [
-        dict(row)
+        _with_order_total(dict(row))
         for row in conn.execute(
-            """SELECT id, at, ticket_id, direction, channel, body FROM (
-                 SELECT id, at, ticket_id, direction, channel, body, 0 AS sort
+            """SELECT id, at, ticket_id, direction, channel, body, total, currency FROM (
+                 SELECT id, at, ticket_id, direction, channel, body, NULL AS total, NULL AS currency, 0 AS sort
                    FROM interactions WHERE customer_id = ?
                  UNION ALL
                  SELECT o.id, o.ordered_at, NULL, 'order', o.source,
                         'order ' || coalesce(o.ref, '#' || o.id) || ': ' ||
                         (SELECT group_concat(product || CASE WHEN qty > 1 THEN ' x' || qty ELSE '' END, ', ')
                            FROM (SELECT product, qty FROM order_lines WHERE order_id = o.id ORDER BY position))
-                        || CASE WHEN o.total IS NULL THEN ''
-                                ELSE ' (' || printf('%.2f', o.total) || coalesce(' ' || o.currency, '') || ')' END,
-                        1
+                        , o.total, o.currency, 1
                    FROM orders o WHERE o.customer_id = ?
                  UNION ALL
                  SELECT s.id, s.serviced_at, NULL, 'service', 'asset',
                         a.name || ' (asset #' || a.id || ') serviced' || CASE WHEN s.note <> '' THEN ': ' || s.note ELSE '' END,
-                        2
+                        NULL, NULL, 2
                    FROM services s JOIN assets a ON a.id = s.asset_id WHERE a.customer_id = ?
                ) ORDER BY at, sort, id""",
             (customer_id, customer_id, customer_id),
         )
     ]
+
+
+def _with_order_total(row: dict) -> dict:
+    """An order's line in the timeline ends with its total, two decimals and the currency."""
+    total, currency = row.pop("total"), row.pop("currency")
+    if total is not None:
+        row["body"] += f" ({total:.2f}" + (f" {currency}" if currency else "") + ")"
+    return row

@@ -47,7 +47,7 @@ def complete(words: str, **env: str) -> list[str]:
         ("carecli followup add Ann --due today --kind t", ["tip", "thank-you"]),
         ("carecli ticket delete 1 --reason ", ["duplicate", "spam", "mistake", "other"]),
         ("carecli kpi --by ", ["channel", "category", "priority", "day", "week", "month"]),
-        ("carecli report weekly --format ", ["text", "markdown", "json"]),
+        ("carecli report weekly --format ", ["text", "markdown", "json", "html"]),
         ("carecli log Ann hello --direction ", ["in", "out", "note"]),
         ("carecli survey list --kind ", ["csat", "ces", "nps"]),
         ("carecli mail log --status ", ["filed", "skipped", "quarantined"]),

@@ -106,7 +106,7 @@ class BulkLoad:
                 'SELECT "table", "from", coalesce("to", \'id\') FROM pragma_foreign_key_list(?)', (table,)
             ).fetchall():
                 orphans = conn.execute(
-                    f"SELECT count(*) FROM {table} WHERE id >= ? AND {column} NOT IN (SELECT +{key} FROM {parent})",
+                    f"SELECT count(*) FROM {table} WHERE id >= ? AND {column} IS NOT NULL AND {column} NOT IN (SELECT +{key} FROM {parent})",
                     (self.first_ids[table],),
                 ).fetchone()[0]
                 if orphans:

@@ -172,7 +172,42 @@ def resolve_customer(conn: sqlite3.Connection, ref: str) -> sqlite3.Row:
             f"'{text}' fits {_count_phrase(partial)}: {_candidates(partial)}",
             "refer to one by id, email or full name",
         )
+    folded = _folded_matches(conn, text)
+    if len(folded) == 1:
+        return folded[0]
+    if folded:
+        raise InvalidInput(
+            f"'{text}' fits {_count_phrase(folded)}: {_candidates(folded)}",
+            "refer to one by id, email or full name",
+        )
     raise NotFound(f"no customer '{text}'", f"add one with: carecli customer add '{text}'")
+
+
+def _folded_matches(conn: sqlite3.Connection, text: str) -> list[sqlite3.Row]:
+    """Customers whose name fits `text` with accents and case folded ("cafe nova": "Café Nova"),
+    the whole name first, then a part of it.
+
+    The search index (m019) folds accents already, so it finds the few candidates in C (each word
+    typed as the start of a word of theirs); Python folds only those. A stored folded column would
+    need triggers calling Python, which every connection would have to register."""
+    import re
+
+    from carecli.text.folding import fold
+
+    wanted = fold(text)
+    words = re.findall(r"\w+", wanted)
+    if not words:
+        return []
+    query = " ".join(f'"{word}"*' for word in words)
+    candidates = conn.execute(
+        f"SELECT {CUSTOMER_FIELDS} FROM customers WHERE id IN "
+        "(SELECT rowid FROM customers_fts WHERE customers_fts MATCH ? LIMIT 500) ORDER BY id",
+        (query,),
+    ).fetchall()
+    whole = [row for row in candidates if fold(row["name"]) == wanted]
+    if whole:
+        return whole[:6]
+    return [row for row in candidates if wanted in fold(row["name"])][:6]
 
 
 def _count_phrase(rows: list) -> str:

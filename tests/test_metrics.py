@@ -164,6 +164,31 @@ EXPECTED = {
         "resolution_met": 1,
         "breach_pct": 50.0,
     },
+    # No orders, plans or assets in this week (tests/test_loyalty.py has them); Cleo's NPS 3 makes
+    # her unhappy (Ada's CSAT 2 on T3 was replaced by a 4 before the week ended).
+    "loyalty": {
+        "first_buyers": 0,
+        "repeat_buyers": 0,
+        "repeat_purchase_pct": None,
+        "buyers": 0,
+        "returning_buyers": 0,
+        "returning_customer_pct": None,
+        "revenue": 0.0,
+        "returning_revenue": 0.0,
+        "returning_revenue_pct": None,
+        "plan_followups_due": 0,
+        "plan_followups_done": 0,
+        "plan_followups_on_time": 0,
+        "plan_followups_overdue": 0,
+        "plan_on_time_pct": None,
+        "service_reminders_due": 0,
+        "services_on_time": 0,
+        "services_late": 0,
+        "service_on_time_pct": None,
+        "unhappy_customers": 1,
+        "recovered_customers": 0,
+        "recovered_pct": 0.0,
+    },
 }
 
 EXPECTED_TABLE = """\
@@ -215,6 +240,27 @@ First-reply targets met              1
 Resolution targets missed            1
 Resolution targets met               1
 SLA targets missed                   50 % of 4
+First-time buyers                    0
+First-time buyers who ordered again  0
+Repeat purchase                      —
+Buyers                               0
+Returning buyers                     0
+Returning customers                  —
+Order totals                         0.0
+Order totals from returning buyers   0.0
+Revenue from returning buyers        —
+Plan follow-ups due                  0
+Plan follow-ups done                 0
+Plan follow-ups done on time         0
+Plan follow-ups overdue              0
+Plan follow-ups on time              —
+Service reminders due                0
+Services on time                     0
+Services late                        0
+Serviced on time                     —
+Unhappy customers (CSAT/NPS)         1
+Unhappy customers who ordered again  0
+Recovered after a bad score          0 % of 1
 """
 
 

@@ -42,6 +42,16 @@ BY_TIME = [
     ("tickets.backlog", "open at end", 2),
     ("sla.breach_pct", "SLA missed", 1),
 ]
+# `--by product`: one row per product, the order figures (measure/loyalty.py) as columns, the
+# last ones dropping out first on a narrow terminal.
+BY_PRODUCT = [
+    ("loyalty.buyers", "buyers", 0),
+    ("loyalty.returning_customer_pct", "returning", 0),
+    ("loyalty.first_buyers", "first-time", 3),
+    ("loyalty.repeat_purchase_pct", "repeat", 0),
+    ("loyalty.revenue", "totals", 2),
+    ("loyalty.returning_revenue_pct", "returning totals", 1),
+]
 SPARKS = "▁▂▃▄▅▆▇█"
 BREACH_COLUMNS = [
     Column("id", kind="int"),
@@ -59,7 +69,7 @@ ByOpt = Annotated[
     Optional[str],
     typer.Option(
         "--by",
-        help="channel, category, priority, day, week or month",
+        help="channel, category, priority, day, week, month, or product (the order figures per product)",
         shell_complete=completing.one_of("carecli.measure.metrics:GROUPS"),
     ),
 ]
@@ -123,7 +133,15 @@ def _counted(n: float, unit: str) -> str:
     return f"{number} {unit}{'' if number == '1' else 's'}" if unit else number
 
 
-def emit_kpis(result, fmt: str, *, title: str | None = None, every: bool = False, time_groups: bool = False) -> None:
+def emit_kpis(
+    result,
+    fmt: str,
+    *,
+    title: str | None = None,
+    every: bool = False,
+    time_groups: bool = False,
+    products: bool = False,
+) -> None:
     """One KPI object (key/value view) or a grouped list, in any format; tables in plain words."""
     keys = [k for k, _ in FIGURES] if every else HEADLINE
     if isinstance(result, dict):
@@ -141,7 +159,9 @@ def emit_kpis(result, fmt: str, *, title: str | None = None, every: bool = False
         columns = [Column(key) for key in (flat_groups[0] if flat_groups else ["group"])]
         emit_rows(flat_groups, columns, fmt, title=title)
     elif not flat_groups:
-        emit_rows([], [], fmt, empty="no groups in this period")
+        emit_rows([], [], fmt, empty="no products ordered in this period" if products else "no groups in this period")
+    elif products:
+        _emit_columns(flat_groups, BY_PRODUCT, Column("group", "product"), title)
     elif time_groups and not every:
         _emit_by_time(flat_groups, title)
     else:
@@ -150,10 +170,13 @@ def emit_kpis(result, fmt: str, *, title: str | None = None, every: bool = False
 
 def _emit_by_time(groups: list[dict], title: str | None) -> None:
     """Days, weeks or months as rows, with the few figures of BY_TIME as columns."""
-    rows = [{"group": g["group"], **{key: figure_text(key, g, counted=False) for key, _, _ in BY_TIME}} for g in groups]
-    columns = [Column("group", "period", "word")] + [
-        Column(key, header, "number", show=str, drop=drop) for key, header, drop in BY_TIME
-    ]
+    _emit_columns(groups, BY_TIME, Column("group", "period", "word"), title)
+
+
+def _emit_columns(groups: list[dict], figures: list[tuple[str, str, int]], first: Column, title: str | None) -> None:
+    """Groups as rows, led by `first`, with `figures` (key, short header, drop order) as columns."""
+    rows = [{"group": g["group"], **{key: figure_text(key, g, counted=False) for key, _, _ in figures}} for g in groups]
+    columns = [first] + [Column(key, header, "number", show=str, drop=drop) for key, header, drop in figures]
     emit_rows(rows, columns, "table", title=title)
 
 
@@ -239,7 +262,14 @@ def kpi(
     if trend and fmt == "table" and isinstance(result, list):
         emit_trend(result, title, keys=[k for k, _ in FIGURES] if every else HEADLINE)
     else:
-        emit_kpis(result, fmt, title=title, every=every, time_groups=by in metrics.TIME_GROUPS)
+        emit_kpis(
+            result,
+            fmt,
+            title=title,
+            every=every,
+            time_groups=by in metrics.TIME_GROUPS,
+            products=by == metrics.PRODUCT_GROUP,
+        )
 
 
 def sparkline(values: list) -> str:

@@ -6,6 +6,7 @@ drift test all read from one place.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ class Key:
 
     name: str  # dotted: "care.silent_after" is [care] silent_after
     default: Any
-    kind: str  # str | bool | int | list | folders | duration | size | timezone | clock | weekdays | dates | table
+    kind: str  # str | bool | int | number | list | folders | duration | size | timezone | clock | weekdays | dates | table
     help: str
     low: int | None = None  # int: the smallest value allowed
     high: int | None = None  # int: the largest value allowed
@@ -263,6 +264,39 @@ _key(
     "tls (port 465), starttls (587), or none (only for a server on this machine: 127.0.0.1, ::1, localhost)",
     choices=("tls", "starttls", "none"),
 )
+# Measured loyalty and silent buyers (issue 17): the order figures of `kpi` and `care suggest`.
+_key(
+    "care.repeat_window_days",
+    90,
+    "int",
+    "`kpi` repeat purchase: a first-time buyer who orders again within this many days repeated",
+    low=1,
+    high=3660,
+)
+_key(
+    "care.service_grace_days",
+    14,
+    "int",
+    "`kpi` service on time: an asset serviced within this many days of its reminder's due date",
+    low=0,
+    high=365,
+)
+_key(
+    "care.recovered_window_days",
+    90,
+    "int",
+    "`kpi` recovered: an unhappy customer (CSAT or NPS at the recovery maxima) who orders within this many days",
+    low=1,
+    high=3660,
+)
+_key(
+    "care.silent_buyer_factor",
+    2.0,
+    "number",
+    "a customer whose usual gap between orders has passed this many times over is a silent buyer",
+    low=1,
+    high=100,
+)
 # --- data in and out: export, import, search, backups (issue 5)
 
 
@@ -443,6 +477,8 @@ def _check(key: Key, value: Any, where: str) -> Any:
         raise ConfigError(f"{where}: '{key.name}' must be true or false, not {value!r}")
     if kind == "int":
         return _check_int(key, value, where)
+    if kind == "number":
+        return _check_number(key, value, where)
     if kind == "list":
         items = (
             [v.strip().lower() for v in value]
@@ -578,6 +614,18 @@ def _check_int(key: Key, value: Any, where: str) -> int:
     if (key.low is not None and value < key.low) or (key.high is not None and value > key.high):
         raise ConfigError(f"{where}: '{key.name}' must be from {key.low} to {key.high}, not {value}")
     return value
+
+
+def _check_number(key: Key, value: Any, where: str) -> float:
+    """A number such as 2 or 1.5: a TOML integer or float, or (from the environment) its decimal
+    text. Not true (1), not inf or nan."""
+    if isinstance(value, str) and re.fullmatch(r"[+-]?[0-9]+(\.[0-9]+)?", value.strip()):
+        value = float(value.strip())
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ConfigError(f"{where}: '{key.name}' must be a number such as 2.0, not {value!r}")
+    if (key.low is not None and value < key.low) or (key.high is not None and value > key.high):
+        raise ConfigError(f"{where}: '{key.name}' must be from {key.low} to {key.high}, not {value}")
+    return float(value)
 
 
 def _check_among(values: dict[str, Any], sources: dict[str, str]) -> None:

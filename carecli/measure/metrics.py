@@ -27,7 +27,8 @@ from carecli.text.clock import local_day_bounds, to_db
 
 ATTRIBUTE_GROUPS = ("channel", "category", "priority")
 TIME_GROUPS = ("day", "week", "month")
-GROUPS = ATTRIBUTE_GROUPS + TIME_GROUPS
+PRODUCT_GROUP = "product"  # the order figures per line-item product (measure/loyalty.py)
+GROUPS = ATTRIBUTE_GROUPS + TIME_GROUPS + (PRODUCT_GROUP,)
 
 
 # ---------------------------------------------------------------- calendar buckets
@@ -258,6 +259,8 @@ def compute(
     """Every KPI over the period: one dict, or with `by` a list of dicts each with a `group` key."""
     if by is not None and by not in GROUPS:
         raise InvalidInput(f"cannot group by '{by}'", f"use one of: {', '.join(GROUPS)}")
+    if by == PRODUCT_GROUP:
+        return _by_product(conn, settings, period, business_hours=business_hours)
     stale = prepare(conn, settings, now=now, period=period, business_hours=business_hours)
     if by in TIME_GROUPS:
         return [
@@ -289,7 +292,12 @@ def _compute(
     first_response = _first_response(ctx)
     surveys = _surveys(ctx)
     sla = _sla(ctx)
-    overall = {"nps": _nps(ctx), "followups": _followups(ctx), "retention": _retention(ctx)}
+    overall = {
+        "nps": _nps(ctx),
+        "followups": _followups(ctx),
+        "retention": _retention(ctx),
+        "loyalty": _loyalty(ctx),
+    }
     proactive = _proactive(ctx)
     groups = set(tickets) | set(first_response) | set(closed) | set(surveys) | set(sla) | set(extra_groups)
     if group == "channel":
@@ -317,8 +325,22 @@ def _compute(
             "proactive_pct": proactive.get(g if group == "channel" or group is None else None),
             "retention": overall["retention"],
             "sla": sla.get(g, _sla_block(0, (0, 0), (0, 0))),
+            "loyalty": overall["loyalty"],
         }
     return results
+
+
+def _by_product(conn, settings: Settings, period: Period, *, business_hours: bool) -> list[dict]:
+    """`--by product`: per line-item product sold in the period, only the order figures of the
+    loyalty block (tickets, surveys and follow-ups are not about a product)."""
+    from carecli.measure import loyalty
+
+    since, until = to_db(period.since), to_db(period.until)
+    period_block = {"since": since, "until": until, "business_hours": business_hours}
+    return [
+        {"group": row.pop("group"), "period": period_block, "loyalty": row}
+        for row in loyalty.by_product(conn, settings, since, until)
+    ]
 
 
 _EMPTY_COUNTS = {"opened": 0, "closed": 0, "reopened": 0, "backlog": 0}
@@ -531,7 +553,7 @@ _DUE_AT_UNTIL_SQL = """
     WHERE move = 1"""
 
 
-def _followups(ctx: _Context) -> dict:
+def _followups(ctx: _Context, only: str = "") -> dict:
     # Each follow-up due in the period is judged as it stood at :until. Done (or skipped) by then:
     # marked so before :until (completed_at; rows without a time, skipped before migration m007 or
     # done before completed_at was kept, count as before any :until). Overdue: still scheduled at
@@ -543,7 +565,8 @@ def _followups(ctx: _Context) -> dict:
     # Over most of the history, one pass over the table beats the due_at index and a row lookup per
     # follow-up (0.16 s -> 0.04 s of 200k). That pass judges each follow-up by its current due_at;
     # the few whose due date moved at or after :until are then corrected: their figures by the
-    # current due date taken out, those by the due date they had at :until put in.
+    # current due date taken out, those by the due date they had at :until put in. `only` narrows
+    # the follow-ups judged (an SQL condition on `f`: those a care plan scheduled).
     from carecli.text.clock import from_db
 
     _prepare_midnights(ctx)
@@ -561,11 +584,13 @@ def _followups(ctx: _Context) -> dict:
                    SUM({done_then} AND COALESCE(on_time,
                        completed_at < (SELECT MIN(m.at) FROM temp.kpi_midnights m WHERE m.at > {due}))),
                    SUM(NOT {done_then} AND NOT {skipped_then} AND {due} < :until_day_start)
-            FROM {source} WHERE {due} >= :since AND {due} < :until""",
+            FROM {source} WHERE {due} >= :since AND {due} < :until {only}""",
             params,
         ).fetchone()
 
-    totals = [value or 0 for value in sums("f.due_at", f"followups f {'NOT INDEXED' if ctx.covers_most else ''}")]
+    # Plan follow-ups are few: their partial index (migration m021) beats a pass over the table.
+    whole = "NOT INDEXED" if ctx.covers_most and not only else ""
+    totals = [value or 0 for value in sums("f.due_at", f"followups f {whole}")]
     moved = f"({_DUE_AT_UNTIL_SQL}) c JOIN followups f ON f.id = c.id"
     for sign, judged_by in ((-1, "f.due_at"), (1, "c.due_then")):
         totals = [total + sign * (value or 0) for total, value in zip(totals, sums(judged_by, moved))]
@@ -660,6 +685,58 @@ def _retention(ctx: _Context) -> dict:
         "new": new,
         "retention_pct": _pct(at_start - lost + won_back, at_start),
         "churn_pct": _pct(lost, at_start),
+    }
+
+
+# ---------------------------------------------------------------- loyalty
+
+
+def _loyalty(ctx: _Context) -> dict:
+    """Orders, plan follow-ups, service reminders and recovery as of :until (docs/metrics.md, "Loyalty")."""
+    from carecli.measure import loyalty
+
+    plan = _followups(ctx, only="AND f.plan IS NOT NULL")
+    return {
+        **loyalty.buyer_figures(ctx.conn, ctx.settings, ctx.since, ctx.until),
+        "plan_followups_due": plan["due"],
+        "plan_followups_done": plan["done"],
+        "plan_followups_on_time": plan["on_time"],
+        "plan_followups_overdue": plan["overdue"],
+        "plan_on_time_pct": plan["on_time_pct"],
+        **_service_reminders(ctx),
+        **loyalty.recovered_figures(ctx.conn, ctx.settings, ctx.since, ctx.until),
+    }
+
+
+def _service_reminders(ctx: _Context) -> dict:
+    from carecli.measure.clocks import wall_duration_sql
+
+    # Service reminders (follow-ups of kind service-reminder for an asset) whose due date at :until
+    # (as `_followups` reads it) is in the period. On time: the asset has a service recorded before
+    # :until within service_grace_days of that due date, either side. Late: none such, and the
+    # grace after the due date ended by :until. A reminder still within its grace at :until and
+    # not serviced is neither (not decided yet), nor is one skipped before :until.
+    row = ctx.conn.execute(
+        f"""
+        SELECT count(*), coalesce(sum(serviced AND NOT skipped), 0),
+               coalesce(sum(NOT serviced AND NOT skipped AND {wall_duration_sql("due", ":until")} > :grace_s), 0)
+        FROM (
+            SELECT coalesce(c.due_then, f.due_at) AS due,
+                   (f.status = 'skipped' AND (f.completed_at IS NULL OR f.completed_at < :until)) AS skipped,
+                   EXISTS (SELECT 1 FROM services s WHERE s.asset_id = f.asset_id AND s.serviced_at < :until
+                           AND abs({wall_duration_sql("s.serviced_at", "coalesce(c.due_then, f.due_at)")}) <= :grace_s)
+                       AS serviced
+            FROM followups f LEFT JOIN ({_DUE_AT_UNTIL_SQL}) c ON c.id = f.id
+            WHERE f.asset_id IS NOT NULL AND f.kind = 'service-reminder')
+        WHERE due >= :since AND due < :until""",
+        {**ctx.params, "grace_s": ctx.settings["care.service_grace_days"] * 86_400},
+    ).fetchone()
+    due, on_time, late = row
+    return {
+        "service_reminders_due": due,
+        "services_on_time": on_time,
+        "services_late": late,
+        "service_on_time_pct": _pct(on_time, on_time + late),
     }
 
 

@@ -1,0 +1,218 @@
+"""What orders say about loyalty: repeat and returning buyers, recovery after a bad score (the order
+figures of `kpi`'s loyalty block, docs/metrics.md "Loyalty"), and silent buyers (`care suggest`,
+customer health). All of it is SQL over `orders` and `order_lines`; windows are compared in whole
+seconds (`clocks.wall_duration_sql`), so "within 90 days" is exact at the boundary.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime, tzinfo
+
+from carecli.core.config import Settings
+from carecli.measure.clocks import wall_duration_sql
+from carecli.text.clock import from_db, to_db
+
+
+def _pct(part: float | None, whole: float | None) -> float | None:
+    return None if not whole or part is None else round(100.0 * part / whole, 2)
+
+
+def _money(value: float | None) -> float:
+    return round(value or 0.0, 2)
+
+
+def _order_params(settings: Settings, since: str, until: str) -> dict:
+    return {"since": since, "until": until, "repeat_s": settings["care.repeat_window_days"] * DAY}
+
+
+# The period's buyers, each with their first order ever and whether they ordered again within the
+# repeat window of it before :until. Starts from the period's orders (the ordered_at index), so a
+# short period reads only its own orders plus an index seek per buyer.
+DAY = 86_400
+_BUYERS_SQL = f"""
+    WITH buyers AS (
+        SELECT customer_id, sum(total) AS revenue FROM orders
+        WHERE ordered_at >= :since AND ordered_at < :until GROUP BY customer_id
+    ), firsts AS (
+        SELECT b.customer_id, b.revenue,
+               (SELECT min(o.ordered_at) FROM orders o WHERE o.customer_id = b.customer_id) AS first_at
+        FROM buyers b
+    )
+    SELECT count(*) AS buyers,
+           coalesce(sum(first_at < :since), 0) AS returning_buyers,
+           sum(revenue) AS revenue,
+           sum(CASE WHEN first_at < :since THEN revenue END) AS returning_revenue,
+           coalesce(sum(first_at >= :since), 0) AS first_buyers,
+           coalesce(sum(first_at >= :since AND (
+               SELECT count(*) FROM orders o
+               WHERE o.customer_id = f.customer_id AND o.ordered_at >= f.first_at AND o.ordered_at < :until
+                 AND {wall_duration_sql("f.first_at", "o.ordered_at")} <= :repeat_s) >= 2), 0) AS repeat_buyers
+    FROM firsts f
+"""
+
+# The same per product: a customer's orders holding a line of that product. Lines are read per
+# order (order_lines_order), and a customer's first purchase of a product through their own orders.
+_BUYERS_BY_PRODUCT_SQL = f"""
+    WITH bought AS (
+        SELECT l.product, o.customer_id, sum(l.amount) AS revenue
+        FROM orders o JOIN order_lines l ON l.order_id = o.id
+        WHERE o.ordered_at >= :since AND o.ordered_at < :until GROUP BY 1, 2
+    ), firsts AS (
+        SELECT b.product, b.customer_id, b.revenue,
+               (SELECT min(o.ordered_at) FROM orders o JOIN order_lines l ON l.order_id = o.id
+                WHERE o.customer_id = b.customer_id AND l.product = b.product) AS first_at
+        FROM bought b
+    )
+    SELECT product AS "group", count(*) AS buyers,
+           coalesce(sum(first_at < :since), 0) AS returning_buyers,
+           sum(revenue) AS revenue,
+           sum(CASE WHEN first_at < :since THEN revenue END) AS returning_revenue,
+           coalesce(sum(first_at >= :since), 0) AS first_buyers,
+           coalesce(sum(first_at >= :since AND (
+               SELECT count(DISTINCT o.id) FROM orders o JOIN order_lines l ON l.order_id = o.id
+               WHERE o.customer_id = f.customer_id AND l.product = f.product
+                 AND o.ordered_at >= f.first_at AND o.ordered_at < :until
+                 AND {wall_duration_sql("f.first_at", "o.ordered_at")} <= :repeat_s) >= 2), 0) AS repeat_buyers
+    FROM firsts f GROUP BY product ORDER BY buyers DESC, product
+"""
+
+
+def _buyer_figures(row: sqlite3.Row) -> dict:
+    return {
+        "first_buyers": row["first_buyers"],
+        "repeat_buyers": row["repeat_buyers"],
+        "repeat_purchase_pct": _pct(row["repeat_buyers"], row["first_buyers"]),
+        "buyers": row["buyers"],
+        "returning_buyers": row["returning_buyers"],
+        "returning_customer_pct": _pct(row["returning_buyers"], row["buyers"]),
+        "revenue": _money(row["revenue"]),
+        "returning_revenue": _money(row["returning_revenue"]),
+        "returning_revenue_pct": _pct(row["returning_revenue"] or 0, row["revenue"]),
+    }
+
+
+# The figures `kpi --by product` gives for each product (docs/metrics.md), in _buyer_figures' order.
+PRODUCT_FIGURES = (
+    "first_buyers",
+    "repeat_buyers",
+    "repeat_purchase_pct",
+    "buyers",
+    "returning_buyers",
+    "returning_customer_pct",
+    "revenue",
+    "returning_revenue",
+    "returning_revenue_pct",
+)
+
+
+def buyer_figures(conn: sqlite3.Connection, settings: Settings, since: str, until: str) -> dict:
+    """Repeat purchase, returning customers and their revenue over [since, until), as of until."""
+    return _buyer_figures(conn.execute(_BUYERS_SQL, _order_params(settings, since, until)).fetchone())
+
+
+def by_product(conn: sqlite3.Connection, settings: Settings, since: str, until: str) -> list[dict]:
+    """The buyer figures per line-item product sold in the period, most buyers first."""
+    return [
+        {"group": row["group"], **_buyer_figures(row)}
+        for row in conn.execute(_BUYERS_BY_PRODUCT_SQL, _order_params(settings, since, until))
+    ]
+
+
+def recovered_figures(conn: sqlite3.Connection, settings: Settings, since: str, until: str) -> dict:
+    """Customers unhappy in the period (a CSAT or NPS at or below the recovery maxima, current at
+    until) and, of them, those who ordered after such an answer, within the window and before until."""
+    row = conn.execute(
+        f"""
+        WITH unhappy AS (
+            SELECT s.customer_id, s.at FROM surveys s
+            WHERE ((s.kind = 'csat' AND s.score <= :csat_max) OR (s.kind = 'nps' AND s.score <= :nps_max))
+              AND s.at >= :since AND s.at < :until AND (s.superseded_at IS NULL OR s.superseded_at >= :until)
+        )
+        SELECT count(DISTINCT customer_id),
+               count(DISTINCT CASE WHEN EXISTS (
+                   SELECT 1 FROM orders o WHERE o.customer_id = u.customer_id AND o.ordered_at > u.at
+                     AND o.ordered_at < :until AND {wall_duration_sql("u.at", "o.ordered_at")} <= :window_s)
+                   THEN customer_id END)
+        FROM unhappy u""",
+        {
+            "since": since,
+            "until": until,
+            "csat_max": settings["care.recovery_csat_max"],
+            "nps_max": settings["care.recovery_nps_max"],
+            "window_s": settings["care.recovered_window_days"] * DAY,
+        },
+    ).fetchone()
+    unhappy, recovered = row
+    return {"unhappy_customers": unhappy, "recovered_customers": recovered, "recovered_pct": _pct(recovered, unhappy)}
+
+
+# ---------------------------------------------------------------- silent buyers
+
+# Each customer's gaps between orders (days), orders less than a day after the one before being
+# the same purchase (a forgotten item), and the median of those gaps: the middle one, or the mean
+# of the two middle ones.
+_SILENT_BUYERS_SQL = f"""
+    WITH spaced AS (
+        SELECT customer_id, ordered_at,
+               {wall_duration_sql("lag(ordered_at) OVER (PARTITION BY customer_id ORDER BY ordered_at, id)", "ordered_at")}
+                   / {float(DAY)} AS gap
+        FROM orders WHERE ordered_at <= :now {{only}}
+    ), gaps AS (
+        SELECT customer_id, gap,
+               row_number() OVER (PARTITION BY customer_id ORDER BY gap) AS k,
+               count(*) OVER (PARTITION BY customer_id) AS n
+        FROM spaced WHERE gap >= 1
+    ), usual AS (
+        SELECT customer_id, max(n) AS gaps, avg(gap) AS median_gap FROM gaps
+        WHERE k IN ((n + 1) / 2, (n + 2) / 2) GROUP BY customer_id HAVING max(n) >= 2
+    )
+    SELECT u.customer_id, c.name AS customer_name, u.gaps, u.median_gap,
+           (SELECT max(o.ordered_at) FROM orders o WHERE o.customer_id = u.customer_id AND o.ordered_at <= :now)
+               AS last_order_at
+    FROM usual u JOIN customers c ON c.id = u.customer_id
+    WHERE c.lost_at IS NULL
+"""
+
+
+def silent_buyers(
+    conn: sqlite3.Connection, settings: Settings, *, now: datetime, customer_id: int | None = None
+) -> list[dict]:
+    """Customers (not lost) with at least two gaps between orders whose last order is longer ago
+    than `[care] silent_buyer_factor` times their median gap, oldest last order first; each with
+    `median_gap_days`, `last_order_at` and `days_since` (from now)."""
+    only = "AND customer_id = :customer_id" if customer_id is not None else ""
+    factor = settings["care.silent_buyer_factor"]
+    found = []
+    for row in conn.execute(_SILENT_BUYERS_SQL.format(only=only), {"now": to_db(now), "customer_id": customer_id}):
+        days_since = (now - from_db(row["last_order_at"])).total_seconds() / 86400
+        if days_since > factor * row["median_gap"]:
+            found.append(
+                {
+                    "customer_id": row["customer_id"],
+                    "customer_name": row["customer_name"],
+                    "median_gap_days": row["median_gap"],
+                    "last_order_at": row["last_order_at"],
+                    "days_since": days_since,
+                }
+            )
+    found.sort(key=lambda item: (item["last_order_at"], item["customer_id"]))
+    return found
+
+
+def _span(days: float) -> str:
+    """`5 weeks` from two weeks on, `9 days` below: how people say how often someone orders."""
+    if days >= 14:
+        weeks = round(days / 7)
+        return f"{weeks} weeks"
+    whole = max(1, round(days))
+    return f"{whole} day{'' if whole == 1 else 's'}"
+
+
+def silent_buyer_evidence(buyer: dict, tz: tzinfo) -> str:
+    """`usually orders every 5 weeks; last order 11 weeks ago, on 2025-12-20`: the span as counted
+    when the evidence was found, and the absolute day, since the text is read later as a note."""
+    day = from_db(buyer["last_order_at"]).astimezone(tz).date().isoformat()
+    return (
+        f"usually orders every {_span(buyer['median_gap_days'])}; last order {_span(buyer['days_since'])} ago, on {day}"
+    )

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, Callable, Mapping, NamedTuple
 
 from carecli.core.config import Settings
+from carecli.measure import loyalty
 from carecli.measure.sla import breaching_tickets
 from carecli.records.tickets import STATUS_EVENTS
 from carecli.text.clock import from_db, local_day_bounds, to_db
@@ -42,6 +43,7 @@ CSAT_POINTS = {1: -30, 2: -20, 3: -10}
 CES_POINTS = {1: -15, 2: -10, 3: -5}
 NPS_POINTS = {**dict.fromkeys(range(0, 7), -20), 7: -5, 8: -5}
 SILENT_POINTS = -15
+SILENT_BUYER_POINTS = -10
 
 FACTORS = (
     Factor("csat", _by_score(CSAT_POINTS, "csat"), lambda r: f"latest CSAT {r['csat']} (of 5)"),
@@ -80,6 +82,12 @@ FACTORS = (
         "silent",
         lambda r: SILENT_POINTS if r["silent"] else 0,
         lambda r: f"no contact since {r['last_contact_at'][:10]}",
+    ),
+    # `silent_buyer` is the evidence text (measure/loyalty.py) for a silent buyer, else None.
+    Factor(
+        "silent_buyer",
+        lambda r: SILENT_BUYER_POINTS if r.get("silent_buyer") else 0,
+        lambda r: r["silent_buyer"],
     ),
 )
 
@@ -132,11 +140,16 @@ def health(
     where = "WHERE c.id = :customer_id" if customer_id is not None else "WHERE c.lost_at IS NULL"
     silent_before = now - settings.duration("care.silent_after")
     breaches = Counter(t["customer_id"] for t in breaching_tickets(conn, settings, now=now) if t["state"] == "breached")
+    silent_buyers = {
+        buyer["customer_id"]: loyalty.silent_buyer_evidence(buyer, tz)
+        for buyer in loyalty.silent_buyers(conn, settings, now=now, customer_id=customer_id)
+    }
     results = []
     for row in conn.execute(f"{_INPUTS} {where}", params):
         inputs = dict(row)
         inputs["silent"] = from_db(row["last_contact_at"]) < silent_before
         inputs["sla_breaches"] = breaches[row["customer_id"]]
+        inputs["silent_buyer"] = silent_buyers.get(row["customer_id"])
         results.append(score(inputs))
     results.sort(key=lambda item: (item["score"], item["customer_name"].lower(), item["customer_id"]))
     return results

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import datetime, tzinfo
+from typing import Any, Mapping
 
 from carecli.core.config import Settings
 from carecli.measure.clocks import wall_duration_sql
@@ -149,12 +150,13 @@ def recovered_figures(conn: sqlite3.Connection, settings: Settings, since: str, 
 
 # ---------------------------------------------------------------- silent buyers
 
-# Each customer's gaps between orders (days), orders less than a day after the one before being
-# the same purchase (a forgotten item), and the median of those gaps: the middle one, or the mean
-# of the two middle ones.
+# Each customer's gaps between orders up to :now (days), orders less than a day after the one
+# before being the same purchase (a forgotten item), and the median of those gaps: the middle one,
+# or the mean of the two middle ones. A silent buyer has at least two gaps (three purchases: one
+# gap is no habit), is not lost, and their last order is more than :factor median gaps before :now.
 _SILENT_BUYERS_SQL = f"""
     WITH spaced AS (
-        SELECT customer_id, ordered_at,
+        SELECT customer_id,
                {wall_duration_sql("lag(ordered_at) OVER (PARTITION BY customer_id ORDER BY ordered_at, id)", "ordered_at")}
                    / {float(DAY)} AS gap
         FROM orders WHERE ordered_at <= :now {{only}}
@@ -164,40 +166,37 @@ _SILENT_BUYERS_SQL = f"""
                count(*) OVER (PARTITION BY customer_id) AS n
         FROM spaced WHERE gap >= 1
     ), usual AS (
-        SELECT customer_id, max(n) AS gaps, avg(gap) AS median_gap FROM gaps
-        WHERE k IN ((n + 1) / 2, (n + 2) / 2) GROUP BY customer_id HAVING max(n) >= 2
-    )
-    SELECT u.customer_id, c.name AS customer_name, u.gaps, u.median_gap,
-           (SELECT max(o.ordered_at) FROM orders o WHERE o.customer_id = u.customer_id AND o.ordered_at <= :now)
-               AS last_order_at
-    FROM usual u JOIN customers c ON c.id = u.customer_id
-    WHERE c.lost_at IS NULL
-"""
+        SELECT customer_id, avg(gap) AS median_gap_days,
+               (SELECT max(o.ordered_at) FROM orders o WHERE o.customer_id = gaps.customer_id AND o.ordered_at <= :now)
+                   AS last_order_at
+        FROM gaps WHERE n >= 2 AND k IN ((n + 1) / 2, (n + 2) / 2) GROUP BY customer_id
+    ), silent_buyers AS (
+        SELECT u.customer_id, u.median_gap_days, u.last_order_at,
+               {wall_duration_sql("u.last_order_at", ":now")} / {float(DAY)} AS days_since
+        FROM usual u JOIN customers c ON c.id = u.customer_id
+        WHERE c.lost_at IS NULL AND {wall_duration_sql("u.last_order_at", ":now")} > :factor * u.median_gap_days * {DAY}
+    )"""
+
+
+def silent_buyers_sql(customer_id: bool = False) -> str:
+    """`WITH ... silent_buyers AS (customer_id, median_gap_days, last_order_at, days_since)`, to
+    be followed by a SELECT; binds :now and :factor (and :customer_id when `customer_id`)."""
+    return _SILENT_BUYERS_SQL.format(only="AND customer_id = :customer_id" if customer_id else "")
+
+
+def silent_buyer_params(settings: Settings, now: datetime) -> dict:
+    return {"now": to_db(now), "factor": settings["care.silent_buyer_factor"]}
 
 
 def silent_buyers(
     conn: sqlite3.Connection, settings: Settings, *, now: datetime, customer_id: int | None = None
 ) -> list[dict]:
-    """Customers (not lost) with at least two gaps between orders whose last order is longer ago
-    than `[care] silent_buyer_factor` times their median gap, oldest last order first; each with
-    `median_gap_days`, `last_order_at` and `days_since` (from now)."""
-    only = "AND customer_id = :customer_id" if customer_id is not None else ""
-    factor = settings["care.silent_buyer_factor"]
-    found = []
-    for row in conn.execute(_SILENT_BUYERS_SQL.format(only=only), {"now": to_db(now), "customer_id": customer_id}):
-        days_since = (now - from_db(row["last_order_at"])).total_seconds() / 86400
-        if days_since > factor * row["median_gap"]:
-            found.append(
-                {
-                    "customer_id": row["customer_id"],
-                    "customer_name": row["customer_name"],
-                    "median_gap_days": row["median_gap"],
-                    "last_order_at": row["last_order_at"],
-                    "days_since": days_since,
-                }
-            )
-    found.sort(key=lambda item: (item["last_order_at"], item["customer_id"]))
-    return found
+    """Silent buyers as of `now` (of one customer, when given), oldest last order first."""
+    sql = (
+        f"{silent_buyers_sql(customer_id is not None)} SELECT * FROM silent_buyers ORDER BY last_order_at, customer_id"
+    )
+    params = {**silent_buyer_params(settings, now), "customer_id": customer_id}
+    return [dict(row) for row in conn.execute(sql, params)]
 
 
 def _span(days: float) -> str:
@@ -209,7 +208,7 @@ def _span(days: float) -> str:
     return f"{whole} day{'' if whole == 1 else 's'}"
 
 
-def silent_buyer_evidence(buyer: dict, tz: tzinfo) -> str:
+def silent_buyer_evidence(buyer: Mapping[str, Any] | sqlite3.Row, tz: tzinfo) -> str:
     """`usually orders every 5 weeks; last order 11 weeks ago, on 2025-12-20`: the span as counted
     when the evidence was found, and the absolute day, since the text is read later as a note."""
     day = from_db(buyer["last_order_at"]).astimezone(tz).date().isoformat()

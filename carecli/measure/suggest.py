@@ -1,5 +1,5 @@
-"""`care suggest`: the follow-ups the data calls for (recovery, repeat contact, silent customers, thanks,
-win-back), with their evidence. The rules are listed in docs/metrics.md ("Care suggestions")."""
+"""`care suggest`: the follow-ups the data calls for (recovery, repeat contact, silent customers, silent
+buyers, thanks, win-back), with their evidence. The rules are listed in docs/metrics.md ("Care suggestions")."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
 from carecli.core.config import Settings
+from carecli.measure import loyalty
 from carecli.records import followups
 from carecli.text.clock import from_db, local_day_bounds, to_db
 
@@ -22,6 +23,7 @@ RULES = (
     Rule("recovery", "recovery"),
     Rule("repeat-contact", "check-in"),
     Rule("silent", "check-in"),
+    Rule("silent-buyer", "check-in"),
     Rule("thank-you", "thank-you"),
     Rule("win-back", "win-back"),
 )
@@ -66,12 +68,14 @@ def suggest(
         "nps_min": settings["care.thank_you_nps_min"],
         "repeat_min": settings["care.repeat_contact_tickets"],
         "win_back_excluded": WIN_BACK_EXCLUDED_REASON,
+        **loyalty.silent_buyer_params(settings, now),
     }
     win_back_within = settings.duration("care.win_back_within")
     finders = {
         "recovery": _recovery,
         "repeat-contact": _repeat_contact,
         "silent": _silent,
+        "silent-buyer": _silent_buyer,
         "thank-you": _thank_you,
         "win-back": (lambda conn, params: _win_back(conn, {**params, "win_back_since": to_db(now - win_back_within)}))
         if win_back_within
@@ -162,6 +166,22 @@ def _silent(conn, params) -> list[sqlite3.Row]:
     return _query(conn, sql, params, "check-in")
 
 
+def _silent_buyer(conn, params) -> list[sqlite3.Row]:
+    """A customer whose usual gap between orders has passed `silent_buyer_factor` times over
+    (measure/loyalty.py); a check-in made since their last order covers it."""
+    sql = f"""
+        {loyalty.silent_buyers_sql()}
+        SELECT 'silent-buyer' AS rule, c.id AS customer_id, c.name AS customer_name, NULL AS ticket_id,
+               NULL AS survey, NULL AS score, b.last_order_at AS evidence_at,
+               CAST(b.days_since AS INTEGER) AS days, NULL AS tickets, b.median_gap_days, b.days_since,
+               b.last_order_at
+        FROM silent_buyers b JOIN customers c ON c.id = b.customer_id
+        WHERE {_NOT_COVERED.format(evidence_at="b.last_order_at")}
+        ORDER BY b.last_order_at, c.id
+    """
+    return _query(conn, sql, params, "check-in")
+
+
 def _thank_you(conn, params) -> list[sqlite3.Row]:
     """A recent promoter with no thank-you follow-up scheduled, or made within thank_you_quiet."""
     sql = f"""
@@ -211,6 +231,8 @@ def _evidence(row: sqlite3.Row, tz: tzinfo) -> str:
         return f"{row['score']} tickets from {day(row['first_at'])} to {on} ({row['tickets']})"
     if rule == "silent":
         return f"no contact since {on}"
+    if rule == "silent-buyer":
+        return loyalty.silent_buyer_evidence(row, tz)
     if rule == "win-back":
         return f"lost ({row['reason'] or 'no reason recorded'}) on {on}"
     return f"NPS {row['score']} on {on}"

@@ -159,3 +159,78 @@ def test_done_follow_ups_carry_on_time_as_the_domain_decides_it(history):
     assert done and {row[2] for row in done} == {0, 1}
     assert all(row[2] == is_on_time(row[0], from_db(row[1]), tz) for row in done)
     assert scalar(conn, "SELECT count(*) FROM followups WHERE status <> 'done' AND on_time IS NOT NULL") == 0
+
+
+def test_orders_come_about_one_per_five_tickets_with_lines_and_repeat_buyers(history):
+    conn, counts, _ = history
+    assert 0.12 <= counts["orders"] / TICKETS <= 0.3  # 200 customers: habits vary (tighter below)
+    assert 1.2 <= counts["order_lines"] / counts["orders"] <= 1.8
+    per_customer = dict(conn.execute("SELECT customer_id, count(*) FROM orders GROUP BY 1").fetchall())
+    customers = TICKETS // 20
+    assert 0.6 <= len(per_customer) / customers <= 0.85  # a quarter or so never order
+    once = sum(1 for n in per_customer.values() if n == 1)
+    regulars = sum(1 for n in per_customer.values() if n >= 3)
+    assert once > 0.2 * len(per_customer) and regulars > 0.3 * len(per_customer)
+    # A total is the sum of its lines' amounts, or unknown when the lines have none.
+    mismatched = scalar(
+        conn,
+        "SELECT count(*) FROM orders o WHERE o.total IS NOT "
+        "(SELECT round(sum(l.amount), 2) FROM order_lines l WHERE l.order_id = o.id)",
+    )
+    assert (
+        mismatched == 0 and 0 < scalar(conn, "SELECT count(*) FROM orders WHERE total IS NULL") < 0.1 * counts["orders"]
+    )
+    # Orders come in time order, each after its customer was created and, if lost, before that.
+    assert (
+        scalar(conn, "SELECT count(*) FROM orders a JOIN orders b ON b.id = a.id + 1 WHERE b.ordered_at < a.ordered_at")
+        == 0
+    )
+    wrong_time = scalar(
+        conn,
+        "SELECT count(*) FROM orders o JOIN customers c ON c.id = o.customer_id "
+        "WHERE o.ordered_at < c.created_at OR o.ordered_at >= coalesce(c.lost_at, '9999')",
+    )
+    assert wrong_time == 0
+    assert scalar(conn, "SELECT max(ordered_at) FROM orders") < generator.DEFAULT_END
+    assert scalar(conn, "SELECT count(DISTINCT product) FROM order_lines") == len(generator.PRODUCTS)
+
+
+def test_silent_buyers_and_repeat_purchases_are_there_to_be_found(history):
+    from carecli.measure import loyalty
+    from carecli.text.clock import from_db
+
+    _, _, path = history
+    conn = database.connect(path)
+    try:
+        buyers = loyalty.silent_buyers(conn, _settings(), now=from_db(generator.DEFAULT_END))
+    finally:
+        conn.close()
+    assert 0 < len(buyers) < 0.2 * (TICKETS // 20)
+
+
+def test_orders_can_be_added_to_a_database_generated_without_them(tmp_path):
+    path = tmp_path / "a.db"
+    generator.generate(path, 300, seed=4, settings=_settings())
+    before = _data(path)
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.execute("DELETE FROM order_lines")
+        conn.execute("DELETE FROM orders")
+    conn.close()
+    added = generator.add_orders(path, seed=4)
+    assert _data(path) == before  # the same orders, from the same customers and seed
+    assert added["orders"] == len(before["orders"]) > 0
+    with pytest.raises(SystemExit, match="already holds orders"):
+        generator.add_orders(path, seed=4)
+
+
+def test_a_million_tickets_get_about_200_000_orders():
+    """The order stream alone for the customers of 1M tickets (50,000, created over four years)."""
+    from carecli.text.clock import from_db
+
+    end = int(from_db(generator.DEFAULT_END).timestamp())
+    first = end - 4 * 365 * generator.DAY
+    customers = [(cid, first + (cid - 1) * (end - first) // 50_000, None) for cid in range(1, 50_001)]
+    stamp = generator.Stamp(first - 30 * generator.DAY, end + 400 * generator.DAY)
+    orders, lines = generator.OrderHistory(seed=1, end=end, stamp=stamp).rows(customers)
+    assert 180_000 <= len(orders) <= 220_000 and 1.2 <= len(lines) / len(orders) <= 1.8

@@ -9,8 +9,10 @@ back), tickets with every status change as an event and the ticket fields the do
 stored (first response, first and last close, reopen and reply counts, durations), about three
 interactions per ticket, CSAT/CES on about 30% of closed tickets, NPS from some customers, and
 tickets / 5 follow-ups (after-close check-ins, one-off and recurring contacts; done, skipped,
-scheduled and overdue). Only tickets from the last few weeks (and a few stuck older ones) are
-still open or pending.
+scheduled and overdue), and about tickets / 5 orders with one to three lines each (a quarter of
+the customers never order, a third order once or twice, the rest come back on a habit of their
+own, some of them falling silent). Only tickets from the last few weeks (and a few stuck older
+ones) are still open or pending.
 
 The database is opened through carecli.schema.database.connect, so the schema is whatever the migrations
 make. Rows are written by the records' own batched writers (a ticket's stored fields derived by
@@ -37,7 +39,7 @@ from carecli.core import config, store
 from carecli.data.importing import import_transaction
 from carecli.demo.shop import CHANNEL_WEIGHTS, FIRST, LAST, PRIORITY_WEIGHTS, STORIES, TAGS
 from carecli.measure import clocks
-from carecli.records import activity, followups, surveys
+from carecli.records import activity, followups, orders, surveys
 from carecli.records import customers as customer_records
 from carecli.records import tickets as ticket_records
 from carecli.schema import database
@@ -70,7 +72,29 @@ WRITERS = {
     "events": activity.add_events,  # activity.EVENT_COLUMNS
     "followups": followups.add_many,  # followups.FOLLOWUP_COLUMNS
     "surveys": surveys.add_many,  # surveys.SURVEY_COLUMNS
+    "orders": orders.add_many,  # orders.ORDER_COLUMNS
+    "order_lines": orders.add_lines,  # orders.LINE_COLUMNS
 }
+# What the generated florist sells: (product, price). A regular buyer has a favourite.
+PRODUCTS = [
+    ("Orchid Phalaenopsis", 24.90),
+    ("Rose bouquet", 34.00),
+    ("Tulip bunch", 14.50),
+    ("Seasonal bouquet", 29.00),
+    ("Monstera", 39.00),
+    ("Ficus lyrata", 49.00),
+    ("Succulent trio", 19.90),
+    ("Bonsai", 59.00),
+    ("Peace lily", 22.00),
+    ("Plant-care subscription (monthly)", 15.00),
+    ("Ceramic pot", 12.00),
+    ("Glass vase", 18.00),
+    ("Plant food", 6.50),
+    ("Wedding bouquet", 120.00),
+    ("Gift card", 25.00),
+]
+PRODUCT_WEIGHTS = [8, 6, 7, 6, 3, 2, 4, 1, 3, 3, 4, 3, 5, 1, 2]
+ORDER_HABITS_DAYS = [30, 45, 60, 90, 120, 180]  # a regular buyer's usual gap between orders
 
 
 class Stamp:
@@ -124,6 +148,7 @@ class ShopHistory:
         self.stories = [s for s in STORIES if s[1] in settings["categories"]] or [
             (s[0], settings["categories"][0], *s[2:]) for s in STORIES
         ]
+        self.customer_lives: list[tuple[int, int, int | None]] = []  # (id, created, lost) for the orders
         self.csat = weighted(CSAT_WEIGHTS)
         self.ces = weighted(CES_WEIGHTS)
         self.nps = weighted(NPS_WEIGHTS)
@@ -155,6 +180,7 @@ class ShopHistory:
                 else:
                     self.lost_at[cid] = lost
                     lost_at, lost_reason = stamp(lost), reason
+            self.customer_lives.append((cid, created, self.lost_at.get(cid)))
             tag = rng.choice(TAGS)
             rows.tables["customers"].append(
                 (
@@ -413,6 +439,108 @@ class ShopHistory:
             self.followup_rows(rows, cid, due, kind=kind, source=source, recurrence=recurrence)
 
 
+class OrderHistory:
+    """Orders with their lines for given customers, from a random stream of their own (so adding
+    orders leaves the rest of a seed's history as it was), in time order, ids from `first_id`."""
+
+    def __init__(self, *, seed: int, end: int, stamp: Stamp, first_id: int = 1, first_line_id: int = 1) -> None:
+        self.rng = random.Random(f"orders:{seed}")
+        self.end, self.stamp = end, stamp
+        self.order_id, self.line_id = first_id - 1, first_line_id - 1
+        self.products = [i for i, weight in enumerate(PRODUCT_WEIGHTS) for _ in range(weight)]
+
+    def times(self, created: int, lost: int | None) -> tuple[list[int], int | None]:
+        """When one customer ordered, and their favourite product (regular buyers only)."""
+        rng = self.rng
+        life_end = min(self.end, lost) if lost is not None else self.end
+        span = life_end - created
+        if span <= DAY:
+            return [], None
+        draw = rng.random()
+        if draw < 0.25:
+            return [], None
+        if draw < 0.55:
+            return [created + int(rng.random() * span)], None
+        if draw < 0.65:
+            return sorted(created + int(rng.random() * span) for _ in range(2)), None
+        habit = rng.choice(ORDER_HABITS_DAYS) * DAY
+        # A third of the regulars fall silent at some point (the silent buyers of `care suggest`).
+        stop = created + int(rng.random() * span) if rng.random() < 0.3 else life_end
+        at, times = created + int(rng.random() * habit), []
+        while at < stop:
+            times.append(at)
+            at += max(DAY, int(habit * rng.lognormvariate(0, 0.25)))
+        return times, rng.choice(self.products)
+
+    def rows(self, customers) -> tuple[list[tuple], list[tuple]]:
+        """(order rows, line rows) for `customers`, (id, created, lost or None) epoch seconds."""
+        rng, stamp = self.rng, self.stamp
+        placed: list[tuple[int, int, int | None]] = []
+        for cid, created, lost in customers:
+            times, favourite = self.times(created, lost)
+            placed.extend((at, cid, favourite) for at in times)
+        placed.sort()
+        order_rows, line_rows = [], []
+        for at, cid, favourite in placed:
+            self.order_id += 1
+            priced = rng.random() >= 0.04  # a few orders come without amounts (a phone order)
+            total = 0.0
+            lines = rng.choice((1, 1, 1, 1, 1, 1, 2, 2, 2, 3))
+            for position in range(1, lines + 1):
+                choice = favourite if favourite is not None and position == 1 and rng.random() < 0.7 else None
+                product, price = PRODUCTS[choice if choice is not None else rng.choice(self.products)]
+                qty = 2 if rng.random() < 0.1 else 1
+                amount = round(price * qty, 2) if priced else None
+                total += amount or 0.0
+                self.line_id += 1
+                line_rows.append((self.line_id, self.order_id, position, product, qty, amount))
+            order_rows.append(
+                (
+                    self.order_id,
+                    cid,
+                    str(100000 + self.order_id),
+                    stamp(at),
+                    round(total, 2) if priced else None,
+                    "EUR",
+                    "shopify",
+                    stamp(at),
+                )
+            )
+        return order_rows, line_rows
+
+
+def _write_orders(conn, rows: Rows, history: OrderHistory, customers) -> None:
+    order_rows, line_rows = history.rows(customers)
+    for first in range(0, len(order_rows), CHUNK):
+        rows.tables["orders"].extend(order_rows[first : first + CHUNK])
+        rows.flush(conn)
+    for first in range(0, len(line_rows), CHUNK):
+        rows.tables["order_lines"].extend(line_rows[first : first + CHUNK])
+        rows.flush(conn)
+
+
+def add_orders(path: Path, *, seed: int = 1, end: datetime | None = None) -> dict[str, float]:
+    """Add the orders to a generated database that has none (one made before orders were
+    generated), for its customers as they are; one transaction. Returns rows written per table."""
+    end_ts = int((end or from_db(DEFAULT_END)).timestamp())
+    conn = database.connect(path)
+    if store.scalar(conn, "SELECT count(*) FROM orders"):
+        raise SystemExit(f"error: {path} already holds orders")
+    customers = [
+        (cid, int(from_db(created).timestamp()), int(from_db(lost).timestamp()) if lost else None)
+        for cid, created, lost in conn.execute("SELECT id, created_at, lost_at FROM customers ORDER BY id")
+    ]
+    first = min((c[1] for c in customers), default=end_ts)
+    history = OrderHistory(seed=seed, end=end_ts, stamp=Stamp(first - 30 * DAY, end_ts + 400 * DAY))
+    rows = Rows()
+    started = time.perf_counter()
+    with store.transaction(conn):
+        _write_orders(conn, rows, history, customers)
+    conn.close()
+    return {"orders": rows.counts["orders"], "order_lines": rows.counts["order_lines"],
+            "seconds.rows": time.perf_counter() - started}  # fmt: skip
+
+
 def generate(
     path: Path,
     tickets: int,
@@ -456,6 +584,8 @@ def generate(
                 progress(min(first + CHUNK - 1, tickets))
         history.other_followups(rows, max(1, tickets // 5))
         rows.flush(conn)
+        orders_history = OrderHistory(seed=seed, end=history.end, stamp=history.stamp)
+        _write_orders(conn, rows, orders_history, history.customer_lives)
         # The business-time cache, as every carecli write keeps it (measure/clocks.py).
         clocks.keep_current(conn, clocks.BusinessHours.from_settings(settings), everything=True)
         loaded = timer()
@@ -473,7 +603,7 @@ def generate(
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--tickets", type=int, required=True, help="number of tickets (customers = tickets / 20)")
+    parser.add_argument("--tickets", type=int, help="number of tickets (customers = tickets / 20); required")
     parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     parser.add_argument("--db", required=True, help="database file to create")
     parser.add_argument("--end", default=DEFAULT_END, help=f"end of the history (default {DEFAULT_END})")
@@ -486,9 +616,22 @@ def main(argv: list[str] | None = None) -> None:
         "carecli's own commands write through; all or nothing either way",
     )
     parser.add_argument("--replace", action="store_true", help="delete the database file first if it exists")
+    parser.add_argument(
+        "--orders-only",
+        action="store_true",
+        help="add only the orders, to a database generated before orders were (no --tickets then)",
+    )
     args = parser.parse_args(argv)
-    if args.tickets < 1:
-        parser.error("--tickets must be at least 1")
+    if args.orders_only:
+        added = add_orders(Path(args.db), seed=args.seed, end=from_db(args.end))
+        print(
+            f"{args.db}: {added['orders']:,} orders, {added['order_lines']:,} order lines "
+            f"in {added['seconds.rows']:.1f} s",
+            file=sys.stderr,
+        )
+        return
+    if args.tickets is None or args.tickets < 1:
+        parser.error("--tickets must be given, at least 1")
     path = Path(args.db)
     if args.replace:
         for suffix in ("", "-wal", "-shm"):

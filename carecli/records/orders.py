@@ -6,7 +6,7 @@ import math
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Sequence
+from typing import Iterable, Sequence
 
 from carecli.core import store, undolog
 from carecli.core.errors import Conflict, InvalidInput, NotFound
@@ -116,6 +116,20 @@ def add_order(
         )
         line_ids.append(line_id)
     return AddedOrder(order_id, line_ids)
+
+
+ORDER_COLUMNS = ("id", "customer_id", "ref", "ordered_at", "total", "currency", "source", "created_at")
+LINE_COLUMNS = ("id", "order_id", "position", "product", "qty", "amount")
+
+
+def add_many(conn: sqlite3.Connection, rows: Iterable[Sequence]) -> None:
+    """Orders in bulk, rows in ORDER_COLUMNS order, already checked (refs clean, totals summed)."""
+    store.insert_many(conn, "orders", ORDER_COLUMNS, rows)
+
+
+def add_lines(conn: sqlite3.Connection, rows: Iterable[Sequence]) -> None:
+    """Order lines in bulk, rows in LINE_COLUMNS order, already checked; their orders written first."""
+    store.insert_many(conn, "order_lines", LINE_COLUMNS, rows)
 
 
 def get_order(conn: sqlite3.Connection, order_id: int) -> sqlite3.Row:

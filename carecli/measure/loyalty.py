@@ -14,6 +14,8 @@ from carecli.core.config import Settings
 from carecli.measure.clocks import wall_duration_sql
 from carecli.text.clock import from_db, to_db
 
+DAY = 86_400
+
 
 def _pct(part: float | None, whole: float | None) -> float | None:
     return None if not whole or part is None else round(100.0 * part / whole, 2)
@@ -29,16 +31,15 @@ def _order_params(settings: Settings, since: str, until: str) -> dict:
 
 # The period's buyers, each with their first order ever and whether they ordered again within the
 # repeat window of it before :until. Starts from the period's orders (the ordered_at index), so a
-# short period reads only its own orders plus an index seek per buyer.
-DAY = 86_400
+# short period reads only its own orders plus an index seek per buyer. The first order is a column
+# of the grouped subquery, so SQLite computes it once per buyer (a CTE without the GROUP BY would
+# be flattened into the outer query and its subquery run once per reference), and the repeat count
+# runs for first-time buyers only (AND stops at a false first operand).
 _BUYERS_SQL = f"""
     WITH buyers AS (
-        SELECT customer_id, sum(total) AS revenue FROM orders
-        WHERE ordered_at >= :since AND ordered_at < :until GROUP BY customer_id
-    ), firsts AS (
-        SELECT b.customer_id, b.revenue,
-               (SELECT min(o.ordered_at) FROM orders o WHERE o.customer_id = b.customer_id) AS first_at
-        FROM buyers b
+        SELECT o.customer_id, sum(o.total) AS revenue,
+               (SELECT min(e.ordered_at) FROM orders e WHERE e.customer_id = o.customer_id) AS first_at
+        FROM orders o WHERE o.ordered_at >= :since AND o.ordered_at < :until GROUP BY o.customer_id
     )
     SELECT count(*) AS buyers,
            coalesce(sum(first_at < :since), 0) AS returning_buyers,
@@ -47,23 +48,21 @@ _BUYERS_SQL = f"""
            coalesce(sum(first_at >= :since), 0) AS first_buyers,
            coalesce(sum(first_at >= :since AND (
                SELECT count(*) FROM orders o
-               WHERE o.customer_id = f.customer_id AND o.ordered_at >= f.first_at AND o.ordered_at < :until
-                 AND {wall_duration_sql("f.first_at", "o.ordered_at")} <= :repeat_s) >= 2), 0) AS repeat_buyers
-    FROM firsts f
+               WHERE o.customer_id = b.customer_id AND o.ordered_at >= b.first_at AND o.ordered_at < :until
+                 AND {wall_duration_sql("b.first_at", "o.ordered_at")} <= :repeat_s) >= 2), 0) AS repeat_buyers
+    FROM buyers b
 """
 
-# The same per product: a customer's orders holding a line of that product. Lines are read per
-# order (order_lines_order), and a customer's first purchase of a product through their own orders.
+# The same per product: a customer's orders holding a line of that product. CROSS JOIN keeps the
+# customer's orders (orders_customer) the outer loop and reads their lines by order
+# (order_lines_order): order_lines has no index by product, and needs none.
 _BUYERS_BY_PRODUCT_SQL = f"""
     WITH bought AS (
-        SELECT l.product, o.customer_id, sum(l.amount) AS revenue
-        FROM orders o JOIN order_lines l ON l.order_id = o.id
+        SELECT l.product, o.customer_id, sum(l.amount) AS revenue,
+               (SELECT min(e.ordered_at) FROM orders e CROSS JOIN order_lines el ON el.order_id = e.id
+                WHERE e.customer_id = o.customer_id AND el.product = l.product) AS first_at
+        FROM orders o CROSS JOIN order_lines l ON l.order_id = o.id
         WHERE o.ordered_at >= :since AND o.ordered_at < :until GROUP BY 1, 2
-    ), firsts AS (
-        SELECT b.product, b.customer_id, b.revenue,
-               (SELECT min(o.ordered_at) FROM orders o JOIN order_lines l ON l.order_id = o.id
-                WHERE o.customer_id = b.customer_id AND l.product = b.product) AS first_at
-        FROM bought b
     )
     SELECT product AS "group", count(*) AS buyers,
            coalesce(sum(first_at < :since), 0) AS returning_buyers,
@@ -71,11 +70,11 @@ _BUYERS_BY_PRODUCT_SQL = f"""
            sum(CASE WHEN first_at < :since THEN revenue END) AS returning_revenue,
            coalesce(sum(first_at >= :since), 0) AS first_buyers,
            coalesce(sum(first_at >= :since AND (
-               SELECT count(DISTINCT o.id) FROM orders o JOIN order_lines l ON l.order_id = o.id
-               WHERE o.customer_id = f.customer_id AND l.product = f.product
-                 AND o.ordered_at >= f.first_at AND o.ordered_at < :until
-                 AND {wall_duration_sql("f.first_at", "o.ordered_at")} <= :repeat_s) >= 2), 0) AS repeat_buyers
-    FROM firsts f GROUP BY product ORDER BY buyers DESC, product
+               SELECT count(DISTINCT o.id) FROM orders o CROSS JOIN order_lines l ON l.order_id = o.id
+               WHERE o.customer_id = b.customer_id AND l.product = b.product
+                 AND o.ordered_at >= b.first_at AND o.ordered_at < :until
+                 AND {wall_duration_sql("b.first_at", "o.ordered_at")} <= :repeat_s) >= 2), 0) AS repeat_buyers
+    FROM bought b GROUP BY product ORDER BY buyers DESC, product
 """
 
 

@@ -553,7 +553,7 @@ _DUE_AT_UNTIL_SQL = """
     WHERE move = 1"""
 
 
-def _followups(ctx: _Context, only: str = "") -> dict:
+def _followups(ctx: _Context, plans_only: bool = False) -> dict:
     # Each follow-up due in the period is judged as it stood at :until. Done (or skipped) by then:
     # marked so before :until (completed_at; rows without a time, skipped before migration m007 or
     # done before completed_at was kept, count as before any :until). Overdue: still scheduled at
@@ -565,8 +565,8 @@ def _followups(ctx: _Context, only: str = "") -> dict:
     # Over most of the history, one pass over the table beats the due_at index and a row lookup per
     # follow-up (0.16 s -> 0.04 s of 200k). That pass judges each follow-up by its current due_at;
     # the few whose due date moved at or after :until are then corrected: their figures by the
-    # current due date taken out, those by the due date they had at :until put in. `only` narrows
-    # the follow-ups judged (an SQL condition on `f`: those a care plan scheduled).
+    # current due date taken out, those by the due date they had at :until put in. `plans_only`
+    # judges only the follow-ups a care plan scheduled.
     from carecli.text.clock import from_db
 
     _prepare_midnights(ctx)
@@ -576,6 +576,7 @@ def _followups(ctx: _Context, only: str = "") -> dict:
     done_then, skipped_then = (
         f"(status = '{status}' AND (completed_at IS NULL OR completed_at < :until))" for status in ("done", "skipped")
     )
+    only = "AND f.plan IS NOT NULL" if plans_only else ""
 
     def sums(due: str, source: str) -> list:
         return ctx.conn.execute(
@@ -588,9 +589,10 @@ def _followups(ctx: _Context, only: str = "") -> dict:
             params,
         ).fetchone()
 
-    # Plan follow-ups are few: their partial index (migration m021) beats a pass over the table.
-    whole = "NOT INDEXED" if ctx.covers_most and not only else ""
-    totals = [value or 0 for value in sums("f.due_at", f"followups f {whole}")]
+    # Plan follow-ups are few: their partial index (migration m021) beats a pass over the table,
+    # and the due_at index, which the planner would otherwise take for a short period.
+    index = "INDEXED BY followups_plan" if plans_only else "NOT INDEXED" if ctx.covers_most else ""
+    totals = [value or 0 for value in sums("f.due_at", f"followups f {index}")]
     moved = f"({_DUE_AT_UNTIL_SQL}) c JOIN followups f ON f.id = c.id"
     for sign, judged_by in ((-1, "f.due_at"), (1, "c.due_then")):
         totals = [total + sign * (value or 0) for total, value in zip(totals, sums(judged_by, moved))]
@@ -695,7 +697,7 @@ def _loyalty(ctx: _Context) -> dict:
     """Orders, plan follow-ups, service reminders and recovery as of :until (docs/metrics.md, "Loyalty")."""
     from carecli.measure import loyalty
 
-    plan = _followups(ctx, only="AND f.plan IS NOT NULL")
+    plan = _followups(ctx, plans_only=True)
     return {
         **loyalty.buyer_figures(ctx.conn, ctx.settings, ctx.since, ctx.until),
         "plan_followups_due": plan["due"],

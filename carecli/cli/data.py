@@ -24,7 +24,7 @@ from carecli.cli.progress import Progress
 from carecli.cli.state import STATE
 
 EXPORT_ENTITIES = ("customers", "tickets", "interactions", "followups", "surveys", "events")
-IMPORT_ENTITIES = ("customers", "tickets", "interactions")
+IMPORT_ENTITIES = ("customers", "tickets", "interactions", "orders")
 
 
 def _check_choice(values, what: str):
@@ -192,7 +192,7 @@ def import_(
     what: Annotated[
         str,
         typer.Argument(
-            help="customers, tickets or interactions",
+            help="customers, tickets, interactions or orders",
             shell_complete=completing.one_of(IMPORT_ENTITIES),
             callback=_check_choice(IMPORT_ENTITIES, "table"),
             show_default=False,
@@ -209,7 +209,7 @@ def import_(
         Optional[str],
         typer.Option(
             "--preset",
-            help="a built-in mapping: zendesk, freshdesk, kaggle, carecli",
+            help="a built-in mapping: zendesk, freshdesk, kaggle (tickets), shopify, woocommerce (orders), carecli",
             shell_complete=completing.one_of("carecli.data.importing:preset_names"),
         ),
     ] = None,

@@ -118,6 +118,23 @@ def add_order(
     return AddedOrder(order_id, line_ids)
 
 
+# The columns of the batched writer's rows (an import hands them over already checked).
+ORDER_COLUMNS = ("id", "customer_id", "ref", "ordered_at", "total", "currency", "source", "created_at")
+LINE_COLUMNS = ("id", "order_id", "position", "product", "qty", "amount")
+
+
+def next_ids(conn: sqlite3.Connection) -> tuple[int, int]:
+    """The ids the next order and the next order line get (see undolog.next_id)."""
+    return undolog.next_id(conn, "orders"), undolog.next_id(conn, "order_lines")
+
+
+def add_many(conn: sqlite3.Connection, orders: Sequence[Sequence], lines: Sequence[Sequence]) -> None:
+    """Orders and their lines in bulk, in ORDER_COLUMNS and LINE_COLUMNS order, ids from `next_ids`,
+    each line checked by check_line and each ref by clean_ref already (the import's batched writer)."""
+    store.insert_many(conn, "orders", ORDER_COLUMNS, orders)
+    store.insert_many(conn, "order_lines", LINE_COLUMNS, lines)
+
+
 def get_order(conn: sqlite3.Connection, order_id: int) -> sqlite3.Row:
     row = store.one(
         conn,

@@ -10,7 +10,7 @@ from carecli.core.errors import StoreError
 
 # ---------------------------------------------------------------- bulk loads
 
-BULK_TABLES = ("customers", "tickets", "interactions", "events", "surveys")
+BULK_TABLES = ("customers", "tickets", "interactions", "events", "surveys", "orders", "order_lines")
 
 
 class BulkLoad:

@@ -287,7 +287,9 @@ def import_(
             from carecli.text.clock import to_db
 
             step = (STATE.argv, to_db(STATE.now))
-            with importing.import_transaction(conn, bulk=bulk, stage=progress.stage, step=step):
+            with importing.import_transaction(
+                conn, bulk=bulk, stage=progress.stage, step=step, tables=importing.bulk_tables(what)
+            ):
                 importer = importing.Importer(
                     conn,
                     settings,

@@ -38,8 +38,12 @@ class ParsedLine(NamedTuple):
 
 
 def _first(lines: list[ParsedLine], field: str):
-    """The order-level field from the first of the order's rows that has it."""
-    return next((value for value in (getattr(line, field) for line in lines) if value is not None), None)
+    """The order-level field from the first of the order's rows that has it (mostly the first row)."""
+    for line in lines:
+        value = getattr(line, field)
+        if value is not None:
+            return value
+    return None
 
 
 class OrderRows:

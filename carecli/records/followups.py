@@ -28,7 +28,7 @@ DEFAULT_KIND = "check-in"
 FOLLOWUP_FIELDS = """
     f.id, f.customer_id, c.name AS customer_name, f.ticket_id, f.kind, f.note, f.due_at, f.all_day,
     f.recurrence, f.status, f.on_time, f.created_at, f.completed_at, f.outcome, f.source, f.previous_id,
-    f.template
+    f.template, f.plan, f.plan_step, f.order_id, f.asset_id
 """
 
 

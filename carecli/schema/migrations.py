@@ -667,6 +667,20 @@ def m020_followup_templates(db) -> None:
     db.execute("ALTER TABLE followups ADD COLUMN template TEXT")
 
 
+def m021_plan_followups(db) -> None:
+    """Care plans (issue 17): a follow-up a plan scheduled names the plan and the step, and the
+    order or asset it is for, so a plan never schedules the same step twice, a service reminder
+    moves when the asset is serviced, and plan adherence can be measured."""
+    db.executescript("""
+        ALTER TABLE followups ADD COLUMN plan TEXT;
+        ALTER TABLE followups ADD COLUMN plan_step INTEGER;
+        ALTER TABLE followups ADD COLUMN order_id INTEGER REFERENCES orders(id);
+        ALTER TABLE followups ADD COLUMN asset_id INTEGER REFERENCES assets(id);
+        CREATE INDEX followups_plan ON followups(plan, plan_step, order_id, asset_id) WHERE plan IS NOT NULL;
+        CREATE INDEX followups_asset ON followups(asset_id) WHERE asset_id IS NOT NULL;
+    """)
+
+
 # The order is the history of the schema; append only.
 STEPS = [
     m001_initial,
@@ -687,6 +701,7 @@ STEPS = [
     m018_orders,
     m019_search_stemming,
     m020_followup_templates,
+    m021_plan_followups,
 ]
 NAMES = [step.__name__ for step in STEPS]
 

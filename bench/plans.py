@@ -141,6 +141,10 @@ def main() -> None:
         )
         again = timed_ms(schedule, args.runs)
         conn.close()
+        print("| scenario | median ms | min ms | max ms |\n|---|---|---|---|")
+        one = f"{first_ms:.1f}"
+        print(f"| schedule_for_orders, {args.orders:,} new orders (one run) | {one} | {one} | {one} |")
+        print(table_row("schedule_for_orders again, nothing new", again), flush=True)
 
         env = {
             **os.environ,
@@ -158,11 +162,6 @@ def main() -> None:
         by_action: dict[str, int] = {}
         for action in actions:
             by_action[action["action"]] = by_action.get(action["action"], 0) + 1
-        print("| scenario | median ms | min ms | max ms |\n|---|---|---|---|")
-        print(
-            f"| schedule_for_orders, {args.orders:,} new orders (one run) | {first_ms:.1f} | {first_ms:.1f} | {first_ms:.1f} |"
-        )
-        print(table_row("schedule_for_orders again, nothing new", again))
         print(
             table_row(
                 f"care run --dry-run (2 plans, 5 rules), whole process: {by_action}", timed_ms(dry_run, args.runs)

@@ -178,7 +178,7 @@ def test_a_past_step_within_the_backfill_is_due_today_and_an_older_one_is_not_sc
     with store.transaction(conn):
         recent = order(conn, ada, "orchid", at=datetime(2026, 2, 20, tzinfo=timezone.utc))  # tip was due 27 Feb
         old = order(conn, ada, "orchid", at=datetime(2026, 1, 20, tzinfo=timezone.utc))  # due 27 Jan: 46 days ago
-        found = plans.schedule_for_orders(conn, [recent.order_id, old.order_id], now=NOW, settings=settings)
+        found = plans.schedule_for_orders(conn, [recent.order_id, old.order_id], now=NOW, settings=settings, tally=True)
     one_offs = [p for p in found.followups if p.step == 1]
     assert [(p.order_id, berlin_day(p.due_at)) for p in one_offs] == [(recent.order_id, "2026-03-14")]
     assert "was due 2026-02-27, scheduled for today" in one_offs[0].reason
@@ -286,7 +286,7 @@ def test_scheduling_again_schedules_nothing_and_makes_no_second_asset(env):
     with store.transaction(conn):
         order(conn, ada, "orchid", "Road bike", at=datetime(2026, 3, 10, tzinfo=timezone.utc))
         first = plans.schedule(conn, settings, now=NOW)
-        again = plans.schedule(conn, settings, now=NOW + timedelta(days=40))
+        again = plans.schedule(conn, settings, now=NOW + timedelta(days=40), tally=True)
     assert len(first.followups) == 3 and len(first.assets) == 1
     assert again.followups == [] and again.assets == []
     assert {(t.plan, t.step): t.scheduled for t in again.tallies} == {
@@ -351,6 +351,19 @@ def test_pending_writes_nothing(env):
         order(conn, ada, "orchid", "City bike", at=datetime(2026, 3, 10, tzinfo=timezone.utc))
     before = conn.total_changes
     found = plans.pending(conn, settings, now=NOW)
+    assert found.tallies == []  # counted only when asked: tally=True
     assert len(found.followups) == 3 and len(found.assets) == 1 and found.assets[0].asset_id is None
     assert conn.total_changes == before
     assert conn.execute("SELECT count(*) FROM followups").fetchone()[0] == 0
+
+
+def test_anchors_on_one_series_share_its_next_occurrence_and_clamped_days_do_not(env):
+    conn, ada, settings = env
+    since = ["2024-03-05", "2025-03-05", "2025-09-05", "2025-08-31", "2026-02-28", "2025-02-28"]
+    with store.transaction(conn):
+        for day in since:
+            at = datetime.fromisoformat(day).replace(hour=12, tzinfo=timezone.utc)
+            assets.add_asset(conn, customer_id=ada, name="bike", since=at, now=NOW, plan="bike-service")
+        plans.schedule(conn, settings, now=NOW)
+    due = [berlin_day(row["due_at"]) for row in plan_followups(conn)]
+    assert due == ["2026-09-05", "2026-09-05", "2026-09-05", "2026-08-31", "2026-08-28", "2026-08-28"]

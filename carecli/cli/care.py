@@ -290,10 +290,10 @@ def plans_(
         message(NO_PLANS)
         return
     if check:
-        found = plans.pending(STATE.conn, settings, now=STATE.now)
+        found = plans.pending(STATE.conn, settings, now=STATE.now, tally=True)
     else:
         with STATE.write() as conn:
-            found = plans.schedule(conn, settings, now=STATE.now)
+            found = plans.schedule(conn, settings, now=STATE.now, tally=True)
     if list_:
         emit_rows(
             [asdict(p) for p in found.followups],

@@ -69,7 +69,9 @@ def add(
         added = orders.add_order(
             conn, customer_id=row["id"], lines=lines, ordered_at=when, now=STATE.now, ref=ref, currency=currency
         )
-        scheduled = plans.schedule_for_orders(conn, [added.order_id], now=STATE.now, settings=STATE.settings)
+        scheduled = plans.schedule_for_orders(
+            conn, [added.order_id], now=STATE.now, settings=STATE.settings, tally=True
+        )
         order = orders.get_order(conn, added.order_id)
         record = dict(order)
         record["items"] = orders.order_lines(conn, added.order_id)

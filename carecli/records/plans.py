@@ -162,7 +162,7 @@ def _products(conn: sqlite3.Connection, scope: Scope) -> list[str]:
 def _globs(plan: dict, products: list[str]) -> tuple[str, dict[str, str]]:
     """SQL matching a line's product against the plan's globs (shell globs: *, ?, [abc], [!abc]),
     case-insensitive: Python's lower(), not SQLite's, which folds ASCII letters only."""
-    matching = [name for name in products if any(fnmatchcase(name.lower(), glob) for glob in plan["products"])]
+    matching = [name for name in products if any(fnmatchcase(name.lower(), pattern) for pattern in plan["products"])]
     return "l.product IN (SELECT value FROM json_each(:products))", {"products": json.dumps(matching)}
 
 

@@ -196,14 +196,15 @@ def _followups(conn, settings, rule, *, now, after) -> list[Action]:
             UNION
             -- From the tickets closed within the window (the close-time index) to their assets'
             -- follow-ups (by asset); CROSS JOIN and the unary + keep SQLite from walking every
-            -- scheduled follow-up and looking for tickets by creation time for each.
+            -- scheduled follow-up and looking for tickets by creation time for each; below, the
+            -- CROSS JOIN keeps it going from the few due follow-ups rather than through all of them.
             SELECT f.id FROM tickets t CROSS JOIN followups f ON f.asset_id = t.asset_id
             WHERE t.closed_at >= :not_before AND t.asset_id IS NOT NULL AND f.asset_id IS NOT NULL
               AND +f.status = 'scheduled' AND f.template IS NOT NULL AND +f.due_at <= :due_before
               AND +f.due_at >= t.created_at)
         SELECT f.id, f.customer_id, c.name AS customer_name, f.ticket_id, f.kind, f.due_at, f.template,
                f.asset_id, oa.ticket_id AS held_by
-        FROM due JOIN followups f ON f.id = due.id JOIN customers c ON c.id = f.customer_id
+        FROM due CROSS JOIN followups f ON f.id = due.id JOIN customers c ON c.id = f.customer_id
         LEFT JOIN open_assets oa ON oa.asset_id = f.asset_id
         WHERE c.lost_at IS NULL
         ORDER BY f.due_at, f.id

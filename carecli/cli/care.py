@@ -217,6 +217,7 @@ def run(
 ) -> None:
     """Act on the care rules of the config ([[care.rules]]): survey, nudge, close after silence,
     mail due follow-ups that carry a template, thank and recover. For cron, before `outbox send`.
+    First it schedules the care plans' steps not scheduled yet ([[care.plans]]; `care plans`).
 
     Every action is an event on its ticket naming the rule, so no rule acts twice; every mail
     waits in the outbox. A template that cannot be rendered stops the run before anything is
@@ -224,8 +225,8 @@ def run(
     from carecli.mail import autopilot
 
     settings = STATE.settings
-    if not settings["care.rules"]:
-        message("no care rules: add [[care.rules]] to the config (see config.example.toml)")
+    if not settings["care.rules"] and not settings["care.plans"]:
+        message("no care rules or plans: add [[care.rules]] or [[care.plans]] to the config (see config.example.toml)")
         return
     if dry_run:
         actions = autopilot.run(STATE.conn, settings, now=STATE.now, dry_run=True)
@@ -243,15 +244,74 @@ def run(
     queued = sum(1 for a in actions if a.outbox_id is not None)
     closed = sum(1 for a in actions if a.result == "closed")
     skipped = sum(1 for a in actions if a.result.startswith("skipped"))
+    scheduled = sum(1 for a in actions if a.action == "schedule")
     if dry_run:
         message(f"dry run: {counted(len(actions), 'action')}; nothing was changed")
     elif actions:
-        parts = [f"queued {counted(queued, 'message')}"]
+        parts = [f"scheduled {counted(scheduled, 'plan follow-up')}"] if scheduled else []
+        parts.append(f"queued {counted(queued, 'message')}")
         if closed:
             parts.append(f"closed {counted(closed, 'ticket')}")
         if skipped:
             parts.append(f"skipped {skipped}")
         message(", ".join(parts) + ("; send with: carecli outbox send" if queued else ""))
+
+
+# ---------------------------------------------------------------- care plans
+
+PLAN_CHECK_COLUMNS = columns_of(
+    "plan_steps", "plan", "step", "when", "kind", "targets", "matched", "scheduled", "to_schedule", "too_old"
+)
+PLAN_SCHEDULE_COLUMNS = columns_of("plan_schedule")
+
+
+@app.command("plans")
+def plans_(
+    check: Annotated[
+        bool, typer.Option("--check", help="show what each plan matches and would schedule; write nothing")
+    ] = False,
+    list_: Annotated[
+        bool, typer.Option("--list", help="list each follow-up (to be) scheduled, with why, instead of the tally")
+    ] = False,
+    fmt: FormatOpt = "table",
+    raw: RawOpt = False,
+) -> None:
+    """Schedule the care plans' steps not scheduled yet ([[care.plans]]: e.g. a plan added after its
+    orders); each plan step, with the orders or assets it matches, those already scheduled, those to
+    schedule and those too old (one-off steps due before [care] plans_backfill_days). `care run` does
+    the same first."""
+    from dataclasses import asdict
+
+    from carecli.cli.plans import NO_PLANS, say_scheduled
+    from carecli.records import plans
+
+    settings = STATE.settings
+    if not settings["care.plans"]:
+        message(NO_PLANS)
+        return
+    if check:
+        found = plans.pending(STATE.conn, settings, now=STATE.now, tally=True)
+    else:
+        with STATE.write() as conn:
+            found = plans.schedule(conn, settings, now=STATE.now, tally=True)
+    if list_:
+        emit_rows(
+            [asdict(p) for p in found.followups],
+            PLAN_SCHEDULE_COLUMNS,
+            fmt,
+            tz=settings.tz,
+            empty="nothing to schedule: every plan step is scheduled",
+            raw=raw,
+        )
+    else:
+        emit_rows([asdict(t) for t in found.tallies], PLAN_CHECK_COLUMNS, fmt, tz=settings.tz, raw=raw)
+    if check:
+        made = f" and add {counted(len(found.assets), 'asset')}" if found.assets else ""
+        message(f"check: would schedule {counted(len(found.followups), 'follow-up')}{made}; nothing was written")
+    elif found.followups or found.assets:
+        say_scheduled(found)
+    else:
+        message("nothing to schedule: every plan step is scheduled")
 
 
 # ---------------------------------------------------------------- health

@@ -248,6 +248,21 @@ TABLES: dict[str, dict[str, Col]] = {
         Col("waiting_on_customer_count", "waiting on the customer", computed=True),
         Col("sla_breaching_count", "SLA breached or at risk", computed=True),
     ),
+    # `today --week` / `--days N`: one row per follow-up or SLA deadline falling on a day ahead
+    "days_ahead": _table(
+        Col("day", kind="word", computed=True),  # the local day, YYYY-MM-DD
+        Col("due_at", "due", "time", computed=True),
+        Col("all_day", "all day", "bool", computed=True),
+        Col("item", "what", "code", computed=True),  # followup, first_response, resolution
+        Col("state", kind="word", computed=True),  # scheduled, repeat (a later occurrence), due, breached
+        Col("followup_id", "follow-up", "int", computed=True),
+        Col("ticket_id", "ticket", "int", computed=True),
+        Col("customer_id", "customer id", "int", computed=True),
+        Col("customer_name", "customer", computed=True),
+        Col("kind", kind="code", computed=True),  # the follow-up's kind
+        Col("priority", kind="word", computed=True),  # the ticket's priority
+        Col("about", computed=True),  # the follow-up's note, or the ticket's subject
+    ),
     "sla_breaches": _table(
         Col("target", computed=True),
         Col("state", kind="word", computed=True),
@@ -442,6 +457,7 @@ DROPS: dict[str, tuple[str, ...]] = {
         "overdue",
         "kind",
     ),
+    "days_ahead": ("state",),
     "surveys": ("superseded_at", "customer_id", "customer_email", "ticket_id", "at"),
     "events": ("customer_id", "ticket_id"),
     "suggestions": ("evidence_at", "days", "score", "due_at", "customer_id", "ticket_id", "kind"),

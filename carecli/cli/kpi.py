@@ -150,7 +150,13 @@ def emit_kpis(result, fmt: str, *, title: str | None = None, every: bool = False
 
 def _emit_by_time(groups: list[dict], title: str | None) -> None:
     """Days, weeks or months as rows, with the few figures of BY_TIME as columns."""
-    rows = [{"group": g["group"], **{key: figure_text(key, g, counted=False) for key, _, _ in BY_TIME}} for g in groups]
+    rows = [
+        {
+            "group": g["group"] + (" so far" if g.get("partial") else ""),
+            **{key: figure_text(key, g, counted=False) for key, _, _ in BY_TIME},
+        }
+        for g in groups
+    ]
     columns = [Column("group", "period", "word")] + [
         Column(key, header, "number", show=str, drop=drop) for key, header, drop in BY_TIME
     ]
@@ -233,12 +239,11 @@ def kpi(
         since = first.isoformat()
     period = period_from(since, until)
     result = metrics.compute(STATE.conn, settings, period, now=STATE.now, by=by, business_hours=business_hours)
-    title = f"KPIs {format_local(period.since, settings.tz)} to {format_local(period.until, settings.tz)}" + (
-        " (business hours)" if business_hours else ""
-    )
+    hours = " (business hours)" if business_hours else ""
     if trend and fmt == "table" and isinstance(result, list):
-        emit_trend(result, title, keys=[k for k, _ in FIGURES] if every else HEADLINE)
+        emit_trend(result, f"KPIs by {by}{hours}", keys=[k for k, _ in FIGURES] if every else HEADLINE)
     else:
+        title = f"KPIs {format_local(period.since, settings.tz)} to {format_local(period.until, settings.tz)}{hours}"
         emit_kpis(result, fmt, title=title, every=every, time_groups=by in metrics.TIME_GROUPS)
 
 
@@ -252,25 +257,37 @@ def sparkline(values: list) -> str:
 
 
 def emit_trend(result: list[dict], title: str, *, keys: list[str]) -> None:
+    """The sparkline runs over every period; `last` is the last complete one, and a period not
+    over yet (this week on a Tuesday) shows in its own `so far` column."""
     flats = [flatten(item) for item in result]
+    complete = [flat for item, flat in zip(result, flats) if not item.get("partial")]
+    unfinished = [flat for item, flat in zip(result, flats) if item.get("partial")]
     rows = []
     for key in keys:
         values = [flat[key] for flat in flats]
-        rows.append(
-            {
-                "figure": label(key),
-                "trend": sparkline(values),
-                "first": figure_text(key, flats[0], counted=False) if flats else EMPTY,
-                "last": figure_text(key, flats[-1], counted=False) if flats else EMPTY,
-            }
-        )
-    span = f"{result[0]['group']} .. {result[-1]['group']}" if result else ""
-    emit_rows(
-        rows,
-        [Column("figure"), Column("trend", kind="word"), Column("first", kind="word"), Column("last", kind="word")],
-        "table",
-        title=f"{title}, {len(result)} periods {span}",
-    )
+        row = {
+            "figure": label(key),
+            "trend": sparkline(values),
+            "first": figure_text(key, flats[0], counted=False) if flats else EMPTY,
+            "last": figure_text(key, complete[-1], counted=False) if complete else EMPTY,
+        }
+        if unfinished:
+            row["so_far"] = figure_text(key, unfinished[-1], counted=False)
+        rows.append(row)
+    # the periods' labels say the span: the exact since/until would not fit 80 columns
+    span = f", {len(result)} periods {result[0]['group']} .. {result[-1]['group']}" if result else ""
+    partial = [item["group"] for item in result if item.get("partial")]
+    if partial:
+        span += f" ({partial[-1]} so far)"
+    columns = [
+        Column("figure"),
+        Column("trend", kind="word"),
+        Column("first", kind="word"),
+        Column("last", kind="word"),
+    ]
+    if unfinished:
+        columns.append(Column("so_far", "so far", kind="word"))
+    emit_rows(rows, columns, "table", title=title + span)
 
 
 def emit_breaching(fmt: str) -> None:

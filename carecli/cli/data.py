@@ -304,6 +304,11 @@ def import_(
                 report = importer.run(rows, path=file if aside else None)
                 if report.rejected and not skip_bad:
                     raise _bad_rows(report, label)
+                if what == "orders" and report.first_new_id is not None:
+                    # The care plans act on imported orders as on one added by hand (a dry run too).
+                    from carecli.records.plans import schedule_for_orders
+
+                    schedule_for_orders(conn, report.first_new_id, now=STATE.now, settings=settings)
                 if dry_run:
                     raise _DryRun()
                 if reject_file is not None and report.rejected:

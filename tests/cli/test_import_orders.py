@@ -187,3 +187,25 @@ def test_one_undo_takes_the_whole_import_back(shop):
     assert "removes 3 orders it added" in result.stderr and "removes customer Zoë Brühl" in result.stderr
     assert shop("order", "list").stderr.strip() == "no orders match"
     assert [c["name"] for c in shop.json("customer", "list")] == ["Ada Lovelace", "Ben Okafor"]
+
+
+def test_imported_orders_get_their_care_plans_steps_as_an_added_one_does(shop, isolated, monkeypatch):
+    config = isolated / "plans.toml"
+    config.write_text(
+        '[care]\nplans_backfill_days = 60\n[[care.plans]]\nname = "orchid-tips"\nproducts = ["orchid*"]\n'
+        '[[care.plans.steps]]\nafter = "7d"\nkind = "tip"\nnote = "Water your orchid once a week"\n'
+    )
+    monkeypatch.setenv("CARECLI_CONFIG", str(config))
+    shop("import", "orders", str(FIXTURES / "shopify.csv"), "--preset", "shopify", "--dry-run", ok=True)
+    assert [f for f in shop.json("followup", "list", "--status", "all") if f["plan"]] == []
+    shop("import", "orders", str(FIXTURES / "shopify.csv"), "--preset", "shopify", ok=True)
+    tips = [f for f in shop.json("followup", "list", "--status", "all") if f["plan"]]
+    # #1001 (an orchid) and #1005 ("Orchid food" fits the glob too) were bought in February: each tip
+    # fell due a week later, within the backfill, so it is due today.
+    assert [(f["plan"], f["kind"], f["note"], f["due_at"][:10]) for f in tips] == [
+        ("orchid-tips", "tip", "Water your orchid once a week", "2026-03-13")
+    ] * 2
+    assert len({f["order_id"] for f in tips}) == 2
+    # Importing the same export again schedules nothing twice.
+    shop("import", "orders", str(FIXTURES / "shopify.csv"), "--preset", "shopify", ok=True)
+    assert len([f for f in shop.json("followup", "list", "--status", "all") if f["plan"]]) == 2

@@ -544,6 +544,19 @@ RULE_DEFAULTS = {
 _RULE_FIELDS = ("name", "action", "after", "close_after", "template", "survey")
 
 
+def _require_tables(key: Key, value: Any, where: str, example: str) -> None:
+    """An array of tables ([[care.rules]], [[care.plans]]): a list whose items are all tables."""
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise ConfigError(f"{where}: '{key.name}' must be [[{key.name}]] tables, e.g. {example}")
+
+
+def _refuse_unknown_fields(table: dict, fields: tuple[str, ...], at: str, what: str) -> None:
+    """A misspelt field would be ignored silently: name the first unknown one and the known ones."""
+    unknown = sorted(set(table) - set(fields))
+    if unknown:
+        raise ConfigError(f"{at}: unknown field '{unknown[0]}'", f"{what} has: {', '.join(fields)}")
+
+
 def _check_care_rules(key: Key, value: Any, where: str) -> list[dict[str, str]]:
     """[[care.rules]]: each a table with a unique name and a known action; durations checked
     here, so `care run` never meets a bad one. Missing fields get the action's defaults."""
@@ -551,14 +564,11 @@ def _check_care_rules(key: Key, value: Any, where: str) -> list[dict[str, str]]:
     from carecli.text.vocabulary import TimeParseError
 
     example = '[[care.rules]] name = "survey", action = "csat", after = "2d"'
-    if not isinstance(value, list) or not all(isinstance(rule, dict) for rule in value):
-        raise ConfigError(f"{where}: '{key.name}' must be [[care.rules]] tables, e.g. {example}")
+    _require_tables(key, value, where, example)
     rules: list[dict[str, str]] = []
     for number, rule in enumerate(value, 1):
         at = f"{where}: rule {number}"
-        unknown = sorted(set(rule) - set(_RULE_FIELDS))
-        if unknown:
-            raise ConfigError(f"{at}: unknown field '{unknown[0]}'", f"a rule has: {', '.join(_RULE_FIELDS)}")
+        _refuse_unknown_fields(rule, _RULE_FIELDS, at, "a rule")
         if not all(isinstance(field_value, str) for field_value in rule.values()):
             raise ConfigError(f"{at}: every field of a rule is a string, e.g. {example}")
         name, action = rule.get("name", "").strip(), rule.get("action", "").strip().lower()
@@ -610,14 +620,11 @@ def _check_care_plans(key: Key, value: Any, where: str) -> list[dict[str, Any]]:
     example = (
         '[[care.plans]] name = "orchid-tips", products = ["orchid*"], [[care.plans.steps]] after = "7d", kind = "tip"'
     )
-    if not isinstance(value, list) or not all(isinstance(plan, dict) for plan in value):
-        raise ConfigError(f"{where}: '{key.name}' must be [[care.plans]] tables, e.g. {example}")
+    _require_tables(key, value, where, example)
     plans: list[dict[str, Any]] = []
     for number, plan in enumerate(value, 1):
         at = f"{where}: plan {number}"
-        unknown = sorted(set(plan) - set(_PLAN_FIELDS))
-        if unknown:
-            raise ConfigError(f"{at}: unknown field '{unknown[0]}'", f"a plan has: {', '.join(_PLAN_FIELDS)}")
+        _refuse_unknown_fields(plan, _PLAN_FIELDS, at, "a plan")
         name = plan.get("name")
         if not isinstance(name, str) or not name.strip():
             raise ConfigError(f"{at}: a plan needs a name", example)
@@ -641,9 +648,7 @@ def _check_care_plans(key: Key, value: Any, where: str) -> list[dict[str, Any]]:
         checked_steps = []
         for step_number, step in enumerate(steps, 1):
             step_at = f"{at}, step {step_number}"
-            unknown = sorted(set(step) - set(_STEP_FIELDS))
-            if unknown:
-                raise ConfigError(f"{step_at}: unknown field '{unknown[0]}'", f"a step has: {', '.join(_STEP_FIELDS)}")
+            _refuse_unknown_fields(step, _STEP_FIELDS, step_at, "a step")
             if not all(isinstance(field_value, str) for field_value in step.values()):
                 raise ConfigError(f'{step_at}: every field of a step is a string, e.g. after = "7d", kind = "tip"')
             fields = {field_name: step.get(field_name, "").strip() for field_name in _STEP_FIELDS}

@@ -289,7 +289,7 @@ def _order_plan(
         params = {**params, "recent": min(_oldest_anchor(step, days) for step in plan["steps"])}
     # One pass over the plan's orders, with whether each step is scheduled for each already.
     flags = ", ".join(
-        f"""EXISTS (SELECT 1 FROM followups f WHERE f.plan = :plan AND f.plan_step = {step["number"]}
+        f"""EXISTS (SELECT 1 FROM followups f WHERE f.plan = :plan AND f.plan_step = :step_{step["number"]}
                     AND f.order_id = m.id AND f.asset_id IS NULL) AS has_{step["number"]}"""
         for step in plan["steps"]
     )
@@ -298,7 +298,12 @@ def _order_plan(
                 SELECT o.id, o.customer_id, o.ordered_at, min(l.product) AS product FROM orders o
                 JOIN order_lines l ON l.order_id = o.id WHERE {scope_sql} AND {globs} GROUP BY o.id) m
             JOIN customers c ON c.id = m.customer_id ORDER BY m.id""",
-        {**params, **glob_params, "plan": plan["name"]},
+        {
+            **params,
+            **glob_params,
+            "plan": plan["name"],
+            **{f"step_{step['number']}": step["number"] for step in plan["steps"]},
+        },
     ).fetchall()
     for step in plan["steps"]:
         counts = _tally(plan, step, "orders")

@@ -491,8 +491,9 @@ def _event(conn: sqlite3.Connection, action: Action, *, now: datetime, what: str
 
 # ---------------------------------------------------------------- answers to a survey
 
-# The first whole number of the answer, not part of a decimal ("4.5") or a longer number.
-_SCORE = re.compile(r"(?<![\d.,])(\d{1,2})(?![\d]|[.,]\d)")
+# The first whole number of the answer, not part of a decimal ("4.5") or a longer number. ASCII
+# digits only, as in text/when.py: `\d` would also match other scripts' digits ("०").
+_SCORE = re.compile(r"(?<![\d.,])(\d{1,2})(?![\d]|[.,]\d)", re.ASCII)
 SCORE_LOOKS = 200  # characters of the answer's new part searched for the score
 
 

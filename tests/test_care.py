@@ -46,3 +46,29 @@ def test_demo_history_has_care_data_that_obeys_the_rules(db_path):
 def test_demo_tour_shows_today(run_without_db):
     result = run_without_db("demo", "--days", "30", ok=True)
     assert "today --limit 5   # Today's agenda" in result.stdout and "Today: 2026-03-14" in result.stdout
+
+
+def test_demo_orders_have_regulars_quiet_buyers_and_serviced_subscriptions(db_path):
+    conn = database.connect(db_path, create=True)
+    end = datetime(2026, 3, 14, 10, tzinfo=timezone.utc)
+    counts = build_demo(conn, config.load(None), end=end, days=60)
+    assert counts["orders"] > 60 and counts["assets"] == 3 and counts["services"] >= 6
+    rows = conn.execute(
+        """SELECT o.customer_id, count(*) AS n, max(o.ordered_at) AS last,
+                  min(o.ordered_at) >= min(c.created_at) AS after_joining
+             FROM orders o JOIN customers c ON c.id = o.customer_id GROUP BY o.customer_id"""
+    ).fetchall()
+    regulars = [row for row in rows if row["n"] >= 6]
+    assert len(regulars) >= 6
+    # Two regulars stopped buying three months before the end: silent buyers for care to find.
+    assert sum(row["last"] < "2025-12-20" for row in regulars) == 2
+    assert all(row["after_joining"] for row in rows)
+    assert conn.execute("SELECT max(ordered_at) FROM orders").fetchone()[0] <= "2026-03-14T10:00:00+00:00"
+    assert conn.execute("SELECT max(serviced_at) FROM services").fetchone()[0] <= "2026-03-14T10:00:00+00:00"
+    assert (
+        conn.execute(
+            "SELECT count(*) FROM assets a JOIN order_lines l ON l.id = a.order_line_id WHERE l.product LIKE 'Plant-care%'"
+        ).fetchone()[0]
+        == 3
+    )
+    conn.close()

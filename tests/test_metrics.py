@@ -957,3 +957,61 @@ def test_follow_up_figures_use_the_due_dates_and_states_they_had_at_until(tmp_pa
         expected["on_time_pct"] = metrics._pct(expected["on_time"], expected["done"] + expected["overdue"])
         period = periods.Period(period_since, until)
         assert metrics.compute(conn, settings, period, now=until + timedelta(days=30))["followups"] == expected
+
+
+def test_trend_marks_the_unfinished_week_partial_in_json(week):
+    import json
+
+    # now is Saturday 2026-03-14: the week of 2026-03-09 is not over
+    weeks = json.loads(week("kpi", "--by", "week", "--trend", "--periods", "3", "--format", "json").stdout)
+    assert [(w["group"], w["partial"]) for w in weeks] == [
+        ("2026-02-23", False),
+        ("2026-03-02", False),
+        ("2026-03-09", True),
+    ]
+
+
+def test_trend_headline_is_the_last_complete_week_and_the_partial_one_is_so_far(week):
+    import json
+
+    out = week("kpi", "--by", "week", "--trend", "--periods", "3").stdout
+    assert "(2026-03-09 so far)" in out.splitlines()[0]
+    header = next(text for text in out.splitlines() if text.startswith("figure"))
+    assert header.split()[-2:] == ["so", "far"]
+    weeks = json.loads(week("kpi", "--by", "week", "--trend", "--periods", "3", "--format", "json").stdout)
+    opened = [str(w["tickets"]["opened"]) for w in weeks]
+    assert opened[1:] == ["5", "0"]  # the hand-computed week, then the week so far
+    line = next(text for text in out.splitlines() if text.startswith("Tickets opened"))
+    # first (2026-02-23), last complete (2026-03-02), so far (2026-03-09)
+    assert line.split()[-3:] == opened
+
+
+def test_a_trend_of_past_periods_only_has_no_partial_column(week):
+    import json
+
+    out = week("kpi", "--by", "day", "--trend", *WEEK).stdout
+    assert "so far" not in out
+    days = json.loads(week("kpi", "--by", "day", *WEEK, "--format", "json").stdout)
+    assert not any(day["partial"] for day in days)
+
+
+def test_a_table_by_week_names_the_unfinished_week_so_far_and_csv_carries_partial(week):
+    import csv
+    import io
+
+    out = week("kpi", "--by", "week", "--since", "2026-03-02").stdout
+    periods_shown = [text.split()[:3] for text in out.splitlines() if text.startswith("2026-")]
+    assert [words[:2] for words in periods_shown] == [["2026-03-02", "5"], ["2026-03-09", "so"]]
+    assert periods_shown[-1] == ["2026-03-09", "so", "far"]
+    written = week("kpi", "--by", "week", "--since", "2026-03-02", "--format", "csv").stdout
+    rows = list(csv.DictReader(io.StringIO(written)))
+    assert [(r["group"], r["partial"]) for r in rows] == [("2026-03-02", "0"), ("2026-03-09", "1")]
+
+
+def test_a_week_cut_short_by_a_past_until_is_over_not_partial(week):
+    import json
+
+    # --until 2026-03-05 ends the period mid-week, but that week ended before now (2026-03-14)
+    args = ("--by", "week", "--since", "2026-03-02", "--until", "2026-03-05", "--format", "json")
+    weeks = json.loads(week("kpi", *args).stdout)
+    assert [(w["group"], w["partial"]) for w in weeks] == [("2026-03-02", False)]

@@ -218,6 +218,9 @@ def _register() -> None:
 
     app.add_typer(orders.app, name="order", help="Orders: record what customers bought, list and show them.")
     app.add_typer(assets.app, name="asset", help="Assets: what customers own that needs service; record services.")
+    from carecli.cli import plans
+
+    app.add_typer(plans.app, name="plan", help="Care plans: list the config's plans, show one with its steps.")
 
     # fixing mistakes (issue 13)
     from carecli.cli import interactions, undo

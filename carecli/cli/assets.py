@@ -60,16 +60,23 @@ def add(
     ] = None,
     fmt: FormatOpt = "table",
 ) -> None:
-    """Record something a customer owns that needs care or service."""
-    from carecli.records import assets, customers
+    """Record something a customer owns that needs care or service; --plan schedules that care
+    plan's steps for it."""
+    from carecli.cli.plans import say_scheduled
+    from carecli.records import assets, customers, plans
 
     when = STATE.happened(since, option="--since")
+    if plan is not None:
+        plan = plans.find_plan(STATE.settings, plan)["name"]
     with STATE.write() as conn:
         row = customers.resolve_customer(conn, customer)
         asset_id = assets.add_asset(
             conn, customer_id=row["id"], name=name, since=when, now=STATE.now, serial=serial, plan=plan
         )
+        scheduled = plans.schedule_for_asset(conn, asset_id, now=STATE.now, settings=STATE.settings) if plan else None
     message(f"added asset #{asset_id} for {row['name']}")
+    if scheduled is not None:
+        say_scheduled(scheduled)
     _show(STATE.conn, asset_id, fmt)
 
 
@@ -104,11 +111,16 @@ def serviced(
     at: AtOpt = None,
     fmt: FormatOpt = "table",
 ) -> None:
-    """Record that an asset was serviced (now, or --at when)."""
-    from carecli.records import assets
+    """Record that an asset was serviced (now, or --at when); its plan's next service reminder
+    moves to the next occurrence after that service."""
+    from carecli.records import assets, followups, plans
 
     when = STATE.happened(at)
     with STATE.write() as conn:
         assets.record_service(conn, asset_id, serviced_at=when, now=STATE.now, note=note)
+        moved = plans.after_service(conn, STATE.settings, asset_id, now=STATE.now)
     message(f"recorded a service of asset #{asset_id}")
+    for reminder in moved:
+        day = followups.due_day(reminder, STATE.settings.tz)
+        message(f"moved follow-up #{reminder['id']} ({reminder['kind']}, plan {reminder['plan']}) to {day}")
     _show(STATE.conn, asset_id, fmt)

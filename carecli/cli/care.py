@@ -12,7 +12,7 @@ import typer
 from carecli.cli import completing
 from carecli.cli.followups import table_columns, with_due_text
 from carecli.cli.options import TIME_HELP, AtOpt, FormatOpt, LimitOpt, RawOpt, SinceOpt, UntilOpt, YesOpt
-from carecli.cli.output import columns_of, counted, emit_record, emit_rows, message
+from carecli.cli.output import Column, columns_of, counted, emit_record, emit_rows, message, section_title
 from carecli.cli.state import STATE
 
 app = typer.Typer(no_args_is_help=True)
@@ -32,16 +32,33 @@ AGENDA_SLA_COLUMNS = [
 
 def today(
     date_: Annotated[
-        Optional[str], typer.Option("--date", help=f"the day to show (default today); {TIME_HELP}")
+        Optional[str],
+        typer.Option("--date", help=f"the day to show, or the first of --week/--days (default today); {TIME_HELP}"),
+    ] = None,
+    week: Annotated[
+        bool, typer.Option("--week", help="the 7 days from --date: each day's follow-ups and SLA deadlines")
+    ] = False,
+    days: Annotated[
+        Optional[int],
+        typer.Option("--days", min=1, max=92, help="like --week, for N days"),
     ] = None,
     limit: Annotated[int, typer.Option("--limit", "-n", min=0, help="at most N rows per list (0 = all)")] = 50,
     fmt: FormatOpt = "table",
 ) -> None:
-    """The day's agenda: follow-ups due and overdue, tickets waiting on us or too long on the customer, SLA breaches."""
-    from carecli.measure.agenda import build_agenda
+    """The day's agenda: follow-ups due and overdue, tickets waiting on us or too long on the customer, SLA breaches.
+
+    With --week or --days N: the days ahead, each day's follow-ups (repeats included) and SLA deadlines."""
+    from carecli.core.errors import UsageError
+    from carecli.measure.agenda import AS_OF_NOW, build_agenda
+    from carecli.text.clock import format_local
 
     settings = STATE.settings
     day = STATE.when(date_, option="--date").astimezone(settings.tz).date()
+    if week and days is not None:
+        raise UsageError("--week and --days both say how many days", "give one: --week is --days 7")
+    if week or days is not None:
+        emit_days(day, 7 if week else days or 7, fmt)
+        return
     agenda = build_agenda(STATE.conn, settings, day=day, now=STATE.now, limit=limit or None)
     if fmt != "table":
         emit_record(agenda, fmt, tz=settings.tz)
@@ -57,12 +74,21 @@ def today(
             for name in counts
         },
     }
+    fields = columns_of("agenda")
+    title = f"Today: {agenda['date']}"
+    titles = {}
+    if day != STATE.now.astimezone(settings.tz).date():
+        # Another day's follow-ups are that day's; waits and SLA clocks can only be told for now.
+        now_text = format_local(STATE.now, settings.tz)
+        title = f"Agenda: {agenda['date']} (waiting and SLA as of now, {now_text})"
+        fields = [replace(c, header=f"{c.title} (now)") if c.key[: -len("_count")] in AS_OF_NOW else c for c in fields]
+        titles = {name: f"{section_title(name)}, as of now" for name in AS_OF_NOW}
     emit_record(
         display,
         fmt,
         tz=settings.tz,
-        title=f"Today: {agenda['date']}",
-        fields=columns_of("agenda"),
+        title=title,
+        fields=fields,
         sections={
             "followups_due": AGENDA_FOLLOWUP_COLUMNS,
             "followups_overdue": AGENDA_FOLLOWUP_COLUMNS,
@@ -70,7 +96,82 @@ def today(
             "waiting_on_customer": AGENDA_WAITING_COLUMNS,
             "sla_breaching": AGENDA_SLA_COLUMNS,
         },
+        section_titles=titles,
     )
+
+
+# What `today --week` shows on a screen; scripts get every column of `days_ahead`.
+ITEM_WORDS = {"followup": "follow-up", "first_response": "first reply", "resolution": "resolve by"}
+
+
+def emit_days(first_day, days: int, fmt: str) -> None:
+    """`today --week` / `--days N`: a listing of follow-ups and SLA deadlines, a table day by day."""
+    from datetime import timedelta
+
+    from carecli.measure.agenda import build_days
+    from carecli.text.clock import from_db
+
+    settings = STATE.settings
+    ahead = build_days(STATE.conn, settings, first_day=first_day, days=days, now=STATE.now)
+    if fmt != "table":
+        emit_rows(ahead["items"], columns_of("days_ahead"), fmt, tz=settings.tz)
+        return
+    by_day: dict[str, list[dict]] = {}
+    for item in ahead["items"]:
+        by_day.setdefault(item["day"], []).append(item)
+    rows = []
+    for offset in range(days):
+        day = first_day + timedelta(days=offset)
+        heading = day.strftime("%a %m-%d")
+        for item in by_day.get(day.isoformat(), []) or [{"nothing": True}]:
+            if item.get("nothing"):
+                rows.append(
+                    {"day": heading, "time": "", "what": "", "customer": "", "about": "nothing due", "state": ""}
+                )
+                continue
+            rows.append(
+                {
+                    "day": heading,
+                    "time": "all day"
+                    if item["all_day"]
+                    else from_db(item["due_at"]).astimezone(settings.tz).strftime("%H:%M"),
+                    "what": _item_text(item),
+                    "customer": item["customer_name"],
+                    "about": f"{item['kind']}: {item['about']}" if item["kind"] else item["about"],
+                    "state": "" if item["state"] in ("scheduled", "due") else item["state"],
+                }
+            )
+            heading = ""  # the day once, on its first line
+    last = first_day + timedelta(days=days - 1)
+    columns = [
+        Column("day", kind="word"),
+        Column("time", kind="word"),
+        Column("what", kind="word"),
+        Column("customer", kind="text"),
+        Column("about", kind="text"),
+    ]
+    if any(row["state"] for row in rows):  # `repeat`, `breached`: room for the about text otherwise
+        columns.append(Column("state", kind="word", drop=1))
+    emit_rows(
+        rows,
+        columns,
+        "table",
+        title=f"{counted(days, 'day')} from {first_day:%a %Y-%m-%d} to {last:%a %m-%d} (SLA as of now)",
+    )
+    before = ahead["before"]
+    late = [
+        counted(before["followups_overdue"], "follow-up") + " overdue" if before["followups_overdue"] else "",
+        counted(before["sla_deadlines_missed"], "SLA deadline") + " missed" if before["sla_deadlines_missed"] else "",
+    ]
+    if any(late):
+        message(f"before {first_day}: {' and '.join(text for text in late if text)}; see `carecli today`")
+
+
+def _item_text(item: dict) -> str:
+    """`follow-up 15`, `first reply #4`, `resolve by #4`: what falls due, and its number."""
+    if item["item"] == "followup":
+        return f"follow-up {item['followup_id']}"
+    return f"{ITEM_WORDS[item['item']]} #{item['ticket_id']}"
 
 
 # ---------------------------------------------------------------- customers lost and won back
@@ -217,6 +318,7 @@ def run(
 ) -> None:
     """Act on the care rules of the config ([[care.rules]]): survey, nudge, close after silence,
     mail due follow-ups that carry a template, thank and recover. For cron, before `outbox send`.
+    First it schedules the care plans' steps not scheduled yet ([[care.plans]]; `care plans`).
 
     Every action is an event on its ticket naming the rule, so no rule acts twice; every mail
     waits in the outbox. A template that cannot be rendered stops the run before anything is
@@ -224,8 +326,8 @@ def run(
     from carecli.mail import autopilot
 
     settings = STATE.settings
-    if not settings["care.rules"]:
-        message("no care rules: add [[care.rules]] to the config (see config.example.toml)")
+    if not settings["care.rules"] and not settings["care.plans"]:
+        message("no care rules or plans: add [[care.rules]] or [[care.plans]] to the config (see config.example.toml)")
         return
     if dry_run:
         actions = autopilot.run(STATE.conn, settings, now=STATE.now, dry_run=True)
@@ -243,15 +345,74 @@ def run(
     queued = sum(1 for a in actions if a.outbox_id is not None)
     closed = sum(1 for a in actions if a.result == "closed")
     skipped = sum(1 for a in actions if a.result.startswith("skipped"))
+    scheduled = sum(1 for a in actions if a.action == "schedule")
     if dry_run:
         message(f"dry run: {counted(len(actions), 'action')}; nothing was changed")
     elif actions:
-        parts = [f"queued {counted(queued, 'message')}"]
+        parts = [f"scheduled {counted(scheduled, 'plan follow-up')}"] if scheduled else []
+        parts.append(f"queued {counted(queued, 'message')}")
         if closed:
             parts.append(f"closed {counted(closed, 'ticket')}")
         if skipped:
             parts.append(f"skipped {skipped}")
         message(", ".join(parts) + ("; send with: carecli outbox send" if queued else ""))
+
+
+# ---------------------------------------------------------------- care plans
+
+PLAN_CHECK_COLUMNS = columns_of(
+    "plan_steps", "plan", "step", "when", "kind", "targets", "matched", "scheduled", "to_schedule", "too_old"
+)
+PLAN_SCHEDULE_COLUMNS = columns_of("plan_schedule")
+
+
+@app.command("plans")
+def plans_(
+    check: Annotated[
+        bool, typer.Option("--check", help="show what each plan matches and would schedule; write nothing")
+    ] = False,
+    list_: Annotated[
+        bool, typer.Option("--list", help="list each follow-up (to be) scheduled, with why, instead of the tally")
+    ] = False,
+    fmt: FormatOpt = "table",
+    raw: RawOpt = False,
+) -> None:
+    """Schedule the care plans' steps not scheduled yet ([[care.plans]]: e.g. a plan added after its
+    orders); each plan step, with the orders or assets it matches, those already scheduled, those to
+    schedule and those too old (one-off steps due before [care] plans_backfill_days). `care run` does
+    the same first."""
+    from dataclasses import asdict
+
+    from carecli.cli.plans import NO_PLANS, say_scheduled
+    from carecli.records import plans
+
+    settings = STATE.settings
+    if not settings["care.plans"]:
+        message(NO_PLANS)
+        return
+    if check:
+        found = plans.pending(STATE.conn, settings, now=STATE.now, tally=True)
+    else:
+        with STATE.write() as conn:
+            found = plans.schedule(conn, settings, now=STATE.now, tally=True)
+    if list_:
+        emit_rows(
+            [asdict(p) for p in found.followups],
+            PLAN_SCHEDULE_COLUMNS,
+            fmt,
+            tz=settings.tz,
+            empty="nothing to schedule: every plan step is scheduled",
+            raw=raw,
+        )
+    else:
+        emit_rows([asdict(t) for t in found.tallies], PLAN_CHECK_COLUMNS, fmt, tz=settings.tz, raw=raw)
+    if check:
+        made = f" and add {counted(len(found.assets), 'asset')}" if found.assets else ""
+        message(f"check: would schedule {counted(len(found.followups), 'follow-up')}{made}; nothing was written")
+    elif found.followups or found.assets:
+        say_scheduled(found)
+    else:
+        message("nothing to schedule: every plan step is scheduled")
 
 
 # ---------------------------------------------------------------- health

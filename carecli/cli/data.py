@@ -24,7 +24,7 @@ from carecli.cli.progress import Progress
 from carecli.cli.state import STATE
 
 EXPORT_ENTITIES = ("customers", "tickets", "interactions", "followups", "surveys", "events")
-IMPORT_ENTITIES = ("customers", "tickets", "interactions")
+IMPORT_ENTITIES = ("customers", "tickets", "interactions", "orders")
 
 
 def _check_choice(values, what: str):
@@ -192,7 +192,7 @@ def import_(
     what: Annotated[
         str,
         typer.Argument(
-            help="customers, tickets or interactions",
+            help="customers, tickets, interactions or orders",
             shell_complete=completing.one_of(IMPORT_ENTITIES),
             callback=_check_choice(IMPORT_ENTITIES, "table"),
             show_default=False,
@@ -209,7 +209,7 @@ def import_(
         Optional[str],
         typer.Option(
             "--preset",
-            help="a built-in mapping: zendesk, freshdesk, kaggle, carecli",
+            help="a built-in mapping: zendesk, freshdesk, kaggle (tickets), shopify, woocommerce (orders), carecli",
             shell_complete=completing.one_of("carecli.data.importing:preset_names"),
         ),
     ] = None,
@@ -287,7 +287,9 @@ def import_(
             from carecli.text.clock import to_db
 
             step = (STATE.argv, to_db(STATE.now))
-            with importing.import_transaction(conn, bulk=bulk, stage=progress.stage, step=step):
+            with importing.import_transaction(
+                conn, bulk=bulk, stage=progress.stage, step=step, tables=importing.bulk_tables(what)
+            ):
                 importer = importing.Importer(
                     conn,
                     settings,
@@ -302,6 +304,11 @@ def import_(
                 report = importer.run(rows, path=file if aside else None)
                 if report.rejected and not skip_bad:
                     raise _bad_rows(report, label)
+                if what == "orders" and report.first_new_id is not None:
+                    # The care plans act on imported orders as on one added by hand (a dry run too).
+                    from carecli.records.plans import schedule_for_orders
+
+                    schedule_for_orders(conn, report.first_new_id, now=STATE.now, settings=settings)
                 if dry_run:
                     raise _DryRun()
                 if reject_file is not None and report.rejected:

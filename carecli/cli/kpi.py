@@ -174,8 +174,15 @@ def _emit_by_time(groups: list[dict], title: str | None) -> None:
 
 
 def _emit_columns(groups: list[dict], figures: list[tuple[str, str, int]], first: Column, title: str | None) -> None:
-    """Groups as rows, led by `first`, with `figures` (key, short header, drop order) as columns."""
-    rows = [{"group": g["group"], **{key: figure_text(key, g, counted=False) for key, _, _ in figures}} for g in groups]
+    """Groups as rows, led by `first`, with `figures` (key, short header, drop order) as columns;
+    a period still running at the time of the report says "so far"."""
+    rows = [
+        {
+            "group": g["group"] + (" so far" if g.get("partial") else ""),
+            **{key: figure_text(key, g, counted=False) for key, _, _ in figures},
+        }
+        for g in groups
+    ]
     columns = [first] + [Column(key, header, "number", show=str, drop=drop) for key, header, drop in figures]
     emit_rows(rows, columns, "table", title=title)
 
@@ -256,12 +263,11 @@ def kpi(
         since = first.isoformat()
     period = period_from(since, until)
     result = metrics.compute(STATE.conn, settings, period, now=STATE.now, by=by, business_hours=business_hours)
-    title = f"KPIs {format_local(period.since, settings.tz)} to {format_local(period.until, settings.tz)}" + (
-        " (business hours)" if business_hours else ""
-    )
+    hours = " (business hours)" if business_hours else ""
     if trend and fmt == "table" and isinstance(result, list):
-        emit_trend(result, title, keys=[k for k, _ in FIGURES] if every else HEADLINE)
+        emit_trend(result, f"KPIs by {by}{hours}", keys=[k for k, _ in FIGURES] if every else HEADLINE)
     else:
+        title = f"KPIs {format_local(period.since, settings.tz)} to {format_local(period.until, settings.tz)}{hours}"
         emit_kpis(
             result,
             fmt,
@@ -282,25 +288,37 @@ def sparkline(values: list) -> str:
 
 
 def emit_trend(result: list[dict], title: str, *, keys: list[str]) -> None:
+    """The sparkline runs over every period; `last` is the last complete one, and a period not
+    over yet (this week on a Tuesday) shows in its own `so far` column."""
     flats = [flatten(item) for item in result]
+    complete = [flat for item, flat in zip(result, flats) if not item.get("partial")]
+    unfinished = [flat for item, flat in zip(result, flats) if item.get("partial")]
     rows = []
     for key in keys:
         values = [flat[key] for flat in flats]
-        rows.append(
-            {
-                "figure": label(key),
-                "trend": sparkline(values),
-                "first": figure_text(key, flats[0], counted=False) if flats else EMPTY,
-                "last": figure_text(key, flats[-1], counted=False) if flats else EMPTY,
-            }
-        )
-    span = f"{result[0]['group']} .. {result[-1]['group']}" if result else ""
-    emit_rows(
-        rows,
-        [Column("figure"), Column("trend", kind="word"), Column("first", kind="word"), Column("last", kind="word")],
-        "table",
-        title=f"{title}, {len(result)} periods {span}",
-    )
+        row = {
+            "figure": label(key),
+            "trend": sparkline(values),
+            "first": figure_text(key, flats[0], counted=False) if flats else EMPTY,
+            "last": figure_text(key, complete[-1], counted=False) if complete else EMPTY,
+        }
+        if unfinished:
+            row["so_far"] = figure_text(key, unfinished[-1], counted=False)
+        rows.append(row)
+    # the periods' labels say the span: the exact since/until would not fit 80 columns
+    span = f", {len(result)} periods {result[0]['group']} .. {result[-1]['group']}" if result else ""
+    partial = [item["group"] for item in result if item.get("partial")]
+    if partial:
+        span += f" ({partial[-1]} so far)"
+    columns = [
+        Column("figure"),
+        Column("trend", kind="word"),
+        Column("first", kind="word"),
+        Column("last", kind="word"),
+    ]
+    if unfinished:
+        columns.append(Column("so_far", "so far", kind="word"))
+    emit_rows(rows, columns, "table", title=title + span)
 
 
 def emit_breaching(fmt: str) -> None:

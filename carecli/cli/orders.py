@@ -59,7 +59,8 @@ def add(
     fmt: FormatOpt = "table",
 ) -> None:
     """Record an order: one --item per line item, e.g. `order add alice --item 'orchid x2 @29.00' --item 'pot'`."""
-    from carecli.records import customers, orders
+    from carecli.cli.plans import say_scheduled
+    from carecli.records import customers, orders, plans
 
     lines = [parse_item(text) for text in item]
     when = STATE.happened(at)
@@ -68,11 +69,15 @@ def add(
         added = orders.add_order(
             conn, customer_id=row["id"], lines=lines, ordered_at=when, now=STATE.now, ref=ref, currency=currency
         )
+        scheduled = plans.schedule_for_orders(
+            conn, [added.order_id], now=STATE.now, settings=STATE.settings, tally=True
+        )
         order = orders.get_order(conn, added.order_id)
         record = dict(order)
         record["items"] = orders.order_lines(conn, added.order_id)
     number = f" ({order['ref']})" if order["ref"] else ""
     message(f"added order #{order['id']}{number} for {row['name']}: {len(lines)} line(s)")
+    say_scheduled(scheduled)
     emit_record(record, fmt, fields=SHOW_COLUMNS, sections={"items": LINE_COLUMNS}, tz=STATE.settings.tz)
 
 

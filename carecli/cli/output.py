@@ -508,6 +508,7 @@ def emit_record(
     *,
     fields: list[Column] | None = None,
     sections: Mapping[str, list[Column]] | None = None,
+    section_titles: Mapping[str, str] | None = None,
     tz=None,
     title: str | None = None,
     stream: TextIO | None = None,
@@ -517,7 +518,7 @@ def emit_record(
 
     `fields` lists the scalar fields shown in the key/value view (and renames a stored column
     to its machine key where they differ); `sections` names nested lists of rows (a ticket's
-    timeline) rendered as tables beneath it.
+    timeline) rendered as tables beneath it, titled from their names unless `section_titles` says.
     """
     stream = stream or sys.stdout
     renames = {c.source: c.key for c in (fields or []) if c.source and c.source != c.key}
@@ -538,11 +539,12 @@ def emit_record(
     emit_pairs([(c.title, shown(record.get(c.key), c, tz)) for c in columns], title=title, stream=stream)
     for name, section_columns in (sections or {}).items():
         rows = record.get(name) or []
+        heading = (section_titles or {}).get(name) or section_title(name)
         stream.write("\n")
         if not rows:
-            stream.write(f"{section_title(name)}: none\n")
+            stream.write(f"{heading}: none\n")
             continue
-        emit_rows(rows, section_columns, "table", tz=tz, title=section_title(name), stream=stream)
+        emit_rows(rows, section_columns, "table", tz=tz, title=heading, stream=stream)
 
 
 def emit_pairs(pairs: list[tuple[str, str]], *, title: str | None = None, stream: TextIO | None = None) -> None:

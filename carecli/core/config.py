@@ -24,7 +24,7 @@ class Key:
 
     name: str  # dotted: "care.silent_after" is [care] silent_after
     default: Any
-    kind: str  # str | bool | int | number | list | folders | duration | size | timezone | clock | weekdays | dates | table
+    kind: str  # str | bool | int | number | list | folders | duration | size | timezone | clock | weekdays | dates | table | rules | plans
     help: str
     low: int | None = None  # int: the smallest value allowed
     high: int | None = None  # int: the largest value allowed
@@ -145,6 +145,27 @@ _key(
     "rules",
     "what `care run` does by itself: [[care.rules]] name, action (csat | nudge | followups | thank | recover),"
     " after, close_after (nudge), template, survey (csat: csat | nps | ces)",
+)
+# Care plans (issue 17): [[care.plans]] tables, checked by _check_care_plans; records/plans.py
+# schedules their steps. The follow-up kinds live here, below records, so a plan's kind is checked
+# when the config is read (records/followups.py takes them from here).
+FOLLOWUP_KINDS = ("check-in", "tip", "service-reminder", "recovery", "thank-you", "win-back", "offer", "other")
+_key(
+    "care.plans_backfill_days",
+    30,
+    "int",
+    "a plan's one-off step due longer ago than this many days (an old order added or imported) is not scheduled;"
+    " one due more recently is scheduled for today",
+    low=0,
+    high=36500,
+)
+_key(
+    "care.plans",
+    [],
+    "plans",
+    "care plans: [[care.plans]] name, products (case-insensitive globs of line-item names), asset (true: a"
+    " matching line item also creates an asset), and [[care.plans.steps]] after (one-off) or every (a cadence),"
+    " kind, note, template",
 )
 _key(
     "care.health_stale_ticket_after",
@@ -395,7 +416,7 @@ def load(config_path: str | os.PathLike | None = None, env: Mapping[str, str] | 
 
     for name, key in KEYS.items():
         env_name = env_var(name)
-        if key.kind not in ("table", "rules") and env_name in env:
+        if key.kind not in ("table", "rules", "plans") and env_name in env:
             raw = env[env_name]
             value = (
                 [v.strip() for v in raw.split(",") if v.strip()]
@@ -497,6 +518,8 @@ def _check(key: Key, value: Any, where: str) -> Any:
         return _check_day_list(key, value, where)
     if kind == "rules":
         return _check_care_rules(key, value, where)
+    if kind == "plans":
+        return _check_care_plans(key, value, where)
     if kind == "folders":  # IMAP folder names are case-sensitive (INBOX aside): kept as written
         if not isinstance(value, list) or not value or not all(isinstance(v, str) and v.strip() for v in value):
             raise ConfigError(f"{where}: '{key.name}' must be a non-empty list of folder names, e.g. [\"INBOX\"]")
@@ -557,6 +580,19 @@ RULE_DEFAULTS = {
 _RULE_FIELDS = ("name", "action", "after", "close_after", "template", "survey")
 
 
+def _require_tables(key: Key, value: Any, where: str, example: str) -> None:
+    """An array of tables ([[care.rules]], [[care.plans]]): a list whose items are all tables."""
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise ConfigError(f"{where}: '{key.name}' must be [[{key.name}]] tables, e.g. {example}")
+
+
+def _refuse_unknown_fields(table: dict, fields: tuple[str, ...], at: str, what: str) -> None:
+    """A misspelt field would be ignored silently: name the first unknown one and the known ones."""
+    unknown = sorted(set(table) - set(fields))
+    if unknown:
+        raise ConfigError(f"{at}: unknown field '{unknown[0]}'", f"{what} has: {', '.join(fields)}")
+
+
 def _check_care_rules(key: Key, value: Any, where: str) -> list[dict[str, str]]:
     """[[care.rules]]: each a table with a unique name and a known action; durations checked
     here, so `care run` never meets a bad one. Missing fields get the action's defaults."""
@@ -564,14 +600,11 @@ def _check_care_rules(key: Key, value: Any, where: str) -> list[dict[str, str]]:
     from carecli.text.vocabulary import TimeParseError
 
     example = '[[care.rules]] name = "survey", action = "csat", after = "2d"'
-    if not isinstance(value, list) or not all(isinstance(rule, dict) for rule in value):
-        raise ConfigError(f"{where}: '{key.name}' must be [[care.rules]] tables, e.g. {example}")
+    _require_tables(key, value, where, example)
     rules: list[dict[str, str]] = []
     for number, rule in enumerate(value, 1):
         at = f"{where}: rule {number}"
-        unknown = sorted(set(rule) - set(_RULE_FIELDS))
-        if unknown:
-            raise ConfigError(f"{at}: unknown field '{unknown[0]}'", f"a rule has: {', '.join(_RULE_FIELDS)}")
+        _refuse_unknown_fields(rule, _RULE_FIELDS, at, "a rule")
         if not all(isinstance(field_value, str) for field_value in rule.values()):
             raise ConfigError(f"{at}: every field of a rule is a string, e.g. {example}")
         name, action = rule.get("name", "").strip(), rule.get("action", "").strip().lower()
@@ -602,6 +635,81 @@ def _check_care_rules(key: Key, value: Any, where: str) -> list[dict[str, str]]:
             raise ConfigError(f"{at} ('{name}'): survey belongs to a csat rule", "remove it")
         rules.append(checked)
     return rules
+
+
+_PLAN_FIELDS = ("name", "products", "asset", "steps")
+_STEP_FIELDS = ("after", "every", "kind", "note", "template")
+
+
+def _check_care_plans(key: Key, value: Any, where: str) -> list[dict[str, Any]]:
+    """[[care.plans]]: each with a unique name, product globs (folded to lower case, as line items
+    are matched), whether a matching line item becomes an asset, and its [[care.plans.steps]]:
+    exactly one of `after` (a one-off step, a duration) or `every` (a cadence), a follow-up kind,
+    an optional note and template. Steps are numbered from 1 in their order: the number is how a
+    scheduled follow-up names its step, so new steps go at the end."""
+    from datetime import datetime, timezone
+
+    from carecli.text.cadence import parse_every
+    from carecli.text.durations import parse_duration
+    from carecli.text.vocabulary import TimeParseError
+
+    example = (
+        '[[care.plans]] name = "orchid-tips", products = ["orchid*"], [[care.plans.steps]] after = "7d", kind = "tip"'
+    )
+    _require_tables(key, value, where, example)
+    plans: list[dict[str, Any]] = []
+    for number, plan in enumerate(value, 1):
+        at = f"{where}: plan {number}"
+        _refuse_unknown_fields(plan, _PLAN_FIELDS, at, "a plan")
+        name = plan.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise ConfigError(f"{at}: a plan needs a name", example)
+        name = name.strip()
+        at = f"{at} ('{name}')"
+        if any(name == earlier["name"] for earlier in plans):
+            raise ConfigError(f"{at}: two plans are named '{name}'", "give each plan its own name")
+        products = plan.get("products")
+        if (
+            not isinstance(products, list)
+            or not products
+            or not all(isinstance(glob, str) and glob.strip() for glob in products)
+        ):
+            raise ConfigError(f'{at}: products must be a non-empty list of product names or globs, e.g. ["orchid*"]')
+        asset = plan.get("asset", False)
+        if not isinstance(asset, bool):
+            raise ConfigError(f"{at}: asset must be true or false, not {asset!r}")
+        steps = plan.get("steps")
+        if not isinstance(steps, list) or not steps or not all(isinstance(step, dict) for step in steps):
+            raise ConfigError(f"{at}: a plan needs [[care.plans.steps]] tables", 'e.g. after = "7d", kind = "tip"')
+        checked_steps = []
+        for step_number, step in enumerate(steps, 1):
+            step_at = f"{at}, step {step_number}"
+            _refuse_unknown_fields(step, _STEP_FIELDS, step_at, "a step")
+            if not all(isinstance(field_value, str) for field_value in step.values()):
+                raise ConfigError(f'{step_at}: every field of a step is a string, e.g. after = "7d", kind = "tip"')
+            fields = {field_name: step.get(field_name, "").strip() for field_name in _STEP_FIELDS}
+            if bool(fields["after"]) == bool(fields["every"]):
+                raise ConfigError(
+                    f"{step_at}: give exactly one of after (a one-off step) or every (a cadence)",
+                    'e.g. after = "7d" or every = "6 months"',
+                )
+            try:
+                if fields["after"]:
+                    parse_duration(fields["after"])
+                else:
+                    parse_every(fields["every"], dtstart=datetime(2026, 1, 1, tzinfo=timezone.utc), tz=timezone.utc)
+            except TimeParseError as exc:
+                raise ConfigError(f"{step_at}: {'after' if fields['after'] else 'every'}: {exc}") from None
+            fields["kind"] = fields["kind"].lower()
+            if fields["kind"] not in FOLLOWUP_KINDS:
+                raise ConfigError(
+                    f"{step_at}: kind must be a follow-up kind, not {fields['kind']!r}",
+                    f"use one of: {', '.join(FOLLOWUP_KINDS)}",
+                )
+            checked_steps.append({"number": step_number, **fields})
+        globs = [glob.strip().lower() for glob in products]
+        plans.append({"name": name, "products": globs, "asset": asset, "steps": checked_steps})
+    return plans
 
 
 def _check_int(key: Key, value: Any, where: str) -> int:

@@ -72,8 +72,8 @@ WRITERS = {
     "events": activity.add_events,  # activity.EVENT_COLUMNS
     "followups": followups.add_many,  # followups.FOLLOWUP_COLUMNS
     "surveys": surveys.add_many,  # surveys.SURVEY_COLUMNS
-    "orders": orders.add_many,  # orders.ORDER_COLUMNS
-    "order_lines": orders.add_lines,  # orders.LINE_COLUMNS
+    "orders": lambda conn, rows: orders.add_many(conn, rows, ()),  # orders.ORDER_COLUMNS
+    "order_lines": lambda conn, rows: orders.add_many(conn, (), rows),  # orders.LINE_COLUMNS
 }
 # What the generated florist sells: (product, price). A regular buyer has a favourite.
 PRODUCTS = [

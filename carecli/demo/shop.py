@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from carecli.core import store
 from carecli.core.config import Settings
+from carecli.demo.orders import build_demo_orders
 from carecli.records import customers, followups, surveys, tickets
 from carecli.records.activity import log_interaction
 from carecli.records.care import mark_lost, schedule_after_close
@@ -182,6 +183,7 @@ def build_demo(
             )
             counts["interactions"] += 1
         counts.update(build_demo_care(conn, settings, people, end=end, seed=seed))
+        counts.update(build_demo_orders(conn, people, end=end, tz=settings.tz, seed=seed))
         counts["surveys"] = surveys.add_demo_surveys(conn, end=end, seed=seed)
     return counts
 

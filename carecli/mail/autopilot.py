@@ -3,7 +3,8 @@ is due (a closed ticket to survey, a pending ticket to nudge or close, a follow-
 template, a promoter to thank, an unhappy customer to win back), queues the mail in the outbox and
 appends a `care` event naming the rule, so `ticket show` says what was done and why. The events are
 also the memory that keeps a rule from acting twice. `plan` only reads; `run` writes, inside the
-caller's one transaction, and renders every template before it queues anything."""
+caller's one transaction, and renders every template before it queues anything. Before the rules,
+`run` schedules the care plans' steps not scheduled yet (records/plans.py)."""
 
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ class Action:
     """One thing a rule does (or, with --dry-run, would do), and why."""
 
     rule: str
-    action: str  # csat | nudge | close | followup | thank | recover
+    action: str  # schedule (a care plan's step) | csat | nudge | close | followup | thank | recover
     customer_id: int
     customer_name: str
     reason: str  # the evidence, with dates
@@ -174,13 +175,38 @@ def _silent_after_nudge(conn, settings, rule, *, now) -> list[Action]:
     ]
 
 
+HELD = "held back"
+
+
 def _followups(conn, settings, rule, *, now, after) -> list[Action]:
+    """Due follow-ups with a template. One about an asset (a plan's service reminder) is held back
+    while a ticket about that asset is open or pending: listed with that reason, not mailed. A
+    reminder that fell due while such a ticket was open is mailed once the ticket closes, however
+    long it was held (the catch-up window counts from the close)."""
+    # Open tickets are few and found by the status index; tickets have no index by asset.
     rows = conn.execute(
         """
-        SELECT f.id, f.customer_id, c.name AS customer_name, f.ticket_id, f.kind, f.due_at, f.template
-        FROM followups f JOIN customers c ON c.id = f.customer_id
-        WHERE f.status = 'scheduled' AND f.template IS NOT NULL AND f.due_at <= :due_before
-          AND f.due_at >= :not_before AND c.lost_at IS NULL
+        WITH open_assets AS (
+            SELECT asset_id, min(id) AS ticket_id FROM tickets
+            WHERE status IN ('open', 'pending') AND asset_id IS NOT NULL GROUP BY asset_id),
+        due AS (
+            SELECT f.id FROM followups f
+            WHERE f.status = 'scheduled' AND f.template IS NOT NULL AND f.due_at <= :due_before
+              AND f.due_at >= :not_before
+            UNION
+            -- From the tickets closed within the window (the close-time index) to their assets'
+            -- follow-ups (by asset); CROSS JOIN and the unary + keep SQLite from walking every
+            -- scheduled follow-up and looking for tickets by creation time for each; below, the
+            -- CROSS JOIN keeps it going from the few due follow-ups rather than through all of them.
+            SELECT f.id FROM tickets t CROSS JOIN followups f ON f.asset_id = t.asset_id
+            WHERE t.closed_at >= :not_before AND t.asset_id IS NOT NULL AND f.asset_id IS NOT NULL
+              AND +f.status = 'scheduled' AND f.template IS NOT NULL AND +f.due_at <= :due_before
+              AND +f.due_at >= t.created_at)
+        SELECT f.id, f.customer_id, c.name AS customer_name, f.ticket_id, f.kind, f.due_at, f.template,
+               f.asset_id, oa.ticket_id AS held_by
+        FROM due CROSS JOIN followups f ON f.id = due.id JOIN customers c ON c.id = f.customer_id
+        LEFT JOIN open_assets oa ON oa.asset_id = f.asset_id
+        WHERE c.lost_at IS NULL
         ORDER BY f.due_at, f.id
         """,
         {"due_before": to_db(now - after), "not_before": to_db(now - after - CATCH_UP)},
@@ -196,6 +222,7 @@ def _followups(conn, settings, rule, *, now, after) -> list[Action]:
             followup_id=row["id"],
             template=rule["template"] or row["template"],
             evidence_at=row["due_at"],
+            result=f"{HELD}: ticket #{row['held_by']} about asset #{row['asset_id']} is open" if row["held_by"] else "",
         )
         for row in rows
     ]
@@ -244,6 +271,7 @@ def run(conn: sqlite3.Connection, settings: Settings, *, now: datetime, dry_run:
     """Act on every due action (inside the caller's transaction). A template that cannot be
     rendered stops the whole run before anything is queued; a customer who cannot be mailed (no
     address, opted out) is skipped with the reason and asked again on a later run."""
+    scheduled = _plan_steps(conn, settings, now=now, dry_run=dry_run)
     actions = plan(conn, settings, now=now)
     checked: set[str] = set()
     for action in actions:
@@ -252,9 +280,13 @@ def run(conn: sqlite3.Connection, settings: Settings, *, now: datetime, dry_run:
             checked.add(action.template)
     if dry_run:
         for action in actions:
+            if action.result.startswith(HELD):
+                continue
             action.result = "would close" if action.action == "close" else _mailable(conn, action, dry=True)
-        return actions
+        return scheduled + actions
     for action in actions:
+        if action.result.startswith(HELD):
+            continue
         if action.action == "close":
             _close(conn, settings, action, now=now)
             continue
@@ -263,7 +295,30 @@ def run(conn: sqlite3.Connection, settings: Settings, *, now: datetime, dry_run:
             action.result = why_not
             continue
         _send(conn, settings, action, now=now)
-    return actions
+    return scheduled + actions
+
+
+def _plan_steps(conn: sqlite3.Connection, settings: Settings, *, now: datetime, dry_run: bool) -> list[Action]:
+    """The care plans' steps not scheduled yet (records/plans.py), scheduled before the rules look
+    for due follow-ups, so a step due today is mailed in the same run; in a dry run only listed."""
+    from carecli.records import plans
+
+    if not settings["care.plans"]:
+        return []
+    found = plans.pending(conn, settings, now=now) if dry_run else plans.schedule(conn, settings, now=now)
+    return [
+        Action(
+            planned.plan,
+            "schedule",
+            planned.customer_id,
+            planned.customer_name,
+            f"step {planned.step} ({planned.kind}) for {planned.reason}",
+            followup_id=planned.followup_id,
+            template=planned.template,
+            result="would schedule" if dry_run else f"scheduled #{planned.followup_id}",
+        )
+        for planned in found.followups
+    ]
 
 
 def _mailable(conn: sqlite3.Connection, action: Action, *, dry: bool) -> str:
@@ -436,8 +491,9 @@ def _event(conn: sqlite3.Connection, action: Action, *, now: datetime, what: str
 
 # ---------------------------------------------------------------- answers to a survey
 
-# The first whole number of the answer, not part of a decimal ("4.5") or a longer number.
-_SCORE = re.compile(r"(?<![\d.,])(\d{1,2})(?![\d]|[.,]\d)")
+# The first whole number of the answer, not part of a decimal ("4.5") or a longer number. ASCII
+# digits only, as in text/when.py: `\d` would also match other scripts' digits ("०").
+_SCORE = re.compile(r"(?<![\d.,])(\d{1,2})(?![\d]|[.,]\d)", re.ASCII)
 SCORE_LOOKS = 200  # characters of the answer's new part searched for the score
 
 

@@ -27,7 +27,7 @@ from carecli.records import care, consent, tickets
 from carecli.text.clock import from_db, to_db, to_utc
 
 STATUSES = ("filed", "skipped", "quarantined")
-_TOKEN = re.compile(r"\[#(\d{1,18})\]")
+_TOKEN = re.compile(r"\[#(\d{1,18})\]", re.ASCII)  # ASCII: not other scripts' digits
 
 
 @dataclass
@@ -262,7 +262,7 @@ def ticket_tokens(mail: Mail, ours: set[str]) -> list[int]:
     found = [int(n) for n in _TOKEN.findall(mail.subject)]
     for address in ours:
         local, _, domain = address.partition("@")
-        pattern = re.compile(rf"{re.escape(local)}\+(\d{{1,18}})@{re.escape(domain)}", re.IGNORECASE)
+        pattern = re.compile(rf"{re.escape(local)}\+([0-9]{{1,18}})@{re.escape(domain)}", re.IGNORECASE)
         for recipient in [*mail.to, *mail.cc]:
             match = pattern.fullmatch(recipient)
             if match:

@@ -1,6 +1,6 @@
 """The day's agenda: follow-ups due and overdue, tickets waiting on us (and since when), tickets
 waiting too long on the customer. A plain dict of plain lists, so `today`, `report daily` and JSON
-all share it.
+all share it. And the days ahead (`today --week`): each day's follow-ups and SLA deadlines.
 
 Every query is served by an index (followups_status_due, tickets_status_created, events_ticket):
 the agenda stays fast however long the shop's history grows.
@@ -9,15 +9,20 @@ the agenda stays fast however long the shop's history grows.
 from __future__ import annotations
 
 import sqlite3
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
 
 from carecli.core.config import Settings
-from carecli.measure.sla import breaching_tickets
+from carecli.measure.sla import breaching_tickets, deadlines_between
 from carecli.records import followups
 from carecli.records.ticket_queries import priority_params, priority_rank_sql
 from carecli.text.clock import from_db, local_day_bounds, to_db
 
 LISTS = ("followups_due", "followups_overdue", "waiting_on_us", "waiting_on_customer", "sla_breaching")
+# The lists that say how things stand now, whatever day the agenda is for: a ticket's wait and
+# its SLA clocks are measured to now (follow-ups are listed by the day they are due on).
+AS_OF_NOW = ("waiting_on_us", "waiting_on_customer", "sla_breaching")
+MAX_DAYS_AHEAD = 92
+_LONG_AGO = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 _TICKET_FIELDS = """
     t.id, t.customer_id, c.name AS customer_name, t.subject, t.priority, t.status, t.channel, t.created_at,
@@ -46,10 +51,10 @@ def build_agenda(
 ) -> dict:
     """The agenda of local `day` as seen at `now` (ages are measured to `now`).
 
-    {"date", "followups_due", "followups_overdue", "waiting_on_us", "waiting_on_customer", "sla_breaching",
-    "counts"}:
+    {"date", "now", "as_of_now", "followups_due", "followups_overdue", "waiting_on_us",
+    "waiting_on_customer", "sla_breaching", "counts"}:
     each list holds JSON-ready dicts, at most `limit` of them (None = all); "counts" has each
-    list's full length.
+    list's full length; "as_of_now" names the lists measured to `now` rather than to `day`.
     """
     tz = settings.tz
     day_start, day_end = local_day_bounds(day, tz)
@@ -62,7 +67,7 @@ def build_agenda(
         "limit": -1 if limit is None else limit,  # LIMIT -1 = no limit in SQLite
         **priority_params(settings),
     }
-    agenda: dict = {"date": day.isoformat()}
+    agenda: dict = {"date": day.isoformat(), "now": to_db(now), "as_of_now": list(AS_OF_NOW)}
     counts = {}
 
     due_where = "f.status = 'scheduled' AND f.due_at >= :day_start AND f.due_at < :day_end"
@@ -126,6 +131,83 @@ def build_agenda(
     counts["sla_breaching"] = len(breaching)
     agenda["counts"] = counts
     return agenda
+
+
+def build_days(conn: sqlite3.Connection, settings: Settings, *, first_day: date, days: int, now: datetime) -> dict:
+    """The follow-ups and SLA deadlines of `days` local days from `first_day`, day by day.
+
+    {"since", "until", "items", "before"}: "items" are the rows of the `days_ahead` table in
+    schema/tables.py, in time order (an all-day follow-up first on its day); a recurring
+    follow-up's later occurrences in those days are there too (state `repeat`). SLA deadlines are
+    as of `now`: where each running clock reaches its target. "before" counts what was already
+    late when the days begin: follow-ups still scheduled and SLA deadlines still running.
+    """
+    from carecli.text.cadence import occurrences_after
+
+    tz = settings.tz
+    since = local_day_bounds(first_day, tz)[0]
+    until = local_day_bounds(first_day + timedelta(days=days), tz)[0]
+    params = {"since": to_db(since), "until": to_db(until), "limit": -1}
+    items = [
+        _followup_item(row, row["due_at"], "scheduled", tz)
+        for row in conn.execute(
+            _followups_sql("f.status = 'scheduled' AND f.due_at >= :since AND f.due_at < :until"), params
+        )
+    ]
+    # Only the next occurrence of a series is stored; the ones after it are scheduled when it is
+    # done, so they belong to these days too. The walk starts at the days, not at the series' start.
+    recurring = "f.status = 'scheduled' AND f.recurrence IS NOT NULL AND f.due_at < :until"
+    for row in conn.execute(_followups_sql(recurring), params):
+        start = max(from_db(row["due_at"]), since - timedelta(microseconds=1))
+        for occurrence in occurrences_after(followups.load_rule(row["recurrence"]), after=start, tz=tz):
+            if occurrence >= until:
+                break
+            items.append(_followup_item(row, to_db(occurrence), "repeat", tz))
+    for deadline in deadlines_between(conn, settings, now=now, since=since, until=until):
+        items.append(
+            {
+                "day": from_db(deadline["due_at"]).astimezone(tz).date().isoformat(),
+                "due_at": deadline["due_at"],
+                "all_day": False,
+                "item": deadline["target"],
+                "state": deadline["state"],
+                "followup_id": None,
+                "ticket_id": deadline["id"],
+                "customer_id": deadline["customer_id"],
+                "customer_name": deadline["customer_name"],
+                "kind": None,
+                "priority": deadline["priority"],
+                "about": deadline["subject"],
+            }
+        )
+    items.sort(key=lambda item: (item["day"], not item["all_day"], item["due_at"], item["item"] != "followup"))
+    late_followups = _count(
+        conn, "SELECT count(*) FROM followups f WHERE f.status = 'scheduled' AND f.due_at < :since", params
+    )
+    late_deadlines = deadlines_between(conn, settings, now=now, since=_LONG_AGO, until=since)
+    return {
+        "since": to_db(since),
+        "until": to_db(until),
+        "items": items,
+        "before": {"followups_overdue": late_followups, "sla_deadlines_missed": len(late_deadlines)},
+    }
+
+
+def _followup_item(row: sqlite3.Row, due_at: str, state: str, tz) -> dict:
+    return {
+        "day": from_db(due_at).astimezone(tz).date().isoformat(),
+        "due_at": due_at,
+        "all_day": bool(row["all_day"]),
+        "item": "followup",
+        "state": state,
+        "followup_id": row["id"],
+        "ticket_id": row["ticket_id"],
+        "customer_id": row["customer_id"],
+        "customer_name": row["customer_name"],
+        "kind": row["kind"],
+        "priority": None,
+        "about": row["note"],
+    }
 
 
 def _followups_sql(where: str) -> str:

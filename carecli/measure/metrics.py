@@ -22,7 +22,7 @@ from carecli.core.config import Settings
 from carecli.core.errors import InvalidInput
 from carecli.measure import asof
 from carecli.measure.clocks import Stale, prepare, stored_value
-from carecli.measure.periods import Period, buckets
+from carecli.measure.periods import Period, buckets, calendar_period
 from carecli.text.clock import local_day_bounds, to_db
 
 ATTRIBUTE_GROUPS = ("channel", "category", "priority")
@@ -266,6 +266,8 @@ def compute(
         return [
             {
                 "group": part.label,
+                # the calendar day, week or month is not over yet: its figures are so far
+                "partial": _unfinished(part, by, settings, now),
                 **_compute(conn, settings, part, now=now, group=None, business_hours=business_hours, stale=stale)[None],
             }
             for part in buckets(period, by, settings.tz)
@@ -278,6 +280,12 @@ def compute(
     )
     order = list(configured) + sorted(g for g in results if g not in configured and g is not None)
     return [{"group": g, **results[g]} for g in order if g in results]
+
+
+def _unfinished(part: Period, unit: str, settings: Settings, now: datetime) -> bool:
+    """Whether the calendar day, week or month `part` belongs to ends after `now` (a bucket cut
+    short by --until in the past is over: it is not partial)."""
+    return calendar_period(part.since.astimezone(settings.tz).date(), unit, settings.tz).until > now
 
 
 LIST_KEYS = {"channel": "channels", "category": "categories", "priority": "priorities"}

@@ -217,6 +217,46 @@ def breaching_tickets(conn: sqlite3.Connection, settings: Settings, *, now: date
     (first_response | resolution), due_at (the deadline), state (breached | at risk), overdue_s
     (seconds past the deadline; negative = time left, in the SLA clock's time).
     """
+    warn = int((settings.duration("sla.warn_before") or timedelta()).total_seconds())
+    return _running_targets(
+        conn, settings, now=now, current_only=True, keep="elapsed_s + :warn >= target_s", keep_params={"warn": warn}
+    )
+
+
+def deadlines_between(
+    conn: sqlite3.Connection, settings: Settings, *, now: datetime, since: datetime, until: datetime
+) -> list[dict]:
+    """Every running SLA clock of an open or pending ticket whose deadline falls in [since, until),
+    as of `now`: a ticket not yet answered has two, its first reply due and its resolve-by. Dicts
+    as `breaching_tickets` gives them (state `breached`, or `due` for a deadline still ahead), in
+    deadline order."""
+    # A cheap bound in SQL, exact in Python: SLA seconds between two moments are at most the wall
+    # seconds between them (business time runs only while the shop is open).
+    behind = max(int((now - since).total_seconds()), 0)
+    ahead = max(int((until - now).total_seconds()), 0)
+    rows = _running_targets(
+        conn,
+        settings,
+        now=now,
+        current_only=False,
+        keep="elapsed_s - target_s <= :behind AND target_s - elapsed_s <= :ahead",
+        keep_params={"behind": behind, "ahead": ahead},
+    )
+    since_text, until_text = to_db(since), to_db(until)
+    kept = [
+        {**row, "state": "breached" if row["overdue_s"] > 0 else "due"}
+        for row in rows
+        if since_text <= row["due_at"] < until_text
+    ]
+    return sorted(kept, key=lambda row: (row["due_at"], row["id"]))
+
+
+def _running_targets(
+    conn: sqlite3.Connection, settings: Settings, *, now: datetime, current_only: bool, keep: str, keep_params: dict
+) -> list[dict]:
+    """The running SLA clocks of open and pending tickets that pass `keep` (SQL over elapsed_s and
+    target_s), each with its deadline, most overdue first. `current_only`: the first-reply clock
+    while it runs, else the resolution clock; otherwise both while both run."""
     from carecli.measure.clocks import prepare
 
     configured, hours = configured_targets(settings)
@@ -228,24 +268,25 @@ def breaching_tickets(conn: sqlite3.Connection, settings: Settings, *, now: date
     pause = settings["sla.pause_when_pending"]
     first_elapsed = running_clock_sql("first_response", business=business, cutoff=":now")
     resolution_elapsed = running_clock_sql("resolution", business=business, cutoff=":now", pause=pause, stale=stale)
-    warn = int((settings.duration("sla.warn_before") or timedelta()).total_seconds())
     first_target, resolution_target = target_sql(goals, "first_response"), target_sql(goals, "resolution")
     # The first-response clock runs until the first reply or the first close (see clock_sql).
     first_running = f"t.first_response_at IS NULL AND t.first_closed_at IS NULL AND {first_target} IS NOT NULL"
+    resolution_running = f"NOT ({first_running})" if current_only else "1"
+    ticket = """t.id, t.customer_id, c.name AS customer_name, t.subject, t.priority, t.status, t.created_at,
+                t.paused_s > 0 OR t.pending_since IS NOT NULL OR t.outreach = 1 AS moved"""
+    tickets = "FROM tickets t JOIN customers c ON c.id = t.customer_id WHERE t.status IN ('open', 'pending')"
     rows = conn.execute(
         f"""
         SELECT * FROM (
-            SELECT t.id, t.customer_id, c.name AS customer_name, t.subject, t.priority, t.status, t.created_at,
-                   t.paused_s > 0 OR t.pending_since IS NOT NULL OR t.outreach = 1 AS moved,
-                   CASE WHEN {first_running} THEN 'first_response' ELSE 'resolution' END AS target,
-                   CASE WHEN {first_running} THEN {first_target} ELSE {resolution_target} END AS target_s,
-                   CASE WHEN {first_running} THEN {first_elapsed} ELSE {resolution_elapsed} END AS elapsed_s
-            FROM tickets t JOIN customers c ON c.id = t.customer_id
-            WHERE t.status IN ('open', 'pending'))
-        WHERE target_s IS NOT NULL AND elapsed_s + :warn >= target_s
-        ORDER BY elapsed_s - target_s DESC, id
+            SELECT {ticket}, 'first_response' AS target, {first_target} AS target_s, {first_elapsed} AS elapsed_s
+            {tickets} AND {first_running}
+            UNION ALL
+            SELECT {ticket}, 'resolution' AS target, {resolution_target} AS target_s, {resolution_elapsed} AS elapsed_s
+            {tickets} AND {resolution_running})
+        WHERE target_s IS NOT NULL AND {keep}
+        ORDER BY elapsed_s - target_s DESC, id, target
         """,
-        {"now": to_db(now), "warn": warn, **target_params(goals)},
+        {"now": to_db(now), **keep_params, **target_params(goals)},
     ).fetchall()
     result = []
     for row in rows:

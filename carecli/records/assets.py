@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import datetime
+from typing import Iterable, Sequence
 
 from carecli.core import store, undolog
 from carecli.core.errors import InvalidInput, NotFound
@@ -60,6 +61,14 @@ def add_asset(
         },
     )
     return asset_id
+
+
+ASSET_COLUMNS = ("id", "customer_id", "name", "plan", "since", "order_line_id", "created_at")
+
+
+def add_many(conn: sqlite3.Connection, rows: Iterable[Sequence]) -> None:
+    """Assets in bulk (a care plan's, from order lines), rows in ASSET_COLUMNS order, already checked."""
+    store.insert_many(conn, "assets", ASSET_COLUMNS, rows)
 
 
 def get_asset(conn: sqlite3.Connection, asset_id: int) -> sqlite3.Row:

@@ -9,6 +9,7 @@ from typing import Any, Iterable, Sequence
 
 from carecli.core import store, undolog
 from carecli.core.errors import Conflict, InvalidInput, NotFound
+from carecli.schema.fulltext import customer_ids_with_words
 from carecli.text.clock import to_db
 
 CUSTOMER_FIELDS = "id, name, email, phone, tags, notes, created_at, lost_at, lost_reason"
@@ -198,11 +199,10 @@ def _folded_matches(conn: sqlite3.Connection, text: str) -> list[sqlite3.Row]:
     words = re.findall(r"\w+", wanted)
     if not words:
         return []
-    query = " ".join(f'"{word}"*' for word in words)
+    ids = customer_ids_with_words(conn, words)
+    marks = ", ".join("?" * len(ids))
     candidates = conn.execute(
-        f"SELECT {CUSTOMER_FIELDS} FROM customers WHERE id IN "
-        "(SELECT rowid FROM customers_fts WHERE customers_fts MATCH ? LIMIT 500) ORDER BY id",
-        (query,),
+        f"SELECT {CUSTOMER_FIELDS} FROM customers WHERE id IN ({marks}) ORDER BY id", ids
     ).fetchall()
     whole = [row for row in candidates if fold(row["name"]) == wanted]
     if whole:

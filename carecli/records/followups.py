@@ -14,14 +14,14 @@ from datetime import date, datetime, timedelta, tzinfo
 from typing import Any, Iterable, Iterator, Sequence
 
 from carecli.core import store, undolog
-from carecli.core.config import Settings
+from carecli.core.config import FOLLOWUP_KINDS, Settings
 from carecli.core.errors import Conflict, InvalidInput, NotFound
 from carecli.records.activity import log_interaction
 from carecli.text.cadence import next_occurrence, occurrences_after, parse_every, parse_rrule
 from carecli.text.clock import from_db, local_day_bounds, to_db
 from carecli.text.vocabulary import TimeParseError
 
-KINDS = ("check-in", "tip", "service-reminder", "recovery", "thank-you", "win-back", "offer", "other")
+KINDS = FOLLOWUP_KINDS
 STATUSES = ("scheduled", "done", "skipped")
 DEFAULT_KIND = "check-in"
 
@@ -54,9 +54,29 @@ FOLLOWUP_COLUMNS = (
 )
 
 
-def add_many(conn: sqlite3.Connection, rows: Iterable[Sequence]) -> None:
-    """Follow-ups in bulk, rows in FOLLOWUP_COLUMNS order, already checked."""
-    store.insert_many(conn, "followups", FOLLOWUP_COLUMNS, rows)
+# ...and care plans' (records/plans.py) in these.
+PLAN_FOLLOWUP_COLUMNS = (
+    "id",
+    "customer_id",
+    "kind",
+    "note",
+    "due_at",
+    "all_day",
+    "recurrence",
+    "status",
+    "created_at",
+    "source",
+    "template",
+    "plan",
+    "plan_step",
+    "order_id",
+    "asset_id",
+)
+
+
+def add_many(conn: sqlite3.Connection, rows: Iterable[Sequence], columns: Sequence[str] = FOLLOWUP_COLUMNS) -> None:
+    """Follow-ups in bulk, rows in `columns` order, already checked."""
+    store.insert_many(conn, "followups", columns, rows)
 
 
 def get_followup(conn: sqlite3.Connection, followup_id: int) -> sqlite3.Row:
@@ -221,8 +241,11 @@ def add_followup(
     source: str = "manual",
     previous_id: int | None = None,
     template: str | None = None,
+    plan_link: dict | None = None,
 ) -> sqlite3.Row:
-    """Schedule a follow-up. ``due`` is aware; an all-day one is normalised to its local midnight."""
+    """Schedule a follow-up. ``due`` is aware; an all-day one is normalised to its local midnight.
+    ``plan_link`` (plan, plan_step, order_id, asset_id) is for a care plan's follow-ups: the next
+    occurrence of a plan's series keeps naming its plan, step, order or asset."""
     tz = settings.tz
     if all_day:
         due = local_day_bounds(due.astimezone(tz).date(), tz)[0]
@@ -246,11 +269,13 @@ def add_followup(
             "source": source,
             "previous_id": previous_id,
             "template": template or None,
+            **(plan_link or {}),
         },
     )
     return get_followup(conn, followup_id)
 
 
+PLAN_LINK = ("plan", "plan_step", "order_id", "asset_id")
 SKIPPED_SHOWN = 5  # past occurrences a Completion lists by date; the rest are counted...
 SKIPPED_COUNTED = 1000  # ...up to this many, so a series anchored decades back is done in bounded time
 
@@ -311,6 +336,7 @@ def _schedule_next(conn: sqlite3.Connection, settings: Settings, followup: sqlit
         source=followup["source"],
         previous_id=followup["id"],
         template=followup["template"],
+        plan_link={key: followup[key] for key in PLAN_LINK} if followup["plan"] else None,
     )
     return result
 
@@ -372,6 +398,16 @@ def mark_skipped(conn: sqlite3.Connection, followup_id: int, *, at: datetime | N
     reason = " ".join((reason or "").split()) or None
     changes = {"status": "skipped", "outcome": reason, "completed_at": None if at is None else to_db(at)}
     store.update(conn, "followups", followup_id, changes)
+
+
+def move(
+    conn: sqlite3.Connection, followup: sqlite3.Row, *, due: datetime, recurrence: str | None, at: datetime
+) -> None:
+    """Give a scheduled follow-up a new due time and series (a care plan's reminder after a
+    service), keeping the due date it is moved from, as snooze and edit do."""
+    _require_scheduled(followup, "moved")
+    _log_due_change(conn, followup, to_db(due), at=at)
+    store.update(conn, "followups", followup["id"], {"due_at": to_db(due), "recurrence": recurrence})
 
 
 def _log_due_change(conn: sqlite3.Connection, followup: sqlite3.Row, to_due: str, *, at: datetime) -> None:

@@ -6,7 +6,7 @@ import math
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Iterable, Sequence
+from typing import Sequence
 
 from carecli.core import store, undolog
 from carecli.core.errors import Conflict, InvalidInput, NotFound
@@ -118,18 +118,21 @@ def add_order(
     return AddedOrder(order_id, line_ids)
 
 
+# The columns of the batched writer's rows (an import hands them over already checked).
 ORDER_COLUMNS = ("id", "customer_id", "ref", "ordered_at", "total", "currency", "source", "created_at")
 LINE_COLUMNS = ("id", "order_id", "position", "product", "qty", "amount")
 
 
-def add_many(conn: sqlite3.Connection, rows: Iterable[Sequence]) -> None:
-    """Orders in bulk, rows in ORDER_COLUMNS order, already checked (refs clean, totals summed)."""
-    store.insert_many(conn, "orders", ORDER_COLUMNS, rows)
+def next_ids(conn: sqlite3.Connection) -> tuple[int, int]:
+    """The ids the next order and the next order line get (see undolog.next_id)."""
+    return undolog.next_id(conn, "orders"), undolog.next_id(conn, "order_lines")
 
 
-def add_lines(conn: sqlite3.Connection, rows: Iterable[Sequence]) -> None:
-    """Order lines in bulk, rows in LINE_COLUMNS order, already checked; their orders written first."""
-    store.insert_many(conn, "order_lines", LINE_COLUMNS, rows)
+def add_many(conn: sqlite3.Connection, orders: Sequence[Sequence], lines: Sequence[Sequence]) -> None:
+    """Orders and their lines in bulk, in ORDER_COLUMNS and LINE_COLUMNS order, ids from `next_ids`,
+    each line checked by check_line and each ref by clean_ref already (the import's batched writer)."""
+    store.insert_many(conn, "orders", ORDER_COLUMNS, orders)
+    store.insert_many(conn, "order_lines", LINE_COLUMNS, lines)
 
 
 def get_order(conn: sqlite3.Connection, order_id: int) -> sqlite3.Row:

@@ -124,6 +124,7 @@ _NOUNS = {
     "interactions": ("message", "messages"),
     "followups": ("follow-up", "follow-ups"),
     "surveys": ("survey answer", "survey answers"),
+    "orders": ("order", "orders"),
     "mail_messages": ("mail record", "mail records"),
     "trash": ("trash entry", "trash entries"),
 }

@@ -248,6 +248,21 @@ TABLES: dict[str, dict[str, Col]] = {
         Col("waiting_on_customer_count", "waiting on the customer", computed=True),
         Col("sla_breaching_count", "SLA breached or at risk", computed=True),
     ),
+    # `today --week` / `--days N`: one row per follow-up or SLA deadline falling on a day ahead
+    "days_ahead": _table(
+        Col("day", kind="word", computed=True),  # the local day, YYYY-MM-DD
+        Col("due_at", "due", "time", computed=True),
+        Col("all_day", "all day", "bool", computed=True),
+        Col("item", "what", "code", computed=True),  # followup, first_response, resolution
+        Col("state", kind="word", computed=True),  # scheduled, repeat (a later occurrence), due, breached
+        Col("followup_id", "follow-up", "int", computed=True),
+        Col("ticket_id", "ticket", "int", computed=True),
+        Col("customer_id", "customer id", "int", computed=True),
+        Col("customer_name", "customer", computed=True),
+        Col("kind", kind="code", computed=True),  # the follow-up's kind
+        Col("priority", kind="word", computed=True),  # the ticket's priority
+        Col("about", computed=True),  # the follow-up's note, or the ticket's subject
+    ),
     "sla_breaches": _table(
         Col("target", computed=True),
         Col("state", kind="word", computed=True),
@@ -282,6 +297,39 @@ TABLES: dict[str, dict[str, Col]] = {
         Col("reason", "why", computed=True),
         Col("result", computed=True),
         Col("outbox_id", "outbox", "int", computed=True),
+    ),
+    # Care plans (issue 17): the [[care.plans]] of the config, their steps, and what they schedule.
+    "plans": _table(
+        Col("name", "plan", "code", computed=True),
+        Col("products", computed=True),  # the plan's globs of line-item names, comma-separated
+        Col("asset", "makes assets", "bool", computed=True),
+        Col("steps", kind="int", computed=True),
+        Col("scheduled", kind="int", computed=True),  # its follow-ups still scheduled
+        Col("done", kind="int", computed=True),
+    ),
+    "plan_steps": _table(
+        Col("plan", kind="code", computed=True),
+        Col("step", kind="int", computed=True),
+        Col("when", computed=True),  # "7d after the purchase", "every 6 months"
+        Col("kind", kind="code", computed=True),
+        Col("note", computed=True),
+        Col("template", kind="code", computed=True),
+        Col("targets", kind="word", computed=True),  # orders | assets
+        Col("matched", kind="int", computed=True),  # orders or assets (to be made ones included) the plan matches
+        Col("scheduled", kind="int", computed=True),
+        Col("to_schedule", "to schedule", "int", computed=True),
+        Col("too_old", "too old", "int", computed=True),  # one-off steps due before plans_backfill_days
+        Col("done", kind="int", computed=True),
+    ),
+    "plan_schedule": _table(  # `care plans --check --list`: each follow-up a plan would schedule
+        Col("plan", kind="code", computed=True),
+        Col("step", kind="int", computed=True),
+        Col("kind", kind="code", computed=True),
+        *(Col(c.key, c.label, c.kind, computed=True) for c in _CUSTOMER_REFS[:2]),
+        Col("order_id", "order", "int", computed=True),
+        Col("asset_id", "asset", "int", computed=True),
+        Col("due_at", "due", "time", computed=True),
+        Col("reason", "why", computed=True),
     ),
     "health": _table(
         Col("customer_id", "id", "int", computed=True),
@@ -440,11 +488,14 @@ DROPS: dict[str, tuple[str, ...]] = {
         "overdue",
         "kind",
     ),
+    "days_ahead": ("state",),
     "surveys": ("superseded_at", "customer_id", "customer_email", "ticket_id", "at"),
     "events": ("customer_id", "ticket_id"),
     "suggestions": ("evidence_at", "days", "score", "due_at", "customer_id", "ticket_id", "kind"),
     "health": ("last_contact_at", "customer_id"),
     "care_run": ("outbox_id", "survey", "template", "followup_id", "customer_id"),
+    "plan_steps": ("template", "note", "done", "too_old", "targets"),
+    "plan_schedule": ("customer_id", "asset_id", "order_id", "kind"),
     "outbox": ("customer_id", "attempts", "customer_name", "due_at", "sent_at", "kind"),
 }
 

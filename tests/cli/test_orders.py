@@ -73,7 +73,13 @@ def test_an_order_needs_an_item(shop):
     assert shop("order", "add", "ada").exit_code == 2
 
 
-def test_asset_add_serviced_and_show(shop):
+def test_asset_add_serviced_and_show(shop, isolated, monkeypatch):
+    config = isolated / "plans.toml"
+    config.write_text(
+        '[[care.plans]]\nname = "bike-service"\nproducts = ["*bike*"]\nasset = true\n'
+        '[[care.plans.steps]]\nevery = "6 months"\nkind = "service-reminder"\n'
+    )
+    monkeypatch.setenv("CARECLI_CONFIG", str(config))
     result = shop(
         "asset",
         "add",
@@ -87,9 +93,9 @@ def test_asset_add_serviced_and_show(shop):
         "2025-06-01",
         ok=True,
     )
-    assert result.stderr.strip() == "added asset #1 for Ada Lovelace"
+    assert result.stderr.strip().splitlines()[0] == "added asset #1 for Ada Lovelace"
     result = shop("asset", "serviced", "1", "--at", "2026-03-10", "--note", "new chain", ok=True)
-    assert result.stderr.strip() == "recorded a service of asset #1"
+    assert result.stderr.strip().splitlines()[0] == "recorded a service of asset #1"
     asset = shop.json("asset", "show", "1")
     assert asset["serial"] == "F-123" and asset["plan"] == "bike-service"
     assert asset["last_serviced_at"] == "2026-03-09T23:00:00+00:00"

@@ -16,6 +16,8 @@ from tests.conftest import FIXED_NOW, Run
 
 COMMANDS = [
     ("today",),
+    ("today", "--week"),
+    ("today", "--date", "2026-03-18"),
     ("ticket", "list"),
     ("ticket", "list", "--status", "all", "--limit", "30"),
     ("ticket", "list", "--breaching"),

@@ -276,6 +276,7 @@ def test_a_score_read_from_an_answer_is_on_the_scale_and_the_first_whole_number(
         ("6", "csat", None),
         ("order 1042 was late", "csat", None),
         ("no number here", "ces", None),
+        ("०", "nps", None),
     ],
 )
 def test_reading_a_score(text, kind, score):

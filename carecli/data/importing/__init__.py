@@ -16,7 +16,7 @@ them.
     worker        the second process that reads and checks a big file
 """
 
-from carecli.data.importing.bulk import BulkLoad, import_transaction, worth_bulk_loading
+from carecli.data.importing.bulk import BulkLoad, bulk_tables, import_transaction, worth_bulk_loading
 from carecli.data.importing.importer import ON_DUPLICATE, Importer, Report, write_rejects
 from carecli.data.importing.mapping import ENTITIES, FIELDS, Mapping, load_mapping, preset_names
 from carecli.data.importing.reading import SourceRow, guess_format, open_input, read_rows
@@ -36,6 +36,7 @@ __all__ = [
     "Report",
     "RowError",
     "SourceRow",
+    "bulk_tables",
     "describe",
     "guess_format",
     "import_transaction",

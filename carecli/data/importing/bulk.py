@@ -11,6 +11,15 @@ from carecli.core.errors import StoreError
 # ---------------------------------------------------------------- bulk loads
 
 BULK_TABLES = ("customers", "tickets", "interactions", "events", "surveys")
+# What an import of each entity loads, when it is not BULK_TABLES. Only these tables' indexes are
+# set aside: an import of orders into a database of 1M tickets rebuilt every ticket index (333 s).
+ENTITY_TABLES = {"orders": ("orders", "order_lines")}
+# The search index of each table the FTS triggers keep, and the columns it indexes.
+SEARCH_INDEXES = {
+    "tickets": ("tickets_fts", "subject"),
+    "interactions": ("interactions_fts", "body"),
+    "customers": ("customers_fts", "name, notes"),
+}
 
 
 class BulkLoad:
@@ -21,25 +30,30 @@ class BulkLoad:
     checks to the end.
     """
 
-    def __init__(self, conn: sqlite3.Connection, stage: Callable[[str], None] | None = None):
-        self.conn = conn
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        stage: Callable[[str], None] | None = None,
+        tables: Sequence[str] = BULK_TABLES,
+    ):
+        self.conn, self.tables = conn, tuple(tables)
         self.stage = stage or (lambda text: None)  # says which long step runs (a progress line)
-        marks = ", ".join("?" * len(BULK_TABLES))
+        marks = ", ".join("?" * len(self.tables))
         # Unique indexes stay: duplicate detection and ON CONFLICT need them.
         self.indexes = [
             (name, sql)
             for name, sql in conn.execute(
                 f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN ({marks})",
-                BULK_TABLES,
+                self.tables,
             ).fetchall()
             if not self._unique(name)
         ]
         self.triggers = conn.execute(
             f"SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE '%fts%' AND tbl_name IN ({marks})",
-            BULK_TABLES,
+            self.tables,
         ).fetchall()
         self.first_ids = {
-            table: (conn.execute(f"SELECT max(id) FROM {table}").fetchone()[0] or 0) + 1 for table in BULK_TABLES
+            table: (conn.execute(f"SELECT max(id) FROM {table}").fetchone()[0] or 0) + 1 for table in self.tables
         }
         self.threads = conn.execute("PRAGMA threads").fetchone()[0]
 
@@ -79,18 +93,13 @@ class BulkLoad:
             conn.execute(f"PRAGMA threads = {int(self.threads)}")
         if self.triggers:
             self.stage("indexing the new rows for search")
-            conn.execute(
-                "INSERT INTO tickets_fts (rowid, subject) SELECT id, subject FROM tickets WHERE id >= ?",
-                (self.first_ids["tickets"],),
-            )
-            conn.execute(
-                "INSERT INTO interactions_fts (rowid, body) SELECT id, body FROM interactions WHERE id >= ?",
-                (self.first_ids["interactions"],),
-            )
-            conn.execute(
-                "INSERT INTO customers_fts (rowid, name, notes) SELECT id, name, notes FROM customers WHERE id >= ?",
-                (self.first_ids["customers"],),
-            )
+            for table in self.tables:
+                if table in SEARCH_INDEXES:
+                    index, indexed = SEARCH_INDEXES[table]
+                    conn.execute(
+                        f"INSERT INTO {index} (rowid, {indexed}) SELECT id, {indexed} FROM {table} WHERE id >= ?",
+                        (self.first_ids[table],),
+                    )
             for _, sql in self.triggers:
                 conn.execute(sql)
         self.check_references()
@@ -101,7 +110,7 @@ class BulkLoad:
         a list first (`+key`), so this is a scan, not a random lookup per row."""
         conn = self.conn
         self.stage("checking references")
-        for table in BULK_TABLES:
+        for table in self.tables:
             for parent, column, key in conn.execute(
                 'SELECT "table", "from", coalesce("to", \'id\') FROM pragma_foreign_key_list(?)', (table,)
             ).fetchall():
@@ -124,13 +133,15 @@ def import_transaction(
     bulk: bool,
     stage: Callable[[str], None] | None = None,
     step: tuple[Sequence[str], str] | None = None,
+    tables: Sequence[str] = BULK_TABLES,
 ) -> Iterator[None]:
     """The import's one transaction. A bulk load (see `worth_bulk_loading`) also runs in a
     BulkLoad, with SQLite's row-by-row foreign key checks off: they are a random read of the
     customers table per row (6 s of 1M tickets), and BulkLoad checks the new rows at the end
     instead. SQLite can switch the checks only outside a transaction, hence this wrapper.
     `stage` hears of the long steps after the rows (seconds each on a million). With `step`
-    (command line, stored time) the import is one step of the undo log."""
+    (command line, stored time) the import is one step of the undo log. `tables`: what the load
+    writes (`bulk_tables`)."""
     from carecli.core import store, undolog
 
     recording = undolog.recording(conn, *step) if step else nullcontext()
@@ -142,12 +153,17 @@ def import_transaction(
     conn.execute("PRAGMA foreign_keys = OFF")
     try:
         with store.transaction(conn), recording:
-            with BulkLoad(conn, stage):
+            with BulkLoad(conn, stage, tables):
                 yield
             if stage:
                 stage("writing to disk")
     finally:
         conn.execute(f"PRAGMA foreign_keys = {'ON' if enforced else 'OFF'}")
+
+
+def bulk_tables(entity: str) -> tuple[str, ...]:
+    """The tables whose indexes a bulk load of `entity` sets aside and whose new rows it checks."""
+    return ENTITY_TABLES.get(entity, BULK_TABLES)
 
 
 def worth_bulk_loading(conn: sqlite3.Connection, entity: str, input_bytes: int | None) -> bool:

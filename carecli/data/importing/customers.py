@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 class CustomerRows:
     required: tuple[tuple[str, ...], ...] = (("name", "email"),)
+    group: Callable[[list[str]], str | None] | None = None  # one record each
 
     def __init__(self, importer: Importer):
         self.importer = importer

@@ -18,6 +18,7 @@ from carecli.core.errors import InvalidInput
 from carecli.data.importing.customers import CustomerRows
 from carecli.data.importing.interactions import InteractionRows
 from carecli.data.importing.mapping import Mapping
+from carecli.data.importing.orders import OrderRows
 from carecli.data.importing.reading import SourceRow
 from carecli.data.importing.tickets import TicketRows
 from carecli.data.importing.values import RowError, Values, describe
@@ -33,6 +34,9 @@ class EntityRows(Protocol):
 
     # Each tuple: fields of which the mapping must name at least one.
     required: tuple[tuple[str, ...], ...]
+    # For records that come in groups (an order's line items): the group a record belongs to. The
+    # rows of one group reach `flush` together, and are rejected together when one of them is bad.
+    group: Callable[[list[str]], str | None] | None
 
     def parser(self) -> Callable[[list[str]], Any]:
         """A function from a record (cells in the mapping's header order) to its values; it raises
@@ -52,6 +56,8 @@ class Report:
     skipped: int = 0
     rejected: int = 0
     customers_created: int = 0
+    # The first record created (its id); the import's new records have the ids from there on.
+    first_new_id: int | None = None
     warnings: dict[str, int] = field(default_factory=dict)
     rejects: list[tuple[SourceRow, RowError]] = field(default_factory=list)
 
@@ -139,53 +145,108 @@ class Importer:
 
     def parsed(self, rows: Iterable[SourceRow]) -> Iterator[list[tuple[SourceRow, Any]]]:
         """Batches of (row, its parsed values); a bad row goes to `reject` instead."""
+        if self.rows.group is not None:
+            yield from self._parsed_in_groups(rows, self.rows.group)
+            return
         batch: list[tuple[SourceRow, Any]] = []
-        v = self.v
         parse = self.rows.parser()
-        header = v.header
         for row in rows:
-            if row.record is None:  # JSON Lines: lay the object out in the mapping's header order
-                obj = row.obj or {}
-                row.record = [obj.get(h, "") for h in header]
-                row.header = header
-            v.record = row.record
             try:
-                if row.extra:
-                    raise RowError("", "", f"{row.extra} more fields than the header has")
-                if "\x00" in "".join(row.record):  # one C-level scan; cells are looked at only when it hits
-                    raise _nul_error(header, row.record)
-                batch.append((row, parse(row.record)))
+                batch.append((row, self._parse_row(row, parse)))
             except RowError as exc:
                 self.reject(row, exc)
-            except InvalidInput as exc:  # e.g. an invalid tag or e-mail from a domain helper
-                self.reject(row, RowError("", "", exc.message))
             if len(batch) >= BATCH:
                 yield batch
                 batch = []
         if batch:
             yield batch
 
+    def _parse_row(self, row: SourceRow, parse: Callable[[list[str]], Any]) -> Any:
+        """The row's parsed values, or RowError."""
+        v = self.v
+        if row.record is None:  # JSON Lines: lay the object out in the mapping's header order
+            obj = row.obj or {}
+            row.record = [obj.get(h, "") for h in v.header]
+            row.header = v.header
+        v.record = row.record
+        try:
+            if row.extra:
+                raise RowError("", "", f"{row.extra} more fields than the header has")
+            if "\x00" in "".join(row.record):  # one C-level scan; cells are looked at only when it hits
+                raise _nul_error(v.header, row.record)
+            return parse(row.record)
+        except InvalidInput as exc:  # e.g. an invalid tag or e-mail from a domain helper
+            raise RowError("", "", exc.message) from None
+
+    def _parsed_in_groups(
+        self, rows: Iterable[SourceRow], group_of: Callable[[list[str]], str | None]
+    ) -> Iterator[list[tuple[SourceRow, Any]]]:
+        """`parsed` for records in groups: consecutive rows with the same group key are one group,
+        batches end only between groups, and one bad row rejects its whole group (an order imported
+        without one of its lines would be a wrong order). A group whose key came earlier in the
+        file, apart, is rejected: its rows must be next to each other."""
+        parse = self.rows.parser()
+        batch: list[tuple[SourceRow, Any]] = []
+        group: list[tuple[SourceRow, Any, RowError | None]] = []
+        key: str | None = None
+        started: dict[str, int] = {}  # group key -> the line its group started on
+        for row in rows:
+            try:
+                parsed, error = self._parse_row(row, parse), None
+            except RowError as exc:
+                parsed, error = None, exc
+            row_key = group_of(row.record) if row.record is not None else None
+            if group and (row_key is None or row_key != key):
+                self._close_group(group, batch)
+                group = []
+                if len(batch) >= BATCH:
+                    yield batch
+                    batch = []
+            key = row_key
+            if not group and key is not None:
+                first_line = started.setdefault(key, row.line)
+                if first_line != row.line and error is None:
+                    error = RowError(
+                        self.v.header_of("ref"),
+                        self.v.raw("ref"),
+                        f"line {first_line} has rows of this order already; an order's rows must be next to each other",
+                    )
+            group.append((row, parsed, error))
+        if group:
+            self._close_group(group, batch)
+        if batch:
+            yield batch
+
+    def _close_group(self, group: list[tuple[SourceRow, Any, RowError | None]], batch: list) -> None:
+        bad_line = next((row.line for row, _, error in group if error is not None), None)
+        if bad_line is None:
+            batch.extend((row, parsed) for row, parsed, _ in group)
+            return
+        for row, _, error in group:
+            self.reject(row, error or RowError("", "", f"not imported: line {bad_line} of the same order was rejected"))
+
     def reject(self, row: SourceRow, exc: RowError) -> None:
         self.report.rejected += 1
         if len(self.report.rejects) < 100_000:
             self.report.rejects.append((row, exc))
 
-    def existing(self, table: str, external_ids: list[str | None]) -> dict[str, int]:
+    def existing(self, table: str, external_ids: list[str | None], column: str = "external_id") -> dict[str, int]:
+        """The ids of the rows already imported, by their source's id (`column`: orders know theirs by `ref`)."""
         found: dict[str, int] = {}
         ids = [e for e in external_ids if e is not None]
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             marks = ",".join("?" * len(chunk))
             for external_id, row_id in self.conn.execute(
-                f"SELECT external_id, id FROM {table} WHERE external_id IN ({marks})", chunk
+                f"SELECT {column}, id FROM {table} WHERE {column} IN ({marks})", chunk
             ):
                 found[external_id] = row_id
         return found
 
-    def duplicate(self, row: SourceRow, external_id: str, table: str) -> None:
+    def duplicate(self, row: SourceRow, external_id: str, table: str, field_name: str = "external_id") -> None:
         if self.on_duplicate == "error":
             raise RowError(
-                self.v.header_of("external_id"),
+                self.v.header_of(field_name),
                 external_id,
                 f"already imported ({table}); pass --on-duplicate skip or update",
             )
@@ -219,6 +280,7 @@ class Importer:
             self.flush_new_customers()
             if email:
                 row = self.conn.execute("SELECT id, name FROM customers WHERE email = ?", (email,)).fetchone()
+                row = row or self._by_other_address([email]).get(email.lower())
             else:
                 row = self.conn.execute(
                     "SELECT id, name FROM customers WHERE name = ? COLLATE NOCASE ORDER BY id LIMIT 1", (name,)
@@ -228,6 +290,21 @@ class Importer:
             )
         self._check_name(customer_id, email, name)
         return customer_id
+
+    def _by_other_address(self, emails: list[str]) -> dict[str, tuple[int, str]]:
+        """(id, name) by lower-cased e-mail of the customers who have these as another address (mail
+        intake's identities, a merged customer's e-mail): one customer per address, as `resolve_customer`
+        finds them."""
+        found: dict[str, tuple[int, str]] = {}
+        for start in range(0, len(emails), 500):
+            chunk = emails[start : start + 500]
+            for address, customer_id, name in self.conn.execute(
+                "SELECT a.address, c.id, c.name FROM customer_addresses a JOIN customers c ON c.id = a.customer_id "
+                f"WHERE a.kind = 'email' AND a.address IN ({','.join('?' * len(chunk))})",
+                chunk,
+            ):
+                found[address.lower()] = (customer_id, name)
+        return found
 
     def _trim_caches(self) -> None:
         if len(self._customers) >= CUSTOMER_CACHE:  # bounded memory on files with millions of customers
@@ -283,6 +360,7 @@ class Importer:
                 f"SELECT id, name, email FROM customers WHERE email IN ({','.join('?' * len(chunk))})", chunk
             ):
                 found[email.lower()] = (customer_id, name)
+        found.update(self._by_other_address([email for email in unknown if email and email.lower() not in found]))
         ids = []
         for key, (email, name, at) in zip(keys, wanted):
             if key:
@@ -317,4 +395,5 @@ ENTITY_ROWS: dict[str, Callable[[Importer], EntityRows]] = {
     "customers": CustomerRows,
     "tickets": TicketRows,
     "interactions": InteractionRows,
+    "orders": OrderRows,
 }

@@ -19,6 +19,7 @@ class InteractionRows:
         ("at",),
         ("customer_email", "customer_name", "ticket_id", "ticket_external_id"),
     )
+    group: Callable[[list[str]], str | None] | None = None  # one record each
 
     def __init__(self, importer: Importer):
         self.importer = importer

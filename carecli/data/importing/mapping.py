@@ -11,7 +11,7 @@ from pathlib import Path
 
 from carecli.core.errors import InvalidInput
 
-ENTITIES = ("customers", "tickets", "interactions")
+ENTITIES = ("customers", "tickets", "interactions", "orders")
 PRESET_DIR = Path(__file__).parent.parent / "presets"
 
 
@@ -51,6 +51,23 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "body",
         "at",
     ),
+    # One record per line item; the order-level fields may be given on the order's first row only.
+    "orders": (
+        "ref",
+        "customer_email",
+        "customer_name",
+        "customer_first_name",
+        "customer_last_name",
+        "ordered_at",
+        "status",
+        "cancelled_at",
+        "total",
+        "currency",
+        "product",
+        "qty",
+        "price",
+        "amount",
+    ),
 }
 
 
@@ -61,6 +78,12 @@ class Mapping:
     timezone: str | None = None
     time_format: str | None = None
     source: str = ""
+
+    @property
+    def preset(self) -> str | None:
+        """The preset the mapping starts from (`shopify` of "preset shopify + my.toml"), if any."""
+        first = self.source.split(" + ")[0]
+        return first.removeprefix("preset ") if first.startswith("preset ") else None
 
 
 def preset_names(entity: str | None = None) -> list[str]:

@@ -51,6 +51,7 @@ def from_wire(data: tuple) -> ParsedTicket:
 
 class TicketRows:
     required: tuple[tuple[str, ...], ...] = (("subject",), ("created_at",), ("customer_email", "customer_name"))
+    group: Callable[[list[str]], str | None] | None = None  # one record each
 
     def __init__(self, importer: Importer):
         self.importer = importer

@@ -61,7 +61,7 @@ def restoring_formulas(mapping: Mapping, get: Callable[[list[str]], str | None])
     an export without --raw re-imports as stored. (In a --raw export, or JSON, text stored as `'=x`
     reads back as `=x`.) Other presets keep every apostrophe: their files are not carecli's.
     """
-    if mapping.source.split(" + ")[0] != "preset carecli":
+    if mapping.preset != "carecli":
         return get
     from carecli.core.csvfile import NEUTRALISER, restore
 
@@ -216,6 +216,27 @@ class Values:
 
         return minutes
 
+    def amount_getter(self, name: str) -> Callable[[list[str]], float | None]:
+        """A price or total as shops write it: `29.90`, `29,90`, `1,234.50` or `1.234,50` (the last
+        separator is the decimal one), never negative."""
+        get = self.getter(name)
+        cache: dict[str, float] = {}
+
+        def amount(record: list[str]) -> float | None:
+            value = get(record)
+            if value is None:
+                return None
+            number = cache.get(value)
+            if number is None:
+                number = read_amount(value)
+                if number is None:
+                    raise self.error(name, "not an amount (write it like 29.90)")
+                if len(cache) < _CACHE_LIMIT:
+                    cache[value] = number
+            return number
+
+        return amount
+
     def time_getter(self, name: str) -> Callable[[list[str]], tuple[datetime, str] | None]:
         """The field's time as (UTC datetime, stored text); text already in stored form is kept as it is."""
         get = self.getter(name)
@@ -314,3 +335,23 @@ def describe(exc: RowError, row: SourceRow, file_label: str) -> str:
         value = exc.value if len(str(exc.value)) <= 60 else str(exc.value)[:57] + "..."
         return f"{where}: column '{exc.field}' value {value!r}: {exc.reason}"
     return f"{where}: {exc.reason}"
+
+
+def read_amount(text: str) -> float | None:
+    """`29.90`, `29,90`, `1,234.50`, `1.234,50` -> 29.9, 29.9, 1234.5, 1234.5; None for anything
+    else (a sign, a currency symbol, letters, infinity). A lone comma is a decimal comma."""
+    import math
+
+    value = text.replace(" ", "").replace("\u00a0", "")
+    if "," in value:
+        if "." in value:  # the separator that comes last is the decimal one
+            thousands = "," if value.rfind(",") < value.rfind(".") else "."
+            value = value.replace(thousands, "")
+        value = value.replace(",", ".")
+    if not value or value[0] not in "0123456789.":
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None

@@ -2,6 +2,9 @@
 buyers, and plant-care subscribers whose office plants are an asset serviced monthly.
 
 Built through the records layer inside the demo's transaction; deterministic for a seed and end.
+With the demo's care plans configured (demo/settings.py), each order's plan steps are scheduled
+when it was placed, as `order add` would have then: the orchid tips due before the end were
+given, most on their day and some late, and each service moved its asset's next reminder.
 """
 
 from __future__ import annotations
@@ -10,8 +13,10 @@ import random
 import sqlite3
 from datetime import datetime, timedelta, timezone, tzinfo
 
-from carecli.records import assets, orders
-from carecli.text.clock import from_db
+from carecli.core.config import Settings
+from carecli.demo.settings import ORCHID_TIPS, PLANT_CARE
+from carecli.records import assets, followups, orders, plans
+from carecli.text.clock import from_db, local_day_bounds, to_db
 
 # (product, price in EUR)
 PRODUCTS = [
@@ -28,10 +33,11 @@ FIRST_REF = 1001
 
 
 def build_demo_orders(
-    conn: sqlite3.Connection, people: list[sqlite3.Row], *, end: datetime, tz: tzinfo, seed: int = 7
+    conn: sqlite3.Connection, settings: Settings, people: list[sqlite3.Row], *, end: datetime, seed: int = 7
 ) -> dict[str, int]:
     """Orders, the subscribers' assets and their monthly services, all on or before `end`, placed
-    in the shop's opening hours (`tz`)."""
+    in the shop's opening hours; the care plans' follow-ups where `settings` has the plans."""
+    tz = settings.tz
     rng = random.Random(seed * 31 + 17)
     chosen = rng.sample(people, k=min(27, len(people)))
     regulars, occasional, subscribers = chosen[:8], chosen[8:24], chosen[24:]
@@ -66,8 +72,16 @@ def build_demo_orders(
         )
         made["orders"] += 1
         if lines[0].product == SUBSCRIPTION[0]:
-            made["services"] += _subscription_plants(conn, rng, person, added.line_ids[0], since=when, end=end, tz=tz)
+            asset_id = assets.add_asset(
+                conn, customer_id=person["id"], name="Office plants", since=when, now=end,
+                order_line_id=added.line_ids[0], plan=PLANT_CARE,
+            )  # fmt: skip
+            plans.schedule_for_orders(conn, [added.order_id], now=when, settings=settings)
+            made["services"] += _service_visits(conn, settings, rng, asset_id, since=when, end=end)
             made["assets"] += 1
+        else:
+            plans.schedule_for_orders(conn, [added.order_id], now=when, settings=settings)
+    made["tips_given"] = _give_tips(conn, settings, rng, end=end)
     return made
 
 
@@ -85,25 +99,11 @@ def _basket(rng: random.Random) -> list[orders.Line]:
     return lines
 
 
-def _subscription_plants(
-    conn: sqlite3.Connection,
-    rng: random.Random,
-    person: sqlite3.Row,
-    line_id: int,
-    *,
-    since: datetime,
-    end: datetime,
-    tz: tzinfo,
+def _service_visits(
+    conn: sqlite3.Connection, settings: Settings, rng: random.Random, asset_id: int, *, since: datetime, end: datetime
 ) -> int:
-    """The subscriber's office plants, serviced about monthly since the order (one visit late)."""
-    asset_id = assets.add_asset(
-        conn,
-        customer_id=person["id"],
-        name="Office plants",
-        since=since,
-        now=end,
-        order_line_id=line_id,
-    )
+    """The subscriber's office plants, serviced about monthly since the order (one visit in five
+    late); each visit moves the plan's next reminder, as `asset serviced` does."""
     made = 0
     visit = since + timedelta(days=30)
     while visit < end - timedelta(days=3):
@@ -112,7 +112,28 @@ def _subscription_plants(
         if visit >= end:
             break
         note = "Watered, pruned, fed" + (" (visit was late)" if late else "")
-        assets.record_service(conn, asset_id, serviced_at=_in_opening_hours(visit, rng, tz, end), now=end, note=note)
+        serviced_at = _in_opening_hours(visit, rng, settings.tz, end)
+        assets.record_service(conn, asset_id, serviced_at=serviced_at, now=end, note=note)
+        plans.after_service(conn, settings, asset_id, now=serviced_at)
         made += 1
         visit += timedelta(days=30)
     return made
+
+
+def _give_tips(conn: sqlite3.Connection, settings: Settings, rng: random.Random, *, end: datetime) -> int:
+    """Mark the orchid tips due before the end's day as given: four in five on their day, the rest
+    one to three days late (still open if that is after the end: overdue)."""
+    today_start = local_day_bounds(end.astimezone(settings.tz).date(), settings.tz)[0]
+    due = conn.execute(
+        "SELECT * FROM followups WHERE plan = ? AND status = 'scheduled' AND due_at < ? ORDER BY due_at, id",
+        (ORCHID_TIPS, to_db(today_start)),
+    ).fetchall()
+    given = 0
+    for tip in due:
+        late = timedelta(days=rng.randint(1, 3)) if rng.random() < 0.2 else timedelta(0)
+        at = from_db(tip["due_at"]) + late + timedelta(hours=rng.randint(9, 16), minutes=rng.randint(0, 59))
+        if at > end:
+            continue
+        followups.complete(conn, settings, tip, at=at)
+        given += 1
+    return given

@@ -183,7 +183,7 @@ def build_demo(
             )
             counts["interactions"] += 1
         counts.update(build_demo_care(conn, settings, people, end=end, seed=seed))
-        counts.update(build_demo_orders(conn, people, end=end, tz=settings.tz, seed=seed))
+        counts.update(build_demo_orders(conn, settings, people, end=end, seed=seed))
         counts["surveys"] = surveys.add_demo_surveys(conn, end=end, seed=seed)
     return counts
 

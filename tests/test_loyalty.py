@@ -328,3 +328,39 @@ def test_repeat_and_returning_agree_with_a_naive_recount(tmp_path_factory, order
     expected = _naive(orders, since, until, window_days)
     # Shares of sums of cents may round apart in the last digit (float sums in another order).
     assert figures == pytest.approx(expected, abs=0.011)
+
+
+BIKE_PLAN = """[care]
+service_grace_days = 3
+[[care.plans]]
+name = "bike"
+products = ["*bike*"]
+asset = true
+[[care.plans.steps]]
+every = "monthly"
+kind = "service-reminder"
+"""
+
+
+def test_each_due_date_a_service_moved_the_reminder_from_is_judged(run, tmp_path, monkeypatch):
+    # Recording a service moves the asset's reminder on to the next month; the due date it had
+    # still counts, on time or late against the service that moved it.
+    config = tmp_path / "bike.toml"
+    config.write_text(BIKE_PLAN)
+
+    def at(now, *args):
+        monkeypatch.setenv("CARECLI_NOW", now)
+        return run("--config", str(config), *args, ok=True)
+
+    at("2026-02-01T09:00:00+00:00", "customer", "add", "Ben", "--at", "2026-01-01")
+    at("2026-02-01T09:00:00+00:00", "asset", "add", "ben", "Bike", "--plan", "bike", "--since", "2026-01-10")
+    # Due Feb 10, serviced Feb 11 (on time, grace 3 days): the reminder moves to Mar 11.
+    moved = at("2026-02-11T12:00:00+00:00", "asset", "serviced", "1", "--at", "2026-02-11 10:00")
+    assert "to 2026-03-11" in moved.stderr
+    # Due Mar 11, serviced Mar 25 (two weeks late): the reminder moves to Apr 25.
+    at("2026-03-26T09:00:00+00:00", "asset", "serviced", "1", "--at", "2026-03-25 10:00")
+    figures = run.json("--config", str(config), "kpi", "--since", "2026-02-01", "--until", "2026-03-31")["loyalty"]
+    assert (figures["service_reminders_due"], figures["services_on_time"], figures["services_late"]) == (2, 1, 1)
+    assert figures["service_on_time_pct"] == 50.0
+    february = run.json("--config", str(config), "kpi", "--since", "2026-02-01", "--until", "2026-02-28")["loyalty"]
+    assert (february["service_reminders_due"], february["services_on_time"], february["services_late"]) == (1, 1, 0)

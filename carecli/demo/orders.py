@@ -103,12 +103,12 @@ def _service_visits(
     conn: sqlite3.Connection, settings: Settings, rng: random.Random, asset_id: int, *, since: datetime, end: datetime
 ) -> int:
     """The subscriber's office plants, serviced about monthly since the order (one visit in five
-    late); each visit moves the plan's next reminder, as `asset serviced` does."""
+    late by two and a half weeks); each visit moves the plan's next reminder, as `asset serviced` does."""
     made = 0
     visit = since + timedelta(days=30)
     while visit < end - timedelta(days=3):
         late = rng.random() < 0.2
-        visit += timedelta(days=9 if late else 0)
+        visit += timedelta(days=17 if late else 0)  # past the default 14 days of grace
         if visit >= end:
             break
         note = "Watered, pruned, fed" + (" (visit was late)" if late else "")

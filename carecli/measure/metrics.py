@@ -721,24 +721,35 @@ def _loyalty(ctx: _Context) -> dict:
 def _service_reminders(ctx: _Context) -> dict:
     from carecli.measure.clocks import wall_duration_sql
 
-    # Service reminders (follow-ups of kind service-reminder for an asset) whose due date at :until
-    # (as `_followups` reads it) is in the period. On time: the asset has a service recorded before
-    # :until within service_grace_days of that due date, either side. Late: none such, and the
-    # grace after the due date ended by :until. A reminder still within its grace at :until and
-    # not serviced is neither (not decided yet), nor is one skipped before :until.
+    # Each due date a service reminder (a follow-up of kind service-reminder for an asset) had
+    # that falls in the period: its due date at :until (as `_followups` reads it), and each one it
+    # was moved from before :until, since recording a service moves the asset's reminder on to
+    # the next occurrence (records/plans.after_service), and so does a snooze. On time: the asset
+    # has a service recorded before :until within service_grace_days of that due date, either
+    # side. Late: none such, and the grace after the due date ended by :until. A due date still
+    # within its grace at :until and not serviced is neither (not decided yet), nor is one whose
+    # reminder was skipped before :until.
+    reminders = "f.asset_id IS NOT NULL AND f.kind = 'service-reminder'"
     row = ctx.conn.execute(
         f"""
+        WITH due_dates AS (
+            SELECT f.asset_id, coalesce(c.due_then, f.due_at) AS due,
+                   (f.status = 'skipped' AND (f.completed_at IS NULL OR f.completed_at < :until)) AS skipped
+            FROM followups f INDEXED BY followups_asset LEFT JOIN ({_DUE_AT_UNTIL_SQL}) c ON c.id = f.id
+            WHERE {reminders}
+            UNION ALL
+            SELECT f.asset_id, d.from_due, 0
+            FROM followups f INDEXED BY followups_asset JOIN followup_due_changes d ON d.followup_id = f.id
+            WHERE {reminders} AND d.at < :until AND d.voided_by IS NULL
+        ), judged AS (
+            SELECT due, skipped,
+                   EXISTS (SELECT 1 FROM services s WHERE s.asset_id = due_dates.asset_id AND s.serviced_at < :until
+                           AND abs({wall_duration_sql("s.serviced_at", "due")}) <= :grace_s) AS serviced
+            FROM due_dates WHERE due >= :since AND due < :until
+        )
         SELECT count(*), coalesce(sum(serviced AND NOT skipped), 0),
                coalesce(sum(NOT serviced AND NOT skipped AND {wall_duration_sql("due", ":until")} > :grace_s), 0)
-        FROM (
-            SELECT coalesce(c.due_then, f.due_at) AS due,
-                   (f.status = 'skipped' AND (f.completed_at IS NULL OR f.completed_at < :until)) AS skipped,
-                   EXISTS (SELECT 1 FROM services s WHERE s.asset_id = f.asset_id AND s.serviced_at < :until
-                           AND abs({wall_duration_sql("s.serviced_at", "coalesce(c.due_then, f.due_at)")}) <= :grace_s)
-                       AS serviced
-            FROM followups f LEFT JOIN ({_DUE_AT_UNTIL_SQL}) c ON c.id = f.id
-            WHERE f.asset_id IS NOT NULL AND f.kind = 'service-reminder')
-        WHERE due >= :since AND due < :until""",
+        FROM judged""",
         {**ctx.params, "grace_s": ctx.settings["care.service_grace_days"] * 86_400},
     ).fetchone()
     due, on_time, late = row

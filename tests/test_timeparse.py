@@ -81,8 +81,24 @@ def test_keywords_and_times_of_day_are_local_to_the_zone(text, expected):
         ("+384h", "2026-03-30T10:00:00+00:00"),
     ],
 )
-def test_relative_offsets_count_from_now_and_unsigned_means_future(text, expected):
+def test_relative_offsets_count_from_now_and_unsigned_means_ahead_when_planning(text, expected):
     assert when(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("2w", "2026-02-28T10:00:00+00:00"),
+        ("90d", "2025-12-14T10:00:00+00:00"),
+        ("+3d", "2026-03-17T10:00:00+00:00"),
+        ("-2h", "2026-03-14T08:00:00+00:00"),
+        ("in 2 days", "2026-03-16T10:00:00+00:00"),
+        ("3 days ago", "2026-03-11T10:00:00+00:00"),
+    ],
+)
+def test_an_unsigned_offset_looks_back_when_recording_or_reporting(text, expected):
+    # --since 2w is the last two weeks, as a date without a year is its most recent occurrence.
+    assert to_db(parse_when(text, now=NOW, tz=BERLIN, yearless="past")) == expected
 
 
 def test_month_offsets_clamp_to_the_end_of_shorter_months():

@@ -45,7 +45,7 @@ TIMES: list[Section] = [
             ("5pm", "today at 17:00; also 17:00, 5:30 pm"),
             ("+3d", "3 days from now (days keep the clock time across DST)"),
             ("-2h", "2 hours ago (hours and less are exact elapsed time)"),
-            ("2w", "no sign: in the future, 2 weeks from now"),
+            ("2w", "no sign: 2 weeks ahead for --due, 2 weeks ago for --at, --since, --until"),
             ("3d ago", "3 days ago; also '2 hours ago'"),
             ("in 2 days", "2 days from now"),
             ("1mo", "1 month from now (months and years: whole numbers)"),

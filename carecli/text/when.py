@@ -51,7 +51,8 @@ def reads_day_first(text: str, dayfirst: bool) -> bool:
 EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
 LATEST = datetime(2100, 1, 1, tzinfo=timezone.utc)
 # A date without a year: its next occurrence (planning: --due, snooze) or its most recent past
-# one (recording and reporting: --at, --since). Both count today.
+# one (recording and reporting: --at, --since). Both count today. An offset without a sign (2w)
+# goes the same way: ahead when planning, back when recording or reporting.
 Yearless = Literal["next", "past"]
 # A leap year, so that a probe default can take any month and day (29/02 included).
 _PROBE_YEAR = 4
@@ -130,10 +131,11 @@ def _read_when(text: str, *, now: datetime, tz: tzinfo, dayfirst: bool, yearless
         raise TimeParseError(f"no time given; try {WHEN_EXAMPLES}")
     if words == "now":
         return _Reading(instant=to_utc(now))
-    for reader in (_read_iso, _read_offset, _read_day_phrase):
-        reading = reader(words, now=now, tz=tz)
-        if reading is not None:
-            return reading
+    reading = _read_iso(words, now=now, tz=tz) or _read_offset(words, now=now, tz=tz, yearless=yearless)
+    if reading is None:
+        reading = _read_day_phrase(words, now=now, tz=tz)
+    if reading is not None:
+        return reading
     # dateutil gets the user's own casing so its error message quotes what they wrote.
     return _read_with_dateutil(" ".join(text.split()), now=now, tz=tz, dayfirst=dayfirst, yearless=yearless)
 
@@ -158,11 +160,13 @@ def _read_iso(words: str, *, now: datetime, tz: tzinfo) -> _Reading | None:
     return _Reading(instant=to_utc(parsed))
 
 
-def _read_offset(words: str, *, now: datetime, tz: tzinfo) -> _Reading | None:
-    """``+3d``, ``-2h``, ``2w`` (unsigned is future), ``in 2 days``, ``3 days ago``, ``1h30m``."""
-    direction, body = 1, words
+def _read_offset(words: str, *, now: datetime, tz: tzinfo, yearless: Yearless) -> _Reading | None:
+    """``+3d``, ``-2h``, ``in 2 days``, ``3 days ago``, ``1h30m``. Without a sign (``2w``), the
+    way the option looks: ahead when planning (``yearless="next"``: --due 2w), back when recording
+    or reporting (``"past"``: --since 2w is two weeks ago), as for a date without a year."""
+    direction, body = (1 if yearless == "next" else -1), words
     if body.startswith("in "):
-        body = body[3:]
+        direction, body = 1, body[3:]
     elif body.endswith(" ago"):
         direction, body = -1, body[:-4]
     elif body.startswith(("+", "-")):

@@ -46,7 +46,7 @@ def complete(words: str, **env: str) -> list[str]:
         ("carecli followup list --status s", ["scheduled", "skipped"]),
         ("carecli followup add Ann --due today --kind t", ["tip", "thank-you"]),
         ("carecli ticket delete 1 --reason ", ["duplicate", "spam", "mistake", "other"]),
-        ("carecli kpi --by ", ["channel", "category", "priority", "day", "week", "month"]),
+        ("carecli kpi --by ", ["channel", "category", "priority", "day", "week", "month", "product"]),
         ("carecli report weekly --format ", ["text", "markdown", "json", "html"]),
         ("carecli log Ann hello --direction ", ["in", "out", "note"]),
         ("carecli survey list --kind ", ["csat", "ces", "nps"]),

@@ -123,3 +123,11 @@ def test_demo_writes_its_config_beside_its_database_and_never_replaces_anyone_el
     assert "orchid-tips" in result.stdout and "plant-care" in result.stdout
     again = run_without_db("--db", str(tmp_path / "demo.db"), "demo", "--days", "30", "--yes", ok=True)
     assert "orchid-tips" in again.stdout  # its own config is replaced
+
+
+def test_the_demo_config_never_takes_the_database_file_name(tmp_path):
+    from carecli.demo import settings as demo_settings
+
+    assert demo_settings.config_path(tmp_path / "demo.db") == tmp_path / "demo.toml"
+    assert demo_settings.config_path(tmp_path / "shop") == tmp_path / "shop.toml"
+    assert demo_settings.config_path(tmp_path / "odd.toml") == tmp_path / "odd.toml.config.toml"

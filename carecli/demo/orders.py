@@ -71,16 +71,16 @@ def build_demo_orders(
             conn, customer_id=person["id"], lines=lines, ordered_at=when, now=end, ref=str(ref), currency="EUR"
         )
         made["orders"] += 1
+        asset_id = None
         if lines[0].product == SUBSCRIPTION[0]:
             asset_id = assets.add_asset(
                 conn, customer_id=person["id"], name="Office plants", since=when, now=end,
                 order_line_id=added.line_ids[0], plan=PLANT_CARE,
             )  # fmt: skip
-            plans.schedule_for_orders(conn, [added.order_id], now=when, settings=settings)
-            made["services"] += _service_visits(conn, settings, rng, asset_id, since=when, end=end)
             made["assets"] += 1
-        else:
-            plans.schedule_for_orders(conn, [added.order_id], now=when, settings=settings)
+        plans.schedule_for_orders(conn, [added.order_id], now=when, settings=settings)
+        if asset_id is not None:  # visited after its first reminder was scheduled, which each visit moves
+            made["services"] += _service_visits(conn, settings, rng, asset_id, since=when, end=end)
     made["tips_given"] = _give_tips(conn, settings, rng, end=end)
     return made
 

@@ -41,8 +41,10 @@ note = "Monthly visit: water, prune and feed the office plants"
 
 
 def config_path(db_path: Path) -> Path:
-    """Where the demo's config lives: beside its database, `demo.db` -> `demo.toml`."""
-    return db_path.with_suffix(".toml")
+    """Where the demo's config lives: beside its database, `demo.db` -> `demo.toml` (a database
+    named `x.toml` gets `x.toml.config.toml`)."""
+    beside = db_path.with_suffix(".toml")
+    return beside if beside != db_path else db_path.with_name(f"{db_path.name}.config.toml")
 
 
 def check_free(path: Path) -> None:

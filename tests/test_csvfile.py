@@ -41,7 +41,7 @@ def test_restore_undoes_neutralise_exactly_and_leaves_other_text_alone(text):
 @given(st.text(alphabet="'=+-@\t\r\0ax1 ", max_size=6) | st.text())
 def test_the_sql_rule_and_the_python_rule_agree(text):
     conn = sqlite3.connect(":memory:")
-    (in_sql,) = conn.execute(f"SELECT {csvfile.sql_neutralised('?1')}", (text,)).fetchone()
+    (in_sql,) = conn.execute(f"SELECT {csvfile.sql_neutralised(':text')}", {"text": text}).fetchone()
     assert in_sql == csvfile.neutralise(text)
 
 

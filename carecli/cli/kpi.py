@@ -307,9 +307,8 @@ def emit_trend(result: list[dict], title: str, *, keys: list[str]) -> None:
         rows.append(row)
     # the periods' labels say the span: the exact since/until would not fit 80 columns
     span = f", {len(result)} periods {result[0]['group']} .. {result[-1]['group']}" if result else ""
-    partial = [item["group"] for item in result if item.get("partial")]
-    if partial:
-        span += f" ({partial[-1]} so far)"
+    if unfinished:
+        span += f" ({unfinished[-1]['group']} so far)"
     columns = [
         Column("figure"),
         Column("trend", kind="word"),

@@ -511,12 +511,10 @@ class OrderHistory:
 
 def _write_orders(conn, rows: Rows, history: OrderHistory, customers) -> None:
     order_rows, line_rows = history.rows(customers)
-    for first in range(0, len(order_rows), CHUNK):
-        rows.tables["orders"].extend(order_rows[first : first + CHUNK])
-        rows.flush(conn)
-    for first in range(0, len(line_rows), CHUNK):
-        rows.tables["order_lines"].extend(line_rows[first : first + CHUNK])
-        rows.flush(conn)
+    for table, table_rows in (("orders", order_rows), ("order_lines", line_rows)):  # parents first
+        for first in range(0, len(table_rows), CHUNK):
+            rows.tables[table].extend(table_rows[first : first + CHUNK])
+            rows.flush(conn)
 
 
 def add_orders(path: Path, *, seed: int = 1, end: datetime | None = None) -> dict[str, float]:
